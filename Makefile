@@ -1,0 +1,63 @@
+# The two commands: `make run` serves the site with demo content, `make test` runs the suite.
+# Set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/coalition) to use PostgreSQL.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEV_ENV := DEBUG=1
+
+.PHONY: run test bench lint format check-libs clean
+
+# The first Python >= 3.12 that actually runs: PATH first, then pyenv's installed versions.
+FIND_PYTHON = for c in python3 python3.14 python3.13 python3.12 \
+	  $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python3 2>/dev/null); do \
+	  if command -v $$c >/dev/null 2>&1 && \
+	     $$c -c 'import sys, venv; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
+	    echo $$c; break; fi; done
+
+$(STAMP): pyproject.toml
+	@python=$$($(FIND_PYTHON)); \
+	if [ -z "$$python" ]; then \
+	  echo "No Python 3.12 or newer found. Install one, e.g. 'apt-get install python3.12-venv'" \
+	       "or 'pyenv install 3.12', then run make again." >&2; exit 1; fi; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	  echo "Creating $(VENV) with $$python ($$($$python --version))"; \
+	  rm -rf $(VENV); $$python -m venv $(VENV) || exit 1; fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+check-libs: $(STAMP)
+	@$(PY) -c 'import weasyprint' 2>/dev/null || { \
+	  echo "WeasyPrint cannot load Pango, which it needs to make PDFs." >&2; \
+	  echo "On Debian or Ubuntu: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0" >&2; \
+	  echo "On macOS: brew install pango.  Other systems: https://doc.courtbouillon.org/weasyprint/stable/first_steps.html" >&2; \
+	  exit 1; }
+
+run: check-libs
+	@mkdir -p var
+	$(DEV_ENV) $(PY) manage.py migrate --no-input
+	$(DEV_ENV) $(PY) manage.py load_demo
+	@echo
+	@echo "Serving http://127.0.0.1:8000  (letters: http://127.0.0.1:8000/letters/, admin: http://127.0.0.1:8000/admin/)"
+	@echo "Log in at http://127.0.0.1:8000/accounts/login/code/ with staff@example.org:"
+	@echo "the one-time code is printed in this terminal (the console email backend)."
+	@echo
+	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+test: check-libs
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: check-libs
+	$(PY) -m pytest -m bench -s -q -p no:randomly tests/benchmarks $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var

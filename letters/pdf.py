@@ -1,0 +1,105 @@
+"""Rendering a letter as PDF with WeasyPrint, fetching nothing but the project's own files."""
+
+import mimetypes
+import posixpath
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.template.loader import render_to_string
+
+PDF_ORIGIN = "https://pdf.invalid/"
+
+
+def _safe_relative(path: str) -> str | None:
+    """The path below a prefix, or None if it tries to climb out of it."""
+    cleaned = posixpath.normpath(unquote(path)).lstrip("/")
+    if cleaned.startswith("..") or cleaned in {"", "."} or "\x00" in cleaned:
+        return None
+    return cleaned
+
+
+def read_local_url(url: str) -> tuple[bytes, str]:
+    """The bytes and content type of a /static/ or /media/ URL of this project.
+
+    Raises ValueError for anything else: other schemes (file:, http:), other hosts, paths
+    outside the static and media roots.
+    """
+    parts = urlsplit(url)
+    if f"{parts.scheme}://{parts.netloc}/" != PDF_ORIGIN or parts.query:
+        raise ValueError(f"blocked URL {url!r}: only the project's own static and media files")
+    for prefix in (settings.STATIC_URL, settings.MEDIA_URL):
+        if not parts.path.startswith(prefix):
+            continue
+        relative = _safe_relative(parts.path[len(prefix) :])
+        if relative is None:
+            break
+        ctype = mimetypes.guess_type(relative)[0] or "application/octet-stream"
+        if prefix == settings.STATIC_URL:
+            root = Path(settings.STATIC_ROOT).resolve()
+            candidate = (root / relative).resolve()
+            if candidate.is_relative_to(root) and candidate.is_file():
+                return candidate.read_bytes(), ctype
+            found = finders.find(relative)
+            if found:
+                return Path(found).read_bytes(), ctype
+        elif default_storage.exists(relative):
+            with default_storage.open(relative, "rb") as fh:
+                return fh.read(), ctype
+        break
+    raise ValueError(f"blocked URL {url!r}: not a static or media file of this project")
+
+
+def local_only_fetcher():  # noqa: ANN201 - WeasyPrint is imported lazily (see render_pdf)
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+    class LocalOnlyFetcher(URLFetcher):
+        """Serves only the project's static and media files; a missing font fails the render."""
+
+        def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            try:
+                body, ctype = read_local_url(url)
+            except ValueError as error:
+                if urlsplit(url).path.endswith((".ttf", ".woff", ".woff2", ".css")):
+                    raise FatalURLFetchingError(str(error)) from error
+                raise
+            return URLFetcherResponse(url, body, {"Content-Type": ctype})
+
+    return LocalOnlyFetcher()
+
+
+def render_pdf(html: str, *, variant: str | None = None) -> bytes:
+    """Turn trusted, autoescaped HTML into a tagged PDF."""
+    # Imported here: WeasyPrint loads Pango, which the web process may never need.
+    from weasyprint import HTML
+
+    options: dict = {"pdf_tags": True}
+    if variant:
+        options["pdf_variant"] = variant
+    document = HTML(string=html, base_url=PDF_ORIGIN, url_fetcher=local_only_fetcher())
+    return document.write_pdf(**options)
+
+
+def letter_pdf_html(page, lines) -> str:  # noqa: ANN001
+    return render_to_string("letters/letter_pdf.html", page.letter_context(lines))
+
+
+def render_letter_pdf(page, lines, *, variant: str | None = None) -> bytes:  # noqa: ANN001
+    """The PDF of a letter with the given signatory lines."""
+    return render_pdf(letter_pdf_html(page, lines), variant=variant)
+
+
+def stored_letter_pdf(page, lines) -> bytes:  # noqa: ANN001
+    """The letter's PDF for this revision and signatory list, rendered once and then kept."""
+    name = f"letters/pdf/{page.slug}-{page.pdf_key(lines)[:24]}.pdf"
+    if default_storage.exists(name):
+        with default_storage.open(name, "rb") as fh:
+            return fh.read()
+    pdf = render_letter_pdf(page, lines)
+    default_storage.save(name, ContentFile(pdf))
+    return pdf

@@ -1,0 +1,90 @@
+import json
+from pathlib import Path
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.utils.text import slugify
+from wagtail.models import Site
+
+from coalition.models import Coalition, Contact, Membership, Organization, name_key
+from letters.models import Letterhead, LetterPage
+from letters.pdf import stored_letter_pdf
+from signatories.interchange import import_letter
+
+DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
+STAFF_EMAIL = "staff@example.org"
+
+
+class Command(BaseCommand):
+    help = "Load the demo content: the seed letter, its signatories, their coalition and a staff login."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--staff-email", default=STAFF_EMAIL)
+
+    def handle(self, *args, staff_email: str, **options) -> None:
+        with transaction.atomic():
+            self.letterhead()
+            staff = self.staff(staff_email)
+            seed = json.loads((DEMO_DIR / "seed-letter.json").read_text())
+            letter = LetterPage.objects.filter(title=seed["title"]).first()
+            if letter is None:
+                letter = import_letter(document=seed, publish=True).letter
+                self.stdout.write(f"Published the seed letter at {letter.get_url()}")
+            else:
+                self.stdout.write(f"The seed letter is already at {letter.get_url()}")
+            coalition = self.coalition(seed)
+            if letter.coalition_id is None:
+                letter.coalition = coalition
+                letter.save(update_fields=["coalition"])
+        stored_letter_pdf(letter, letter.signatory_lines())
+        self.stdout.write(f"Staff login: {staff.email} (login by emailed code)")
+
+    def letterhead(self) -> None:
+        site = Site.objects.get(is_default_site=True)
+        letterhead = Letterhead.for_site(site)
+        if not letterhead.coalition_name:
+            letterhead.coalition_name = "Digital Trade Coalition"
+            letterhead.address = "1200 G Street NW, Suite 800\nWashington, DC 20005"
+            letterhead.footer = "Digital Trade Coalition · digitaltrade.example.org"
+            letterhead.save()
+
+    def staff(self, email: str):  # noqa: ANN201 - the project's user model
+        user_model = get_user_model()
+        user = user_model.objects.filter(email__iexact=email).first()
+        if user is None:
+            user = user_model(username="staff", email=email, first_name="Demo", last_name="Staff")
+            user.set_unusable_password()
+            user.is_staff = user.is_superuser = True
+            user.save()
+            EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+        return user
+
+    def coalition(self, seed: dict) -> Coalition:
+        """The seed letter's signatories as members of a coalition, with a contact each."""
+        coalition, _ = Coalition.objects.get_or_create(
+            slug="digital-trade-coalition",
+            defaults={
+                "name": "Digital Trade Coalition",
+                "description": "Trade associations working together on digital trade and AI policy.",
+            },
+        )
+        for i, item in enumerate(seed["signatories"]):
+            org = Organization.objects.get(name_key=name_key(item["name"]))
+            tier = Membership.Tier.LEAD if i == 0 else Membership.Tier.STEERING if i < 4 else Membership.Tier.MEMBER
+            Membership.objects.get_or_create(
+                coalition=coalition, organization=org, left_on=None, defaults={"tier": tier}
+            )
+            handle = slugify(item.get("acronym") or item["name"]).replace("-", "")[:20]
+            Contact.objects.get_or_create(
+                email=f"policy@{handle}.example.org",
+                defaults={
+                    "organization": org,
+                    "name": f"Policy Director, {item.get('acronym') or item['name']}",
+                    "title": "Director of Policy",
+                    "is_authorized_signer": True,
+                    "is_primary": True,
+                },
+            )
+        return coalition
