@@ -3,6 +3,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
@@ -245,3 +246,25 @@ class LetterPage(RoutablePageMixin, Page):
         response = HttpResponse(pdf_file, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{self.slug}.pdf"'
         return response
+
+
+class CirculationApproval(models.Model):
+    """A revision of a letter that internal review approved for circulation to members.
+
+    Approval publishes nothing: the sign-on circulates an approved revision.
+    """
+
+    revision = models.OneToOneField(
+        "wagtailcore.Revision", on_delete=models.CASCADE, related_name="circulation_approval"
+    )
+    letter = models.ForeignKey(LetterPage, on_delete=models.CASCADE, related_name="circulation_approvals")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-approved_at"]
+
+    def __str__(self) -> str:
+        return f"{self.letter} revision {self.revision_id}, approved {self.approved_at:%Y-%m-%d}"

@@ -1,0 +1,43 @@
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.factories import StaffFactory, UserFactory
+
+SHARED_SEED = Path(__file__).resolve().parent.parent / "signatories" / "demo" / "seed-letter.json"
+
+
+@pytest.fixture
+def seed_document() -> dict:
+    """The seed letter in the interchange format (a fresh copy per test)."""
+    return json.loads(SHARED_SEED.read_text())
+
+
+@pytest.fixture
+def staff(db):  # noqa: ANN001, ANN201
+    return StaffFactory(username="staff", email="staff@example.org")
+
+
+@pytest.fixture
+def staff_client(client, staff):  # noqa: ANN001, ANN201
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def member_user(db):  # noqa: ANN001, ANN201
+    return UserFactory(username="member", email="member@example.org")
+
+
+def pdftotext(pdf: bytes, tmp_path: Path, *, layout: bool = False) -> str:
+    """The text of a PDF as poppler extracts it (pypdf garbles WeasyPrint's CID fonts)."""
+    if shutil.which("pdftotext") is None:
+        pytest.fail("pdftotext is missing: install poppler-utils (apt-get install poppler-utils)")
+    import subprocess
+
+    source = tmp_path / "letter.pdf"
+    source.write_bytes(pdf)
+    args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else []) + [str(source), "-"]
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
