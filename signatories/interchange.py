@@ -49,7 +49,12 @@ def _describe(error: Any) -> list[str]:
     path = list(error.absolute_path)
     where = json_path(path)
     instance = error.instance
-    if error.validator == "oneOf" and len(path) == 2 and path[0] == "body" and isinstance(instance, dict):
+    if (
+        error.validator == "oneOf"
+        and len(path) == 2
+        and path[0] == "body"
+        and isinstance(instance, dict)
+    ):
         block_type = instance.get("type")
         if block_type not in BLOCK_TYPES:
             return [
@@ -67,9 +72,13 @@ def _describe(error: Any) -> list[str]:
                 ]
     if error.validator == "oneOf" and len(path) == 2 and path[0] == "signatories":
         if isinstance(instance, dict) and "name" in instance and "person" in instance:
-            return [f"{where}: give either name (an organization) or person (an individual), not both"]
+            return [
+                f"{where}: give either name (an organization) or person (an individual), not both"
+            ]
         if isinstance(instance, dict):
-            return [f"{where}: a signatory needs a name (an organization) or a person (an individual)"]
+            return [
+                f"{where}: a signatory needs a name (an organization) or a person (an individual)"
+            ]
     return [f"{where}: {error.message}"]
 
 
@@ -83,7 +92,9 @@ def validate_document(document: Any) -> list[str]:
         return ["$: a letter document must be a JSON object"]
     validator = Draft202012Validator(SCHEMA)
     problems: list[str] = []
-    for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+    for error in sorted(
+        validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
+    ):
         problems.extend(_describe(error))
     date = document.get("date")
     if isinstance(date, str):
@@ -105,7 +116,9 @@ def validate_document(document: Any) -> list[str]:
                 try:
                     url_validator(website)
                 except ValidationError:
-                    problems.append(f"$.signatories[{i}].website: {website!r} is not an http(s) address")
+                    problems.append(
+                        f"$.signatories[{i}].website: {website!r} is not an http(s) address"
+                    )
             name = item.get("name")
             if isinstance(name, str) and "person" not in item:
                 key = name_key(name)
@@ -179,7 +192,7 @@ def derive_title(document: dict) -> str:
         return f"Letter of {date}"
     first = document["body"][0]
     text = first.get("text") or first.get("items", [""])[0]
-    words = re.sub(r"<[^>]+>", "", html.unescape(text)).split()
+    words = html.unescape(re.sub(r"<[^>]+>", "", clean_inline(text))).split()
     return " ".join(words[:10]) + ("…" if len(words) > 10 else "")
 
 
@@ -318,7 +331,9 @@ def import_letter(*, document: Any, publish: bool = False) -> ImportResult:
                 Signature(
                     letter=letter,
                     display_name=item.get("display") or default,
-                    sort_key=item["person"].split()[-1] if item["person"].split() else item["person"],
+                    sort_key=item["person"].split()[-1]
+                    if item["person"].split()
+                    else item["person"],
                     signer_name=item["person"],
                     signer_title=item.get("title", ""),
                     affiliation=item.get("affiliation", ""),
@@ -331,7 +346,9 @@ def import_letter(*, document: Any, publish: bool = False) -> ImportResult:
     if publish:
         revision.publish()
         letter.refresh_from_db()
-    return ImportResult(letter=letter, organizations_created=created, signatures_created=len(signatures))
+    return ImportResult(
+        letter=letter, organizations_created=created, signatures_created=len(signatures)
+    )
 
 
 def _common(item: dict, position: int) -> dict:

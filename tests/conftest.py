@@ -16,28 +16,35 @@ def seed_document() -> dict:
 
 
 @pytest.fixture
-def staff(db):  # noqa: ANN001, ANN201
+def staff(db):
     return StaffFactory(username="staff", email="staff@example.org")
 
 
 @pytest.fixture
-def staff_client(client, staff):  # noqa: ANN001, ANN201
+def staff_client(client, staff):
     client.force_login(staff)
     return client
 
 
 @pytest.fixture
-def member_user(db):  # noqa: ANN001, ANN201
+def member_user(db):
     return UserFactory(username="member", email="member@example.org")
 
 
-def pdftotext(pdf: bytes, tmp_path: Path, *, layout: bool = False) -> str:
-    """The text of a PDF as poppler extracts it (pypdf garbles WeasyPrint's CID fonts)."""
+def pdftotext(pdf: bytes, tmp_path: Path, *, layout: bool = False, raw: bool = True) -> str:
+    """The text of a PDF as poppler extracts it (pypdf garbles WeasyPrint's CID fonts).
+
+    By default in content-stream order (`-raw`), so that columns read one after the other.
+    """
     if shutil.which("pdftotext") is None:
         pytest.fail("pdftotext is missing: install poppler-utils (apt-get install poppler-utils)")
     import subprocess
 
     source = tmp_path / "letter.pdf"
     source.write_bytes(pdf)
-    args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else []) + [str(source), "-"]
+    args = (
+        ["pdftotext", "-enc", "UTF-8"]
+        + (["-layout"] if layout else ["-raw"] if raw else [])
+        + [str(source), "-"]
+    )
     return subprocess.run(args, check=True, capture_output=True, text=True).stdout

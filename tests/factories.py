@@ -101,9 +101,9 @@ class SignatureFactory(factory.django.DjangoModelFactory):
         model = Signature
 
     organization = factory.SubFactory(OrganizationFactory)
-    display_name = factory.LazyAttribute(lambda s: s.organization.printed_name if s.organization else "Someone")
+    display_name = factory.LazyAttribute(
+        lambda s: s.organization.printed_name if s.organization else "Someone"
+    )
     status = Signature.Status.APPROVED
     response = Signature.Response.SIGNED
     position = factory.Sequence(int)
-
-

@@ -12,7 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug", help="The letter's slug, as in /letters/<slug>/.")
-        parser.add_argument("--output", "-o", type=Path, help="Write to this file instead of stdout.")
+        parser.add_argument(
+            "--output", "-o", type=Path, help="Write to this file instead of stdout."
+        )
 
     def handle(self, *args, slug: str, output: Path | None, **options) -> None:
         letter = LetterPage.objects.filter(slug=slug).first()

@@ -22,7 +22,9 @@ class Command(BaseCommand):
         except FileNotFoundError:
             raise CommandError(f"{file}: no such file") from None
         except UnicodeDecodeError as error:
-            raise CommandError(f"{file}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+            raise CommandError(
+                f"{file}: not UTF-8 text ({error.reason} at byte {error.start})"
+            ) from None
         except json.JSONDecodeError as error:
             raise CommandError(
                 f"{file}: not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"

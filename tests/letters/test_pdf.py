@@ -1,0 +1,112 @@
+import re
+
+import pytest
+from django.core.files.storage import default_storage
+from pypdf import PdfReader
+
+from letters.pdf import read_local_url, render_pdf
+from signatories.interchange import import_letter
+from tests.conftest import pdftotext
+
+pytestmark = pytest.mark.django_db
+
+
+def words(text: str) -> str:
+    return re.sub(r"\s+", " ", text).replace("\u00ad", "").strip()
+
+
+@pytest.fixture
+def seed_pdf(client, seed_document) -> bytes:
+    letter = import_letter(document=seed_document, publish=True).letter
+    response = client.get(f"{letter.url}pdf/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_the_pdf_reads_like_the_letter(seed_pdf, seed_document, tmp_path):
+    text = words(pdftotext(seed_pdf, tmp_path))
+
+    assert "March 12, 2025" in text
+    assert words(" ".join(seed_document["recipients"])) in text
+    assert "Dear Mr. President:" in text
+    for block in seed_document["body"]:
+        for part in [block["text"]] if "text" in block else block["items"]:
+            # Justified lines may hyphenate long words; compare without hyphens at line ends.
+            assert words(part).replace("-", "") in text.replace("- ", "").replace("-", "")
+    assert "Sincerely," in text
+
+
+def test_the_pdf_lists_every_signatory_in_order(seed_pdf, seed_document, tmp_path):
+    text = words(pdftotext(seed_pdf, tmp_path))
+    expected = [
+        s.get("display") or (f"{s['name']} ({s['acronym']})" if "acronym" in s else s["name"])
+        for s in seed_document["signatories"]
+    ]
+
+    positions = [text.find(name) for name in expected]
+
+    assert -1 not in positions, [n for n, p in zip(expected, positions, strict=True) if p == -1]
+    assert positions == sorted(positions)
+
+
+def test_the_pdf_has_metadata_and_page_numbers(seed_pdf, tmp_path):
+    reader = PdfReader(__import__("io").BytesIO(seed_pdf))
+
+    assert reader.metadata["/Title"] == "Joint industry letter on the international AI agenda"
+    assert len(reader.attachments) == 0
+    pages = len(reader.pages)
+    assert f"Page 1 of {pages}" in pdftotext(seed_pdf, tmp_path)
+
+
+def test_the_pdf_is_rendered_once_and_served_from_storage(client, seed_document):
+    letter = import_letter(document=seed_document, publish=True).letter
+    first = client.get(f"{letter.url}pdf/").content
+    _, files = default_storage.listdir("letters/pdf")
+    stored = [name for name in files if name.startswith(letter.slug)]
+
+    second = client.get(f"{letter.url}pdf/").content
+
+    assert len(stored) == 1
+    assert first == second
+
+
+def test_the_fetcher_serves_the_bundled_fonts():
+    body, ctype = read_local_url(
+        "https://pdf.invalid/static/letters/fonts/LiberationSerif-Regular.ttf"
+    )
+
+    assert body[:4] == b"\x00\x01\x00\x00"
+    assert ctype in {"font/ttf", "application/x-font-ttf", "application/octet-stream"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "https://example.org/static/letters/site.css",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://pdf.invalid/static/../../../../etc/passwd",
+        "https://pdf.invalid/static/%2e%2e/%2e%2e/etc/passwd",
+        "https://pdf.invalid/media/../coalition/settings.py",
+        "https://pdf.invalid/etc/passwd",
+        "ftp://pdf.invalid/static/letters/site.css",
+    ],
+)
+def test_the_fetcher_refuses_anything_but_local_static_and_media(url):
+    with pytest.raises(ValueError, match="blocked"):
+        read_local_url(url)
+
+
+def test_a_render_does_not_embed_or_fetch_foreign_urls(tmp_path):
+    html = (
+        '<html lang="en"><head><title>t</title></head><body>'
+        '<a rel="attachment" href="file:///etc/hostname">x</a>'
+        '<img src="file:///etc/hostname"><p>Hello</p></body></html>'
+    )
+
+    pdf = render_pdf(html)
+
+    reader = PdfReader(__import__("io").BytesIO(pdf))
+    assert len(reader.attachments) == 0
+    assert "Hello" in pdftotext(pdf, tmp_path)
