@@ -1,9 +1,23 @@
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import include, path
 from django.views.generic import RedirectView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
+from wagtail.views import serve
+
+from letters.models import LetterIndexPage
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The site's front door is the archive of published letters, once there is one."""
+    archive = LetterIndexPage.objects.live().first()
+    if archive is not None:
+        return redirect(archive.url)
+    return serve(request, "")
+
 
 urlpatterns = [
     # Wagtail's own login form would bypass allauth (login by code, MFA): send it there.
@@ -21,4 +35,4 @@ if settings.DEBUG:
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-urlpatterns += [path("", include(wagtail_urls))]
+urlpatterns += [path("", home, name="home"), path("", include(wagtail_urls))]

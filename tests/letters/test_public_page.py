@@ -109,3 +109,12 @@ def test_text_is_escaped(client):
 
     assert "<script>alert(1)</script>" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_the_front_page_leads_to_the_letter_archive(client, seed_document):
+    import_letter(document=seed_document, publish=True)
+
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/letters/"
