@@ -61,7 +61,9 @@ class Organization(index.Indexed, ClusterableModel):
         help_text='How it prints on letters, when not "Name (ACRONYM)".',
     )
     sort_name = models.CharField(
-        max_length=255, blank=True, help_text='Alphabetical order; blank means the name without "The".'
+        max_length=255,
+        blank=True,
+        help_text='Alphabetical order; blank means the name without "The".',
     )
     name_key = models.CharField(max_length=255, unique=True, editable=False)
     kind = models.CharField(max_length=30, choices=Kind.choices, default=Kind.TRADE_ASSOCIATION)
@@ -88,7 +90,14 @@ class Organization(index.Indexed, ClusterableModel):
 
     class Meta:
         ordering = ["sort_name", "name"]
-        indexes = [models.Index(fields=["sort_name"]), models.Index(Lower("acronym"), name="org_acronym_lower")]
+        permissions = [
+            ("import_organizations", "Can import organizations"),
+            ("merge_organizations", "Can merge organizations"),
+        ]
+        indexes = [
+            models.Index(fields=["sort_name"]),
+            models.Index(Lower("acronym"), name="org_acronym_lower"),
+        ]
 
     def __str__(self) -> str:
         return self.printed_name
@@ -111,7 +120,8 @@ class Organization(index.Indexed, ClusterableModel):
 
 
 class Contact(index.Indexed, models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contacts")
+    # A ParentalKey so that the organization editor can edit its contacts inline.
+    organization = ParentalKey(Organization, on_delete=models.CASCADE, related_name="contacts")
     name = models.CharField(max_length=255)
     email = models.EmailField(max_length=254)
     title = models.CharField(max_length=255, blank=True)
@@ -139,8 +149,13 @@ class Contact(index.Indexed, models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("export_contacts", "Can export contact details")]
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="contact_email_unique_ci"),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="contact_email_unique_ci",
+                violation_error_message="A contact with this email address already exists.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -182,10 +197,13 @@ class Membership(models.Model):
                 fields=["coalition", "organization"],
                 condition=models.Q(left_on__isnull=True),
                 name="one_active_membership_per_coalition",
+                violation_error_message="The organization already has an active membership of this coalition.",
             ),
             models.CheckConstraint(
-                condition=models.Q(left_on__isnull=True) | models.Q(left_on__gte=models.F("joined_on")),
+                condition=models.Q(left_on__isnull=True)
+                | models.Q(left_on__gte=models.F("joined_on")),
                 name="membership_left_after_joined",
+                violation_error_message="The date left cannot be before the date joined.",
             ),
         ]
 

@@ -169,6 +169,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+if DEBUG:
+    # Development serves static files from the apps; WhiteNoise still expects the folder.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # Email: the console in development, SMTP in production.
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Coalition sign-on <noreply@localhost>")
@@ -231,6 +234,8 @@ WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.databa
 WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp"]
 WAGTAILDOCS_EXTENSIONS = ["pdf", "docx", "csv", "xlsx", "txt"]
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+# Approving a letter's review approves it for circulation; it never publishes the letter.
+WAGTAIL_FINISH_WORKFLOW_ACTION = "letters.workflows.finish_workflow"
 
 # Security: everything on unless DEBUG; behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER.
 SESSION_COOKIE_SECURE = not DEBUG
@@ -241,7 +246,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "SAMEORIGIN"
+X_FRAME_OPTIONS = "DENY"  # Wagtail's preview views opt in to SAMEORIGIN themselves.
 if env_bool("BEHIND_TLS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

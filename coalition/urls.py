@@ -28,6 +28,7 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("accounts/", include("allauth.urls")),
     path("documents/", include(wagtaildocs_urls)),
+    path("sign/", include("signatories.urls")),
 ]
 
 if settings.DEBUG:

@@ -1,0 +1,274 @@
+"""Demo and development data for the member CRM.
+
+`load()` adds to the demo content (a second coalition, tags, interactions) and is idempotent;
+`generate_members()` makes large, realistic fake data sets for development and benchmarks.
+"""
+
+import datetime
+import random
+from typing import TextIO
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from taggit.models import Tag
+
+from coalition.models import (
+    Coalition,
+    Contact,
+    Interaction,
+    Membership,
+    Organization,
+    OrganizationTag,
+    name_key,
+    sort_name_for,
+)
+from coalition.services import log_interaction
+
+DEMO_TAGS = {
+    "ACT": ["apps", "small business"],
+    "CCIA": ["platforms", "ai"],
+    "CTA": ["hardware", "ai"],
+    "SIIA": ["software", "data", "ai"],
+    "NAM": ["manufacturing", "trade"],
+    "NFTC": ["trade"],
+    "USCIB": ["trade"],
+    "NSBA": ["small business"],
+}
+DEMO_INTERACTIONS = [
+    (
+        "CTA",
+        Interaction.Kind.CALL,
+        30,
+        "Walked through the AI letter's asks; they will take it to their board.",
+    ),
+    (
+        "CSI",
+        Interaction.Kind.MEETING,
+        21,
+        "Steering group meeting: agreed the deadline and the recipients.",
+    ),
+    ("CCIA", Interaction.Kind.EMAIL, 14, "Sent the draft text for comments."),
+    ("ACT", Interaction.Kind.NOTE, 7, "Prefers to print as “ACT | The App Association”."),
+    ("SIIA", Interaction.Kind.EMAIL, 10, "Asked to mention data flows; the draft now does."),
+]
+
+
+def load(stdout: TextIO) -> None:
+    """Add a second coalition, tags and a few interactions to the demo members (idempotent)."""
+    with transaction.atomic():
+        staff = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+        by_acronym = {o.acronym.upper(): o for o in Organization.objects.exclude(acronym="")}
+        for acronym, tags in DEMO_TAGS.items():
+            org = by_acronym.get(acronym)
+            if org is not None:
+                org.tags.add(*tags)
+                org.save()
+        ai, created = Coalition.objects.get_or_create(
+            slug="ai-policy-working-group",
+            defaults={
+                "name": "AI Policy Working Group",
+                "description": "Members following AI legislation and executive action.",
+            },
+        )
+        for i, acronym in enumerate(["CCIA", "CTA", "SIIA", "ACT"]):
+            org = by_acronym.get(acronym)
+            if org is not None:
+                Membership.objects.get_or_create(
+                    coalition=ai,
+                    organization=org,
+                    left_on=None,
+                    defaults={"tier": Membership.Tier.LEAD if i == 0 else Membership.Tier.MEMBER},
+                )
+        today = timezone.localdate()
+        for acronym, kind, days_ago, summary in DEMO_INTERACTIONS:
+            org = by_acronym.get(acronym)
+            if org is None or org.interactions.filter(summary=summary).exists():
+                continue
+            log_interaction(
+                organization=org,
+                author=staff,
+                kind=kind,
+                summary=summary,
+                occurred_on=today - datetime.timedelta(days=days_ago),
+                contact=org.contacts.first(),
+            )
+    stdout.write(
+        f"CRM demo: {'created' if created else 'kept'} the coalition {ai.name}; "
+        f"{Interaction.objects.count()} interactions."
+    )
+
+
+# Fake data at scale ---------------------------------------------------------------------------
+
+KINDS = [
+    (Organization.Kind.TRADE_ASSOCIATION, 55),
+    (Organization.Kind.COMPANY, 20),
+    (Organization.Kind.NGO, 12),
+    (Organization.Kind.UNION, 5),
+    (Organization.Kind.ACADEMIC, 5),
+    (Organization.Kind.OTHER, 3),
+]
+TIERS = [
+    (Membership.Tier.LEAD, 2),
+    (Membership.Tier.STEERING, 8),
+    (Membership.Tier.MEMBER, 80),
+    (Membership.Tier.OBSERVER, 10),
+]
+COUNTRIES = ["US"] * 12 + ["CA", "GB", "DE", "FR", "BE", "NL", "JP", "KR", "AU", "IN", "BR", "MX"]
+TAGS = ["ai", "privacy", "trade", "tax", "telecom", "health", "energy", "small business", "data"]
+SHAPES = [
+    "{w} Association",
+    "Association of {w} Manufacturers",
+    "{w} Industry Council",
+    "National {w} Alliance",
+    "The {w} Institute",
+    "{w} Federation",
+    "{c}",
+    "{w} Workers Union",
+    "Center for {w} Policy",
+]
+BATCH = 2000
+
+
+def _acronym(name: str) -> str:
+    words = [w for w in sort_name_for(name).replace(",", " ").split() if w[0].isalpha()]
+    return "".join(w[0] for w in words if w.lower() not in {"of", "for", "and", "the"}).upper()[:8]
+
+
+def generate_members(
+    *,
+    organizations: int,
+    contacts: int,
+    coalitions: int = 3,
+    seed: int | None = None,
+    stdout: TextIO | None = None,
+) -> dict[str, int]:
+    """Create realistic fake organizations with contacts, memberships, tags and interactions."""
+    from faker import Faker
+
+    fake = Faker(["en_US"])
+    rng = random.Random(seed)
+    if seed is not None:
+        Faker.seed(seed)
+    now = timezone.now()
+    today = timezone.localdate()
+    with transaction.atomic():
+        coalition_rows = []
+        for i in range(coalitions):
+            name = (
+                f"{fake.unique.bs().title()} Coalition"[:200]
+                if i
+                else "Generated Members Coalition"
+            )
+            coalition_rows.append(
+                Coalition.objects.get_or_create(
+                    name=name, defaults={"slug": f"generated-{i}-{rng.randrange(10**8)}"}
+                )[0]
+            )
+        existing = set(Organization.objects.values_list("name_key", flat=True))
+        orgs = []
+        while len(orgs) < organizations:
+            shape = rng.choice(SHAPES)
+            word = fake.word().title() if rng.random() < 0.5 else fake.last_name()
+            name = shape.format(w=word, c=fake.company())
+            key = name_key(name)
+            if key in existing:
+                name = f"{name} {fake.city()}"
+                key = name_key(name)
+                if key in existing:
+                    continue
+            existing.add(key)
+            domain = f"{key[:30]}.example.org"
+            kind = rng.choices([k for k, _ in KINDS], [w for _, w in KINDS])[0]
+            orgs.append(
+                Organization(
+                    name=name,
+                    acronym=_acronym(name) if rng.random() < 0.8 else "",
+                    name_key=key,
+                    sort_name=sort_name_for(name),
+                    kind=kind,
+                    country=rng.choice(COUNTRIES),
+                    website=f"https://www.{domain}",
+                    description=fake.catch_phrase(),
+                    status=Organization.Status.ARCHIVED
+                    if rng.random() < 0.05
+                    else Organization.Status.ACTIVE,
+                    created_at=now,
+                )
+            )
+        Organization.objects.bulk_create(orgs, batch_size=BATCH)
+
+        tags = [
+            Tag.objects.get_or_create(name=t, defaults={"slug": t.replace(" ", "-")})[0]
+            for t in TAGS
+        ]
+        links = []
+        for org in orgs:
+            for tag in rng.sample(tags, rng.choice([0, 1, 1, 2])):
+                links.append(OrganizationTag(content_object=org, tag=tag))
+        OrganizationTag.objects.bulk_create(links, batch_size=BATCH)
+
+        memberships = []
+        for org in orgs:
+            for coalition in coalition_rows:
+                if rng.random() < (0.8 if coalition is coalition_rows[0] else 0.25):
+                    memberships.append(
+                        Membership(
+                            organization=org,
+                            coalition=coalition,
+                            tier=rng.choices([t for t, _ in TIERS], [w for _, w in TIERS])[0],
+                            joined_on=today - datetime.timedelta(days=rng.randrange(3650)),
+                        )
+                    )
+        Membership.objects.bulk_create(memberships, batch_size=BATCH)
+
+        people = []
+        emails = set(e.lower() for e in Contact.objects.values_list("email", flat=True))
+        for i in range(contacts):
+            # Every organization gets a contact before any gets a second one.
+            org = orgs[i % len(orgs)] if orgs else None
+            if org is None:
+                break
+            first, last = fake.first_name(), fake.last_name()
+            email = f"{first}.{last}@{org.website.split('www.', 1)[1]}".lower()
+            if email in emails:
+                email = f"{first}.{last}.{i}@{org.website.split('www.', 1)[1]}".lower()
+            emails.add(email)
+            first_at_org = i < len(orgs)
+            people.append(
+                Contact(
+                    organization=org,
+                    name=f"{first} {last}",
+                    email=email,
+                    title=fake.job()[:200],
+                    phone=fake.numerify("+1 ###-###-####"),
+                    is_primary=first_at_org,
+                    is_authorized_signer=first_at_org or rng.random() < 0.1,
+                    email_opt_out=rng.random() < 0.02,
+                    created_at=now,
+                )
+            )
+        Contact.objects.bulk_create(people, batch_size=BATCH)
+
+        interactions = []
+        for org in rng.sample(orgs, min(len(orgs), len(orgs) // 3)):
+            interactions.append(
+                Interaction(
+                    organization=org,
+                    kind=rng.choice(Interaction.Kind.values),
+                    occurred_on=today - datetime.timedelta(days=rng.randrange(365)),
+                    summary=fake.sentence(nb_words=12),
+                    created_at=now,
+                )
+            )
+        Interaction.objects.bulk_create(interactions, batch_size=BATCH)
+    counts = {
+        "organizations": len(orgs),
+        "contacts": len(people),
+        "memberships": len(memberships),
+        "interactions": len(interactions),
+    }
+    if stdout is not None:
+        stdout.write(", ".join(f"{n} {what}" for what, n in counts.items()))
+    return counts

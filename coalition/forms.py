@@ -1,0 +1,148 @@
+from django import forms
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.widgets import AdminDateInput
+
+from coalition.models import Contact, Interaction, Organization
+from coalition.selectors import contact_email_taken, find_duplicate_organizations
+
+
+def _organization_links(found: list[tuple[Organization, str]]) -> str:
+    return format_html_join(
+        ", ",
+        '<a href="{}">{}</a> ({})',
+        (
+            (reverse("coalition_organizations:inspect", args=[org.pk]), org.printed_name, reason)
+            for org, reason in found
+        ),
+    )
+
+
+class OrganizationForm(WagtailAdminModelForm):
+    not_a_duplicate = forms.BooleanField(
+        required=False,
+        label="This is a different organization",
+        help_text="Tick this only after we warned you about a similar organization.",
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        name = cleaned.get("name") or ""
+        exclude = self.instance.pk
+        found = find_duplicate_organizations(
+            name=name,
+            acronym=cleaned.get("acronym") or "",
+            website=cleaned.get("website") or "",
+            exclude_pk=exclude,
+        )
+        same_name = [(org, reason) for org, reason in found if reason == "same name"]
+        if same_name:
+            self.add_error(
+                "name",
+                forms.ValidationError(
+                    format_html(
+                        "An organization with this name already exists: {}. Open it instead.",
+                        _organization_links(same_name),
+                    )
+                ),
+            )
+        elif found and not cleaned.get("not_a_duplicate"):
+            self.add_error(
+                None,
+                forms.ValidationError(
+                    format_html(
+                        "This looks like an organization we already have: {}. Open the existing "
+                        "record, or tick “This is a different organization” and save again.",
+                        _organization_links(found),
+                    )
+                ),
+            )
+        return cleaned
+
+    def is_valid(self) -> bool:
+        # The inline formsets are validated after clean(), so their checks come here.
+        valid = super().is_valid()
+        return self._check_formsets() and valid
+
+    def _check_formsets(self) -> bool:
+        """Duplicates between the inline rows, which the database would reject only on save."""
+        ok = True
+        contacts = self.formsets.get("contacts") if hasattr(self, "formsets") else None
+        if contacts is not None:
+            seen: dict[str, int] = {}
+            for number, form in enumerate(contacts.forms, start=1):
+                data = getattr(form, "cleaned_data", None) or {}
+                email = (data.get("email") or "").strip().lower()
+                if not email or data.get("DELETE"):
+                    continue
+                if email in seen:
+                    form.add_error(
+                        "email", f"Contact {seen[email]} already has this email address."
+                    )
+                seen[email] = number
+                taken = contact_email_taken(email, exclude_pk=form.instance.pk)
+                if taken is not None and taken.organization_id != self.instance.pk:
+                    form.add_error(
+                        "email",
+                        f"{taken.name} at {taken.organization.name} already uses this email address.",
+                    )
+                    ok = False
+        memberships = self.formsets.get("memberships") if hasattr(self, "formsets") else None
+        if memberships is not None:
+            active: dict[int, int] = {}
+            for number, form in enumerate(memberships.forms, start=1):
+                data = getattr(form, "cleaned_data", None) or {}
+                coalition = data.get("coalition")
+                if coalition is None or data.get("DELETE") or data.get("left_on"):
+                    continue
+                if coalition.pk in active:
+                    form.add_error(
+                        "coalition",
+                        f"Membership {active[coalition.pk]} is already an active membership of "
+                        f"{coalition.name}; set a date left on one of them.",
+                    )
+                    ok = False
+                active[coalition.pk] = number
+        return ok
+
+
+class ContactForm(WagtailAdminModelForm):
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        taken = contact_email_taken(email, exclude_pk=self.instance.pk)
+        if taken is not None:
+            raise forms.ValidationError(
+                f"{taken.name} at {taken.organization.name} already uses this email address."
+            )
+        return email
+
+
+class LogInteractionForm(forms.Form):
+    kind = forms.ChoiceField(choices=Interaction.Kind.choices, initial=Interaction.Kind.CALL)
+    occurred_on = forms.DateField(label="Date", widget=AdminDateInput, required=False)
+    contact = forms.ModelChoiceField(queryset=Contact.objects.none(), required=False)
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, organization: Organization, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].queryset = organization.contacts.all()
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        help_text="CSV (UTF-8, UTF-8 with BOM, Latin-1 or UTF-16) or XLSX, one row per "
+        "organization, contact or membership."
+    )
+
+
+class MergeForm(forms.Form):
+    duplicate = forms.ModelChoiceField(
+        queryset=Organization.objects.all(),
+        widget=forms.RadioSelect,
+        label="Merge this organization into the one above",
+        error_messages={
+            "required": "Choose the organization to merge.",
+            "invalid_choice": "Choose one of the organizations listed.",
+        },
+    )

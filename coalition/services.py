@@ -1,0 +1,202 @@
+"""Every state-changing write of the member CRM."""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, models, transaction
+from wagtail.log_actions import log
+from wagtail.models import ModelLogEntry
+
+from coalition.models import Contact, Interaction, Membership, Organization, OrganizationTag
+
+MERGE_ACTION = "coalition.merge_organizations"
+INTERACTION_ACTION = "coalition.log_interaction"
+
+
+class CoalitionError(Exception):
+    """A change that the CRM refuses, with a message fit to show to staff."""
+
+
+class MergeError(CoalitionError):
+    pass
+
+
+def log_interaction(
+    *,
+    organization: Organization,
+    author: AbstractBaseUser | None,
+    kind: str,
+    summary: str,
+    occurred_on: datetime.date | None = None,
+    contact: Contact | None = None,
+) -> Interaction:
+    """Record a call, meeting, email or note with an organization."""
+    if not summary.strip():
+        raise CoalitionError("Summary: say what was discussed.")
+    if kind not in Interaction.Kind.values:
+        raise CoalitionError(f"Kind: {kind!r} is not one of {', '.join(Interaction.Kind.values)}.")
+    if contact is not None and contact.organization_id != organization.pk:
+        raise CoalitionError(f"Contact: {contact.name} does not work at {organization.name}.")
+    interaction = Interaction(
+        organization=organization,
+        author=author,
+        kind=kind,
+        summary=summary.strip(),
+        contact=contact,
+    )
+    if occurred_on is not None:
+        interaction.occurred_on = occurred_on
+    interaction.save()
+    return interaction
+
+
+@dataclass
+class MergeResult:
+    survivor: Organization
+    moved: dict[str, int] = field(default_factory=dict)
+
+
+def _conflicting_rows(
+    rel: models.ForeignObjectRel, survivor: Organization, duplicate: Organization
+) -> str | None:
+    """Describe the first unique constraint that moving `rel`'s rows would violate, if any."""
+    related = rel.related_model
+    fk_name = rel.field.name
+    checks: list[tuple[tuple[str, ...], models.Q | None]] = [
+        (tuple(fields), None) for fields in related._meta.unique_together
+    ]
+    for constraint in related._meta.constraints:
+        if isinstance(constraint, models.UniqueConstraint) and constraint.fields:
+            checks.append((tuple(constraint.fields), constraint.condition))
+    for fields, condition in checks:
+        if fk_name not in fields:
+            continue
+        others = [f for f in fields if f != fk_name]
+        theirs = related._base_manager.filter(**{fk_name: duplicate})
+        ours = related._base_manager.filter(**{fk_name: survivor})
+        if condition is not None:
+            theirs, ours = theirs.filter(condition), ours.filter(condition)
+        clash = theirs.filter(
+            models.Exists(ours.filter(**{f: models.OuterRef(f) for f in others}).values("pk"))
+        ).first()
+        if clash is not None:
+            described = ", ".join(
+                f"{related._meta.get_field(f).verbose_name} “{getattr(clash, f)}”" for f in others
+            )
+            return (
+                f"both organizations have a {related._meta.verbose_name} with the same "
+                f"{described}. Resolve it (withdraw or reject one) and merge again."
+            )
+    return None
+
+
+def merge_organizations(
+    *, survivor: Organization, duplicate: Organization, user: AbstractBaseUser | None
+) -> MergeResult:
+    """Move everything of `duplicate` to `survivor`, record it in the history, delete `duplicate`."""
+    if survivor.pk == duplicate.pk:
+        raise MergeError("Choose two different organizations to merge.")
+    with transaction.atomic():
+        locked = {
+            o.pk: o
+            for o in Organization.objects.select_for_update().filter(
+                pk__in=[survivor.pk, duplicate.pk]
+            )
+        }
+        if len(locked) != 2:
+            raise MergeError("One of the organizations no longer exists.")
+        survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
+        result = MergeResult(survivor=survivor)
+
+        # Active memberships of the same coalition cannot both survive: keep the higher tier.
+        for theirs in Membership.objects.filter(organization=duplicate, left_on__isnull=True):
+            ours = Membership.objects.filter(
+                organization=survivor, coalition_id=theirs.coalition_id, left_on__isnull=True
+            ).first()
+            if ours is None:
+                continue
+            rank = Membership.TIER_RANK
+            if rank[theirs.tier] < rank[ours.tier]:
+                ours.tier = theirs.tier
+            ours.joined_on = min(ours.joined_on, theirs.joined_on)
+            ours.save(update_fields=["tier", "joined_on"])
+            theirs.delete()
+
+        # Tags the survivor already has would be duplicate rows.
+        OrganizationTag.objects.filter(
+            content_object=duplicate,
+            tag_id__in=OrganizationTag.objects.filter(content_object=survivor).values("tag_id"),
+        ).delete()
+
+        for rel in Organization._meta.related_objects:
+            moved = _move_relation(rel, survivor, duplicate)
+            if moved:
+                result.moved[str(rel.related_model._meta.verbose_name_plural)] = moved
+
+        for name in ("acronym", "display", "website", "country", "description", "logo_id"):
+            if not getattr(survivor, name) and getattr(duplicate, name):
+                setattr(survivor, name, getattr(duplicate, name))
+        survivor.save()
+
+        content_type = ContentType.objects.get_for_model(Organization)
+        ModelLogEntry.objects.filter(content_type=content_type, object_id=str(duplicate.pk)).update(
+            object_id=str(survivor.pk)
+        )
+        log(
+            instance=survivor,
+            action=MERGE_ACTION,
+            user=user,
+            data={"merged": duplicate.name, "merged_id": duplicate.pk, "moved": result.moved},
+        )
+        duplicate.delete()
+    return result
+
+
+def _move_relation(
+    rel: models.ForeignObjectRel, survivor: Organization, duplicate: Organization
+) -> int:
+    """Repoint one reverse relation of `duplicate` at `survivor`; return how many rows moved."""
+    if rel.many_to_many:
+        through = rel.through
+        # The through model's foreign key to Organization.
+        fk = next(
+            f
+            for f in through._meta.get_fields()
+            if f.many_to_one and f.related_model is Organization
+        )
+        other = next(
+            f
+            for f in through._meta.get_fields()
+            if f.many_to_one and f.related_model is not Organization
+        )
+        already = through._base_manager.filter(**{fk.name: survivor}).values(other.attname)
+        through._base_manager.filter(
+            **{fk.name: duplicate, f"{other.attname}__in": already}
+        ).delete()
+        return through._base_manager.filter(**{fk.name: duplicate}).update(**{fk.name: survivor})
+
+    if (
+        rel.one_to_one
+        and rel.related_model._base_manager.filter(**{rel.field.name: survivor}).exists()
+    ):
+        if rel.related_model._base_manager.filter(**{rel.field.name: duplicate}).exists():
+            raise MergeError(
+                f"Cannot merge: both organizations have a {rel.related_model._meta.verbose_name}."
+            )
+        return 0
+
+    problem = _conflicting_rows(rel, survivor, duplicate)
+    if problem:
+        raise MergeError(f"Cannot merge {duplicate.name} into {survivor.name}: {problem}")
+    try:
+        with transaction.atomic():
+            return rel.related_model._base_manager.filter(**{rel.field.name: duplicate}).update(
+                **{rel.field.name: survivor}
+            )
+    except IntegrityError as error:
+        raise MergeError(
+            f"Cannot merge {duplicate.name} into {survivor.name}: moving its "
+            f"{rel.related_model._meta.verbose_name_plural} would break a rule ({error})."
+        ) from error

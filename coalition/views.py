@@ -1,0 +1,198 @@
+"""Admin views of the member CRM beyond Wagtail's generic ones: log, merge and import."""
+
+from django.contrib.auth.decorators import permission_required
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.crypto import get_random_string
+from django.views.decorators.http import require_POST
+from wagtail.admin import messages
+
+from coalition.forms import ImportForm, LogInteractionForm, MergeForm
+from coalition.imports import import_members
+from coalition.models import Membership, Organization
+from coalition.selectors import (
+    find_duplicate_organizations,
+    organization_timeline,
+    search_organizations,
+)
+from coalition.services import CoalitionError, MergeError, log_interaction, merge_organizations
+
+IMPORT_SALT = "coalition.import"
+IMPORT_DIR = "coalition-imports"
+MAX_REPORT_ROWS = 1000
+
+
+def _deny_unless(request: HttpRequest, *perms: str) -> None:
+    if not request.user.has_perms(perms):
+        raise PermissionDenied
+
+
+def get_organization_for_page(pk: int) -> Organization:
+    """An organization with everything its page shows, in a fixed number of queries."""
+    return get_object_or_404(
+        Organization.objects.select_related("logo").prefetch_related(
+            "contacts",
+            "tags",
+            models.Prefetch(
+                "memberships",
+                queryset=Membership.objects.select_related("coalition").order_by(
+                    "left_on", "coalition__name"
+                ),
+            ),
+        ),
+        pk=pk,
+    )
+
+
+def organization_page_context(request: HttpRequest, org: Organization) -> dict:
+    user = request.user
+    return {
+        "organization": org,
+        "contacts": list(org.contacts.all()),
+        "memberships": list(org.memberships.all()),
+        "tags": list(org.tags.all()),
+        "timeline": organization_timeline(org),
+        "log_form": LogInteractionForm(organization=org)
+        if user.has_perm("coalition.add_interaction")
+        else None,
+        "log_url": reverse("coalition_organizations:log_interaction", args=[org.pk]),
+        "edit_url": reverse("coalition_organizations:edit", args=[org.pk])
+        if user.has_perm("coalition.change_organization")
+        else None,
+        "merge_url": reverse("coalition_organizations:merge", args=[org.pk])
+        if user.has_perm("coalition.merge_organizations")
+        else None,
+        "history_url": reverse("coalition_organizations:history", args=[org.pk]),
+    }
+
+
+@require_POST
+def log_interaction_view(request: HttpRequest, pk: int) -> HttpResponse:
+    _deny_unless(request, "coalition.add_interaction")
+    org = get_object_or_404(Organization, pk=pk)
+    page = reverse("coalition_organizations:inspect", args=[org.pk])
+    form = LogInteractionForm(request.POST, organization=org)
+    if not form.is_valid():
+        problems = "; ".join(
+            f"{form.fields[name].label or name.title() if name in form.fields else 'Form'}: {' '.join(errors)}"
+            for name, errors in form.errors.items()
+        )
+        messages.error(request, f"The interaction was not logged. {problems}")
+        return redirect(page)
+    try:
+        log_interaction(
+            organization=org,
+            author=request.user,
+            kind=form.cleaned_data["kind"],
+            summary=form.cleaned_data["summary"],
+            occurred_on=form.cleaned_data["occurred_on"],
+            contact=form.cleaned_data["contact"],
+        )
+    except CoalitionError as error:
+        messages.error(request, f"The interaction was not logged. {error}")
+    else:
+        messages.success(request, f"Logged the {form.cleaned_data['kind']} with {org.name}.")
+    return redirect(page)
+
+
+def merge_view(request: HttpRequest, pk: int) -> HttpResponse:
+    _deny_unless(
+        request,
+        "coalition.merge_organizations",
+        "coalition.change_organization",
+        "coalition.delete_organization",
+    )
+    survivor = get_object_or_404(Organization, pk=pk)
+    query = request.GET.get("q", "").strip()
+    form = MergeForm(request.POST or None)
+    form.fields["duplicate"].queryset = Organization.objects.exclude(pk=survivor.pk)
+    if request.method == "POST" and form.is_valid():
+        duplicate = form.cleaned_data["duplicate"]
+        try:
+            result = merge_organizations(survivor=survivor, duplicate=duplicate, user=request.user)
+        except MergeError as error:
+            messages.error(request, str(error))
+        else:
+            moved = ", ".join(f"{n} {what}" for what, n in result.moved.items()) or "nothing else"
+            messages.success(
+                request, f"Merged {duplicate.name} into {survivor.name} (moved {moved})."
+            )
+            return redirect("coalition_organizations:inspect", survivor.pk)
+    if query:
+        candidates = list(
+            search_organizations(Organization.objects.exclude(pk=survivor.pk), query)[:20]
+        )
+        reasons = {}
+    else:
+        found = find_duplicate_organizations(
+            name=survivor.name,
+            acronym=survivor.acronym,
+            website=survivor.website,
+            exclude_pk=survivor.pk,
+        )
+        candidates = [org for org, _ in found]
+        reasons = {org.pk: reason for org, reason in found}
+    return TemplateResponse(
+        request,
+        "coalition/organization/merge.html",
+        {
+            "survivor": survivor,
+            "form": form,
+            "query": query,
+            "candidates": [(org, reasons.get(org.pk, "")) for org in candidates],
+            "page_url": reverse("coalition_organizations:inspect", args=[survivor.pk]),
+        },
+    )
+
+
+@permission_required("coalition.import_organizations", raise_exception=True)
+def import_view(request: HttpRequest) -> HttpResponse:
+    form = ImportForm()
+    report = None
+    token = ""
+    if request.method == "POST" and request.POST.get("token"):
+        try:
+            stored = signing.loads(request.POST["token"], salt=IMPORT_SALT, max_age=3600)
+        except signing.BadSignature:
+            messages.error(request, "That upload has expired. Please choose the file again.")
+            return redirect("coalition_import:index")
+        if not default_storage.exists(stored["path"]):
+            messages.error(request, "That upload has already been imported or has expired.")
+            return redirect("coalition_import:index")
+        with default_storage.open(stored["path"], "rb") as handle:
+            data = handle.read()
+        report = import_members(data=data, filename=stored["name"], dry_run=False)
+        if report.ok:
+            default_storage.delete(stored["path"])
+            messages.success(request, report.summary())
+    elif request.method == "POST":
+        form = ImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            data = upload.read()
+            report = import_members(data=data, filename=upload.name, dry_run=True)
+            if report.ok:
+                # The real run reads the same bytes back: the user confirms what the dry run showed.
+                path = default_storage.save(
+                    f"{IMPORT_DIR}/{get_random_string(24)}.upload", ContentFile(data)
+                )
+                token = signing.dumps({"path": path, "name": upload.name}, salt=IMPORT_SALT)
+    rows = report.rows if report else []
+    return TemplateResponse(
+        request,
+        "coalition/import.html",
+        {
+            "form": form,
+            "report": report,
+            "rows": rows[:MAX_REPORT_ROWS],
+            "rows_hidden": max(0, len(rows) - MAX_REPORT_ROWS),
+            "token": token,
+        },
+    )

@@ -1,0 +1,625 @@
+"""The "Coalition" section of the Wagtail admin: organizations, contacts, memberships, interactions."""
+
+import django_filters
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models.functions import Coalesce
+from django.urls import path, reverse
+from taggit.models import Tag
+from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel, ObjectList
+from wagtail.admin.ui.tables import Column, TitleColumn
+from wagtail.admin.views import generic
+from wagtail.admin.viewsets.base import ViewSet, ViewSetGroup
+from wagtail.admin.viewsets.chooser import ChooserViewSet
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets.button import Button
+
+from coalition import views
+from coalition.forms import ContactForm, OrganizationForm
+from coalition.models import Coalition, Contact, Interaction, Membership, Organization
+from coalition.selectors import search_contacts, search_organizations
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value: object) -> object:
+    """A CSV cell that a spreadsheet would run as a formula, made inert by a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+# Listings ------------------------------------------------------------------------------------
+
+
+class CoalitionIndexView(generic.IndexView):
+    """A listing whose exports are safe to open in a spreadsheet and honour the export permission."""
+
+    #: A permission ("app.codename") needed to export, beyond seeing the listing.
+    export_permission: str | None = None
+    #: Export columns computed by the view rather than read from the model: {name: callable}.
+    export_values: dict = {}
+
+    def user_may_export(self) -> bool:
+        return self.export_permission is None or self.request.user.has_perm(self.export_permission)
+
+    @property
+    def show_export_buttons(self) -> bool:
+        return bool(self.list_export) and self.user_may_export()
+
+    def as_spreadsheet(self, queryset, spreadsheet_format):
+        if not self.user_may_export():
+            raise PermissionDenied("You may not export this listing.")
+        return super().as_spreadsheet(queryset, spreadsheet_format)
+
+    def to_row_dict(self, item):
+        return {
+            field: (
+                self.export_values[field](item)
+                if field in self.export_values
+                else _get(item, field)
+            )
+            for field in self.list_export
+        }
+
+    def preprocess_field_value(self, field, value, export_format):
+        value = super().preprocess_field_value(field, value, export_format)
+        if export_format == self.FORMAT_CSV:
+            return neutralise_formula(value)
+        return value
+
+    def _get_title_column(self, field_name, column_class=TitleColumn, **kwargs):
+        # The title links to the record's page (inspect view) where there is one, not the editor.
+        if not self.inspect_url_name:
+            return super()._get_title_column(field_name, column_class, **kwargs)
+        column_class = self._get_title_column_class(column_class)
+        return self._get_custom_column(
+            field_name,
+            column_class,
+            get_url=lambda instance: self.get_inspect_url(instance) or self.get_edit_url(instance),
+            **kwargs,
+        )
+
+
+def _get(item: models.Model, dotted: str) -> object:
+    value = item
+    for part in dotted.split("."):
+        value = getattr(value, part, None)
+        if callable(value):
+            value = value()
+        if value is None:
+            return ""
+    return value
+
+
+def _active_coalitions(org: Organization) -> str:
+    return ", ".join(
+        f"{m.coalition.name} ({m.get_tier_display().lower()})" for m in org.active_memberships
+    )
+
+
+def _tag_names(org: Organization) -> str:
+    return ", ".join(sorted(t.name for t in org.tags.all()))
+
+
+class OrganizationFilterSet(WagtailFilterSet):
+    coalition = django_filters.ModelChoiceFilter(
+        queryset=Coalition.objects.all(), method="filter_coalition", label="Coalition"
+    )
+    tier = django_filters.ChoiceFilter(
+        choices=Membership.Tier.choices, method="filter_tier", label="Tier"
+    )
+    kind = django_filters.ChoiceFilter(choices=Organization.Kind.choices)
+    country = django_filters.ChoiceFilter(
+        choices=lambda: [
+            (c, c)
+            for c in Organization.objects.exclude(country="")
+            .order_by("country")
+            .values_list("country", flat=True)
+            .distinct()
+        ]
+    )
+    tag = django_filters.ModelChoiceFilter(
+        queryset=Tag.objects.filter(coalition_organizationtag_items__isnull=False)
+        .distinct()
+        .order_by("name"),
+        method="filter_tag",
+        label="Tag",
+        to_field_name="slug",
+    )
+    status = django_filters.ChoiceFilter(choices=Organization.Status.choices)
+
+    class Meta:
+        model = Organization
+        fields = ["coalition", "tier", "kind", "country", "tag", "status"]
+
+    def _memberships(self) -> models.QuerySet:
+        active = Membership.objects.filter(
+            organization_id=models.OuterRef("pk"), left_on__isnull=True
+        )
+        data = self.form.cleaned_data
+        if data.get("coalition"):
+            active = active.filter(coalition=data["coalition"])
+        if data.get("tier"):
+            active = active.filter(tier=data["tier"])
+        return active
+
+    def filter_coalition(self, queryset, name, value):
+        return queryset.filter(models.Exists(self._memberships())) if value else queryset
+
+    def filter_tier(self, queryset, name, value):
+        # Coalition and tier together mean "this tier in that coalition"; one Exists covers both.
+        if not value or self.form.cleaned_data.get("coalition"):
+            return queryset
+        return queryset.filter(models.Exists(self._memberships()))
+
+    def filter_tag(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(
+            models.Exists(
+                Organization.tags.through.objects.filter(
+                    content_object_id=models.OuterRef("pk"), tag=value
+                )
+            )
+        )
+
+
+class OrganizationIndexView(CoalitionIndexView):
+    export_values = {"coalitions": _active_coalitions, "tag_names": _tag_names}
+
+    def get_base_queryset(self) -> models.QuerySet:
+        contacts = (
+            Contact.objects.filter(organization_id=models.OuterRef("pk"))
+            .order_by()
+            .values("organization_id")
+            .annotate(n=models.Count("pk"))
+            .values("n")
+        )
+        return Organization.objects.annotate(
+            contact_count=Coalesce(models.Subquery(contacts), 0)
+        ).prefetch_related(
+            models.Prefetch(
+                "memberships",
+                queryset=Membership.objects.filter(left_on__isnull=True).select_related(
+                    "coalition"
+                ),
+                to_attr="active_memberships",
+            ),
+            "tags",
+        )
+
+    def search_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        if not self.is_searching:
+            return queryset
+        return search_organizations(queryset, self.search_query)
+
+    @property
+    def header_more_buttons(self) -> list:
+        buttons = list(super().header_more_buttons)
+        if self.request.user.has_perm("coalition.import_organizations"):
+            buttons.append(
+                Button(
+                    "Import from CSV or XLSX",
+                    url=reverse("coalition_import:index"),
+                    icon_name="upload",
+                    priority=80,
+                )
+            )
+        return buttons
+
+
+class OrganizationInspectView(generic.InspectView):
+    template_name = "coalition/organization/inspect.html"
+
+    def get_object(self, queryset=None):
+        return views.get_organization_for_page(self.pk)
+
+    def get_page_title(self) -> str:
+        return self.object.printed_name
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        context.update(views.organization_page_context(self.request, self.object))
+        return context
+
+
+ORGANIZATION_PANELS = ObjectList(
+    [
+        MultiFieldPanel(
+            [
+                FieldPanel("name"),
+                FieldRowPanel([FieldPanel("acronym"), FieldPanel("sort_name")]),
+                FieldPanel("display"),
+                FieldPanel("not_a_duplicate"),
+            ],
+            heading="Name",
+        ),
+        FieldRowPanel([FieldPanel("kind"), FieldPanel("status"), FieldPanel("country")]),
+        FieldPanel("website"),
+        FieldPanel("logo"),
+        FieldPanel("description"),
+        FieldPanel("tags"),
+        InlinePanel(
+            "contacts",
+            heading="Contacts",
+            label="Contact",
+            panels=[
+                FieldRowPanel([FieldPanel("name"), FieldPanel("email")]),
+                FieldRowPanel([FieldPanel("title"), FieldPanel("phone")]),
+                FieldRowPanel(
+                    [
+                        FieldPanel("is_authorized_signer"),
+                        FieldPanel("is_primary"),
+                        FieldPanel("email_opt_out"),
+                    ]
+                ),
+            ],
+        ),
+        InlinePanel(
+            "memberships",
+            heading="Memberships",
+            label="Membership",
+            panels=[
+                FieldRowPanel([FieldPanel("coalition"), FieldPanel("tier")]),
+                FieldRowPanel([FieldPanel("joined_on"), FieldPanel("left_on")]),
+            ],
+        ),
+    ],
+    base_form_class=OrganizationForm,
+)
+
+
+class OrganizationChooserViewSet(ChooserViewSet):
+    model = Organization
+    icon = "group"
+    choose_one_text = "Choose an organization"
+    choose_another_text = "Choose another organization"
+    edit_item_text = "Edit this organization"
+    per_page = 20
+
+
+class ContactChooserViewSet(ChooserViewSet):
+    model = Contact
+    icon = "user"
+    choose_one_text = "Choose a contact"
+    choose_another_text = "Choose another contact"
+    per_page = 20
+
+
+organization_chooser_viewset = OrganizationChooserViewSet("coalition_organization_chooser")
+OrganizationChooser = organization_chooser_viewset.widget_class
+contact_chooser_viewset = ContactChooserViewSet("coalition_contact_chooser")
+ContactChooser = contact_chooser_viewset.widget_class
+
+
+class OrganizationViewSet(ModelViewSet):
+    model = Organization
+    icon = "group"
+    menu_label = "Organizations"
+    index_view_class = OrganizationIndexView
+    inspect_view_class = OrganizationInspectView
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    list_per_page = 50
+    ordering = "sort_name"
+    list_display = [
+        "name",
+        "acronym",
+        Column("kind", label="Kind", accessor="get_kind_display", sort_key="kind"),
+        Column("country", label="Country", sort_key="country"),
+        Column("coalitions", label="Coalitions", accessor=_active_coalitions),
+        Column("contact_count", label="Contacts", sort_key="contact_count"),
+        Column("status", label="Status", accessor="get_status_display", sort_key="status"),
+    ]
+    filterset_class = OrganizationFilterSet
+    list_export = [
+        "name",
+        "acronym",
+        "display",
+        "kind",
+        "country",
+        "website",
+        "status",
+        "tag_names",
+        "coalitions",
+        "contact_count",
+        "created_at",
+    ]
+    export_headings = {"tag_names": "Tags", "coalitions": "Coalitions", "contact_count": "Contacts"}
+    export_filename = "organizations"
+    edit_handler = ORGANIZATION_PANELS
+
+    def get_urlpatterns(self) -> list:
+        return [
+            *super().get_urlpatterns(),
+            path("log/<int:pk>/", views.log_interaction_view, name="log_interaction"),
+            path("merge/<int:pk>/", views.merge_view, name="merge"),
+        ]
+
+
+class ContactFilterSet(WagtailFilterSet):
+    coalition = django_filters.ModelChoiceFilter(
+        queryset=Coalition.objects.all(), method="filter_coalition", label="Coalition"
+    )
+
+    class Meta:
+        model = Contact
+        fields = ["coalition", "is_authorized_signer", "is_primary", "email_opt_out"]
+
+    def filter_coalition(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(
+            models.Exists(
+                Membership.objects.filter(
+                    organization_id=models.OuterRef("organization_id"),
+                    coalition=value,
+                    left_on__isnull=True,
+                )
+            )
+        )
+
+
+class ContactIndexView(CoalitionIndexView):
+    export_permission = "coalition.export_contacts"
+
+    def get_base_queryset(self) -> models.QuerySet:
+        return Contact.objects.select_related("organization")
+
+    def search_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        if not self.is_searching:
+            return queryset
+        return search_contacts(queryset, self.search_query)
+
+
+class ContactViewSet(ModelViewSet):
+    model = Contact
+    icon = "user"
+    menu_label = "Contacts"
+    index_view_class = ContactIndexView
+    copy_view_enabled = False
+    list_per_page = 50
+    list_display = [
+        "name",
+        "email",
+        Column(
+            "organization",
+            label="Organization",
+            accessor="organization.name",
+            sort_key="organization__sort_name",
+        ),
+        "title",
+        "is_authorized_signer",
+        "is_primary",
+        "email_opt_out",
+    ]
+    filterset_class = ContactFilterSet
+    list_export = [
+        "name",
+        "email",
+        "title",
+        "phone",
+        "organization.name",
+        "is_authorized_signer",
+        "is_primary",
+        "email_opt_out",
+    ]
+    export_headings = {"organization.name": "Organization"}
+    export_filename = "contacts"
+    edit_handler = ObjectList(
+        [
+            FieldPanel("organization", widget=OrganizationChooser),
+            FieldRowPanel([FieldPanel("name"), FieldPanel("email")]),
+            FieldRowPanel([FieldPanel("title"), FieldPanel("phone")]),
+            FieldRowPanel(
+                [
+                    FieldPanel("is_authorized_signer"),
+                    FieldPanel("is_primary"),
+                    FieldPanel("email_opt_out"),
+                ]
+            ),
+            FieldPanel("user"),
+        ],
+        base_form_class=ContactForm,
+    )
+
+
+class MembershipIndexView(CoalitionIndexView):
+    def get_base_queryset(self) -> models.QuerySet:
+        return Membership.objects.select_related("organization", "coalition")
+
+    def search_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        if not self.is_searching:
+            return queryset
+        q = self.search_query
+        return queryset.filter(
+            models.Q(organization__name__icontains=q) | models.Q(organization__acronym__icontains=q)
+        )
+
+
+class MembershipFilterSet(WagtailFilterSet):
+    active = django_filters.BooleanFilter(
+        field_name="left_on", lookup_expr="isnull", label="Active"
+    )
+
+    class Meta:
+        model = Membership
+        fields = ["coalition", "tier", "active"]
+
+
+class MembershipViewSet(ModelViewSet):
+    model = Membership
+    icon = "list-ul"
+    menu_label = "Memberships"
+    index_view_class = MembershipIndexView
+    copy_view_enabled = False
+    list_per_page = 50
+    search_fields = ["organization__name"]
+    list_display = [
+        Column(
+            "organization",
+            label="Organization",
+            accessor="organization.name",
+            sort_key="organization__sort_name",
+        ),
+        Column(
+            "coalition", label="Coalition", accessor="coalition.name", sort_key="coalition__name"
+        ),
+        Column("tier", label="Tier", accessor="get_tier_display", sort_key="tier"),
+        "joined_on",
+        "left_on",
+    ]
+    filterset_class = MembershipFilterSet
+    list_export = [
+        "organization.name",
+        "organization.acronym",
+        "coalition.name",
+        "tier",
+        "joined_on",
+        "left_on",
+    ]
+    export_headings = {
+        "organization.name": "Organization",
+        "organization.acronym": "Acronym",
+        "coalition.name": "Coalition",
+    }
+    export_filename = "memberships"
+    edit_handler = ObjectList(
+        [
+            FieldPanel("organization", widget=OrganizationChooser),
+            FieldRowPanel([FieldPanel("coalition"), FieldPanel("tier")]),
+            FieldRowPanel([FieldPanel("joined_on"), FieldPanel("left_on")]),
+        ]
+    )
+
+
+class InteractionIndexView(CoalitionIndexView):
+    def get_base_queryset(self) -> models.QuerySet:
+        return Interaction.objects.select_related("organization", "contact", "author")
+
+    def search_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        if not self.is_searching:
+            return queryset
+        q = self.search_query
+        return queryset.filter(
+            models.Q(summary__icontains=q)
+            | models.Q(organization__name__icontains=q)
+            | models.Q(organization__acronym__icontains=q)
+            | models.Q(contact__name__icontains=q)
+        )
+
+
+class InteractionFilterSet(WagtailFilterSet):
+    occurred_on = django_filters.DateFromToRangeFilter(label="Date", widget=DateRangePickerWidget)
+
+    class Meta:
+        model = Interaction
+        fields = ["kind", "occurred_on"]
+
+
+class InteractionViewSet(ModelViewSet):
+    model = Interaction
+    icon = "comment"
+    menu_label = "Interactions"
+    index_view_class = InteractionIndexView
+    copy_view_enabled = False
+    list_per_page = 50
+    search_fields = ["summary"]
+    ordering = "-occurred_on"
+    list_display = [
+        Column(
+            "organization",
+            label="Organization",
+            accessor="organization.name",
+            sort_key="organization__sort_name",
+        ),
+        Column("kind", label="Kind", accessor="get_kind_display", sort_key="kind"),
+        "occurred_on",
+        Column("contact", label="Contact", accessor="contact.name"),
+        Column(
+            "author", label="By", accessor=lambda i: i.author.get_username() if i.author else ""
+        ),
+        "summary",
+    ]
+    filterset_class = InteractionFilterSet
+    list_export = ["occurred_on", "kind", "organization.name", "contact.name", "author", "summary"]
+    export_headings = {
+        "organization.name": "Organization",
+        "contact.name": "Contact",
+        "author": "By",
+    }
+    export_filename = "interactions"
+    edit_handler = ObjectList(
+        [
+            FieldPanel("organization", widget=OrganizationChooser),
+            FieldRowPanel([FieldPanel("kind"), FieldPanel("occurred_on")]),
+            FieldPanel("contact", widget=ContactChooser),
+            FieldPanel("summary"),
+        ]
+    )
+
+
+class CoalitionIndexViewWithCounts(CoalitionIndexView):
+    def get_base_queryset(self) -> models.QuerySet:
+        active = (
+            Membership.objects.filter(coalition_id=models.OuterRef("pk"), left_on__isnull=True)
+            .order_by()
+            .values("coalition_id")
+            .annotate(n=models.Count("pk"))
+            .values("n")
+        )
+        return Coalition.objects.annotate(member_count=Coalesce(models.Subquery(active), 0))
+
+
+class CoalitionViewSet(ModelViewSet):
+    model = Coalition
+    icon = "site"
+    menu_label = "Coalitions"
+    index_view_class = CoalitionIndexViewWithCounts
+    copy_view_enabled = False
+    search_fields = ["name", "description"]
+    list_display = [
+        "name",
+        "slug",
+        Column("member_count", label="Active members", sort_key="member_count"),
+    ]
+    list_export = ["name", "slug", "description", "member_count"]
+    export_headings = {"member_count": "Active members"}
+    export_filename = "coalitions"
+    form_fields = ["name", "slug", "description"]
+
+
+class ImportViewSet(ViewSet):
+    """The members import as a menu item of its own."""
+
+    icon = "upload"
+    menu_label = "Import members"
+
+    @property
+    def menu_item_class(self) -> type:
+        from wagtail.admin.menu import MenuItem
+
+        class ImportMenuItem(MenuItem):
+            def is_shown(self, request) -> bool:
+                return request.user.has_perm("coalition.import_organizations")
+
+        return ImportMenuItem
+
+    def get_urlpatterns(self) -> list:
+        return [path("", views.import_view, name="index")]
+
+
+class CoalitionViewSetGroup(ViewSetGroup):
+    menu_label = "Coalition"
+    menu_icon = "group"
+    menu_order = 150
+    items = (
+        OrganizationViewSet("coalition_organizations", url_prefix="coalition/organizations"),
+        ContactViewSet("coalition_contacts", url_prefix="coalition/contacts"),
+        MembershipViewSet("coalition_memberships", url_prefix="coalition/memberships"),
+        InteractionViewSet("coalition_interactions", url_prefix="coalition/interactions"),
+        CoalitionViewSet("coalition_coalitions", url_prefix="coalition/coalitions"),
+        ImportViewSet("coalition_import", url_prefix="coalition/import"),
+    )
