@@ -1,6 +1,5 @@
 import datetime
 import hashlib
-import json
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -8,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.functional import cached_property
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.admin.panels import FieldRowPanel, MultiFieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import StreamField
@@ -32,6 +31,24 @@ class SignatoryLine:
 class SignatoryGroup:
     heading: str
     lines: list[SignatoryLine]
+
+
+PLACEHOLDER_SIGNATORIES = (
+    ("Association of Example Manufacturers (AEM)", "Jane Placeholder", "President and CEO"),
+    ("Coalition for Sample Services", "Sam Example", "Executive Director"),
+    ("Example Industry Council (EIC)", "Alex Stand-in", "Vice President, Policy"),
+    ("National Association of Placeholders", "Robin Draft", "General Counsel"),
+    ("Sample Trade Alliance (STA)", "Chris Specimen", "Director of Government Affairs"),
+    ("The Illustrative Society", "Pat Mock-up", "Chair"),
+)
+
+
+def placeholder_lines(*, with_signer: bool = False) -> list[SignatoryLine]:
+    """Stand-in signatories for previews of a letter nobody has signed yet."""
+    return [
+        SignatoryLine(text=name, detail=f"{signer}, {title}" if with_signer else "")
+        for name, signer, title in PLACEHOLDER_SIGNATORIES
+    ]
 
 
 def group_lines(lines: list[SignatoryLine]) -> list[SignatoryGroup]:
@@ -59,8 +76,12 @@ class Letterhead(BaseSiteSetting):
         "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     address = models.TextField(blank=True, help_text="Printed under the name, one line each.")
-    footer = models.CharField(max_length=255, blank=True, help_text="Printed at the foot of each page.")
-    paper_size = models.CharField(max_length=10, choices=PaperSize.choices, default=PaperSize.LETTER)
+    footer = models.CharField(
+        max_length=255, blank=True, help_text="Printed at the foot of each page."
+    )
+    paper_size = models.CharField(
+        max_length=10, choices=PaperSize.choices, default=PaperSize.LETTER
+    )
     date_format = models.CharField(max_length=20, choices=DateFormat.choices, default=DateFormat.US)
 
     panels = ["coalition_name", "logo", "address", "footer", "paper_size", "date_format"]
@@ -76,6 +97,13 @@ class Letterhead(BaseSiteSetting):
     @property
     def address_lines(self) -> list[str]:
         return [line for line in self.address.splitlines() if line.strip()]
+
+    @property
+    def logo_url(self) -> str:
+        """A PNG rendition of the logo small enough for a letterhead, or "" without one."""
+        if self.logo is None:
+            return ""
+        return self.logo.get_rendition("height-160|format-png").url
 
     def fingerprint(self) -> str:
         """Changes whenever anything that prints on the letterhead changes."""
@@ -95,9 +123,20 @@ class LetterIndexPage(Page):
     def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
         context = super().get_context(request, *args, **kwargs)
         context["letters"] = (
-            LetterPage.objects.live().public().child_of(self).order_by("-letter_date", "-first_published_at")
+            LetterPage.objects.live()
+            .public()
+            .child_of(self)
+            .order_by("-letter_date", "-first_published_at")
         )
         return context
+
+
+def signatory_columns(lines: list[SignatoryLine]) -> int:
+    """How many columns a signatory list flows into: short lists read better in one."""
+    if len(lines) <= 12:
+        return 1
+    longest = max(max(len(line.text), len(line.detail)) for line in lines)
+    return 3 if len(lines) > 60 and longest <= 32 else 2
 
 
 def lines_field_validator(value: str) -> None:
@@ -130,7 +169,9 @@ class LetterPage(RoutablePageMixin, Page):
         help_text="The date line exactly as printed, when not the plain date (e.g. 'Brussels, 12 March 2025').",
     )
     recipients = models.TextField(
-        blank=True, help_text="The addressee block, one line each.", validators=[lines_field_validator]
+        blank=True,
+        help_text="The addressee block, one line each.",
+        validators=[lines_field_validator],
     )
     salutation = models.CharField(max_length=255, blank=True)
     body = StreamField(LetterBodyBlock())
@@ -169,7 +210,11 @@ class LetterPage(RoutablePageMixin, Page):
             heading="Signatories",
         ),
     ]
-    search_fields = [*Page.search_fields, index.SearchField("body"), index.SearchField("recipients")]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("body"),
+        index.SearchField("recipients"),
+    ]
     parent_page_types = ["letters.LetterIndexPage"]
     subpage_types: list[str] = []
 
@@ -206,35 +251,75 @@ class LetterPage(RoutablePageMixin, Page):
     def letterhead(self) -> Letterhead:
         return Letterhead.for_site(self.get_site())
 
-    def letter_context(self, lines: list[SignatoryLine]) -> dict:
-        """Everything the HTML and PDF templates need to print the letter."""
+    def letter_context(self, lines: list[SignatoryLine], *, placeholders: bool = False) -> dict:
+        """Everything the HTML and PDF templates need to print the letter.
+
+        With placeholders=True and no lines, stand-in signatories show where the real ones will
+        print (previews of a letter nobody has signed yet).
+        """
         letterhead = self.letterhead
+        placeholder = placeholders and not lines
+        if placeholder:
+            lines = placeholder_lines(
+                with_signer=self.signatory_style == self.SignatoryStyle.SIGNERS
+            )
         grouped = group_lines(lines)
         return {
             "letter": self,
             "letterhead": letterhead,
+            "letterhead_logo_url": letterhead.logo_url,
             "printed_date": self.printed_date(letterhead),
             "signatory_groups": grouped,
             "signatory_count": len(lines),
+            "signatory_columns": signatory_columns(lines),
             "has_group_headings": self.group_signatories and any(g.heading for g in grouped),
+            "placeholder_signatories": placeholder,
+            "language": self.language_code,
+            "author": self.author_name,
         }
+
+    @property
+    def language_code(self) -> str:
+        """The language the letter is written in, for <html lang> and the PDF's /Lang."""
+        locale = self.locale if self.locale_id else None
+        return (locale.language_code if locale else settings.LANGUAGE_CODE) or "en"
+
+    @property
+    def author_name(self) -> str:
+        """Who the letter is from, for the PDF's author field."""
+        if self.letterhead.coalition_name:
+            return self.letterhead.coalition_name
+        if self.coalition_id:
+            return self.coalition.name
+        return settings.WAGTAIL_SITE_NAME
 
     def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
         context = super().get_context(request, *args, **kwargs)
-        context.update(self.letter_context(self.signatory_lines()))
+        preview = getattr(request, "is_preview", False)
+        context.update(self.letter_context(self.signatory_lines(), placeholders=preview))
         return context
 
-    def pdf_key(self, lines: list[SignatoryLine]) -> str:
-        """Identifies one rendering: the revision, the signatory list and the letterhead."""
-        payload = json.dumps(
-            [
-                self.latest_revision_id,
-                self.live_revision_id,
-                self.letterhead.fingerprint(),
-                [(line.text, line.group, line.detail, line.logo_url) for line in lines],
-            ]
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()
+    preview_modes = [("", "Web page"), ("pdf", "PDF")]
+
+    def serve_preview(self, request: HttpRequest, mode_name: str) -> HttpResponse:
+        """The letter as it will read, from the content being edited: as a web page or as the PDF."""
+        if mode_name == "pdf":
+            from .pdf import render_letter_pdf
+
+            pdf = render_letter_pdf(self, self.signatory_lines(), placeholders=True)
+            response = HttpResponse(pdf, content_type="application/pdf")
+            response["Content-Disposition"] = (
+                f'inline; filename="{self.slug or "letter"}-preview.pdf"'
+            )
+            return response
+        return super().serve_preview(request, mode_name)
+
+    def pdf_key(self, lines: list[SignatoryLine], *, variant: str | None = None) -> str:
+        """Identifies one rendering: whatever prints (text, letterhead, signatories) and the variant."""
+        from .pdf import DEFAULT_VARIANT, letter_pdf_html
+
+        html = letter_pdf_html(self, lines)
+        return hashlib.sha256(f"{variant or DEFAULT_VARIANT}\n{html}".encode()).hexdigest()
 
     @path("pdf/")
     def pdf(self, request: HttpRequest) -> HttpResponse:
@@ -257,7 +342,9 @@ class CirculationApproval(models.Model):
     revision = models.OneToOneField(
         "wagtailcore.Revision", on_delete=models.CASCADE, related_name="circulation_approval"
     )
-    letter = models.ForeignKey(LetterPage, on_delete=models.CASCADE, related_name="circulation_approvals")
+    letter = models.ForeignKey(
+        LetterPage, on_delete=models.CASCADE, related_name="circulation_approvals"
+    )
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

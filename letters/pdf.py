@@ -3,6 +3,7 @@
 import mimetypes
 import posixpath
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
@@ -10,6 +11,11 @@ from django.contrib.staticfiles import finders
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
+
+if TYPE_CHECKING:
+    from weasyprint.urls import URLFetcher
+
+    from .models import LetterPage, SignatoryLine
 
 PDF_ORIGIN = "https://pdf.invalid/"
 
@@ -53,7 +59,7 @@ def read_local_url(url: str) -> tuple[bytes, str]:
     raise ValueError(f"blocked URL {url!r}: not a static or media file of this project")
 
 
-def local_only_fetcher():  # noqa: ANN201 - WeasyPrint is imported lazily (see render_pdf)
+def local_only_fetcher() -> "URLFetcher":
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
     class LocalOnlyFetcher(URLFetcher):
@@ -73,33 +79,66 @@ def local_only_fetcher():  # noqa: ANN201 - WeasyPrint is imported lazily (see r
     return LocalOnlyFetcher()
 
 
+#: Every letter PDF is tagged for accessibility (PDF/UA-1); archives ask for "pdf/a-3b".
+DEFAULT_VARIANT = "pdf/ua-1"
+VARIANTS = ("pdf/ua-1", "pdf/a-3b")
+
+
 def render_pdf(html: str, *, variant: str | None = None) -> bytes:
-    """Turn trusted, autoescaped HTML into a tagged PDF."""
+    """Turn trusted, autoescaped HTML into a tagged PDF (PDF/UA-1 unless another variant is asked)."""
     # Imported here: WeasyPrint loads Pango, which the web process may never need.
     from weasyprint import HTML
 
-    options: dict = {"pdf_tags": True}
-    if variant:
-        options["pdf_variant"] = variant
+    variant = variant or DEFAULT_VARIANT
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown PDF variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    # Tags on every variant: PDF/A-3b does not require them, but screen readers still need them.
+    options: dict = {"pdf_variant": variant, "pdf_tags": True}
     document = HTML(string=html, base_url=PDF_ORIGIN, url_fetcher=local_only_fetcher())
     return document.write_pdf(**options)
 
 
-def letter_pdf_html(page, lines) -> str:  # noqa: ANN001
-    return render_to_string("letters/letter_pdf.html", page.letter_context(lines))
+def letter_pdf_html(
+    page: "LetterPage", lines: "list[SignatoryLine]", *, placeholders: bool = False
+) -> str:
+    """The HTML WeasyPrint turns into the letter's PDF."""
+    return render_to_string(
+        "letters/letter_pdf.html", page.letter_context(lines, placeholders=placeholders)
+    )
 
 
-def render_letter_pdf(page, lines, *, variant: str | None = None) -> bytes:  # noqa: ANN001
-    """The PDF of a letter with the given signatory lines."""
-    return render_pdf(letter_pdf_html(page, lines), variant=variant)
+def render_letter_pdf(
+    page: "LetterPage",
+    lines: "list[SignatoryLine]",
+    *,
+    variant: str | None = None,
+    placeholders: bool = False,
+) -> bytes:
+    """The PDF of a letter with the given signatory lines (placeholders stand in for none)."""
+    return render_pdf(letter_pdf_html(page, lines, placeholders=placeholders), variant=variant)
 
 
-def stored_letter_pdf(page, lines) -> bytes:  # noqa: ANN001
-    """The letter's PDF for this revision and signatory list, rendered once and then kept."""
-    name = f"letters/pdf/{page.slug}-{page.pdf_key(lines)[:24]}.pdf"
+def stored_letter_pdf(
+    page: "LetterPage", lines: "list[SignatoryLine]", *, variant: str | None = None
+) -> bytes:
+    """The letter's PDF for this text and signatory list, rendered once and then kept.
+
+    The file is named after a hash of everything that prints, so the same revision and list
+    are served from storage, and any change (text, letterhead, signatories) renders anew.
+    """
+    name = stored_pdf_name(page, lines, variant=variant)
     if default_storage.exists(name):
         with default_storage.open(name, "rb") as fh:
             return fh.read()
-    pdf = render_letter_pdf(page, lines)
-    default_storage.save(name, ContentFile(pdf))
+    pdf = render_letter_pdf(page, lines, variant=variant)
+    if not default_storage.exists(name):  # another worker may have rendered it meanwhile
+        default_storage.save(name, ContentFile(pdf))
     return pdf
+
+
+def stored_pdf_name(
+    page: "LetterPage", lines: "list[SignatoryLine]", *, variant: str | None = None
+) -> str:
+    """Where stored_letter_pdf keeps this rendering."""
+    suffix = "" if (variant or DEFAULT_VARIANT) == DEFAULT_VARIANT else "-pdfa"
+    return f"letters/pdf/{page.slug}-{page.pdf_key(lines, variant=variant)[:24]}{suffix}.pdf"

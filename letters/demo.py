@@ -1,0 +1,84 @@
+"""Demo content for the letters app: internal review on the archive, a second letter awaiting it.
+
+Idempotent: `load_demo` may call `load(stdout)` on every run.
+"""
+
+import datetime
+from typing import TextIO
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from wagtail.models import Page, Site
+
+from coalition.models import Coalition
+
+from .models import LetterIndexPage, LetterPage
+from .services import assign_review_workflow
+
+DRAFT_SLUG = "cross-border-data-flows"
+DRAFT_BODY = [
+    {
+        "type": "paragraph",
+        "value": "<p>The undersigned associations write to urge the Department to make the free "
+        "flow of data across borders a <b>priority</b> in every trade negotiation this year.</p>",
+    },
+    {
+        "type": "section",
+        "value": {
+            "heading": "Our recommendations:",
+            "numbered": True,
+            "items": [
+                "<p>Oppose forced data localization in trade agreements;</p>",
+                "<p>Protect source code and algorithms from forced disclosure; and</p>",
+                "<p>Work with allies on <i>interoperable</i> privacy frameworks.</p>",
+            ],
+        },
+    },
+    {
+        "type": "paragraph",
+        "value": '<p>Our members stand ready to help; see <a href="https://example.org/data">'
+        "our joint statement</a> for the evidence.</p>",
+    },
+]
+
+
+def letter_archive() -> LetterIndexPage:
+    index = LetterIndexPage.objects.first()
+    if index is None:
+        site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
+        parent = site.root_page if site else Page.get_first_root_node()
+        index = parent.add_child(instance=LetterIndexPage(title="Letters", slug="letters"))
+        index.save_revision().publish()
+    return index
+
+
+@transaction.atomic
+def load(stdout: TextIO) -> None:
+    """Assign internal review to the archive and leave a second letter in review."""
+    index = letter_archive()
+    workflow = assign_review_workflow(index=index)
+    stdout.write(f"Letters under {index.url_path} go through the “{workflow.name}” workflow\n")
+
+    staff = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+    letter = LetterPage.objects.child_of(index).filter(slug=DRAFT_SLUG).first()
+    if letter is None:
+        letter = LetterPage(
+            title="Joint letter on cross-border data flows",
+            slug=DRAFT_SLUG,
+            coalition=Coalition.objects.filter(slug="digital-trade-coalition").first(),
+            letter_date=datetime.date.today(),
+            recipients="The Honorable Jane Roe\nSecretary of Commerce\n"
+            "1401 Constitution Avenue NW\nWashington, DC 20230",
+            salutation="Dear Secretary Roe:",
+            body=DRAFT_BODY,
+            closing="Respectfully,",
+            signatory_style=LetterPage.SignatoryStyle.SIGNERS,
+            owner=staff,
+            live=False,
+        )
+        index.add_child(instance=letter)
+        letter.save_revision(user=staff, log_action=True)
+        stdout.write(f"Drafted “{letter.title}”\n")
+    if not letter.workflow_in_progress and not letter.circulation_approvals.exists():
+        workflow.start(letter, staff)
+        stdout.write(f"“{letter.title}” is awaiting internal review\n")

@@ -1,0 +1,73 @@
+"""Staff views in the Wagtail admin: starting a letter from Word, the archival PDF/A."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from .forms import WordImportForm
+from .models import LetterIndexPage, LetterPage
+from .pdf import stored_letter_pdf
+from .services import create_letter_from_word
+from .word import WordImportError
+
+
+@require_http_methods(["GET", "POST"])
+def import_word(request: HttpRequest) -> HttpResponse:
+    """Upload a .docx; a draft letter is made from it and its editor opens."""
+    index = LetterIndexPage.objects.first()
+    if index is None:
+        messages.error(request, "Create the letter archive page before importing letters.")
+        return redirect("wagtailadmin_explore_root")
+    if not index.permissions_for_user(request.user).can_add_subpage():
+        raise PermissionDenied
+    form = (
+        WordImportForm(request.POST, request.FILES)
+        if request.method == "POST"
+        else WordImportForm()
+    )
+    if form.is_bound and form.is_valid():
+        upload = form.cleaned_data["document"]
+        try:
+            result = create_letter_from_word(
+                upload=upload, name=upload.name, user=request.user, index=index
+            )
+        except WordImportError as error:
+            form.add_error("document", str(error))
+        else:
+            messages.success(
+                request, f"Draft letter “{result.letter.title}” created from {upload.name}."
+            )
+            for note in result.notes:
+                messages.warning(request, note)
+            return redirect("wagtailadmin_pages:edit", result.letter.pk)
+    return TemplateResponse(
+        request,
+        "wagtailadmin/generic/form.html",
+        {
+            "form": form,
+            "action_url": reverse("letters_admin:import_word"),
+            "page_title": "Import a letter from Word",
+            "header_title": "Import a letter from Word",
+            "header_icon": "doc-full-inverse",
+            "submit_button_label": "Import",
+            "submit_button_active_label": "Importing…",
+            "form_is_multipart": True,
+        },
+    )
+
+
+@require_http_methods(["GET"])
+def archive_pdf(request: HttpRequest, page_id: int) -> HttpResponse:
+    """The letter as PDF/A-3b for archiving: the published text if live, else the latest draft."""
+    page = get_object_or_404(LetterPage, pk=page_id)
+    if not page.permissions_for_user(request.user).can_edit():
+        raise PermissionDenied
+    letter = page if page.live else page.get_latest_revision_as_object()
+    pdf = stored_letter_pdf(letter, letter.signatory_lines(), variant="pdf/a-3b")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{page.slug}-pdfa.pdf"'
+    return response

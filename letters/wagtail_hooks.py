@@ -1,0 +1,55 @@
+from collections.abc import Iterator
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest
+from django.urls import include, path, reverse
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.widgets import Button
+from wagtail.log_actions import LogActionRegistry
+from wagtail.models import Page
+
+from . import urls
+from .models import LetterIndexPage, LetterPage
+from .services import assign_review_workflow
+
+
+@hooks.register("register_admin_urls")
+def register_letters_admin_urls() -> list:
+    return [path("letters/", include(urls, namespace="letters_admin"))]
+
+
+@hooks.register("register_admin_menu_item")
+def register_import_word_menu_item() -> MenuItem:
+    return MenuItem(
+        "Import from Word",
+        reverse("letters_admin:import_word"),
+        icon_name="doc-full-inverse",
+        order=250,
+    )
+
+
+@hooks.register("register_page_header_buttons")
+def letter_header_buttons(
+    page: Page, user: AbstractBaseUser, view_name: str, next_url: str | None = None
+) -> Iterator[Button]:
+    if isinstance(page.specific_deferred, LetterPage) and page.pk:
+        yield Button(
+            "Download PDF/A (archive)",
+            reverse("letters_admin:archive_pdf", args=[page.pk]),
+            icon_name="download",
+            priority=80,
+        )
+
+
+@hooks.register("after_create_page")
+def review_letters_under_new_archive(request: HttpRequest, page: Page) -> None:
+    if isinstance(page.specific_deferred, LetterIndexPage):
+        assign_review_workflow(index=page.specific)
+
+
+@hooks.register("register_log_actions")
+def register_letter_log_actions(actions: LogActionRegistry) -> None:
+    actions.register_action(
+        "letters.approve_for_circulation", "Approve for circulation", "Approved for circulation"
+    )

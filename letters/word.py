@@ -1,0 +1,363 @@
+"""Reading a Word (.docx) letter into the fields and body blocks of a LetterPage.
+
+Paragraphs, headings, bulleted and numbered lists, bold, italic and links come across. A
+leading date line, the addressee block, the salutation and the closing are recognised where
+they are plain; anything else stays a paragraph for staff to move.
+"""
+
+import datetime
+import re
+import zipfile
+from dataclasses import dataclass, field
+from html import escape
+from typing import IO, Any
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_FRONT_MATTER_LINES = 12
+SAFE_LINK = re.compile(r"^(https?://|mailto:)", re.IGNORECASE)
+SECTION_ARROWS = "➤►▶▸→➔➜➢Ø"
+TYPED_BULLET = re.compile(r"^[•·▪◦‣*\-\u2013\u2014]\s+")
+TYPED_NUMBER = re.compile(r"^\(?\d{1,2}[.)]\s+")
+SALUTATION = re.compile(r"^(dear|to whom it may concern|madam|sir|mesdames|messieurs)\b", re.I)
+CLOSING = re.compile(
+    r"^(sincerely|respectfully|yours|best|kind|warm|with best|with kind|regards|cordially|"
+    r"thank you|very truly)\b[^.]*,?$",
+    re.I,
+)
+DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%Y-%m-%d", "%B %d %Y")
+
+
+class WordImportError(Exception):
+    """The upload cannot be read as a Word letter; the message says why, for the form."""
+
+
+@dataclass
+class Para:
+    """One paragraph of the document, as far as the import cares."""
+
+    text: str
+    html: str
+    kind: str = "paragraph"  # paragraph, heading, bullet, number
+    all_bold: bool = False
+    styled_heading: bool = False
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class WordLetter:
+    """What a .docx yields: the letter's fields, its body stream and notes for staff."""
+
+    title: str = ""
+    letter_date: datetime.date | None = None
+    dateline: str = ""
+    recipients: list[str] = field(default_factory=list)
+    salutation: str = ""
+    body: list[dict] = field(default_factory=list)
+    closing: str = ""
+    cc: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def open_document(upload: IO[bytes], *, name: str) -> Any:
+    """The python-docx Document of an upload, or WordImportError saying what is wrong with it."""
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    if not name.lower().endswith(".docx"):
+        raise WordImportError(
+            f"“{name}” is not a .docx file. Save it from Word as a .docx document."
+        )
+    upload.seek(0, 2)
+    size = upload.tell()
+    upload.seek(0)
+    if size == 0:
+        raise WordImportError(f"“{name}” is empty.")
+    if size > MAX_UPLOAD_BYTES:
+        raise WordImportError(
+            f"“{name}” is {size / 1_048_576:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 1_048_576} MB."
+        )
+    if not zipfile.is_zipfile(upload):
+        raise WordImportError(
+            f"“{name}” is not a Word .docx document (perhaps an old .doc or a renamed file). "
+            "Save it from Word as a .docx document."
+        )
+    upload.seek(0)
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            if "word/document.xml" not in archive.namelist():
+                raise WordImportError(f"“{name}” is a zip archive but not a Word document.")
+        upload.seek(0)
+        return docx.Document(upload)
+    except WordImportError:
+        raise
+    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile):
+        raise WordImportError(f"“{name}” is not a Word document that can be read.") from None
+    except Exception as error:  # lxml and zip errors inside a damaged file
+        raise WordImportError(
+            f"“{name}” is damaged and cannot be read ({type(error).__name__})."
+        ) from None
+
+
+def read_word_letter(upload: IO[bytes], *, name: str) -> WordLetter:
+    """The letter in a .docx upload."""
+    document = open_document(upload, name=name)
+    numbering = _numbering_formats(document)
+    paras: list[Para] = []
+    skipped_tables = 0
+    for item in document.iter_inner_content():
+        if item.__class__.__name__ == "Table":
+            skipped_tables += 1
+            continue
+        para = _read_paragraph(item, numbering)
+        if para is not None:
+            paras.append(para)
+    if not paras:
+        raise WordImportError(f"“{name}” has no text to import.")
+    letter = _assemble(paras)
+    letter.title = (document.core_properties.title or "").strip()[:255] or letter.title
+    if skipped_tables:
+        letter.notes.append(f"{skipped_tables} table(s) were left out: letters have no tables.")
+    return letter
+
+
+def _numbering_formats(document: Any) -> dict[tuple[str, str], str]:
+    """(numId, ilvl) → numFmt ("bullet", "decimal", ...), from the document's numbering part."""
+    try:
+        root = document.part.numbering_part.element
+    except (KeyError, NotImplementedError, AttributeError):
+        return {}
+    ns = {"w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main"}
+    w = f"{{{ns['w']}}}"
+    abstract: dict[str, dict[str, str]] = {}
+    for node in root.findall("w:abstractNum", ns):
+        levels = {}
+        for lvl in node.findall("w:lvl", ns):
+            fmt = lvl.find("w:numFmt", ns)
+            levels[lvl.get(w + "ilvl")] = fmt.get(w + "val") if fmt is not None else "bullet"
+        abstract[node.get(w + "abstractNumId")] = levels
+    formats = {}
+    for num in root.findall("w:num", ns):
+        ref = num.find("w:abstractNumId", ns)
+        levels = abstract.get(ref.get(w + "val"), {}) if ref is not None else {}
+        for ilvl, fmt in levels.items():
+            formats[(num.get(w + "numId"), ilvl)] = fmt
+    return formats
+
+
+def _list_kind(paragraph: Any, numbering: dict) -> str | None:
+    style = (paragraph.style.name if paragraph.style is not None else "") or ""
+    if style.startswith("List Bullet"):
+        return "bullet"
+    if style.startswith("List Number"):
+        return "number"
+    ppr = paragraph._p.pPr
+    num_pr = ppr.numPr if ppr is not None else None
+    if num_pr is None or num_pr.numId is None:
+        return None
+    num_id = str(num_pr.numId.val)
+    if num_id == "0":  # numbering explicitly removed
+        return None
+    ilvl = str(num_pr.ilvl.val) if num_pr.ilvl is not None else "0"
+    fmt = numbering.get((num_id, ilvl), "bullet")
+    return "bullet" if fmt in {"bullet", "none"} else "number"
+
+
+def _run_html(run: Any) -> tuple[str, bool]:
+    text = escape(run.text).replace("\n", "<br/>").replace("\t", " ")
+    if not run.text.strip():
+        return text, True
+    if run.italic:
+        text = f"<i>{text}</i>"
+    if run.bold:
+        text = f"<b>{text}</b>"
+    return text, bool(run.bold)
+
+
+def _read_paragraph(paragraph: Any, numbering: dict) -> Para | None:
+    parts: list[str] = []
+    bold_flags: list[bool] = []
+    for item in paragraph.iter_inner_content():
+        if item.__class__.__name__ == "Hyperlink":
+            inner = []
+            for run in item.runs:
+                html, bold = _run_html(run)
+                inner.append(html)
+                bold_flags.append(bold)
+            url = (item.url or "").strip()
+            if SAFE_LINK.match(url):
+                parts.append(f'<a href="{escape(url)}">{"".join(inner)}</a>')
+            else:
+                parts.append("".join(inner))
+        else:
+            html, bold = _run_html(item)
+            parts.append(html)
+            bold_flags.append(bold)
+    text = paragraph.text.replace("\t", " ")
+    if not text.strip():
+        return None
+    html = "".join(parts).strip()
+    style = (paragraph.style.name if paragraph.style is not None else "") or ""
+    kind = _list_kind(paragraph, numbering)
+    if kind is None and (style.startswith("Heading") or style in {"Title", "Subtitle"}):
+        kind = "heading"
+    stripped = text.strip()
+    if kind is None and TYPED_BULLET.match(stripped):
+        kind, html, stripped = (
+            "bullet",
+            _strip_prefix(html, TYPED_BULLET),
+            TYPED_BULLET.sub("", stripped),
+        )
+    elif kind is None and TYPED_NUMBER.match(stripped):
+        kind, html, stripped = (
+            "number",
+            _strip_prefix(html, TYPED_NUMBER),
+            TYPED_NUMBER.sub("", stripped),
+        )
+    elif kind is None and stripped[:1] in SECTION_ARROWS and stripped[1:2].isspace():
+        kind, stripped = "heading", stripped[1:].strip()
+    return Para(
+        text=stripped,
+        html=html,
+        kind=kind or "paragraph",
+        all_bold=all(bold_flags) if bold_flags else False,
+        styled_heading=style.startswith("Heading") or style in {"Title", "Subtitle"},
+        lines=[line.strip() for line in text.split("\n") if line.strip()],
+    )
+
+
+def _strip_prefix(html: str, pattern: re.Pattern) -> str:
+    """Drop a typed bullet or number from the start of a paragraph's HTML (after any tags)."""
+    match = re.match(r"^((?:<[^>]+>)*)(.*)$", html, re.S)
+    return match.group(1) + pattern.sub("", match.group(2), count=1) if match else html
+
+
+def parse_date(text: str) -> datetime.date | None:
+    cleaned = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text.strip().rstrip("."))
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(cleaned, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _is_plain_line(para: Para) -> bool:
+    return para.kind == "paragraph" and len(para.text) <= 200 and "<a " not in para.html
+
+
+def _assemble(paras: list[Para]) -> WordLetter:
+    letter = WordLetter()
+    start = 0
+    if paras[0].styled_heading and len(paras) > 1:
+        letter.title = paras[0].text[:255]
+        start = 1
+    # A leading date line: a bare date, or "Place, date" printed as it stands.
+    first = paras[start] if start < len(paras) else None
+    if first is not None and _is_plain_line(first) and len(first.lines) == 1:
+        date = parse_date(first.text)
+        if date is None and "," in first.text:
+            place, _, rest = first.text.partition(",")
+            date = parse_date(rest) if len(place) <= 40 else None
+            if date is not None:
+                letter.dateline = first.text
+        if date is not None:
+            letter.letter_date = date
+            start += 1
+    # The salutation, and the plain lines between the date and it as the addressee block.
+    for i in range(start, min(len(paras), start + MAX_FRONT_MATTER_LINES + 1)):
+        para = paras[i]
+        if _is_plain_line(para) and len(para.text) <= 120 and SALUTATION.match(para.text):
+            block = paras[start:i]
+            lines = [line for p in block for line in p.lines]
+            if all(_is_plain_line(p) for p in block) and len(lines) <= MAX_FRONT_MATTER_LINES:
+                letter.recipients = lines
+                letter.salutation = para.text
+                start = i + 1
+            else:
+                letter.notes.append(
+                    "The addressee block was not plain lines; it was kept as paragraphs at the top "
+                    "of the body: move it to Recipients."
+                )
+            break
+    # The closing: the last short "Sincerely,"-like line. What follows is the signature block.
+    end = len(paras)
+    for i in range(len(paras) - 1, start - 1, -1):
+        para = paras[i]
+        if _is_plain_line(para) and len(para.text) <= 60 and CLOSING.match(para.text):
+            letter.closing = para.text
+            after = paras[i + 1 :]
+            letter.cc = [
+                line.split(":", 1)[1].strip()
+                for p in after
+                for line in p.lines
+                if line.lower().startswith("cc:") and line.split(":", 1)[1].strip()
+            ]
+            left_out = [p.text for p in after if not p.text.lower().startswith("cc:")]
+            if left_out:
+                shown = "; ".join(left_out[:3]) + ("; …" if len(left_out) > 3 else "")
+                letter.notes.append(
+                    f"{len(left_out)} line(s) after the closing were left out ({shown}): "
+                    "signatories are added through the sign-on, not typed into the letter."
+                )
+            end = i
+            break
+    letter.body = _body_blocks(paras[start:end])
+    if not letter.title:
+        if letter.recipients:
+            letter.title = f"Letter to {letter.recipients[0]}"[:255]
+        else:
+            words = paras[0].text.split()
+            letter.title = " ".join(words[:10]) + ("…" if len(words) > 10 else "")
+    return letter
+
+
+def _heading(para: Para) -> str:
+    """A heading's text, without the arrow the letter printed before it (the template adds one)."""
+    return para.text.lstrip(SECTION_ARROWS).strip()[:255]
+
+
+def _item(para: Para) -> str:
+    return f"<p>{para.html}</p>"
+
+
+def _body_blocks(paras: list[Para]) -> list[dict]:
+    blocks: list[dict] = []
+    i = 0
+    while i < len(paras):
+        para = paras[i]
+        following = paras[i + 1] if i + 1 < len(paras) else None
+        heading_like = para.kind == "heading" or (
+            para.kind == "paragraph" and para.all_bold and len(para.text) <= 150
+        )
+        if heading_like and following is not None and following.kind in {"bullet", "number"}:
+            kind = following.kind
+            j = i + 1
+            items = []
+            while j < len(paras) and paras[j].kind == kind:
+                items.append(_item(paras[j]))
+                j += 1
+            blocks.append(
+                {
+                    "type": "section",
+                    "value": {
+                        "heading": _heading(para),
+                        "numbered": kind == "number",
+                        "items": items,
+                    },
+                }
+            )
+            i = j
+        elif para.kind == "heading":
+            blocks.append({"type": "heading", "value": _heading(para)})
+            i += 1
+        elif para.kind in {"bullet", "number"}:
+            kind = para.kind
+            items = []
+            while i < len(paras) and paras[i].kind == kind:
+                items.append(_item(paras[i]))
+                i += 1
+            blocks.append({"type": "bullets" if kind == "bullet" else "numbered", "value": items})
+        else:
+            blocks.append({"type": "paragraph", "value": f"<p>{para.html}</p>"})
+            i += 1
+    return blocks

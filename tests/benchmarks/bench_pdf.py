@@ -1,0 +1,58 @@
+"""PDF render times for the seed letter and for long signatory lists (`make bench`).
+
+Figures only: rendering must stay roughly linear in the number of signatories (TECH-NOTES:
+columns, never grid or flex), which these numbers make visible.
+"""
+
+import io
+import time
+
+import pytest
+from pypdf import PdfReader
+
+from letters.models import SignatoryLine
+from letters.pdf import letter_pdf_html, render_letter_pdf
+from signatories.interchange import import_letter
+
+pytestmark = [pytest.mark.bench, pytest.mark.django_db]
+
+
+def synthetic_lines(count: int) -> list[SignatoryLine]:
+    return [
+        SignatoryLine(text=f"National Association of Example Makers {n:04d} (NAEM{n})")
+        for n in range(count)
+    ]
+
+
+def timed(page, lines, repeat: int) -> tuple[float, float, int]:
+    """Best wall time of `repeat` renders, the HTML share of it, and the page count."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        pdf = render_letter_pdf(page, lines)
+        best = min(best, time.perf_counter() - start)
+    start = time.perf_counter()
+    letter_pdf_html(page, lines)
+    html_time = time.perf_counter() - start
+    return best, html_time, len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_pdf_render_times(seed_document) -> None:
+    letter = import_letter(document=seed_document, publish=True).letter
+    seed_lines = letter.signatory_lines()
+    render_letter_pdf(letter, seed_lines)  # warm up fonts and templates
+    cases = [
+        (f"seed letter ({len(seed_lines)} signatories)", seed_lines, 3),
+        ("seed text, 100 signatories", synthetic_lines(100), 3),
+        ("seed text, 1,000 signatories", synthetic_lines(1000), 1),
+    ]
+    print("\nPDF render (PDF/UA-1, best of N wall time)")
+    results = []
+    for label, lines, repeat in cases:
+        seconds, html_seconds, pages = timed(letter, lines, repeat)
+        results.append((len(lines), seconds))
+        print(
+            f"  {label:<34} {seconds:6.2f} s  {pages:3d} pages  (HTML {html_seconds * 1000:.0f} ms)"
+        )
+    (n1, t1), (n2, t2) = results[1], results[2]
+    print(f"  per extra signatory, 100 -> 1,000: {(t2 - t1) / (n2 - n1) * 1000:.2f} ms")
