@@ -8,12 +8,11 @@ from typing import TextIO
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from wagtail.models import Page, Site
 
 from coalition.models import Coalition
 
-from .models import LetterIndexPage, LetterPage
-from .services import assign_review_workflow
+from .models import LetterPage
+from .services import assign_review_workflow, ensure_letter_archive
 
 DRAFT_SLUG = "cross-border-data-flows"
 DRAFT_BODY = [
@@ -42,20 +41,10 @@ DRAFT_BODY = [
 ]
 
 
-def letter_archive() -> LetterIndexPage:
-    index = LetterIndexPage.objects.first()
-    if index is None:
-        site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
-        parent = site.root_page if site else Page.get_first_root_node()
-        index = parent.add_child(instance=LetterIndexPage(title="Letters", slug="letters"))
-        index.save_revision().publish()
-    return index
-
-
 @transaction.atomic
 def load(stdout: TextIO) -> None:
     """Assign internal review to the archive and leave a second letter in review."""
-    index = letter_archive()
+    index = ensure_letter_archive()
     workflow = assign_review_workflow(index=index)
     stdout.write(f"Letters under {index.url_path} go through the “{workflow.name}” workflow\n")
 

@@ -6,7 +6,15 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils.text import slugify
 from wagtail.log_actions import log
-from wagtail.models import GroupApprovalTask, Page, Revision, Workflow, WorkflowPage, WorkflowTask
+from wagtail.models import (
+    GroupApprovalTask,
+    Page,
+    Revision,
+    Site,
+    Workflow,
+    WorkflowPage,
+    WorkflowTask,
+)
 
 from .models import CirculationApproval, LetterIndexPage, LetterPage
 from .word import read_word_letter
@@ -67,13 +75,28 @@ def assign_review_workflow(*, index: LetterIndexPage) -> Workflow:
     return workflow
 
 
+@transaction.atomic
+def ensure_letter_archive() -> LetterIndexPage:
+    """The letter archive, created under the default site's home page (with internal review)."""
+    index = LetterIndexPage.objects.first()
+    if index is not None:
+        return index
+    site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
+    parent = site.root_page if site else Page.get_first_root_node()
+    index = parent.add_child(instance=LetterIndexPage(title="Letters", slug="letters"))
+    index.save_revision().publish()
+    assign_review_workflow(index=index)
+    return index
+
+
 @dataclass
 class WordImport:
     letter: LetterPage
     notes: list[str]
 
 
-def _unique_slug(parent: Page, title: str) -> str:
+def unique_slug(parent: Page, title: str) -> str:
+    """A slug for a new child of `parent`, numbered when the plain one is taken."""
     base = slugify(title)[:70].strip("-") or "letter"
     taken = set(parent.get_children().filter(slug__startswith=base).values_list("slug", flat=True))
     slug, n = base, 2
@@ -90,7 +113,7 @@ def create_letter_from_word(
     parsed = read_word_letter(upload, name=name)
     letter = LetterPage(
         title=parsed.title,
-        slug=_unique_slug(index, parsed.title),
+        slug=unique_slug(index, parsed.title),
         letter_date=parsed.letter_date,
         dateline=parsed.dateline,
         recipients="\n".join(parsed.recipients),

@@ -15,12 +15,11 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
-from django.utils.text import slugify
 from jsonschema import Draft202012Validator
-from wagtail.models import Page, Site
 
 from coalition.models import Organization, name_key
-from letters.models import LetterIndexPage, LetterPage
+from letters.models import LetterPage
+from letters.services import ensure_letter_archive, unique_slug
 
 from .models import Signature
 
@@ -209,28 +208,6 @@ def body_stream(blocks: list[dict]) -> list[dict]:
     return stream
 
 
-def letter_index() -> LetterIndexPage:
-    """The letter archive, created under the default site's home page on a fresh database."""
-    index = LetterIndexPage.objects.first()
-    if index:
-        return index
-    site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
-    parent = site.root_page if site else Page.get_first_root_node()
-    index = LetterIndexPage(title="Letters", slug="letters")
-    parent.add_child(instance=index)
-    index.save_revision().publish()
-    return index
-
-
-def unique_slug(parent: Page, title: str) -> str:
-    base = slugify(title)[:70].strip("-") or "letter"
-    taken = set(parent.get_children().filter(slug__startswith=base).values_list("slug", flat=True))
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    return slug
-
-
 def _match_organizations(items: list[dict]) -> dict[int, Organization]:
     """Existing organizations for the signatories that name one, by normalized name or acronym."""
     keys = {name_key(item["name"]) for item in items if "name" in item}
@@ -267,7 +244,7 @@ def import_letter(*, document: Any, publish: bool = False) -> ImportResult:
     problems = validate_document(document)
     if problems:
         raise LetterDocumentError(problems)
-    index = letter_index()
+    index = ensure_letter_archive()
     title = document.get("title") or derive_title(document)
     letter = LetterPage(
         title=title,
