@@ -46,7 +46,7 @@ def load(stdout: TextIO) -> None:
     """Assign internal review to the archive and leave a second letter in review."""
     index = ensure_letter_archive()
     workflow = assign_review_workflow(index=index)
-    stdout.write(f"Letters under {index.url_path} go through the “{workflow.name}” workflow\n")
+    stdout.write(f"Letters under {index.url} go through the “{workflow.name}” workflow\n")
 
     staff = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
     letter = LetterPage.objects.child_of(index).filter(slug=DRAFT_SLUG).first()

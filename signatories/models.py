@@ -1,3 +1,8 @@
+import datetime
+import hashlib
+import json
+
+from django.conf import settings
 from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Lower
@@ -5,6 +10,121 @@ from django.utils import timezone
 
 from coalition.models import Membership, sort_name_for
 from letters.models import LetterPage, SignatoryLine
+
+
+class SignOn(models.Model):
+    """The circulation of one frozen revision of a letter to the organizations invited to sign."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+        PUBLISHED = "published", "Published"
+        CANCELLED = "cancelled", "Cancelled"
+
+    TRANSITIONS: dict[str, set[str]] = {
+        Status.DRAFT: {Status.OPEN, Status.CANCELLED},
+        Status.OPEN: {Status.CLOSED, Status.CANCELLED},
+        Status.CLOSED: {Status.PUBLISHED},
+        Status.PUBLISHED: set(),
+        Status.CANCELLED: set(),
+    }
+
+    letter = models.ForeignKey(
+        "letters.LetterPage", on_delete=models.PROTECT, related_name="sign_ons"
+    )
+    revision = models.ForeignKey(
+        "wagtailcore.Revision",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The revision circulated: signers see exactly this text.",
+    )
+    text_hash = models.CharField(max_length=64, help_text="SHA-256 of the circulated revision.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    deadline = models.DateTimeField()
+    coalitions = models.ManyToManyField("coalition.Coalition", blank=True, related_name="+")
+    tiers = models.JSONField(
+        default=list, blank=True, help_text="Membership tiers invited; empty means every tier."
+    )
+    organizations = models.ManyToManyField(
+        "coalition.Organization", blank=True, related_name="+", help_text="Hand-picked."
+    )
+    auto_approve_authorized = models.BooleanField(
+        "approve known authorized signers automatically", default=True
+    )
+    show_signatories = models.BooleanField("show signers who has signed so far", default=False)
+    message = models.TextField(blank=True, help_text="Sent to invitees with the link.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # The head of the event chain: deleting the latest events is detectable against it.
+    event_count = models.PositiveIntegerField(default=0)
+    last_event_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "sign-on"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["letter"],
+                condition=~models.Q(status="cancelled"),
+                name="one_live_sign_on_per_letter",
+                violation_error_message="This letter already has a sign-on.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sign-on: {self.letter.title}"
+
+    @classmethod
+    def can_transition(cls, current: str, target: str) -> bool:
+        return target in cls.TRANSITIONS.get(current, set())
+
+    def is_past_deadline(self, now: datetime.datetime | None = None) -> bool:
+        return (now or timezone.now()) >= self.deadline
+
+    @property
+    def accepts_responses(self) -> bool:
+        return self.status == self.Status.OPEN and not self.is_past_deadline()
+
+
+class Invitation(models.Model):
+    """One organization invited to a sign-on; its link carries a token of which only a hash is kept."""
+
+    sign_on = models.ForeignKey(SignOn, on_delete=models.CASCADE, related_name="invitations")
+    organization = models.ForeignKey(
+        "coalition.Organization", on_delete=models.PROTECT, related_name="invitations"
+    )
+    token_hash = models.CharField(max_length=64, blank=True)
+    emailed_to = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sign_on", "organization__sort_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sign_on", "organization"], name="one_invitation_per_organization"
+            ),
+            models.UniqueConstraint(
+                fields=["token_hash"],
+                condition=~models.Q(token_hash=""),
+                name="invitation_token_hash_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} invited to {self.sign_on}"
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class SignatureQuerySet(models.QuerySet):
@@ -37,7 +157,10 @@ class SignatureQuerySet(models.QuerySet):
         elif order == letter.SignatoryOrder.BY_TIER:
             last = len(Membership.TIER_RANK)
             signatures.sort(
-                key=lambda s: (Membership.TIER_RANK.get(getattr(s, "tier", None), last), s.sort_key.casefold())
+                key=lambda s: (
+                    Membership.TIER_RANK.get(getattr(s, "tier", None), last),
+                    s.sort_key.casefold(),
+                )
             )
         if letter.group_signatories:
             # Groups print in the order in which they first appear; a stable sort keeps the rest.
@@ -68,6 +191,32 @@ class Signature(models.Model):
         Status.PENDING_REVIEW,
         Status.APPROVED,
         Status.NEEDS_RECONFIRMATION,
+    )
+
+    TRANSITIONS: dict[str, set[str]] = {
+        Status.UNCONFIRMED: {
+            Status.PENDING_REVIEW,
+            Status.APPROVED,
+            Status.WITHDRAWN,
+            Status.REJECTED,
+        },
+        Status.PENDING_REVIEW: {Status.APPROVED, Status.REJECTED, Status.WITHDRAWN},
+        Status.APPROVED: {Status.WITHDRAWN, Status.NEEDS_RECONFIRMATION},
+        Status.NEEDS_RECONFIRMATION: {Status.APPROVED, Status.WITHDRAWN},
+        Status.WITHDRAWN: set(),
+        Status.REJECTED: set(),
+    }
+
+    sign_on = models.ForeignKey(
+        SignOn,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="signatures",
+        help_text="Empty for signatures that came with an imported letter.",
+    )
+    invitation = models.ForeignKey(
+        Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="signatures"
     )
 
     letter = models.ForeignKey(
@@ -106,6 +255,18 @@ class Signature(models.Model):
     reason = models.TextField(blank=True, help_text="Why it was declined or rejected.")
     created_at = models.DateTimeField(default=timezone.now)
     approved_at = models.DateTimeField(null=True, blank=True)
+    authorized = models.BooleanField(
+        default=False, help_text="The signer stated they may sign for the organization."
+    )
+    review_reasons = models.JSONField(
+        default=list, blank=True, help_text="Why the signature waits for staff review."
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdraw_token_hash = models.CharField(max_length=64, blank=True)
 
     objects = SignatureQuerySet.as_manager()
 
@@ -149,6 +310,19 @@ class Signature(models.Model):
     def __str__(self) -> str:
         return self.display_name
 
+    def save(self, *args, **kwargs) -> None:
+        if not self.sort_key:
+            self.sort_key = sort_name_for(self.display_name)
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def can_transition(cls, current: str, target: str) -> bool:
+        return target in cls.TRANSITIONS.get(current, set())
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
     @property
     def is_individual(self) -> bool:
         return self.organization_id is None
@@ -168,7 +342,78 @@ class Signature(models.Model):
     def default_individual_line(person: str, title: str, affiliation: str) -> str:
         return ", ".join(part for part in (person, title, affiliation) if part)
 
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs) -> int:
+        raise TypeError("Events are append-only.")
+
+    def delete(self) -> tuple:
+        raise TypeError("Events are append-only.")
+
+
+class Event(models.Model):
+    """An append-only audit record of one change in a sign-on, hash-chained to the one before."""
+
+    sign_on = models.ForeignKey(SignOn, on_delete=models.PROTECT, related_name="events")
+    sequence = models.PositiveIntegerField()
+    action = models.CharField(max_length=50)
+    invitation = models.ForeignKey(
+        Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    signature = models.ForeignKey(
+        Signature, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    organization = models.ForeignKey(
+        "coalition.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who acted, in words that survive the deletion of a user: "staff@example.org", "signer …".
+    actor = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    text_hash = models.CharField(max_length=64, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    previous_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sign_on", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["sign_on", "sequence"], name="event_sequence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sequence}. {self.action} at {self.created_at:%Y-%m-%d %H:%M}"
+
     def save(self, *args, **kwargs) -> None:
-        if not self.sort_key:
-            self.sort_key = sort_name_for(self.display_name)
+        if self.pk is not None:
+            raise TypeError("Events are append-only.")
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs) -> tuple:
+        raise TypeError("Events are append-only.")
+
+    def compute_hash(self) -> str:
+        payload = {
+            "sign_on": self.sign_on_id,
+            "sequence": self.sequence,
+            "action": self.action,
+            "invitation": self.invitation_id,
+            "signature": self.signature_id,
+            "organization": self.organization_id,
+            "user": self.user_id,
+            "actor": self.actor,
+            "ip_address": self.ip_address,
+            "user_agent": self.user_agent,
+            "text_hash": self.text_hash,
+            "detail": self.detail,
+            "created_at": self.created_at.isoformat(timespec="microseconds"),
+            "previous_hash": self.previous_hash,
+        }
+        encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(encoded.encode()).hexdigest()

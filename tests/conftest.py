@@ -48,3 +48,18 @@ def pdftotext(pdf: bytes, tmp_path: Path, *, layout: bool = False, raw: bool = T
         + [str(source), "-"]
     )
     return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+def _is_transactional(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Transactional tests flush the database, data migrations' rows included (Wagtail's site and
+    # root page, our groups and workflow). pytest-django runs them last, but pytest's grouping of
+    # session-scoped parameters (Playwright's browser) can move them; put them back at the end.
+    items.sort(key=_is_transactional)

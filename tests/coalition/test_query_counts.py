@@ -39,11 +39,11 @@ def count_queries(client, url: str, params: dict) -> int:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("listing", PAGES)
 def test_it_answers_in_the_same_number_of_queries_with_more_rows(
-    manager_client, coalition, page, django_assert_max_num_queries
+    manager_client, coalition, listing, django_assert_max_num_queries
 ):
-    url_name, params = PAGES[page]
+    url_name, params = PAGES[listing]
     url = reverse(url_name)
     make_members(2, coalition)
     manager_client.get(url, params)  # warm caches (content types, permissions, site)

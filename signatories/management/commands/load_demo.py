@@ -5,12 +5,17 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils.text import slugify
+from faker import Faker
 from wagtail.models import Site
 
+from coalition import demo as coalition_demo
 from coalition.models import Coalition, Contact, Membership, Organization, name_key
+from letters import demo as letters_demo
 from letters.models import Letterhead, LetterPage
 from letters.pdf import stored_letter_pdf
+from signatories import demo as signatories_demo
 from signatories.interchange import import_letter
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
@@ -24,6 +29,11 @@ class Command(BaseCommand):
         parser.add_argument("--staff-email", default=STAFF_EMAIL)
 
     def handle(self, *args, staff_email: str, **options) -> None:
+        # The demo's workflow and sign-on send real emails; keep them out of the setup output.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            self.load(staff_email)
+
+    def load(self, staff_email: str) -> None:
         with transaction.atomic():
             self.letterhead()
             staff = self.staff(staff_email)
@@ -39,6 +49,9 @@ class Command(BaseCommand):
                 letter.coalition = coalition
                 letter.save(update_fields=["coalition"])
         stored_letter_pdf(letter, letter.signatory_lines())
+        coalition_demo.load(self.stdout)
+        letters_demo.load(self.stdout)
+        signatories_demo.load(self.stdout)
         self.stdout.write(f"Staff login: {staff.email} (login by emailed code)")
 
     def letterhead(self) -> None:
@@ -50,7 +63,7 @@ class Command(BaseCommand):
             letterhead.footer = "Digital Trade Coalition · digitaltrade.example.org"
             letterhead.save()
 
-    def staff(self, email: str):  # noqa: ANN201 - the project's user model
+    def staff(self, email: str):
         user_model = get_user_model()
         user = user_model.objects.filter(email__iexact=email).first()
         if user is None:
@@ -70,18 +83,27 @@ class Command(BaseCommand):
                 "description": "Trade associations working together on digital trade and AI policy.",
             },
         )
+        fake = Faker("en_US")
+        fake.seed_instance(2025)
         for i, item in enumerate(seed["signatories"]):
             org = Organization.objects.get(name_key=name_key(item["name"]))
-            tier = Membership.Tier.LEAD if i == 0 else Membership.Tier.STEERING if i < 4 else Membership.Tier.MEMBER
+            tier = (
+                Membership.Tier.LEAD
+                if i == 0
+                else Membership.Tier.STEERING
+                if i < 4
+                else Membership.Tier.MEMBER
+            )
             Membership.objects.get_or_create(
                 coalition=coalition, organization=org, left_on=None, defaults={"tier": tier}
             )
             handle = slugify(item.get("acronym") or item["name"]).replace("-", "")[:20]
+            name = fake.name()
             Contact.objects.get_or_create(
                 email=f"policy@{handle}.example.org",
                 defaults={
                     "organization": org,
-                    "name": f"Policy Director, {item.get('acronym') or item['name']}",
+                    "name": name,
                     "title": "Director of Policy",
                     "is_authorized_signer": True,
                     "is_primary": True,

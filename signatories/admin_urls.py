@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import admin_views
+
+app_name = "signatories_admin"
+
+urlpatterns = [
+    path("", admin_views.index, name="index"),
+    path("open/", admin_views.open_sign_on, name="open"),
+    path("review/", admin_views.review, name="review"),
+    path("review/<int:pk>/approve/", admin_views.approve, name="approve"),
+    path("review/<int:pk>/reject/", admin_views.reject, name="reject"),
+    path("<int:pk>/", admin_views.tracker, name="tracker"),
+    path("<int:pk>/export.<str:fmt>", admin_views.export, name="export"),
+    path("<int:pk>/close/", admin_views.close, name="close"),
+    path("<int:pk>/cancel/", admin_views.cancel, name="cancel"),
+]

@@ -1,0 +1,140 @@
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def single_line(value: str) -> None:
+    if CONTROL_CHARACTERS.search(value):
+        raise ValidationError("Use a single line of plain text.")
+
+
+class SignForm(forms.Form):
+    display_name = forms.CharField(
+        label="Name as it will print on the letter",
+        max_length=300,
+        validators=[single_line],
+        help_text="Usually the organization's name, e.g. “Association of Widget Makers (AWM)”.",
+    )
+    signer_name = forms.CharField(label="Your name", max_length=200, validators=[single_line])
+    signer_title = forms.CharField(
+        label="Your title", max_length=200, required=False, validators=[single_line]
+    )
+    signer_email = forms.EmailField(label="Your email address", max_length=254)
+    authorized = forms.BooleanField(required=True)
+    comment = forms.CharField(
+        label="Comment to the coalition's staff",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        required=False,
+    )
+    text_hash = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, organization_name: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "authorized"
+        ].label = f"I am authorized to sign on behalf of {organization_name}"
+        self.fields["authorized"].error_messages["required"] = (
+            f"Confirm that you are authorized to sign on behalf of {organization_name}."
+        )
+        self.fields["signer_name"].widget.attrs["autocomplete"] = "name"
+        self.fields["signer_title"].widget.attrs["autocomplete"] = "organization-title"
+        self.fields["signer_email"].widget.attrs["autocomplete"] = "email"
+
+
+class DeclineForm(forms.Form):
+    signer_name = forms.CharField(label="Your name", max_length=200, validators=[single_line])
+    signer_email = forms.EmailField(label="Your email address", max_length=254)
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("prefix", "decline")
+        super().__init__(*args, **kwargs)
+        self.fields["signer_name"].widget.attrs["autocomplete"] = "name"
+        self.fields["signer_email"].widget.attrs["autocomplete"] = "email"
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        required=False,
+    )
+
+
+class OpenSignOnForm(forms.Form):
+    """Staff open a sign-on on a letter revision approved for circulation."""
+
+    approval = forms.ModelChoiceField(
+        label="Approved revision",
+        queryset=None,
+        help_text="Only revisions approved for circulation, of letters without a sign-on.",
+    )
+    deadline = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="In the site's time zone.",
+    )
+    coalitions = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    tiers = forms.MultipleChoiceField(
+        choices=(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked means every tier of the chosen coalitions.",
+    )
+    organizations = forms.ModelMultipleChoiceField(
+        label="Hand-picked organizations",
+        queryset=None,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+    )
+    message = forms.CharField(
+        label="Message to invitees", widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+    auto_approve_authorized = forms.BooleanField(
+        label="Approve known authorized signers automatically", required=False, initial=True
+    )
+    show_signatories = forms.BooleanField(
+        label="Show signers who has signed so far", required=False
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        from coalition.models import Coalition, Membership, Organization
+        from letters.models import CirculationApproval
+
+        from .models import SignOn
+
+        super().__init__(*args, **kwargs)
+        busy = SignOn.objects.exclude(status=SignOn.Status.CANCELLED).values("letter_id")
+        self.fields["approval"].queryset = (
+            CirculationApproval.objects.exclude(letter_id__in=busy)
+            .select_related("letter", "revision")
+            .order_by("-approved_at")
+        )
+        self.fields["approval"].label_from_instance = lambda a: (
+            f"{a.letter.title}: revision of {a.revision.created_at:%Y-%m-%d %H:%M}, "
+            f"approved {a.approved_at:%Y-%m-%d}"
+        )
+        self.fields["coalitions"].queryset = Coalition.objects.all()
+        self.fields["tiers"].choices = Membership.Tier.choices
+        self.fields["organizations"].queryset = Organization.objects.filter(
+            status=Organization.Status.ACTIVE
+        )
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (emailed to the signer)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+    )

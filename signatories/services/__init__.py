@@ -1,0 +1,67 @@
+"""Every change of state in a sign-on, one function per transition (see DESIGN.md)."""
+
+from .errors import (
+    AlreadyResponded,
+    InvalidToken,
+    ResponsesClosed,
+    SignOnError,
+    TransitionNotAllowed,
+)
+from .events import Actor, record_event, verify_event_chain
+from .sign_ons import (
+    audience_organizations,
+    cancel_sign_on,
+    close_due_sign_ons,
+    close_sign_on,
+    create_sign_on,
+    invite_organizations,
+    issue_invitation_token,
+    lock_sign_on,
+    open_sign_on,
+    record_invitation_opened,
+    revision_text_hash,
+)
+from .signatures import (
+    approve_signature,
+    check_accepts_responses,
+    decline_letter,
+    describe_response,
+    find_invitation,
+    find_signature_by_withdraw_token,
+    issue_withdraw_token,
+    reject_signature,
+    sign_letter,
+    withdraw_signature,
+)
+
+__all__ = [
+    "Actor",
+    "AlreadyResponded",
+    "InvalidToken",
+    "ResponsesClosed",
+    "SignOnError",
+    "TransitionNotAllowed",
+    "approve_signature",
+    "audience_organizations",
+    "cancel_sign_on",
+    "check_accepts_responses",
+    "close_due_sign_ons",
+    "close_sign_on",
+    "create_sign_on",
+    "decline_letter",
+    "describe_response",
+    "find_invitation",
+    "find_signature_by_withdraw_token",
+    "invite_organizations",
+    "issue_invitation_token",
+    "issue_withdraw_token",
+    "lock_sign_on",
+    "open_sign_on",
+    "record_event",
+    "record_invitation_opened",
+    "reject_signature",
+    "revision_text_hash",
+    "sign_letter",
+    "verify_event_chain",
+    "withdraw_signature",
+]

@@ -1,0 +1,37 @@
+"""The domain errors of the sign-on: each message is fit to show the person who acted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from signatories.models import Signature
+
+
+class SignOnError(Exception):
+    """A change to a sign-on that cannot be made; the message says why."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class TransitionNotAllowed(SignOnError):
+    """The object's current status does not allow the change."""
+
+
+class ResponsesClosed(SignOnError):
+    """The sign-on does not take responses: not open yet, closed, past its deadline or cancelled."""
+
+
+class InvalidToken(SignOnError):
+    """A link token that matches no invitation or signature."""
+
+
+class AlreadyResponded(SignOnError):
+    """The organization already has an active response to this letter."""
+
+    def __init__(self, message: str, *, signature: Signature) -> None:
+        super().__init__(message)
+        self.signature = signature

@@ -1,0 +1,104 @@
+"""Background jobs: invitation and signer emails, and closing a sign-on at its deadline.
+
+Arguments are ids (JSON-serialisable); each job reads the current state and calls a service.
+Link tokens are issued inside the job, so they never sit in the task queue in clear.
+"""
+
+import datetime
+
+from django.tasks import task
+from django.urls import reverse
+
+from . import emails
+from .deadlines import describe_deadline, format_moment
+
+
+@task(backend="background")
+def send_invitation(invitation_id: int) -> int:
+    """Email an invitation's link to its organization's contacts (not those who opted out)."""
+    from . import services
+    from .models import Invitation, SignOn
+
+    invitation = (
+        Invitation.objects.select_related("sign_on", "sign_on__letter", "organization")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or invitation.sign_on.status != SignOn.Status.OPEN:
+        return 0
+    token, recipients = services.issue_invitation_token(
+        invitation=invitation, actor=services.Actor.system("invitation email")
+    )
+    sign_on = invitation.sign_on
+    emails.send(
+        "invitation",
+        to=recipients,
+        context={
+            "letter_title": sign_on.letter.title,
+            "organization": invitation.organization.name,
+            "deadline": describe_deadline(sign_on.deadline),
+            "deadline_at": format_moment(sign_on.deadline),
+            "message": sign_on.message,
+            "link": emails.absolute_url(reverse("signatories:sign", args=[token])),
+        },
+    )
+    return len(recipients)
+
+
+@task(backend="background")
+def send_signature_email(signature_id: int, kind: str) -> bool:
+    """Tell the signer what became of their response: signed, declined, withdrawn, approved, rejected."""
+    from . import services
+    from .models import Signature
+
+    signature = (
+        Signature.objects.select_related("sign_on", "sign_on__letter", "organization")
+        .filter(pk=signature_id)
+        .first()
+    )
+    if signature is None or not signature.signer_email or signature.sign_on is None:
+        return False
+    sign_on = signature.sign_on
+    context = {
+        "kind": kind,
+        "letter_title": sign_on.letter.title,
+        "organization": signature.organization.name if signature.organization else "",
+        "display_name": signature.display_name,
+        "signer_name": signature.signer_name,
+        "status": signature.get_status_display(),
+        "pending_review": signature.status == Signature.Status.PENDING_REVIEW,
+        "reason": signature.reason,
+        "deadline": describe_deadline(sign_on.deadline),
+        "deadline_at": format_moment(sign_on.deadline),
+        "withdraw_link": "",
+    }
+    if kind == "signed" and signature.is_active:
+        token = services.issue_withdraw_token(
+            signature=signature, actor=services.Actor.system("confirmation email")
+        )
+        context["withdraw_link"] = emails.absolute_url(
+            reverse("signatories:withdraw_by_link", args=[token])
+        )
+    emails.send(f"signature-{kind}", to=[signature.signer_email], context=context)
+    return True
+
+
+@task(backend="background")
+def close_sign_on_at_deadline(sign_on_id: int) -> str:
+    """Close the sign-on if it is still open and its deadline has passed."""
+    from . import services
+    from .models import SignOn
+
+    sign_on = SignOn.objects.filter(pk=sign_on_id).first()
+    if sign_on is None or sign_on.status != SignOn.Status.OPEN:
+        return "not open"
+    if not sign_on.is_past_deadline():
+        return "deadline not reached"  # the deadline moved; a later job closes it
+    services.close_sign_on(sign_on=sign_on, actor=services.Actor.system("deadline"))
+    return "closed"
+
+
+def schedule_deadline_close(sign_on_id: int, deadline: datetime.datetime) -> None:
+    """Queue the deadline close where the backend can defer; elsewhere `close_due_sign_ons` does it."""
+    if close_sign_on_at_deadline.get_backend().supports_defer:
+        close_sign_on_at_deadline.using(run_after=deadline).enqueue(sign_on_id)

@@ -1,0 +1,256 @@
+"""The signer's pages: public, no account, the invitation token in the URL.
+
+Reading never changes a response (mail scanners open links); only an explicit POST does.
+"""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import services
+from .deadlines import describe_deadline
+from .forms import DeclineForm, SignForm, WithdrawForm
+from .models import Invitation, Signature, SignOn
+
+
+def _error_page(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
+    return render(request, "signatories/link_error.html", {"message": message}, status=status)
+
+
+def _closed_status(sign_on: SignOn) -> int:
+    return 403 if sign_on.status == SignOn.Status.DRAFT else 410
+
+
+def _active_response(invitation: Invitation) -> Signature | None:
+    return (
+        Signature.objects.filter(
+            letter_id=invitation.sign_on.letter_id,
+            organization_id=invitation.organization_id,
+            status__in=Signature.ACTIVE_STATUSES,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def _letter_context(sign_on: SignOn) -> dict:
+    """The frozen revision as the signer reads it, with the signatories so far if staff allow."""
+    page = sign_on.revision.as_object()
+    lines = Signature.objects.printable_lines(page) if sign_on.show_signatories else []
+    return page.letter_context(lines)
+
+
+def _render_sign_page(
+    request: HttpRequest,
+    invitation: Invitation,
+    *,
+    sign_form: SignForm | None = None,
+    decline_form: DeclineForm | None = None,
+    notice: str = "",
+    closed: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    sign_on = invitation.sign_on
+    organization = invitation.organization
+    response = _active_response(invitation)
+    if sign_form is None:
+        sign_form = SignForm(
+            organization_name=organization.name,
+            initial={"display_name": organization.printed_name, "text_hash": sign_on.text_hash},
+        )
+    context = {
+        "invitation": invitation,
+        "sign_on": sign_on,
+        "organization": organization,
+        "deadline_words": describe_deadline(sign_on.deadline),
+        "response": response,
+        "sign_form": sign_form,
+        "decline_form": decline_form or DeclineForm(),
+        "withdraw_form": WithdrawForm(),
+        "notice": notice,
+        "closed": closed,
+        "token": request.resolver_match.kwargs["token"],
+        "show_letter": sign_on.status not in (SignOn.Status.DRAFT, SignOn.Status.CANCELLED),
+    }
+    if context["show_letter"]:
+        context.update(_letter_context(sign_on))
+    return render(request, "signatories/sign.html", context, status=status)
+
+
+def _find(token: str) -> Invitation | str:
+    try:
+        return services.find_invitation(token)
+    except services.InvalidToken as error:
+        return error.message
+
+
+def _closed_message(sign_on: SignOn) -> str:
+    try:
+        services.check_accepts_responses(sign_on)
+    except services.ResponsesClosed as error:
+        return error.message
+    return ""
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def sign(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _find(token)
+    if isinstance(invitation, str):
+        return _error_page(request, invitation, status=404)
+    sign_on = invitation.sign_on
+    closed = _closed_message(sign_on)
+    if request.method != "POST":
+        if sign_on.status == SignOn.Status.OPEN:
+            services.record_invitation_opened(
+                invitation=invitation, actor=services.Actor.from_request(request)
+            )
+        return _render_sign_page(
+            request, invitation, closed=closed, status=_closed_status(sign_on) if closed else 200
+        )
+    if closed:
+        return _render_sign_page(request, invitation, closed=closed, status=_closed_status(sign_on))
+    form = SignForm(request.POST, organization_name=invitation.organization.name)
+    if not form.is_valid():
+        return _render_sign_page(request, invitation, sign_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        services.sign_letter(
+            invitation=invitation,
+            display_name=data["display_name"],
+            signer_name=data["signer_name"],
+            signer_title=data["signer_title"],
+            signer_email=data["signer_email"],
+            authorized=data["authorized"],
+            comment=data["comment"],
+            text_hash=data["text_hash"],
+            actor=services.Actor.from_request(request),
+        )
+    except services.ResponsesClosed as error:
+        return _render_sign_page(request, invitation, closed=error.message, status=410)
+    except services.AlreadyResponded as error:
+        return _render_sign_page(request, invitation, notice=error.message, status=409)
+    except services.SignOnError as error:
+        visible = error.field in form.fields and not form.fields[error.field].widget.is_hidden
+        form.add_error(error.field if visible else None, error.message)
+        return _render_sign_page(request, invitation, sign_form=form, status=400)
+    return redirect("signatories:thanks", token=token)
+
+
+@never_cache
+@require_POST
+def decline(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _find(token)
+    if isinstance(invitation, str):
+        return _error_page(request, invitation, status=404)
+    closed = _closed_message(invitation.sign_on)
+    if closed:
+        return _render_sign_page(
+            request, invitation, closed=closed, status=_closed_status(invitation.sign_on)
+        )
+    form = DeclineForm(request.POST)
+    if not form.is_valid():
+        return _render_sign_page(request, invitation, decline_form=form, status=400)
+    try:
+        services.decline_letter(
+            invitation=invitation,
+            signer_name=form.cleaned_data["signer_name"],
+            signer_email=form.cleaned_data["signer_email"],
+            reason=form.cleaned_data["reason"],
+            actor=services.Actor.from_request(request),
+        )
+    except services.ResponsesClosed as error:
+        return _render_sign_page(request, invitation, closed=error.message, status=410)
+    except services.AlreadyResponded as error:
+        return _render_sign_page(request, invitation, notice=error.message, status=409)
+    except services.SignOnError as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return _render_sign_page(request, invitation, decline_form=form, status=400)
+    return redirect("signatories:thanks", token=token)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def thanks(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _find(token)
+    if isinstance(invitation, str):
+        return _error_page(request, invitation, status=404)
+    response = _active_response(invitation)
+    if response is None:
+        return redirect("signatories:sign", token=token)
+    return render(
+        request,
+        "signatories/thanks.html",
+        {
+            "invitation": invitation,
+            "sign_on": invitation.sign_on,
+            "response": response,
+            "token": token,
+            "closed": _closed_message(invitation.sign_on),
+            "deadline_words": describe_deadline(invitation.sign_on.deadline),
+            "withdraw_form": WithdrawForm(),
+        },
+    )
+
+
+@never_cache
+@require_POST
+def withdraw(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _find(token)
+    if isinstance(invitation, str):
+        return _error_page(request, invitation, status=404)
+    response = _active_response(invitation)
+    if response is None or response.response != Signature.Response.SIGNED:
+        return _render_sign_page(
+            request,
+            invitation,
+            notice="Your organization has no signature to withdraw.",
+            status=409,
+        )
+    return _withdraw(request, response, redirect_to=("signatories:sign", token))
+
+
+def _withdraw(request: HttpRequest, signature: Signature, *, redirect_to: tuple) -> HttpResponse:
+    form = WithdrawForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.withdraw_signature(
+            signature=signature,
+            reason=reason,
+            actor=services.Actor.from_request(
+                request, label=f"withdrawal for {signature.signer_email}"
+            ),
+        )
+    except services.ResponsesClosed as error:
+        return _error_page(request, error.message, status=410)
+    except services.SignOnError as error:
+        return _error_page(request, error.message, status=409)
+    messages.success(request, f"The signature of {signature.organization.name} has been withdrawn.")
+    return redirect(*redirect_to)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def withdraw_by_link(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        signature = services.find_signature_by_withdraw_token(token)
+    except services.InvalidToken as error:
+        return _error_page(request, error.message, status=404)
+    if request.method == "POST":
+        if not signature.is_active:
+            return _error_page(request, "This signature was already withdrawn.", status=410)
+        return _withdraw(request, signature, redirect_to=("signatories:withdraw_by_link", token))
+    closed = _closed_message(signature.sign_on)
+    return render(
+        request,
+        "signatories/withdraw.html",
+        {
+            "signature": signature,
+            "sign_on": signature.sign_on,
+            "closed": closed,
+            "withdraw_form": WithdrawForm(),
+        },
+        status=410 if closed else 200,
+    )

@@ -1,0 +1,42 @@
+"""Playwright drives Debian's Chromium (TECH-NOTES §5): `playwright install` cannot run here."""
+
+import shutil
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    if CHROMIUM is None:
+        pytest.skip("No Chromium found on PATH: install it with `apt-get install chromium`.")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+        ],
+    }
+
+
+def ensure_wagtail_site() -> None:
+    """The root page, home page and default site that Wagtail's migrations create.
+
+    A transactional test before this one flushes the database, migration data included.
+    """
+    from django.contrib.contenttypes.models import ContentType
+    from wagtail.models import Locale, Page, Site
+
+    if Site.objects.filter(is_default_site=True).exists():
+        return
+    ContentType.objects.clear_cache()  # the cached ids went with the flush
+    Locale.objects.get_or_create(language_code="en")
+    root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
+    home = root.add_child(instance=Page(title="Home", slug="home"))
+    Site.objects.create(hostname="localhost", root_page=home, is_default_site=True)
