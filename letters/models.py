@@ -240,11 +240,20 @@ class LetterPage(RoutablePageMixin, Page):
             return letterhead.format_date(self.letter_date)
         return ""
 
+    @cached_property
+    def publication(self) -> models.Model | None:
+        """The latest publication of this letter at the close of a sign-on, if there is one."""
+        # Publications live in the sign-on app, which depends on this one: walk the reverse relation.
+        if self.pk is None:
+            return None
+        return self.publications.order_by("-published_at", "-pk").first()
+
     def signatory_lines(self) -> list[SignatoryLine]:
-        """The approved signatories as printed, in the order the letter sets."""
+        """The signatories as printed, in the order the letter sets: frozen once published."""
         if self.pk is None:
             return []
-        # Signatures live in the sign-on app, which depends on this one; walk the reverse relation.
+        if self.publication is not None:
+            return self.publication.lines()
         return self.signatures.printable_lines(self)
 
     @cached_property
@@ -295,6 +304,8 @@ class LetterPage(RoutablePageMixin, Page):
 
     def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
         context = super().get_context(request, *args, **kwargs)
+        # The same letterhead the site's templates read, cached on the request: one query, not two.
+        self.__dict__["letterhead"] = Letterhead.for_request(request)
         preview = getattr(request, "is_preview", False)
         context.update(self.letter_context(self.signatory_lines(), placeholders=preview))
         return context
@@ -327,7 +338,13 @@ class LetterPage(RoutablePageMixin, Page):
 
         if not self.live:
             raise Http404
-        pdf_file = stored_letter_pdf(self, self.signatory_lines())
+        publication = self.publication
+        if publication is not None and publication.pdf:
+            # The PDF rendered once at publication, whose SHA-256 the page shows.
+            with publication.pdf.open("rb") as fh:
+                pdf_file = fh.read()
+        else:
+            pdf_file = stored_letter_pdf(self, self.signatory_lines())
         response = HttpResponse(pdf_file, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{self.slug}.pdf"'
         return response

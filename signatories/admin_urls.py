@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/export.<str:fmt>", admin_views.export, name="export"),
     path("<int:pk>/close/", admin_views.close, name="close"),
     path("<int:pk>/cancel/", admin_views.cancel, name="cancel"),
+    path("<int:pk>/publish/", admin_views.publish, name="publish"),
 ]

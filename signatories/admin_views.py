@@ -195,6 +195,25 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @require_perm("change_signon")
+def publish(request: HttpRequest, pk: int) -> HttpResponse:
+    sign_on = get_object_or_404(SignOn, pk=pk)
+    try:
+        publication = services.publish_sign_on(
+            sign_on=sign_on, actor=services.Actor.from_request(request)
+        )
+    except services.SignOnError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"Published “{publication.letter.title}” with {len(publication.signatories)} "
+            "signatories; its PDF is rendered once and kept.",
+        )
+    return redirect("signatories_admin:tracker", pk)
+
+
+@require_POST
+@require_perm("change_signon")
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     sign_on = get_object_or_404(SignOn, pk=pk)
     try:

@@ -417,3 +417,38 @@ class Event(models.Model):
         }
         encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+class Publication(models.Model):
+    """A letter as published at the close of its sign-on: the text, the frozen signatory list, the PDF.
+
+    Later corrections are new publications; this record is never rewritten, except to attach the
+    PDF once the background job has rendered it.
+    """
+
+    letter = models.ForeignKey(
+        "letters.LetterPage", on_delete=models.PROTECT, related_name="publications"
+    )
+    sign_on = models.OneToOneField(
+        SignOn, null=True, blank=True, on_delete=models.PROTECT, related_name="publication"
+    )
+    revision = models.ForeignKey("wagtailcore.Revision", on_delete=models.PROTECT, related_name="+")
+    signatories = models.JSONField(
+        default=list, help_text="The printed signatory lines, frozen at publication."
+    )
+    pdf = models.FileField(upload_to="letters/published/", blank=True)
+    pdf_sha256 = models.CharField("PDF SHA-256", max_length=64, blank=True)
+    published_at = models.DateTimeField(default=timezone.now)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        get_latest_by = ["published_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.letter.title}, published {self.published_at:%Y-%m-%d}"
+
+    def lines(self) -> list[SignatoryLine]:
+        return [SignatoryLine(**line) for line in self.signatories]

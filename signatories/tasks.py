@@ -102,3 +102,15 @@ def schedule_deadline_close(sign_on_id: int, deadline: datetime.datetime) -> Non
     """Queue the deadline close where the backend can defer; elsewhere `close_due_sign_ons` does it."""
     if close_sign_on_at_deadline.get_backend().supports_defer:
         close_sign_on_at_deadline.using(run_after=deadline).enqueue(sign_on_id)
+
+
+@task(backend="background")
+def render_publication_pdf(publication_id: int) -> str:
+    """Render and store a published letter's PDF (in the worker: it takes seconds for long lists)."""
+    from . import services
+    from .models import Publication
+
+    publication = Publication.objects.filter(pk=publication_id).first()
+    if publication is None:
+        return "gone"
+    return services.attach_publication_pdf(publication=publication).pdf_sha256

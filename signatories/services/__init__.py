@@ -8,6 +8,7 @@ from .errors import (
     TransitionNotAllowed,
 )
 from .events import Actor, record_event, verify_event_chain
+from .publications import attach_publication_pdf, publish_sign_on
 from .sign_ons import (
     audience_organizations,
     cancel_sign_on,
@@ -42,6 +43,7 @@ __all__ = [
     "SignOnError",
     "TransitionNotAllowed",
     "approve_signature",
+    "attach_publication_pdf",
     "audience_organizations",
     "cancel_sign_on",
     "check_accepts_responses",
@@ -57,6 +59,7 @@ __all__ = [
     "issue_withdraw_token",
     "lock_sign_on",
     "open_sign_on",
+    "publish_sign_on",
     "record_event",
     "record_invitation_opened",
     "reject_signature",
