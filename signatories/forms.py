@@ -16,7 +16,7 @@ class SignForm(forms.Form):
         label="Name as it will print on the letter",
         max_length=300,
         validators=[single_line],
-        help_text="Usually the organization's name, e.g. “Association of Widget Makers (AWM)”.",
+        help_text="Exactly as it should appear in the list of signatories.",
     )
     signer_name = forms.CharField(label="Your name", max_length=200, validators=[single_line])
     signer_title = forms.CharField(
@@ -40,6 +40,9 @@ class SignForm(forms.Form):
         self.fields["authorized"].error_messages["required"] = (
             f"Confirm that you are authorized to sign on behalf of {organization_name}."
         )
+        self.fields[
+            "display_name"
+        ].help_text = f"Exactly as it should appear in the list of signatories; usually “{organization_name}”."
         self.fields["signer_name"].widget.attrs["autocomplete"] = "name"
         self.fields["signer_title"].widget.attrs["autocomplete"] = "organization-title"
         self.fields["signer_email"].widget.attrs["autocomplete"] = "email"
