@@ -189,33 +189,33 @@ def test_signatory_lines_are_never_split_across_pages(letter, tmp_path) -> None:
 
 
 def test_headings_stay_with_what_follows(db, tmp_path) -> None:
-    # Paragraphs of 1 to 7 lines shift each heading down the page a little more, so that
-    # some fall where a heading would otherwise end a page.
-    line = "A sentence that fills one printed line with words about policy and widgets. "
+    # One-line filler paragraphs, one more after each heading (modulo 7), move the headings
+    # down a line at a time, so that several fall on the last line of a page, where without
+    # "keep with next" they would be parted from what follows (checked: they are, when the
+    # heading is printed as a plain paragraph).
     body = []
-    for n in range(30):
-        body.append({"type": "paragraph", "value": f"<p>{line * (1 + (n * 3) % 7)}</p>"})
-        if n % 2:  # a headed section, and a heading block followed by a list (as imported)
-            body.append(
-                {
-                    "type": "section",
-                    "value": {
-                        "heading": f"Heading {n:02d}",
-                        "numbered": False,
-                        "items": [f"<p>Item {n:02d}</p>"],
-                    },
-                }
-            )
-        else:
+    for n in range(60):
+        if n % 3 == 0:
+            body.append({"type": "heading", "value": f"Heading {n:02d}"})
+            body.append({"type": "paragraph", "value": f"<p>Item {n:02d}</p>"})
+        elif n % 3 == 1:  # a heading block followed by a list, as imported
             body.append({"type": "heading", "value": f"Heading {n:02d}"})
             body.append({"type": "bullets", "value": [f"<p>Item {n:02d}</p>"]})
+        else:
+            section = {
+                "heading": f"Heading {n:02d}",
+                "numbered": False,
+                "items": [f"<p>Item {n:02d}</p>"],
+            }
+            body.append({"type": "section", "value": section})
+        body.extend({"type": "paragraph", "value": "<p>Filler.</p>"} for _ in range(1 + n % 7))
     letter = make_letter(body=body, slug="long-letter")
     pages = page_texts(render_letter_pdf(letter, []), tmp_path)
-    assert len(pages) > 3
-    for n in range(30):
+    assert len(pages) > 5
+    for n in range(60):
         heading_page = next(i for i, t in enumerate(pages) if f"Heading {n:02d}" in t)
         item_page = next(i for i, t in enumerate(pages) if f"Item {n:02d}" in t)
-        assert heading_page == item_page, f"Heading {n:02d} is parted from its list"
+        assert heading_page == item_page, f"Heading {n:02d} is parted from what follows"
 
 
 def test_it_is_rendered_once_and_then_served_from_storage(letter) -> None:
