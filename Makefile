@@ -49,7 +49,7 @@ test: check-libs
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: check-libs
-	$(PY) -m pytest -m bench -s -q -p no:randomly tests/benchmarks $(PYTEST_ARGS)
+	$(PY) -m pytest -m bench -s -q tests/benchmarks $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/", admin_views.tracker, name="tracker"),
     path("<int:pk>/export.<str:fmt>", admin_views.export, name="export"),
     path("<int:pk>/close/", admin_views.close, name="close"),
+    path("<int:pk>/remind/", admin_views.remind, name="remind"),
     path("<int:pk>/cancel/", admin_views.cancel, name="cancel"),
     path("<int:pk>/publish/", admin_views.publish, name="publish"),
 ]

@@ -64,6 +64,7 @@ def open_sign_on(request: HttpRequest) -> HttpResponse:
                 message=data["message"],
                 auto_approve_authorized=data["auto_approve_authorized"],
                 show_signatories=data["show_signatories"],
+                reminder_days=data["reminder_days"],
                 actor=actor,
             )
             sign_on = services.open_sign_on(sign_on=sign_on, actor=actor)
@@ -97,6 +98,7 @@ def tracker(request: HttpRequest, pk: int) -> TemplateResponse:
             "header_icon": "doc-full-inverse",
             "sign_on": sign_on,
             "deadline_words": describe_deadline(sign_on.deadline),
+            "reminder_schedule": services.describe_reminder_schedule(sign_on),
             "rows": rows,
             "totals": totals,
             "by_group": by_group,
@@ -190,6 +192,23 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, "The sign-on is closed; responses are refused from now on.")
+    return redirect("signatories_admin:tracker", pk)
+
+
+@require_POST
+@require_perm("change_signon")
+def remind(request: HttpRequest, pk: int) -> HttpResponse:
+    sign_on = get_object_or_404(SignOn, pk=pk)
+    try:
+        reminded = services.send_reminders(
+            sign_on=sign_on, actor=services.Actor.from_request(request), force=True
+        )
+    except services.SignOnError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, f"Reminding {len(reminded)} organizations that have not responded."
+        )
     return redirect("signatories_admin:tracker", pk)
 
 

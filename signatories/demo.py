@@ -76,6 +76,7 @@ def load(stdout: TextIO) -> None:
                 coalitions=[coalition],
                 message="Please read the draft and respond by the deadline.",
                 show_signatories=True,
+                reminder_days=[7, 2, 1],
                 actor=actor,
             )
             sign_on = services.open_sign_on(sign_on=sign_on, actor=actor)

@@ -110,6 +110,25 @@ class OpenSignOnForm(forms.Form):
     show_signatories = forms.BooleanField(
         label="Show signers who has signed so far", required=False
     )
+    reminder_days = forms.CharField(
+        label="Reminder schedule",
+        initial="7, 2",
+        required=False,
+        max_length=100,
+        help_text="Days before the deadline on which organizations that have not responded are "
+        "reminded, separated by commas; empty for none.",
+    )
+
+    def clean_reminder_days(self) -> list[int]:
+        from .models import validate_reminder_days
+
+        parts = [part.strip() for part in self.cleaned_data["reminder_days"].split(",")]
+        parts = [part for part in parts if part]
+        if not all(part.isascii() and part.isdigit() for part in parts):
+            raise ValidationError("Give whole numbers of days before the deadline, such as “7, 2”.")
+        days = [int(part) for part in parts]
+        validate_reminder_days(days)
+        return days
 
     def __init__(self, *args, **kwargs) -> None:
         from coalition.models import Coalition, Membership, Organization

@@ -3,6 +3,7 @@ import hashlib
 import json
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Lower
@@ -10,6 +11,24 @@ from django.utils import timezone
 
 from coalition.models import Membership, sort_name_for
 from letters.models import LetterPage, SignatoryLine
+
+MAX_REMINDERS = 5
+
+
+def default_reminder_days() -> list[int]:
+    return [7, 2]
+
+
+def validate_reminder_days(value: object) -> None:
+    """A reminder schedule: up to five different whole numbers of days before the deadline."""
+    if not isinstance(value, list) or not all(
+        isinstance(day, int) and not isinstance(day, bool) and day > 0 for day in value
+    ):
+        raise ValidationError("Give whole numbers of days before the deadline, such as “7, 2”.")
+    if len(set(value)) != len(value):
+        raise ValidationError("Give each number of days once.")
+    if len(value) > MAX_REMINDERS:
+        raise ValidationError(f"Give at most {MAX_REMINDERS} reminders.")
 
 
 class SignOn(models.Model):
@@ -39,6 +58,14 @@ class SignOn(models.Model):
         related_name="+",
         help_text="The revision circulated: signers see exactly this text.",
     )
+    previous_revision = models.ForeignKey(
+        "wagtailcore.Revision",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The revision circulated before the latest recirculation.",
+    )
     text_hash = models.CharField(max_length=64, help_text="SHA-256 of the circulated revision.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     deadline = models.DateTimeField()
@@ -54,6 +81,13 @@ class SignOn(models.Model):
     )
     show_signatories = models.BooleanField("show signers who has signed so far", default=False)
     message = models.TextField(blank=True, help_text="Sent to invitees with the link.")
+    reminder_days = models.JSONField(
+        "reminder schedule",
+        default=default_reminder_days,
+        blank=True,
+        validators=[validate_reminder_days],
+        help_text="Days before the deadline on which organizations that have not responded are reminded.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -89,6 +123,11 @@ class SignOn(models.Model):
     @property
     def accepts_responses(self) -> bool:
         return self.status == self.Status.OPEN and not self.is_past_deadline()
+
+    def reminder_moments(self) -> list[datetime.datetime]:
+        """When reminders fall due, earliest first."""
+        days = sorted(set(self.reminder_days or ()), reverse=True)
+        return [self.deadline - datetime.timedelta(days=day) for day in days]
 
 
 class Invitation(models.Model):
@@ -199,10 +238,22 @@ class Signature(models.Model):
             Status.APPROVED,
             Status.WITHDRAWN,
             Status.REJECTED,
+            Status.NEEDS_RECONFIRMATION,
         },
-        Status.PENDING_REVIEW: {Status.APPROVED, Status.REJECTED, Status.WITHDRAWN},
+        Status.PENDING_REVIEW: {
+            Status.APPROVED,
+            Status.REJECTED,
+            Status.WITHDRAWN,
+            Status.NEEDS_RECONFIRMATION,
+        },
         Status.APPROVED: {Status.WITHDRAWN, Status.NEEDS_RECONFIRMATION},
-        Status.NEEDS_RECONFIRMATION: {Status.APPROVED, Status.WITHDRAWN},
+        # Reconfirming returns a signature to the status it had before the material change.
+        Status.NEEDS_RECONFIRMATION: {
+            Status.UNCONFIRMED,
+            Status.PENDING_REVIEW,
+            Status.APPROVED,
+            Status.WITHDRAWN,
+        },
         Status.WITHDRAWN: set(),
         Status.REJECTED: set(),
     }
@@ -231,6 +282,12 @@ class Signature(models.Model):
     )
     response = models.CharField(max_length=20, choices=Response.choices, default=Response.SIGNED)
     status = models.CharField(max_length=30, choices=Status.choices, default=Status.UNCONFIRMED)
+    status_before_reconfirmation = models.CharField(
+        max_length=30,
+        choices=Status.choices,
+        blank=True,
+        help_text="What reconfirming restores, while the signature needs reconfirmation.",
+    )
     display_name = models.CharField(
         max_length=500, help_text="The line exactly as it prints on the letter."
     )

@@ -9,6 +9,8 @@ from .errors import (
 )
 from .events import Actor, record_event, verify_event_chain
 from .publications import attach_publication_pdf, publish_sign_on
+from .recirculation import recirculate_sign_on, reconfirm_signature, signed_revision_id
+from .reminders import describe_reminder_schedule, send_due_reminders, send_reminders
 from .sign_ons import (
     audience_organizations,
     cancel_sign_on,
@@ -51,6 +53,7 @@ __all__ = [
     "close_sign_on",
     "create_sign_on",
     "decline_letter",
+    "describe_reminder_schedule",
     "describe_response",
     "find_invitation",
     "find_signature_by_withdraw_token",
@@ -60,11 +63,16 @@ __all__ = [
     "lock_sign_on",
     "open_sign_on",
     "publish_sign_on",
+    "recirculate_sign_on",
+    "reconfirm_signature",
     "record_event",
     "record_invitation_opened",
     "reject_signature",
     "revision_text_hash",
+    "send_due_reminders",
+    "send_reminders",
     "sign_letter",
+    "signed_revision_id",
     "verify_event_chain",
     "withdraw_signature",
 ]

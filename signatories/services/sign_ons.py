@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterable
 from functools import partial
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -15,7 +16,13 @@ from wagtail.models import Revision
 from coalition.models import Coalition, Contact, Membership, Organization
 from letters.models import CirculationApproval, LetterPage
 from signatories import tasks
-from signatories.models import Invitation, SignOn, token_digest
+from signatories.models import (
+    Invitation,
+    SignOn,
+    default_reminder_days,
+    token_digest,
+    validate_reminder_days,
+)
 
 from .errors import SignOnError, TransitionNotAllowed
 from .events import Actor, record_event
@@ -72,6 +79,7 @@ def create_sign_on(
     message: str = "",
     auto_approve_authorized: bool = True,
     show_signatories: bool = False,
+    reminder_days: list[int] | None = None,
 ) -> SignOn:
     """Create a draft sign-on that circulates an approved revision of a letter, frozen with its hash."""
     if not CirculationApproval.objects.filter(revision=revision).exists():
@@ -85,6 +93,11 @@ def create_sign_on(
     unknown = set(tiers) - set(Membership.Tier.values)
     if unknown:
         raise SignOnError(f"Unknown tier: {', '.join(sorted(unknown))}.", field="tiers")
+    reminder_days = default_reminder_days() if reminder_days is None else list(reminder_days)
+    try:
+        validate_reminder_days(reminder_days)
+    except ValidationError as error:
+        raise SignOnError(error.messages[0], field="reminder_days") from None
     if not audience_organizations(
         coalitions=coalitions, tiers=tiers, organizations=organizations
     ).exists():
@@ -101,6 +114,7 @@ def create_sign_on(
         message=message,
         auto_approve_authorized=auto_approve_authorized,
         show_signatories=show_signatories,
+        reminder_days=sorted(reminder_days, reverse=True),
         created_by=actor.user,
     )
     try:
@@ -122,6 +136,7 @@ def create_sign_on(
             "coalitions": [c.pk for c in coalitions],
             "tiers": tiers,
             "organizations": [o.pk for o in organizations],
+            "reminder_days": sign_on.reminder_days,
         },
     )
     return sign_on
@@ -144,6 +159,7 @@ def open_sign_on(*, sign_on: SignOn, actor: Actor) -> SignOn:
     )
     _invite(sign_on, list(audience), actor)
     transaction.on_commit(partial(tasks.schedule_deadline_close, sign_on.pk, sign_on.deadline))
+    transaction.on_commit(partial(tasks.schedule_reminders, sign_on.pk, sign_on.reminder_moments()))
     return sign_on
 
 

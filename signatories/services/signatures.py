@@ -412,6 +412,10 @@ def approve_signature(*, signature: Signature, actor: Actor) -> Signature:
         raise TransitionNotAllowed(
             f"The sign-on is {sign_on.get_status_display().lower()}; its signatures cannot change."
         )
+    if signature.status == Signature.Status.NEEDS_RECONFIRMATION:
+        raise TransitionNotAllowed(
+            "This signature waits for its signer to reconfirm it against the changed text."
+        )
     _change_status(signature, Signature.Status.APPROVED)
     now = timezone.now()
     signature.approved_at = signature.reviewed_at = now
