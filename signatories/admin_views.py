@@ -12,6 +12,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
+from coalition.viewsets import neutralise_formula
+
 from . import selectors, services
 from .deadlines import describe_deadline
 from .forms import OpenSignOnForm, RejectForm
@@ -146,11 +148,6 @@ def _export_values(row: selectors.OrganizationRow) -> list[str]:
     ]
 
 
-def _neutralise(value: str) -> str:
-    # Spreadsheets run cells starting with these as formulas (CSV injection).
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @require_perm("view_signon")
 def export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     sign_on = get_object_or_404(SignOn.objects.select_related("letter"), pk=pk)
@@ -177,7 +174,7 @@ def export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         writer = csv.writer(response)
         writer.writerow(EXPORT_HEADINGS)
-        writer.writerows([[_neutralise(v) for v in values] for values in rows])
+        writer.writerows([[neutralise_formula(v) for v in values] for values in rows])
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response
 
