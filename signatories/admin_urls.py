@@ -15,5 +15,6 @@ urlpatterns = [
     path("<int:pk>/close/", admin_views.close, name="close"),
     path("<int:pk>/remind/", admin_views.remind, name="remind"),
     path("<int:pk>/cancel/", admin_views.cancel, name="cancel"),
+    path("<int:pk>/recirculate/", admin_views.recirculate, name="recirculate"),
     path("<int:pk>/publish/", admin_views.publish, name="publish"),
 ]

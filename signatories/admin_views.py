@@ -16,7 +16,7 @@ from coalition.viewsets import neutralise_formula
 
 from . import selectors, services
 from .deadlines import describe_deadline
-from .forms import OpenSignOnForm, RejectForm
+from .forms import OpenSignOnForm, RecirculateForm, RejectForm
 from .models import Signature, SignOn
 
 
@@ -105,6 +105,10 @@ def tracker(request: HttpRequest, pk: int) -> TemplateResponse:
             "totals": totals,
             "by_group": by_group,
             "chart": selectors.response_chart(sign_on),
+            "awaiting_reconfirmation": sum(1 for r in rows if r.state == "needs_reconfirmation"),
+            "recirculate_form": RecirculateForm(sign_on=sign_on)
+            if sign_on.status == SignOn.Status.OPEN
+            else None,
             "events": sign_on.events.select_related("organization").order_by("-sequence")[:50],
             "chain_problems": services.verify_event_chain(sign_on=sign_on)
             if request.GET.get("verify")
@@ -298,3 +302,37 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Rejected the signature of {signature.display_name}.")
     return redirect("signatories_admin:review")
+
+
+@require_POST
+@require_perm("change_signon")
+def recirculate(request: HttpRequest, pk: int) -> HttpResponse:
+    sign_on = get_object_or_404(SignOn.objects.select_related("revision"), pk=pk)
+    form = RecirculateForm(request.POST, sign_on=sign_on)
+    if not form.is_valid():
+        for name, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"{form.fields[name].label}: {error}")
+        return redirect("signatories_admin:tracker", pk)
+    data = form.cleaned_data
+    material = data["change"] == "material"
+    try:
+        services.recirculate_sign_on(
+            sign_on=sign_on,
+            revision=data["approval"].revision,
+            material=material,
+            note=data["note"],
+            actor=services.Actor.from_request(request),
+        )
+    except services.SignOnError as error:
+        field = {"revision": "approval"}.get(error.field, error.field)
+        label = form.fields[field].label if field in form.fields else None
+        messages.error(request, f"{label}: {error.message}" if label else error.message)
+    else:
+        messages.success(
+            request,
+            "The new revision is circulated; every signer is asked to reconfirm."
+            if material
+            else "The new revision is circulated; the signatures stand.",
+        )
+    return redirect("signatories_admin:tracker", pk)

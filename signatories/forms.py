@@ -1,7 +1,11 @@
 import re
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.core.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from .models import SignOn
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -160,3 +164,51 @@ class RejectForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=2000,
     )
+
+
+class ReconfirmForm(forms.Form):
+    text_hash = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+
+class RecirculateForm(forms.Form):
+    """Staff circulate a newer approved revision of an open sign-on's letter."""
+
+    approval = forms.ModelChoiceField(
+        label="Revision",
+        queryset=None,
+        empty_label=None,
+        help_text="Revisions of this letter approved for circulation, newer than the circulated one.",
+    )
+    change = forms.ChoiceField(
+        label="Kind of change",
+        choices=[
+            ("minor", "Minor edit: the signatures stand"),
+            ("material", "Material change: every signer sees the difference and must reconfirm"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="Note to signers",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        required=False,
+        help_text="Emailed with a material change.",
+    )
+
+    def __init__(self, *args, sign_on: "SignOn", **kwargs) -> None:
+        from letters.models import CirculationApproval
+
+        super().__init__(*args, **kwargs)
+        self.fields["approval"].queryset = (
+            CirculationApproval.objects.filter(
+                letter_id=sign_on.letter_id,
+                revision__created_at__gt=sign_on.revision.created_at,
+            )
+            .exclude(revision_id=sign_on.revision_id)
+            .select_related("revision")
+            .order_by("-revision__created_at")
+        )
+        self.fields["approval"].label_from_instance = lambda a: (
+            f"Revision {a.revision_id} of {a.revision.created_at:%Y-%m-%d %H:%M}, "
+            f"approved {a.approved_at:%Y-%m-%d}"
+        )

@@ -13,6 +13,7 @@ from .models import Event, Invitation, Signature, SignOn
 STATES = {
     "signed": "Signed",
     "pending_review": "Signed, pending review",
+    "needs_reconfirmation": "Signed, awaiting reconfirmation",
     "declined": "Declined",
     "withdrawn": "Withdrawn",
     "rejected": "Rejected",
@@ -38,6 +39,8 @@ def _state(invitation: Invitation, response: Signature | None) -> str:
     if response is not None:
         if response.response == Signature.Response.DECLINED and response.is_active:
             return "declined"
+        if response.status == Signature.Status.NEEDS_RECONFIRMATION:
+            return "needs_reconfirmation"
         if response.is_active:
             return "signed" if response.status == Signature.Status.APPROVED else "pending_review"
         return response.status  # withdrawn or rejected, with no active response since
@@ -84,7 +87,7 @@ def _count(rows: list[OrganizationRow]) -> dict[str, int]:
     return {
         "invited": len(rows),
         "opened": sum(1 for row in rows if row.invitation.opened_at or row.response),
-        "signed": states["signed"] + states["pending_review"],
+        "signed": states["signed"] + states["pending_review"] + states["needs_reconfirmation"],
         "declined": states["declined"],
         "pending": states["pending_review"],
         "not_responded": states["opened"]

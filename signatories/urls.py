@@ -10,4 +10,5 @@ urlpatterns = [
     path("<str:token>/decline/", views.decline, name="decline"),
     path("<str:token>/thanks/", views.thanks, name="thanks"),
     path("<str:token>/withdraw/", views.withdraw, name="withdraw"),
+    path("<str:token>/reconfirm/", views.reconfirm, name="reconfirm"),
 ]

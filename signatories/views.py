@@ -8,10 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
+from wagtail.models import Revision
 
-from . import services
+from . import services, text_diff
 from .deadlines import describe_deadline
-from .forms import DeclineForm, SignForm, WithdrawForm
+from .forms import DeclineForm, ReconfirmForm, SignForm, WithdrawForm
 from .models import Invitation, Signature, SignOn
 
 
@@ -42,12 +43,27 @@ def _letter_context(sign_on: SignOn) -> dict:
     return page.letter_context(lines)
 
 
+def _reconfirmation(
+    sign_on: SignOn, response: Signature | None, form: ReconfirmForm | None
+) -> dict | None:
+    """What changed since the signer signed, and the form to reconfirm, while that is due."""
+    if response is None or response.status != Signature.Status.NEEDS_RECONFIRMATION:
+        return None
+    signed_id = services.signed_revision_id(sign_on=sign_on, text_hash=response.text_hash)
+    signed = Revision.objects.filter(pk=signed_id).first() if signed_id else None
+    return {
+        "changes": text_diff.diff_revisions(signed, sign_on.revision) if signed else [],
+        "form": form or ReconfirmForm(initial={"text_hash": sign_on.text_hash}),
+    }
+
+
 def _render_sign_page(
     request: HttpRequest,
     invitation: Invitation,
     *,
     sign_form: SignForm | None = None,
     decline_form: DeclineForm | None = None,
+    reconfirm_form: ReconfirmForm | None = None,
     notice: str = "",
     closed: str = "",
     status: int = 200,
@@ -69,6 +85,7 @@ def _render_sign_page(
         "sign_form": sign_form,
         "decline_form": decline_form or DeclineForm(),
         "withdraw_form": WithdrawForm(),
+        "reconfirmation": _reconfirmation(sign_on, response, reconfirm_form),
         "notice": notice,
         "closed": closed,
         "token": request.resolver_match.kwargs["token"],
@@ -169,6 +186,46 @@ def decline(request: HttpRequest, token: str) -> HttpResponse:
         form.add_error(error.field if error.field in form.fields else None, error.message)
         return _render_sign_page(request, invitation, decline_form=form, status=400)
     return redirect("signatories:thanks", token=token)
+
+
+@never_cache
+@require_POST
+def reconfirm(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _find(token)
+    if isinstance(invitation, str):
+        return _error_page(request, invitation, status=404)
+    closed = _closed_message(invitation.sign_on)
+    if closed:
+        return _render_sign_page(
+            request, invitation, closed=closed, status=_closed_status(invitation.sign_on)
+        )
+    response = _active_response(invitation)
+    if response is None or response.status != Signature.Status.NEEDS_RECONFIRMATION:
+        return _render_sign_page(
+            request,
+            invitation,
+            notice="Your organization has no signature waiting to be reconfirmed.",
+            status=409,
+        )
+    form = ReconfirmForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.SignOnError("The page was incomplete; reload it and try again.")
+        services.reconfirm_signature(
+            signature=response,
+            text_hash=form.cleaned_data["text_hash"],
+            actor=services.Actor.from_request(
+                request, label=f"reconfirmation for {response.signer_email}"
+            ),
+        )
+    except services.ResponsesClosed as error:
+        return _render_sign_page(request, invitation, closed=error.message, status=410)
+    except services.SignOnError as error:
+        return _render_sign_page(request, invitation, notice=error.message, status=409)
+    messages.success(
+        request, f"The signature of {invitation.organization.name} is reconfirmed on the new text."
+    )
+    return redirect("signatories:sign", token=token)
 
 
 @never_cache

@@ -30,7 +30,10 @@ from .events import Actor, record_event
 
 def revision_text_hash(revision: Revision) -> str:
     """SHA-256 of a revision's stored content: what the signers agree to."""
-    encoded = json.dumps(revision.content, sort_keys=True, separators=(",", ":"), default=str)
+    # Read back as stored: a revision just returned by save_revision() holds Python values
+    # (dates, rich text) that serialise differently from the JSON the database keeps.
+    content = Revision.objects.filter(pk=revision.pk).values_list("content", flat=True).get()
+    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 

@@ -179,6 +179,46 @@ def review_reasons(
     return reasons
 
 
+def _lock_for_response(invitation: Invitation) -> tuple[SignOn, Invitation]:
+    """The sign-on and the invitation, locked, once the sign-on is known to take responses."""
+    sign_on = lock_sign_on(invitation.sign_on)
+    check_accepts_responses(sign_on)
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=invitation.pk)
+    )
+    return sign_on, invitation
+
+
+def _save_response(signature: Signature, *, action: str, actor: Actor, detail: dict) -> Signature:
+    """Save a new signature or decline, mark its invitation answered, log it and email the signer."""
+    try:
+        with transaction.atomic():
+            signature.save()
+    except IntegrityError:
+        # The row locks make this unreachable in practice; the constraint is the last guard.
+        existing = _active_response(signature.sign_on, signature.organization_id)
+        raise AlreadyResponded(
+            describe_response(existing) if existing else "Your organization has already responded.",
+            signature=existing,
+        ) from None
+    invitation = signature.invitation
+    invitation.responded_at = signature.created_at
+    invitation.save(update_fields=["responded_at"])
+    record_event(
+        sign_on=signature.sign_on,
+        action=action,
+        actor=actor,
+        invitation=invitation,
+        signature=signature,
+        text_hash=signature.text_hash,
+        detail=detail,
+    )
+    transaction.on_commit(partial(tasks.send_signature_email.enqueue, signature.pk, action))
+    return signature
+
+
 @transaction.atomic
 def sign_letter(
     *,
@@ -193,13 +233,7 @@ def sign_letter(
     comment: str = "",
 ) -> Signature:
     """Sign the circulated letter for the invited organization; one active signature results."""
-    sign_on = lock_sign_on(invitation.sign_on)
-    check_accepts_responses(sign_on)
-    invitation = (
-        Invitation.objects.select_for_update(of=("self",))
-        .select_related("organization")
-        .get(pk=invitation.pk)
-    )
+    sign_on, invitation = _lock_for_response(invitation)
     if text_hash != sign_on.text_hash:
         raise SignOnError(
             "The letter's text has changed since this page was opened; reload it and read it again.",
@@ -267,29 +301,12 @@ def sign_letter(
         created_at=now,
         approved_at=None if reasons else now,
     )
-    try:
-        with transaction.atomic():
-            signature.save()
-    except IntegrityError:
-        # The row locks make this unreachable in practice; the constraint is the last guard.
-        existing = _active_response(sign_on, organization.pk)
-        raise AlreadyResponded(
-            describe_response(existing) if existing else "Your organization has already responded.",
-            signature=existing,
-        ) from None
-    invitation.responded_at = now
-    invitation.save(update_fields=["responded_at"])
-    record_event(
-        sign_on=sign_on,
+    return _save_response(
+        signature,
         action="signed",
         actor=actor.with_label(signer_email),
-        invitation=invitation,
-        signature=signature,
-        text_hash=text_hash,
         detail={"status": signature.status, "display_name": display_name, "reasons": reasons},
     )
-    transaction.on_commit(partial(tasks.send_signature_email.enqueue, signature.pk, "signed"))
-    return signature
 
 
 @transaction.atomic
@@ -302,13 +319,7 @@ def decline_letter(
     reason: str = "",
 ) -> Signature:
     """Record that the invited organization declines to sign."""
-    sign_on = lock_sign_on(invitation.sign_on)
-    check_accepts_responses(sign_on)
-    invitation = (
-        Invitation.objects.select_for_update(of=("self",))
-        .select_related("organization")
-        .get(pk=invitation.pk)
-    )
+    sign_on, invitation = _lock_for_response(invitation)
     signer_name = _clean("signer_name", signer_name, required=True)
     signer_email = _clean("signer_email", signer_email, required=True)
     reason = (reason or "").strip()
@@ -338,27 +349,12 @@ def decline_letter(
         reason=reason,
         created_at=now,
     )
-    try:
-        with transaction.atomic():
-            signature.save()
-    except IntegrityError:
-        existing = _active_response(sign_on, organization.pk)
-        raise AlreadyResponded(
-            describe_response(existing) if existing else "Your organization has already responded.",
-            signature=existing,
-        ) from None
-    invitation.responded_at = now
-    invitation.save(update_fields=["responded_at"])
-    record_event(
-        sign_on=sign_on,
+    return _save_response(
+        signature,
         action="declined",
         actor=actor.with_label(signer_email),
-        invitation=invitation,
-        signature=signature,
         detail={"reason": reason},
     )
-    transaction.on_commit(partial(tasks.send_signature_email.enqueue, signature.pk, "declined"))
-    return signature
 
 
 def _lock_signature(signature: Signature) -> tuple[SignOn, Signature]:

@@ -102,13 +102,11 @@ def drive_signature(signature: Signature, target: str) -> None:
 def test_it_allows_exactly_the_signature_transitions_in_the_table(current, target, sign_on):
     allowed = target in Signature.TRANSITIONS[current]
     assert Signature.can_transition(current, target) is allowed
+    if Signature.Status.NEEDS_RECONFIRMATION in (current, target):
+        return  # recirculation and reconfirmation: see test_recirculation.py
     if target in (Signature.Status.UNCONFIRMED, Signature.Status.PENDING_REVIEW):
         # Only signing creates these: nothing returns a signature to them.
         assert not allowed or (current, target) == ("unconfirmed", "pending_review")
-        return
-    if target == Signature.Status.NEEDS_RECONFIRMATION:
-        # Recirculation after a material change (a later issue) is the only way there.
-        assert allowed is (current == Signature.Status.APPROVED)
         return
     signature = sign(sign_on.invitations.first())
     Signature.objects.filter(pk=signature.pk).update(status=current)
