@@ -1,4 +1,5 @@
-"""Demo content for the sign-on: a second letter out for signature, with a link to try signing.
+"""Demo content for the sign-on: a letter out for signature, with a link to try signing, and
+one that went through its sign-on and was published with its signatories.
 
 Idempotent: run it again and it reuses the letter and sign-on, printing a fresh link.
 Needs the coalition that `load_demo` creates ("digital-trade-coalition").
@@ -16,7 +17,7 @@ from coalition.models import Coalition, Contact
 from letters.models import LetterPage
 from letters.services import approve_for_circulation, ensure_letter_archive, unique_slug
 from signatories import services
-from signatories.models import Invitation, Signature, SignOn
+from signatories.models import Invitation, SignOn
 
 TITLE = "Letter on cross-border data flows (out for sign-on)"
 BODY = [
@@ -36,18 +37,41 @@ BODY = [
 ]
 
 
-def _letter(coalition: Coalition) -> LetterPage:
-    letter = LetterPage.objects.filter(title=TITLE).first()
+PUBLISHED_TITLE = "Statement on open digital trade rules"
+PUBLISHED_BODY = [
+    {
+        "type": "paragraph",
+        "value": "<p>The undersigned associations support trade rules that keep digital markets "
+        "open, predictable and fair for companies of every size.</p>",
+    },
+    {
+        "type": "section",
+        "value": {
+            "heading": "We ask negotiators to",
+            "numbered": True,
+            "items": [
+                "<p>guarantee the free flow of data with safeguards for privacy;</p>",
+                "<p>protect source code from forced disclosure; and</p>",
+                "<p>make the moratorium on customs duties on electronic transmissions permanent.</p>",
+            ],
+        },
+    },
+]
+
+
+def _letter(coalition: Coalition, title: str = TITLE, body: list = BODY) -> LetterPage:
+    letter = LetterPage.objects.filter(title=title).first()
     if letter is None:
         index = ensure_letter_archive()
         letter = LetterPage(
-            title=TITLE,
-            slug=unique_slug(index, TITLE),
+            title=title,
+            slug=unique_slug(index, title),
             coalition=coalition,
             recipients="The Honorable Trade Representative\nOffice of the Trade Representative",
             salutation="Dear Ambassador:",
-            body=BODY,
+            body=body,
             closing="Sincerely,",
+            signatory_order=LetterPage.SignatoryOrder.BY_TIER,
             live=False,
         )
         index.add_child(instance=letter)
@@ -82,6 +106,7 @@ def load(stdout: TextIO) -> None:
             sign_on = services.open_sign_on(sign_on=sign_on, actor=actor)
             _responses(sign_on, actor)
             stdout.write(f"Opened a sign-on on “{TITLE}”.\n")
+        _published_example(coalition, actor, stdout)
     waiting = (
         Invitation.objects.filter(sign_on=sign_on)
         .exclude(organization__signatures__sign_on=sign_on)
@@ -124,4 +149,42 @@ def _responses(sign_on: SignOn, actor: services.Actor) -> None:
             text_hash=sign_on.text_hash,
             actor=actor,
         )
-    assert Signature.objects.filter(sign_on=sign_on).count() == len(invitations)
+
+
+def _published_example(coalition: Coalition, actor: services.Actor, stdout: TextIO) -> None:
+    """A letter taken through its whole sign-on: circulated, signed, closed and published."""
+    letter = _letter(coalition, PUBLISHED_TITLE, PUBLISHED_BODY)
+    if SignOn.objects.filter(letter=letter).exists():
+        return
+    revision = letter.latest_revision
+    approve_for_circulation(revision=revision, user=None)
+    sign_on = services.create_sign_on(
+        revision=revision,
+        deadline=timezone.now() + datetime.timedelta(days=1),
+        coalitions=[coalition],
+        message="Final text for sign-on.",
+        actor=actor,
+    )
+    sign_on = services.open_sign_on(sign_on=sign_on, actor=actor)
+    for invitation in sign_on.invitations.select_related("organization").order_by("pk")[:9]:
+        contact = Contact.objects.filter(
+            organization=invitation.organization, is_authorized_signer=True
+        ).first()
+        if contact is None:
+            continue
+        services.sign_letter(
+            invitation=invitation,
+            display_name=invitation.organization.printed_name,
+            signer_name=contact.name,
+            signer_title=contact.title,
+            signer_email=contact.email,
+            authorized=True,
+            text_hash=sign_on.text_hash,
+            actor=actor,
+        )
+    services.close_sign_on(sign_on=sign_on, actor=actor)
+    publication = services.publish_sign_on(sign_on=sign_on, actor=actor)
+    stdout.write(
+        f"Published “{PUBLISHED_TITLE}” after its sign-on, with "
+        f"{len(publication.signatories)} signatories, at {letter.url}\n"
+    )

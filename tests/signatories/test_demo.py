@@ -3,7 +3,7 @@ import io
 from django.core import mail
 
 from signatories import demo
-from signatories.models import Signature, SignOn
+from signatories.models import SignOn
 from tests.factories import CoalitionFactory, ContactFactory, MembershipFactory, make_letter
 
 from .conftest import LINK
@@ -22,9 +22,17 @@ def test_the_demo_opens_a_sign_on_and_prints_a_link_twice_over(
     with django_capture_on_commit_callbacks(execute=True):
         demo.load(out)
     demo.load(out)
-    assert SignOn.objects.count() == 1
-    assert Signature.objects.filter(sign_on__isnull=False).count() == 3
-    assert set(Signature.objects.values_list("status", flat=True)) == {"approved", "pending_review"}
+    open_sign_on = SignOn.objects.get(status=SignOn.Status.OPEN)
+    assert open_sign_on.signatures.count() == 3
+    assert set(open_sign_on.signatures.values_list("status", flat=True)) == {
+        "approved",
+        "pending_review",
+    }
+    published = SignOn.objects.get(status=SignOn.Status.PUBLISHED)
+    assert len(published.publication.signatories) == 4
+    assert published.publication.pdf_sha256
+    assert client.get(published.letter.url).status_code == 200
+    assert SignOn.objects.count() == 2
     links = LINK.findall(out.getvalue())
     assert len(links) == 2
     assert client.get(links[-1]).status_code == 200
