@@ -39,8 +39,9 @@ def _active_response(invitation: Invitation) -> Signature | None:
 def _letter_context(sign_on: SignOn) -> dict:
     """The frozen revision as the signer reads it, with the signatories so far if staff allow."""
     page = sign_on.revision.as_object()
-    lines = Signature.objects.printable_lines(page) if sign_on.show_signatories else []
-    return page.letter_context(lines)
+    if not sign_on.show_signatories:
+        return {**page.letter_context([]), "hide_signatories": True}
+    return page.letter_context(Signature.objects.printable_lines(page))
 
 
 def _reconfirmation(

@@ -52,3 +52,18 @@ def test_a_user_without_admin_access_cannot_use_the_admin(client, member_user):
     response = client.get("/admin/")
 
     assert response.status_code in {302, 403}
+
+
+def test_public_pages_have_a_strict_content_security_policy(client):
+    policy = client.get("/accounts/login/")["Content-Security-Policy"]
+
+    assert "default-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+
+
+def test_the_admin_goes_without_the_strict_policy(staff_client):
+    response = staff_client.get("/admin/")
+
+    assert response.status_code == 200
+    assert "Content-Security-Policy" not in response

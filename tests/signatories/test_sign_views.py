@@ -316,3 +316,17 @@ def test_get_never_changes_a_response(client, sign_on, invitations, tokens):
     for name in ("decline", "withdraw"):
         assert client.get(url(tokens[0], name)).status_code == 405
     assert not Signature.objects.exists()
+
+
+@pytest.mark.parametrize("show", [True, False])
+def test_who_signed_so_far_shows_only_when_staff_allow_it(client, members, show):
+    sign_on = open_new_sign_on(members, show_signatories=show)
+    invitations = list(sign_on.invitations.select_related("organization").order_by("pk"))
+    first, second = token_for(invitations[0]), token_for(invitations[1])
+    client.post(url(first), sign_data(sign_on, invitations[0].organization))
+
+    text = client.get(url(second)).content.decode()
+
+    assert (invitations[0].organization.printed_name in text) is show
+    assert ("signed so far" in text) is show
+    assert "No signatories yet" not in text
