@@ -110,3 +110,19 @@ def test_a_render_does_not_embed_or_fetch_foreign_urls(tmp_path):
     reader = PdfReader(__import__("io").BytesIO(pdf))
     assert len(reader.attachments) == 0
     assert "Hello" in pdftotext(pdf, tmp_path)
+
+
+def test_publishing_renders_the_pdf_in_the_background(
+    client, seed_document, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path / "media"  # nothing stored by earlier tests
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = import_letter(document=seed_document, publish=True).letter
+    _, files = default_storage.listdir("letters/pdf")
+    stored = [name for name in files if name.startswith(letter.slug)]
+
+    served = client.get(f"{letter.url}pdf/").content
+
+    assert len(stored) == 1
+    with default_storage.open(f"letters/pdf/{stored[0]}", "rb") as fh:
+        assert fh.read() == served
