@@ -1,23 +1,11 @@
-"""Import organizations with their contacts and memberships from a CSV or XLSX file.
+"""Checking every row and planning what an import creates, updates or skips."""
 
-A file has one row per organization, contact or membership: an organization may span several
-rows (its details on any of them, which must agree), each adding a contact, a membership or both.
-Everything is checked before anything is written; with any error nothing is imported.
-"""
-
-import csv
 import datetime
-import io
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db import transaction
 from django.db.models.functions import Lower
-from django.utils import timezone
-from taggit.models import Tag
-from wagtail.search.backends import get_search_backend
 
 from coalition.models import (
     Coalition,
@@ -26,163 +14,20 @@ from coalition.models import (
     Organization,
     OrganizationTag,
     name_key,
-    sort_name_for,
     website_key,
 )
 
-ORGANIZATION_COLUMNS = [
-    "name",
-    "acronym",
-    "display",
-    "kind",
-    "country",
-    "website",
-    "description",
-    "tags",
-    "status",
-]
-CONTACT_COLUMNS = [
-    "contact_name",
-    "contact_email",
-    "contact_title",
-    "contact_phone",
-    "authorized_signer",
-    "primary_contact",
-    "email_opt_out",
-]
-MEMBERSHIP_COLUMNS = ["coalition", "tier", "joined_on"]
-COLUMNS = ORGANIZATION_COLUMNS + CONTACT_COLUMNS + MEMBERSHIP_COLUMNS
-REQUIRED_COLUMNS = ["name"]
-TRUE = {"1", "yes", "y", "true", "x", "✓"}
-FALSE = {"", "0", "no", "n", "false"}
-BATCH = 500
-
-Progress = Callable[[str, int, int], None]
-
-
-class ImportFileError(Exception):
-    """The file cannot be read at all (encoding, format, header)."""
-
-
-@dataclass
-class RowResult:
-    number: int
-    organization: str
-    action: str = "skip"  # create, update or skip
-    changes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ImportReport:
-    rows: list[RowResult] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    dry_run: bool = True
-    organizations_created: int = 0
-    organizations_updated: int = 0
-    contacts_created: int = 0
-    contacts_updated: int = 0
-    memberships_created: int = 0
-    memberships_updated: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def count(self, action: str) -> int:
-        return sum(1 for row in self.rows if row.action == action)
-
-    def summary(self) -> str:
-        verb = "would be" if self.dry_run else "were"
-        return (
-            f"{len(self.rows)} rows: {self.count('create')} {verb} created, "
-            f"{self.count('update')} {verb} updated, {self.count('skip')} skipped "
-            f"(organizations: {self.organizations_created} new, {self.organizations_updated} "
-            f"updated; contacts: {self.contacts_created} new, {self.contacts_updated} updated; "
-            f"memberships: {self.memberships_created} new, {self.memberships_updated} updated)."
-        )
-
-
-# Reading ------------------------------------------------------------------------------------
-
-
-def decode_text(data: bytes) -> str:
-    """Text of a CSV file in UTF-8 (with or without BOM), UTF-16 or, failing those, Latin-1."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    head = data[:400]
-    if head and head.count(b"\x00") > len(head) // 4:
-        # UTF-16 without a byte-order mark: the NUL halves give away the byte order.
-        return data.decode("utf-16-le" if head[1:2] == b"\x00" else "utf-16-be")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        # What Excel on Windows writes when asked for "CSV"; a superset of Latin-1's printables.
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def _header_name(value: object) -> str:
-    return str(value or "").strip().lower().replace(" ", "_").replace("-", "_")
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime.datetime):
-        return value.date().isoformat()
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def read_rows(
-    data: bytes, filename: str = ""
-) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """The header and the non-blank rows of a CSV or XLSX file, each with its spreadsheet row number."""
-    if data.startswith(b"PK\x03\x04") or filename.lower().endswith(".xlsx"):
-        table = _xlsx_rows(data)
-    else:
-        table = _csv_rows(data)
-    try:
-        header_row = next(table)
-    except StopIteration:
-        raise ImportFileError("The file is empty.") from None
-    header = [_header_name(h) for h in header_row]
-    rows = []
-    for number, values in enumerate(table, start=2):
-        cells = [_cell(v) for v in values]
-        if not any(cells):
-            continue
-        rows.append(
-            (number, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header) if h})
-        )
-    return header, rows
-
-
-def _csv_rows(data: bytes) -> Iterable[list[str]]:
-    text = decode_text(data)
-    first_line = text.split("\n", 1)[0]
-    delimiter = max([",", ";", "\t"], key=first_line.count)
-    return iter(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-
-
-def _xlsx_rows(data: bytes) -> Iterable[tuple]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a damaged file
-        raise ImportFileError(f"The file is not a readable XLSX workbook ({error}).") from error
-    return workbook.worksheets[0].iter_rows(values_only=True)
-
+from .base import (
+    BATCH,
+    COLUMNS,
+    CONTACT_COLUMNS,
+    FALSE,
+    ORGANIZATION_COLUMNS,
+    REQUIRED_COLUMNS,
+    TRUE,
+    Progress,
+    RowResult,
+)
 
 # Checking -----------------------------------------------------------------------------------
 
@@ -590,167 +435,3 @@ class _Planner:
         if result.action == "skip":
             result.action = "update"
         return True
-
-
-# Writing ------------------------------------------------------------------------------------
-
-
-def _apply(planner: _Planner, report: ImportReport, progress: Progress | None) -> None:
-    now = timezone.now()
-    total = len(planner.orgs) + len(planner.contacts) + len(planner.memberships)
-    done = 0
-
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress("Writing", done, total)
-
-    new_orgs: list[Organization] = []
-    changed_orgs: list[Organization] = []
-    changed_columns: set[str] = set()
-    for plan in planner.orgs.values():
-        if plan.existing is None:
-            org = Organization(**plan.fields, created_at=now, updated_at=now)
-            # bulk_create skips save(), which derives these two columns.
-            org.name_key = plan.key
-            org.sort_name = org.sort_name or sort_name_for(org.name)
-            plan.instance = org
-            new_orgs.append(org)
-        else:
-            plan.instance = plan.existing
-            columns = [c for c in plan.changed if c != "tags"]
-            if columns:
-                for column in columns:
-                    setattr(plan.existing, column, plan.fields[column])
-                plan.existing.updated_at = now
-                changed_columns.update(columns)
-                changed_orgs.append(plan.existing)
-            if plan.changed:
-                report.organizations_updated += 1
-    for start in range(0, len(new_orgs), BATCH):
-        Organization.objects.bulk_create(new_orgs[start : start + BATCH])
-        step(len(new_orgs[start : start + BATCH]))
-    if changed_orgs:
-        Organization.objects.bulk_update(
-            changed_orgs, [*changed_columns, "updated_at"], batch_size=BATCH
-        )
-    step(len(planner.orgs) - len(new_orgs))
-    report.organizations_created = len(new_orgs)
-
-    _apply_tags(planner)
-
-    new_contacts: list[Contact] = []
-    changed_contacts: list[Contact] = []
-    contact_columns: set[str] = set()
-    for plan in planner.contacts:
-        if plan.existing is None:
-            contact = Contact(
-                organization_id=plan.org.instance.pk,
-                email=planner.emails_by_row[plan.row],
-                created_at=now,
-                **plan.fields,
-            )
-            new_contacts.append(contact)
-        else:
-            for column in plan.changed:
-                setattr(plan.existing, column, plan.fields[column])
-            contact_columns.update(plan.changed)
-            changed_contacts.append(plan.existing)
-    for start in range(0, len(new_contacts), BATCH):
-        Contact.objects.bulk_create(new_contacts[start : start + BATCH])
-    if changed_contacts:
-        Contact.objects.bulk_update(changed_contacts, list(contact_columns), batch_size=BATCH)
-    step(len(planner.contacts))
-    report.contacts_created = len(new_contacts)
-    report.contacts_updated = len(changed_contacts)
-
-    new_memberships: list[Membership] = []
-    changed_memberships: list[Membership] = []
-    for plan in planner.memberships:
-        if plan.existing is None:
-            membership = Membership(
-                organization_id=plan.org.instance.pk, coalition=plan.coalition, tier=plan.tier
-            )
-            if plan.joined_on:
-                membership.joined_on = plan.joined_on
-            new_memberships.append(membership)
-        else:
-            plan.existing.tier = plan.tier
-            changed_memberships.append(plan.existing)
-    Membership.objects.bulk_create(new_memberships, batch_size=BATCH)
-    if changed_memberships:
-        Membership.objects.bulk_update(changed_memberships, ["tier"], batch_size=BATCH)
-    step(len(planner.memberships))
-    report.memberships_created = len(new_memberships)
-    report.memberships_updated = len(changed_memberships)
-
-    # bulk_create sends no signals, so the search index learns of the new rows here.
-    backend = get_search_backend()
-    if new_orgs or changed_orgs:
-        backend.add_bulk(Organization, new_orgs + changed_orgs)
-    if new_contacts or changed_contacts:
-        backend.add_bulk(Contact, new_contacts + changed_contacts)
-
-
-def _apply_tags(planner: _Planner) -> None:
-    wanted: dict[str, str] = {}
-    for plan in planner.orgs.values():
-        for tag in plan.tags:
-            wanted.setdefault(tag.lower(), tag)
-    if not wanted:
-        return
-    tags = {t.name.lower(): t for t in Tag.objects.filter(name__in=list(wanted.values()))}
-    for lowered, name in wanted.items():
-        if lowered not in tags:
-            tags[lowered] = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(
-                name=name
-            )
-    links = []
-    for plan in planner.orgs.values():
-        have = planner.existing_tags.get(plan.instance.pk, set()) if plan.existing else set()
-        for tag in {t.lower() for t in plan.tags} - have:
-            links.append(OrganizationTag(content_object_id=plan.instance.pk, tag=tags[tag]))
-    OrganizationTag.objects.bulk_create(links, batch_size=BATCH)
-
-
-# The service -------------------------------------------------------------------------------
-
-
-def import_members(
-    *,
-    data: bytes,
-    filename: str = "",
-    dry_run: bool = True,
-    progress: Progress | None = None,
-) -> ImportReport:
-    """Check a members file row by row and, unless dry_run or anything is wrong, import it atomically."""
-    report = ImportReport(dry_run=dry_run)
-    try:
-        header, rows = read_rows(data, filename)
-    except (ImportFileError, UnicodeDecodeError, csv.Error) as error:
-        report.errors.append(str(error))
-        return report
-    planner = _Planner(header, rows)
-    if not planner.check_header():
-        report.errors = planner.errors
-        return report
-    if not rows:
-        report.errors.append("The file has a header but no rows.")
-        return report
-    planner.load_existing()
-    planner.plan(progress)
-    report.rows = planner.results
-    report.errors = planner.errors
-    report.organizations_created = sum(1 for p in planner.orgs.values() if p.existing is None)
-    report.organizations_updated = sum(1 for p in planner.orgs.values() if p.existing and p.changed)
-    report.contacts_created = sum(1 for p in planner.contacts if p.existing is None)
-    report.contacts_updated = sum(1 for p in planner.contacts if p.existing is not None)
-    report.memberships_created = sum(1 for p in planner.memberships if p.existing is None)
-    report.memberships_updated = sum(1 for p in planner.memberships if p.existing is not None)
-    if report.errors or dry_run:
-        return report
-    with transaction.atomic():
-        report.organizations_updated = 0
-        _apply(planner, report, progress)
-    return report

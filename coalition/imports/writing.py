@@ -1,0 +1,137 @@
+"""Writing a checked plan to the database."""
+
+from django.utils import timezone
+from taggit.models import Tag
+from wagtail.search.backends import get_search_backend
+
+from coalition.models import (
+    Contact,
+    Membership,
+    Organization,
+    OrganizationTag,
+    sort_name_for,
+)
+
+from .base import BATCH, ImportReport, Progress
+from .checking import _Planner
+
+# Writing ------------------------------------------------------------------------------------
+
+
+def _apply(planner: _Planner, report: ImportReport, progress: Progress | None) -> None:
+    now = timezone.now()
+    total = len(planner.orgs) + len(planner.contacts) + len(planner.memberships)
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress("Writing", done, total)
+
+    new_orgs: list[Organization] = []
+    changed_orgs: list[Organization] = []
+    changed_columns: set[str] = set()
+    for plan in planner.orgs.values():
+        if plan.existing is None:
+            org = Organization(**plan.fields, created_at=now, updated_at=now)
+            # bulk_create skips save(), which derives these two columns.
+            org.name_key = plan.key
+            org.sort_name = org.sort_name or sort_name_for(org.name)
+            plan.instance = org
+            new_orgs.append(org)
+        else:
+            plan.instance = plan.existing
+            columns = [c for c in plan.changed if c != "tags"]
+            if columns:
+                for column in columns:
+                    setattr(plan.existing, column, plan.fields[column])
+                plan.existing.updated_at = now
+                changed_columns.update(columns)
+                changed_orgs.append(plan.existing)
+            if plan.changed:
+                report.organizations_updated += 1
+    for start in range(0, len(new_orgs), BATCH):
+        Organization.objects.bulk_create(new_orgs[start : start + BATCH])
+        step(len(new_orgs[start : start + BATCH]))
+    if changed_orgs:
+        Organization.objects.bulk_update(
+            changed_orgs, [*changed_columns, "updated_at"], batch_size=BATCH
+        )
+    step(len(planner.orgs) - len(new_orgs))
+    report.organizations_created = len(new_orgs)
+
+    _apply_tags(planner)
+
+    new_contacts: list[Contact] = []
+    changed_contacts: list[Contact] = []
+    contact_columns: set[str] = set()
+    for plan in planner.contacts:
+        if plan.existing is None:
+            contact = Contact(
+                organization_id=plan.org.instance.pk,
+                email=planner.emails_by_row[plan.row],
+                created_at=now,
+                **plan.fields,
+            )
+            new_contacts.append(contact)
+        else:
+            for column in plan.changed:
+                setattr(plan.existing, column, plan.fields[column])
+            contact_columns.update(plan.changed)
+            changed_contacts.append(plan.existing)
+    for start in range(0, len(new_contacts), BATCH):
+        Contact.objects.bulk_create(new_contacts[start : start + BATCH])
+    if changed_contacts:
+        Contact.objects.bulk_update(changed_contacts, list(contact_columns), batch_size=BATCH)
+    step(len(planner.contacts))
+    report.contacts_created = len(new_contacts)
+    report.contacts_updated = len(changed_contacts)
+
+    new_memberships: list[Membership] = []
+    changed_memberships: list[Membership] = []
+    for plan in planner.memberships:
+        if plan.existing is None:
+            membership = Membership(
+                organization_id=plan.org.instance.pk, coalition=plan.coalition, tier=plan.tier
+            )
+            if plan.joined_on:
+                membership.joined_on = plan.joined_on
+            new_memberships.append(membership)
+        else:
+            plan.existing.tier = plan.tier
+            changed_memberships.append(plan.existing)
+    Membership.objects.bulk_create(new_memberships, batch_size=BATCH)
+    if changed_memberships:
+        Membership.objects.bulk_update(changed_memberships, ["tier"], batch_size=BATCH)
+    step(len(planner.memberships))
+    report.memberships_created = len(new_memberships)
+    report.memberships_updated = len(changed_memberships)
+
+    # bulk_create sends no signals, so the search index learns of the new rows here.
+    backend = get_search_backend()
+    if new_orgs or changed_orgs:
+        backend.add_bulk(Organization, new_orgs + changed_orgs)
+    if new_contacts or changed_contacts:
+        backend.add_bulk(Contact, new_contacts + changed_contacts)
+
+
+def _apply_tags(planner: _Planner) -> None:
+    wanted: dict[str, str] = {}
+    for plan in planner.orgs.values():
+        for tag in plan.tags:
+            wanted.setdefault(tag.lower(), tag)
+    if not wanted:
+        return
+    tags = {t.name.lower(): t for t in Tag.objects.filter(name__in=list(wanted.values()))}
+    for lowered, name in wanted.items():
+        if lowered not in tags:
+            tags[lowered] = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(
+                name=name
+            )
+    links = []
+    for plan in planner.orgs.values():
+        have = planner.existing_tags.get(plan.instance.pk, set()) if plan.existing else set()
+        for tag in {t.lower() for t in plan.tags} - have:
+            links.append(OrganizationTag(content_object_id=plan.instance.pk, tag=tags[tag]))
+    OrganizationTag.objects.bulk_create(links, batch_size=BATCH)
