@@ -29,8 +29,6 @@ from .base import (
     RowResult,
 )
 
-# Checking -----------------------------------------------------------------------------------
-
 
 def _choice(value: str, choices: list[tuple[str, str]], column: str, number: int) -> str:
     wanted = value.strip().lower()

@@ -7,8 +7,6 @@ from collections.abc import Iterable
 
 from .base import ImportFileError
 
-# Reading ------------------------------------------------------------------------------------
-
 
 def decode_text(data: bytes) -> str:
     """Text of a CSV file in UTF-8 (with or without BOM), UTF-16 or, failing those, Latin-1."""

@@ -15,8 +15,6 @@ from coalition.models import (
 from .base import BATCH, ImportReport, Progress
 from .checking import _Planner
 
-# Writing ------------------------------------------------------------------------------------
-
 
 def _apply(planner: _Planner, report: ImportReport, progress: Progress | None) -> None:
     now = timezone.now()
