@@ -16,5 +16,7 @@ urlpatterns = [
     path("<int:pk>/remind/", admin_views.remind, name="remind"),
     path("<int:pk>/cancel/", admin_views.cancel, name="cancel"),
     path("<int:pk>/recirculate/", admin_views.recirculate, name="recirculate"),
+    path("<int:pk>/open-link/", admin_views.issue_open_link, name="issue_open_link"),
+    path("<int:pk>/open-link/close/", admin_views.close_open_link, name="close_open_link"),
     path("<int:pk>/publish/", admin_views.publish, name="publish"),
 ]

@@ -10,13 +10,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from coalition.viewsets import neutralise_formula
 
-from . import selectors, services
+from . import emails, selectors, services
 from .deadlines import describe_deadline
-from .forms import OpenSignOnForm, RecirculateForm, RejectForm
+from .forms import OpenLinkForm, OpenSignOnForm, RecirculateForm, RejectForm
 from .models import Signature, SignOn
 
 
@@ -70,6 +71,11 @@ def open_sign_on(request: HttpRequest) -> HttpResponse:
                 actor=actor,
             )
             sign_on = services.open_sign_on(sign_on=sign_on, actor=actor)
+            token = (
+                services.issue_open_link(sign_on=sign_on, actor=actor, accepts_requests=True)
+                if data["accepts_requests"]
+                else ""
+            )
         except services.SignOnError as error:
             field = {"revision": "approval"}.get(error.field, error.field)
             form.add_error(field if field in form.fields else None, error.message)
@@ -78,6 +84,8 @@ def open_sign_on(request: HttpRequest) -> HttpResponse:
                 request,
                 f"The sign-on is open: {sign_on.invitations.count()} organizations are being invited.",
             )
+            if token:
+                _announce_open_link(request, token)
             return redirect("signatories_admin:tracker", sign_on.pk)
     return TemplateResponse(
         request,
@@ -85,6 +93,47 @@ def open_sign_on(request: HttpRequest) -> HttpResponse:
         {"page_title": "Open a sign-on", "header_icon": "doc-full-inverse", "form": form},
         status=400 if form.errors else 200,
     )
+
+
+def _announce_open_link(request: HttpRequest, token: str) -> None:
+    url = emails.absolute_url(reverse("signatories:open_link", args=[token]))
+    messages.success(
+        request,
+        f"The open link is {url} — copy it now: it is shown only this once. "
+        "Anyone with it may ask to sign; every such signature waits for your review.",
+    )
+
+
+@require_POST
+@require_perm("change_signon")
+def issue_open_link(request: HttpRequest, pk: int) -> HttpResponse:
+    sign_on = get_object_or_404(SignOn, pk=pk)
+    form = OpenLinkForm(request.POST)
+    form.is_valid()  # a single optional checkbox: always valid
+    try:
+        token = services.issue_open_link(
+            sign_on=sign_on,
+            accepts_requests=form.cleaned_data.get("accepts_requests", False),
+            actor=services.Actor.from_request(request),
+        )
+    except services.SignOnError as error:
+        messages.error(request, error.message)
+    else:
+        _announce_open_link(request, token)
+    return redirect("signatories_admin:tracker", pk)
+
+
+@require_POST
+@require_perm("change_signon")
+def close_open_link(request: HttpRequest, pk: int) -> HttpResponse:
+    sign_on = get_object_or_404(SignOn, pk=pk)
+    try:
+        services.close_open_link(sign_on=sign_on, actor=services.Actor.from_request(request))
+    except services.SignOnError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "The open link is turned off; it no longer opens anything.")
+    return redirect("signatories_admin:tracker", pk)
 
 
 @require_perm("view_signon")
@@ -106,6 +155,8 @@ def tracker(request: HttpRequest, pk: int) -> TemplateResponse:
             "by_group": by_group,
             "chart": selectors.response_chart(sign_on),
             "awaiting_reconfirmation": sum(1 for r in rows if r.state == "needs_reconfirmation"),
+            "open_link_counts": selectors.open_link_counts(sign_on),
+            "open_link_form": OpenLinkForm(initial={"accepts_requests": sign_on.accepts_requests}),
             "recirculate_form": RecirculateForm(sign_on=sign_on)
             if sign_on.status == SignOn.Status.OPEN
             else None,
@@ -253,7 +304,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def review(request: HttpRequest) -> TemplateResponse:
     pending = (
         Signature.objects.filter(status=Signature.Status.PENDING_REVIEW, sign_on__isnull=False)
-        .select_related("organization", "sign_on", "sign_on__letter")
+        .select_related("organization", "invitation", "sign_on", "sign_on__letter")
         .order_by("created_at")
     )
     return TemplateResponse(

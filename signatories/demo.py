@@ -120,6 +120,10 @@ def load(stdout: TextIO) -> None:
     token, _ = services.issue_invitation_token(invitation=waiting, actor=actor)
     link = settings.SITE_URL + reverse("signatories:sign", args=[token])
     stdout.write(f"Try signing for {waiting.organization.name}: {link}\n")
+    # Staff see an open link's address only when it is created: each run makes a fresh one.
+    token = services.issue_open_link(sign_on=sign_on, actor=actor, accepts_requests=True)
+    link = settings.SITE_URL + reverse("signatories:open_link", args=[token])
+    stdout.write(f"Or ask to sign as an organization that was not invited: {link}\n")
 
 
 def _responses(sign_on: SignOn, actor: services.Actor) -> None:

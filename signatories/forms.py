@@ -52,6 +52,90 @@ class SignForm(forms.Form):
         self.fields["signer_email"].widget.attrs["autocomplete"] = "email"
 
 
+class RequestToSignForm(forms.Form):
+    """An organization that was not invited asks to sign, through the open link."""
+
+    organization_name = forms.CharField(
+        label="Organization name", max_length=255, validators=[single_line]
+    )
+    acronym = forms.CharField(
+        label="Acronym", max_length=50, required=False, validators=[single_line]
+    )
+    website = forms.URLField(label="Website", max_length=200, required=False, assume_scheme="https")
+    display_name = forms.CharField(
+        label="Name as it will print on the letter",
+        max_length=300,
+        validators=[single_line],
+        help_text="Exactly as it should appear in the list of signatories.",
+    )
+    signer_name = forms.CharField(label="Your name", max_length=200, validators=[single_line])
+    signer_title = forms.CharField(label="Your title", max_length=200, validators=[single_line])
+    signer_email = forms.EmailField(label="Your email address", max_length=254)
+    authorized = forms.BooleanField(
+        label="I am authorized to sign on behalf of this organization",
+        error_messages={
+            "required": "Confirm that you are authorized to sign on behalf of this organization."
+        },
+    )
+    text_hash = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("prefix", "org")
+        super().__init__(*args, **kwargs)
+        self.fields["organization_name"].widget.attrs["autocomplete"] = "organization"
+        self.fields["website"].widget.attrs["autocomplete"] = "url"
+        self.fields["signer_name"].widget.attrs["autocomplete"] = "name"
+        self.fields["signer_title"].widget.attrs["autocomplete"] = "organization-title"
+        self.fields["signer_email"].widget.attrs["autocomplete"] = "email"
+
+
+class IndividualSignForm(forms.Form):
+    """A person signs in a personal capacity, through the open link."""
+
+    person = forms.CharField(label="Your name", max_length=200, validators=[single_line])
+    title = forms.CharField(
+        label="Your title", max_length=200, required=False, validators=[single_line]
+    )
+    affiliation = forms.CharField(
+        label="Affiliation, for identification",
+        max_length=300,
+        required=False,
+        validators=[single_line],
+        help_text="Printed after your name for identification only; you sign for yourself.",
+    )
+    signer_email = forms.EmailField(
+        label="Your email address",
+        max_length=254,
+        help_text="Not printed. Each person signs once.",
+    )
+    text_hash = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("prefix", "person")
+        super().__init__(*args, **kwargs)
+        self.fields["person"].widget.attrs["autocomplete"] = "name"
+        self.fields["title"].widget.attrs["autocomplete"] = "organization-title"
+        self.fields["affiliation"].widget.attrs["autocomplete"] = "organization"
+        self.fields["signer_email"].widget.attrs["autocomplete"] = "email"
+
+    def printed_line(self) -> str:
+        """How the line will print, from what was entered so far (for the preview)."""
+        from .models import Signature
+
+        data = self.cleaned_data if self.is_bound and hasattr(self, "cleaned_data") else {}
+        return Signature.default_individual_line(
+            data.get("person", ""), data.get("title", ""), data.get("affiliation", "")
+        )
+
+
+class OpenLinkForm(forms.Form):
+    """Staff create (or replace) a sign-on's open link."""
+
+    accepts_requests = forms.BooleanField(
+        label="Organizations outside the audience may ask to sign", required=False
+    )
+
+
 class DeclineForm(forms.Form):
     signer_name = forms.CharField(label="Your name", max_length=200, validators=[single_line])
     signer_email = forms.EmailField(label="Your email address", max_length=254)
@@ -113,6 +197,12 @@ class OpenSignOnForm(forms.Form):
     )
     show_signatories = forms.BooleanField(
         label="Show signers who has signed so far", required=False
+    )
+    accepts_requests = forms.BooleanField(
+        label="Create an open link: organizations outside the audience may ask to sign",
+        required=False,
+        help_text="Anyone with the link may ask; staff review every such signature. Where the "
+        "letter accepts individuals, they sign through the same link.",
     )
     reminder_days = forms.CharField(
         label="Reminder schedule",

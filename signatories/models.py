@@ -80,6 +80,11 @@ class SignOn(models.Model):
         "approve known authorized signers automatically", default=True
     )
     show_signatories = models.BooleanField("show signers who has signed so far", default=False)
+    accepts_requests = models.BooleanField(
+        "organizations outside the audience may ask to sign", default=False
+    )
+    # SHA-256 of the open link's token; empty while there is no open link.
+    open_link_token_hash = models.CharField(max_length=64, blank=True)
     message = models.TextField(blank=True, help_text="Sent to invitees with the link.")
     reminder_days = models.JSONField(
         "reminder schedule",
@@ -107,6 +112,11 @@ class SignOn(models.Model):
                 condition=~models.Q(status="cancelled"),
                 name="one_live_sign_on_per_letter",
                 violation_error_message="This letter already has a sign-on.",
+            ),
+            models.UniqueConstraint(
+                fields=["open_link_token_hash"],
+                condition=~models.Q(open_link_token_hash=""),
+                name="sign_on_open_link_token_hash_unique",
             ),
         ]
 
@@ -203,7 +213,8 @@ class SignatureQuerySet(models.QuerySet):
             )
         if letter.group_signatories:
             # Groups print in the order in which they first appear; a stable sort keeps the rest.
-            first_seen: dict[str, int] = {}
+            # Lines without a heading come first: after a heading they would read as under it.
+            first_seen: dict[str, int] = {"": -1}
             for signature in sorted(signatures, key=lambda s: (s.position, s.pk)):
                 first_seen.setdefault(signature.group, len(first_seen))
             signatures.sort(key=lambda s: first_seen[s.group])
@@ -394,6 +405,11 @@ class Signature(models.Model):
             detail=detail,
             logo_url=self.logo.file.url if self.logo_id else "",
         )
+
+    @property
+    def signed_for(self) -> str:
+        """Whom the signature is for: the organization, or "in a personal capacity"."""
+        return self.organization.name if self.organization_id else "in a personal capacity"
 
     @staticmethod
     def default_individual_line(person: str, title: str, affiliation: str) -> str:

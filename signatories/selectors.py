@@ -4,6 +4,7 @@ import datetime
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from coalition.models import Membership
@@ -170,4 +171,15 @@ def response_chart(sign_on: SignOn, *, width: int = 640, height: int = 200) -> C
         end=end,
         total_signed=totals["signed"],
         total_declined=totals["declined"],
+    )
+
+
+def open_link_counts(sign_on: SignOn) -> dict[str, int]:
+    """Active responses that came without an invitation: organizations' requests and individuals."""
+    active = Signature.objects.filter(
+        sign_on=sign_on, invitation__isnull=True, status__in=Signature.ACTIVE_STATUSES
+    )
+    return active.aggregate(
+        requests=Count("pk", filter=Q(organization__isnull=False)),
+        individuals=Count("pk", filter=Q(organization__isnull=True)),
     )

@@ -83,6 +83,9 @@ def send_signature_email(signature_id: int, kind: str) -> bool:
         "deadline": describe_deadline(sign_on.deadline),
         "deadline_at": format_moment(sign_on.deadline),
         "withdraw_link": "",
+        # Open-link responses have no invitation; individuals have no organization.
+        "individual": signature.organization_id is None,
+        "invited": signature.invitation_id is not None,
     }
     if kind == "signed" and signature.is_active:
         token = services.issue_withdraw_token(

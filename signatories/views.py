@@ -12,7 +12,14 @@ from wagtail.models import Revision
 
 from . import services, text_diff
 from .deadlines import describe_deadline
-from .forms import DeclineForm, ReconfirmForm, SignForm, WithdrawForm
+from .forms import (
+    DeclineForm,
+    IndividualSignForm,
+    ReconfirmForm,
+    RequestToSignForm,
+    SignForm,
+    WithdrawForm,
+)
 from .models import Invitation, Signature, SignOn
 
 
@@ -285,7 +292,12 @@ def _withdraw(request: HttpRequest, signature: Signature, *, redirect_to: tuple)
         return _error_page(request, error.message, status=410)
     except services.SignOnError as error:
         return _error_page(request, error.message, status=409)
-    messages.success(request, f"The signature of {signature.organization.name} has been withdrawn.")
+    whose = (
+        f"The signature of {signature.organization.name}"
+        if signature.organization
+        else "Your signature"
+    )
+    messages.success(request, f"{whose} has been withdrawn.")
     return redirect(*redirect_to)
 
 
@@ -311,4 +323,142 @@ def withdraw_by_link(request: HttpRequest, token: str) -> HttpResponse:
             "withdraw_form": WithdrawForm(),
         },
         status=410 if closed else 200,
+    )
+
+
+OPEN_LINK_SESSION_KEY = "open_link_signature"
+
+
+def _render_open_page(
+    request: HttpRequest,
+    sign_on: SignOn,
+    *,
+    request_form: RequestToSignForm | None = None,
+    individual_form: IndividualSignForm | None = None,
+    notice: str = "",
+    closed: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    initial = {"text_hash": sign_on.text_hash}
+    context = {
+        "sign_on": sign_on,
+        "deadline_words": describe_deadline(sign_on.deadline),
+        "token": request.resolver_match.kwargs["token"],
+        "closed": closed,
+        "notice": notice,
+        "request_form": (request_form or RequestToSignForm(initial=initial))
+        if sign_on.accepts_requests
+        else None,
+        "individual_form": (individual_form or IndividualSignForm(initial=initial))
+        if sign_on.letter.accepts_individuals
+        else None,
+        "show_letter": sign_on.status not in (SignOn.Status.DRAFT, SignOn.Status.CANCELLED),
+    }
+    if context["show_letter"]:
+        context.update(_letter_context(sign_on))
+    return render(request, "signatories/open_link.html", context, status=status)
+
+
+def _open_link_error(
+    request: HttpRequest,
+    sign_on: SignOn,
+    form: RequestToSignForm | IndividualSignForm,
+    error: services.SignOnError,
+) -> HttpResponse:
+    """Turn a refusal of the service into the page again, the message where it belongs."""
+    forms = (
+        {"request_form": form} if isinstance(form, RequestToSignForm) else {"individual_form": form}
+    )
+    if isinstance(error, services.ResponsesClosed):
+        return _render_open_page(request, sign_on, closed=error.message, status=410)
+    if isinstance(error, services.AlreadyResponded):
+        return _render_open_page(request, sign_on, notice=error.message, status=409, **forms)
+    field = error.field
+    if isinstance(form, IndividualSignForm):
+        field = {"signer_name": "person", "signer_title": "title"}.get(field, field)
+    visible = field in form.fields and not form.fields[field].widget.is_hidden
+    form.add_error(field if visible else None, error.message)
+    return _render_open_page(request, sign_on, status=400, **forms)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def open_link(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        sign_on = services.find_sign_on_by_open_link(token)
+    except services.InvalidToken as error:
+        return _error_page(request, error.message, status=404)
+    closed = _closed_message(sign_on)
+    if closed:
+        return _render_open_page(request, sign_on, closed=closed, status=_closed_status(sign_on))
+    if request.method != "POST":
+        return _render_open_page(request, sign_on)
+    actor = services.Actor.from_request(request)
+    form: RequestToSignForm | IndividualSignForm
+    try:
+        if request.POST.get("action") == "individual" and sign_on.letter.accepts_individuals:
+            form = IndividualSignForm(request.POST)
+            if not form.is_valid():
+                return _render_open_page(request, sign_on, individual_form=form, status=400)
+            data = form.cleaned_data
+            signature = services.sign_as_individual(
+                sign_on=sign_on,
+                person=data["person"],
+                title=data["title"],
+                affiliation=data["affiliation"],
+                signer_email=data["signer_email"],
+                text_hash=data["text_hash"],
+                actor=actor,
+            )
+        elif request.POST.get("action") == "organization" and sign_on.accepts_requests:
+            form = RequestToSignForm(request.POST)
+            if not form.is_valid():
+                return _render_open_page(request, sign_on, request_form=form, status=400)
+            data = form.cleaned_data
+            signature = services.request_to_sign(
+                sign_on=sign_on,
+                organization_name=data["organization_name"],
+                acronym=data["acronym"],
+                website=data["website"],
+                display_name=data["display_name"],
+                signer_name=data["signer_name"],
+                signer_title=data["signer_title"],
+                signer_email=data["signer_email"],
+                authorized=data["authorized"],
+                text_hash=data["text_hash"],
+                actor=actor,
+            )
+        else:
+            return _render_open_page(
+                request, sign_on, notice="Choose one of the forms below to sign.", status=400
+            )
+    except services.InvalidToken as error:
+        return _error_page(request, error.message, status=404)
+    except services.SignOnError as error:
+        return _open_link_error(request, sign_on, form, error)
+    request.session[OPEN_LINK_SESSION_KEY] = signature.pk
+    return redirect("signatories:open_link_thanks", token=token)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def open_link_thanks(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        sign_on = services.find_sign_on_by_open_link(token)
+    except services.InvalidToken as error:
+        return _error_page(request, error.message, status=404)
+    # Only the browser that signed sees its response: the link itself is shared.
+    signature = Signature.objects.filter(
+        pk=request.session.get(OPEN_LINK_SESSION_KEY), sign_on=sign_on
+    ).first()
+    if signature is None:
+        return redirect("signatories:open_link", token=token)
+    return render(
+        request,
+        "signatories/open_link_thanks.html",
+        {
+            "sign_on": sign_on,
+            "response": signature,
+            "deadline_words": describe_deadline(sign_on.deadline),
+        },
     )

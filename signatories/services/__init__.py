@@ -8,6 +8,13 @@ from .errors import (
     TransitionNotAllowed,
 )
 from .events import Actor, record_event, verify_event_chain
+from .open_link import (
+    close_open_link,
+    find_sign_on_by_open_link,
+    issue_open_link,
+    request_to_sign,
+    sign_as_individual,
+)
 from .publications import attach_publication_pdf, publish_sign_on
 from .recirculation import recirculate_sign_on, reconfirm_signature, signed_revision_id
 from .reminders import describe_reminder_schedule, send_due_reminders, send_reminders
@@ -50,15 +57,18 @@ __all__ = [
     "cancel_sign_on",
     "check_accepts_responses",
     "close_due_sign_ons",
+    "close_open_link",
     "close_sign_on",
     "create_sign_on",
     "decline_letter",
     "describe_reminder_schedule",
     "describe_response",
     "find_invitation",
+    "find_sign_on_by_open_link",
     "find_signature_by_withdraw_token",
     "invite_organizations",
     "issue_invitation_token",
+    "issue_open_link",
     "issue_withdraw_token",
     "lock_sign_on",
     "open_sign_on",
@@ -68,9 +78,11 @@ __all__ = [
     "record_event",
     "record_invitation_opened",
     "reject_signature",
+    "request_to_sign",
     "revision_text_hash",
     "send_due_reminders",
     "send_reminders",
+    "sign_as_individual",
     "sign_letter",
     "signed_revision_id",
     "verify_event_chain",

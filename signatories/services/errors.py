@@ -32,6 +32,6 @@ class InvalidToken(SignOnError):
 class AlreadyResponded(SignOnError):
     """The organization already has an active response to this letter."""
 
-    def __init__(self, message: str, *, signature: Signature) -> None:
+    def __init__(self, message: str, *, signature: Signature | None = None) -> None:
         super().__init__(message)
         self.signature = signature

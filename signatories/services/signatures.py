@@ -33,6 +33,10 @@ FIELD_LIMITS = {
     "signer_email": 254,
     "comment": 2000,
     "reason": 2000,
+    "organization_name": 255,
+    "acronym": 50,
+    "website": 200,
+    "affiliation": 300,
 }
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -191,21 +195,50 @@ def _lock_for_response(invitation: Invitation) -> tuple[SignOn, Invitation]:
     return sign_on, invitation
 
 
-def _save_response(signature: Signature, *, action: str, actor: Actor, detail: dict) -> Signature:
+def _active_individual(sign_on: SignOn, signer_email: str) -> Signature | None:
+    return (
+        Signature.objects.select_for_update(of=("self",))
+        .filter(
+            letter_id=sign_on.letter_id,
+            organization__isnull=True,
+            signer_email__iexact=signer_email,
+            status__in=Signature.ACTIVE_STATUSES,
+        )
+        .first()
+    )
+
+
+def describe_individual_response(signature: Signature) -> str:
+    """“jane@example.org already signed this letter in a personal capacity on 3 March 2026.”"""
+    when = date_format(timezone.localtime(signature.created_at), "j F Y")
+    return (
+        f"{signature.signer_email} already signed this letter in a personal capacity on {when}; "
+        "each person signs once."
+    )
+
+
+def _save_response(
+    signature: Signature, *, action: str, actor: Actor, detail: dict, email: str = ""
+) -> Signature:
     """Save a new signature or decline, mark its invitation answered, log it and email the signer."""
     try:
         with transaction.atomic():
             signature.save()
     except IntegrityError:
         # The row locks make this unreachable in practice; the constraint is the last guard.
-        existing = _active_response(signature.sign_on, signature.organization_id)
+        if signature.organization_id is None:
+            existing = _active_individual(signature.sign_on, signature.signer_email)
+            message = describe_individual_response(existing) if existing else ""
+        else:
+            existing = _active_response(signature.sign_on, signature.organization_id)
+            message = describe_response(existing) if existing else ""
         raise AlreadyResponded(
-            describe_response(existing) if existing else "Your organization has already responded.",
-            signature=existing,
+            message or "This response has already been recorded.", signature=existing
         ) from None
     invitation = signature.invitation
-    invitation.responded_at = signature.created_at
-    invitation.save(update_fields=["responded_at"])
+    if invitation is not None:
+        invitation.responded_at = signature.created_at
+        invitation.save(update_fields=["responded_at"])
     record_event(
         sign_on=signature.sign_on,
         action=action,
@@ -215,8 +248,16 @@ def _save_response(signature: Signature, *, action: str, actor: Actor, detail: d
         text_hash=signature.text_hash,
         detail=detail,
     )
-    transaction.on_commit(partial(tasks.send_signature_email.enqueue, signature.pk, action))
+    transaction.on_commit(
+        partial(tasks.send_signature_email.enqueue, signature.pk, email or action)
+    )
     return signature
+
+
+def next_position(sign_on: SignOn) -> int:
+    """The position after the last signature of the sign-on's letter, for "as entered" order."""
+    top = Signature.objects.filter(letter_id=sign_on.letter_id).aggregate(top=Max("position"))
+    return (top["top"] or 0) + 1
 
 
 @transaction.atomic
@@ -274,10 +315,7 @@ def sign_letter(
         sign_on=sign_on,
     )
     now = timezone.now()
-    position = (
-        Signature.objects.filter(letter_id=sign_on.letter_id).aggregate(top=Max("position"))["top"]
-        or 0
-    ) + 1
+    position = next_position(sign_on)
     signature = Signature(
         letter_id=sign_on.letter_id,
         sign_on=sign_on,
