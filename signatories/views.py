@@ -3,6 +3,9 @@
 Reading never changes a response (mail scanners open links); only an explicit POST does.
 """
 
+from collections.abc import Callable
+
+from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -119,6 +122,34 @@ def _closed_message(sign_on: SignOn) -> str:
     return ""
 
 
+def _respond(
+    request: HttpRequest,
+    invitation: Invitation,
+    *,
+    form: forms.Form,
+    form_key: str,
+    act: Callable[[dict, services.Actor], object],
+) -> HttpResponse:
+    """Pass a signer's form to its service; refusals come back on the page, by field."""
+    sign_on = invitation.sign_on
+    closed = _closed_message(sign_on)
+    if closed:
+        return _render_sign_page(request, invitation, closed=closed, status=_closed_status(sign_on))
+    if not form.is_valid():
+        return _render_sign_page(request, invitation, **{form_key: form}, status=400)
+    try:
+        act(form.cleaned_data, services.Actor.from_request(request))
+    except services.ResponsesClosed as error:
+        return _render_sign_page(request, invitation, closed=error.message, status=410)
+    except services.AlreadyResponded as error:
+        return _render_sign_page(request, invitation, notice=error.message, status=409)
+    except services.SignOnError as error:
+        field = form.fields.get(error.field or "")
+        form.add_error(error.field if field and not field.widget.is_hidden else None, error.message)
+        return _render_sign_page(request, invitation, **{form_key: form}, status=400)
+    return redirect("signatories:thanks", token=request.resolver_match.kwargs["token"])
+
+
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def sign(request: HttpRequest, token: str) -> HttpResponse:
@@ -126,42 +157,23 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
     if isinstance(invitation, str):
         return _error_page(request, invitation, status=404)
     sign_on = invitation.sign_on
-    closed = _closed_message(sign_on)
     if request.method != "POST":
+        # Reading changes no response: mail scanners open links too.
         if sign_on.status == SignOn.Status.OPEN:
             services.record_invitation_opened(
                 invitation=invitation, actor=services.Actor.from_request(request)
             )
+        closed = _closed_message(sign_on)
         return _render_sign_page(
             request, invitation, closed=closed, status=_closed_status(sign_on) if closed else 200
         )
-    if closed:
-        return _render_sign_page(request, invitation, closed=closed, status=_closed_status(sign_on))
-    form = SignForm(request.POST, organization_name=invitation.organization.name)
-    if not form.is_valid():
-        return _render_sign_page(request, invitation, sign_form=form, status=400)
-    data = form.cleaned_data
-    try:
-        services.sign_letter(
-            invitation=invitation,
-            display_name=data["display_name"],
-            signer_name=data["signer_name"],
-            signer_title=data["signer_title"],
-            signer_email=data["signer_email"],
-            authorized=data["authorized"],
-            comment=data["comment"],
-            text_hash=data["text_hash"],
-            actor=services.Actor.from_request(request),
-        )
-    except services.ResponsesClosed as error:
-        return _render_sign_page(request, invitation, closed=error.message, status=410)
-    except services.AlreadyResponded as error:
-        return _render_sign_page(request, invitation, notice=error.message, status=409)
-    except services.SignOnError as error:
-        visible = error.field in form.fields and not form.fields[error.field].widget.is_hidden
-        form.add_error(error.field if visible else None, error.message)
-        return _render_sign_page(request, invitation, sign_form=form, status=400)
-    return redirect("signatories:thanks", token=token)
+    return _respond(
+        request,
+        invitation,
+        form=SignForm(request.POST, organization_name=invitation.organization.name),
+        form_key="sign_form",
+        act=lambda data, actor: services.sign_letter(invitation=invitation, actor=actor, **data),
+    )
 
 
 @never_cache
@@ -170,30 +182,13 @@ def decline(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _find(token)
     if isinstance(invitation, str):
         return _error_page(request, invitation, status=404)
-    closed = _closed_message(invitation.sign_on)
-    if closed:
-        return _render_sign_page(
-            request, invitation, closed=closed, status=_closed_status(invitation.sign_on)
-        )
-    form = DeclineForm(request.POST)
-    if not form.is_valid():
-        return _render_sign_page(request, invitation, decline_form=form, status=400)
-    try:
-        services.decline_letter(
-            invitation=invitation,
-            signer_name=form.cleaned_data["signer_name"],
-            signer_email=form.cleaned_data["signer_email"],
-            reason=form.cleaned_data["reason"],
-            actor=services.Actor.from_request(request),
-        )
-    except services.ResponsesClosed as error:
-        return _render_sign_page(request, invitation, closed=error.message, status=410)
-    except services.AlreadyResponded as error:
-        return _render_sign_page(request, invitation, notice=error.message, status=409)
-    except services.SignOnError as error:
-        form.add_error(error.field if error.field in form.fields else None, error.message)
-        return _render_sign_page(request, invitation, decline_form=form, status=400)
-    return redirect("signatories:thanks", token=token)
+    return _respond(
+        request,
+        invitation,
+        form=DeclineForm(request.POST),
+        form_key="decline_form",
+        act=lambda data, actor: services.decline_letter(invitation=invitation, actor=actor, **data),
+    )
 
 
 @never_cache
