@@ -23,6 +23,16 @@ def send_invitation(invitation_id: int) -> int:
 @task(backend="background")
 def send_reminder(invitation_id: int) -> int:
     """Remind an organization that has not responded, with a fresh link, as the invitation went."""
+    from .models import Invitation
+    from .services.reminders import awaiting_response
+
+    invitation = Invitation.objects.select_related("sign_on").filter(pk=invitation_id).first()
+    # It may have answered between the reminder being queued and the worker running it.
+    if (
+        invitation is None
+        or not awaiting_response(invitation.sign_on).filter(pk=invitation_id).exists()
+    ):
+        return 0
     return _email_link(invitation_id, "reminder")
 
 

@@ -212,7 +212,8 @@ def issue_invitation_token(*, invitation: Invitation, actor: Actor) -> tuple[str
     )
     token = secrets.token_urlsafe(32)
     invitation.token_hash = token_digest(token)
-    invitation.sent_at = timezone.now()
+    # The first sending is when the organization was invited; later links are in the events.
+    invitation.sent_at = invitation.sent_at or timezone.now()
     invitation.emailed_to = recipients
     invitation.save(update_fields=["token_hash", "sent_at", "emailed_to"])
     record_event(

@@ -14,7 +14,7 @@ from django_tasks.backends.dummy import DummyBackend
 from signatories import services
 from signatories.models import Invitation, SignOn
 from signatories.services.reminders import reminders_due
-from signatories.tasks import send_scheduled_reminders
+from signatories.tasks import send_reminder, send_scheduled_reminders
 from tests.factories import ContactFactory, UserFactory
 
 from .conftest import LINK, STAFF_ACTOR, approved_revision, make_members, open_new_sign_on
@@ -346,3 +346,36 @@ def test_send_reminders_queries_grow_by_a_constant_per_invitation(
     with django_assert_max_num_queries(QUERIES_BEFORE_THE_EVENTS + 2 * count):
         reminded = services.send_reminders(sign_on=sign_on, actor=STAFF_ACTOR, force=True)
     assert len(reminded) == count
+
+
+def test_a_queued_reminder_is_not_sent_once_the_organization_has_answered(
+    sign_on, invitations, mailoutbox
+):
+    invitation = invitations[0]
+    services.decline_letter(
+        invitation=invitation,
+        signer_name="Pat Signer",
+        signer_email=invitation.organization.contacts.first().email,
+        actor=services.Actor.system("test"),
+    )
+    mailoutbox.clear()
+
+    assert send_reminder.call(invitation.pk) == 0
+    assert mailoutbox == []
+    assert send_reminder.call(invitations[1].pk) == 1
+    assert len(mailoutbox) == 1
+
+
+def test_a_new_link_keeps_the_date_the_organization_was_invited(sign_on, invitations):
+    invitation = invitations[0]
+    first, _ = services.issue_invitation_token(
+        invitation=invitation, actor=services.Actor.system("t")
+    )
+    invitation.refresh_from_db()
+    invited_at = invitation.sent_at
+
+    with time_machine.travel(invited_at + datetime.timedelta(days=2)):
+        services.issue_invitation_token(invitation=invitation, actor=services.Actor.system("t"))
+
+    invitation.refresh_from_db()
+    assert invitation.sent_at == invited_at
