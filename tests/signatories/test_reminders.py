@@ -368,9 +368,7 @@ def test_a_queued_reminder_is_not_sent_once_the_organization_has_answered(
 
 def test_a_new_link_keeps_the_date_the_organization_was_invited(sign_on, invitations):
     invitation = invitations[0]
-    first, _ = services.issue_invitation_token(
-        invitation=invitation, actor=services.Actor.system("t")
-    )
+    services.issue_invitation_token(invitation=invitation, actor=services.Actor.system("t"))
     invitation.refresh_from_db()
     invited_at = invitation.sent_at
 
