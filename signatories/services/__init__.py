@@ -1,4 +1,4 @@
-"""Every change of state in a sign-on, one function per transition (see DESIGN.md)."""
+"""Every change of state in a sign-on, one function per transition."""
 
 from .errors import (
     AlreadyResponded,

@@ -1,7 +1,7 @@
 """PDF render times for the seed letter and for long signatory lists (`make bench`).
 
-Figures only: rendering must stay roughly linear in the number of signatories (TECH-NOTES:
-columns, never grid or flex), which these numbers make visible.
+Figures only: rendering must stay roughly linear in the number of signatories (the signatory
+list uses CSS columns, never grid or flex, which WeasyPrint lays out in quadratic time).
 """
 
 import io

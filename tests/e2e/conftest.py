@@ -1,4 +1,4 @@
-"""Playwright drives Debian's Chromium (TECH-NOTES §5): `playwright install` cannot run here."""
+"""Playwright drives Debian's Chromium: a browser downloaded by `playwright install` is not used."""
 
 import shutil
 
