@@ -388,45 +388,31 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
         return _render_open_page(request, sign_on, closed=closed, status=_closed_status(sign_on))
     if request.method != "POST":
         return _render_open_page(request, sign_on)
-    actor = services.Actor.from_request(request)
+    action = request.POST.get("action")
     form: RequestToSignForm | IndividualSignForm
+    if action == "individual" and sign_on.letter.accepts_individuals:
+        form, form_key, act = (
+            IndividualSignForm(request.POST),
+            "individual_form",
+            services.sign_as_individual,
+        )
+    elif action == "organization" and sign_on.accepts_requests:
+        form, form_key, act = (
+            RequestToSignForm(request.POST),
+            "request_form",
+            services.request_to_sign,
+        )
+    else:
+        return _render_open_page(
+            request, sign_on, notice="Choose one of the forms below to sign.", status=400
+        )
+    if not form.is_valid():
+        return _render_open_page(request, sign_on, **{form_key: form}, status=400)
     try:
-        if request.POST.get("action") == "individual" and sign_on.letter.accepts_individuals:
-            form = IndividualSignForm(request.POST)
-            if not form.is_valid():
-                return _render_open_page(request, sign_on, individual_form=form, status=400)
-            data = form.cleaned_data
-            signature = services.sign_as_individual(
-                sign_on=sign_on,
-                person=data["person"],
-                title=data["title"],
-                affiliation=data["affiliation"],
-                signer_email=data["signer_email"],
-                text_hash=data["text_hash"],
-                actor=actor,
-            )
-        elif request.POST.get("action") == "organization" and sign_on.accepts_requests:
-            form = RequestToSignForm(request.POST)
-            if not form.is_valid():
-                return _render_open_page(request, sign_on, request_form=form, status=400)
-            data = form.cleaned_data
-            signature = services.request_to_sign(
-                sign_on=sign_on,
-                organization_name=data["organization_name"],
-                acronym=data["acronym"],
-                website=data["website"],
-                display_name=data["display_name"],
-                signer_name=data["signer_name"],
-                signer_title=data["signer_title"],
-                signer_email=data["signer_email"],
-                authorized=data["authorized"],
-                text_hash=data["text_hash"],
-                actor=actor,
-            )
-        else:
-            return _render_open_page(
-                request, sign_on, notice="Choose one of the forms below to sign.", status=400
-            )
+        # The forms' fields are the services' arguments.
+        signature = act(
+            sign_on=sign_on, actor=services.Actor.from_request(request), **form.cleaned_data
+        )
     except services.InvalidToken as error:
         return _error_page(request, error.message, status=404)
     except services.SignOnError as error:
