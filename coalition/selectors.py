@@ -1,6 +1,7 @@
 """Read logic of the member CRM: duplicates, search and an organization's timeline."""
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -50,6 +51,32 @@ def find_duplicate_organizations(
             continue
         found.append((org, reason))
     return found
+
+
+def organizations_named(
+    *, names: Iterable[str] = (), acronyms: Iterable[str] = ()
+) -> models.QuerySet[Organization]:
+    """Organizations with one of these names (as duplicates compare them) or acronyms (any case)."""
+    keys = {name_key(name) for name in names} - {""}
+    lowered = {acronym.strip().lower() for acronym in acronyms} - {""}
+    return Organization.objects.annotate(acronym_lower=Lower("acronym")).filter(
+        models.Q(name_key__in=keys) | models.Q(acronym_lower__in=lowered)
+    )
+
+
+def best_named(
+    candidates: Iterable[Organization], *, names: Iterable[str], acronyms: Iterable[str] = ()
+) -> Organization | None:
+    """Among organizations_named() results, one with one of the names, else one of the acronyms."""
+    keys = {name_key(name) for name in names} - {""}
+    lowered = {acronym.strip().lower() for acronym in acronyms} - {""}
+    by_acronym = None
+    for org in candidates:
+        if org.name_key in keys:
+            return org
+        if by_acronym is None and org.acronym.lower() in lowered:
+            by_acronym = org
+    return by_acronym
 
 
 def search_organizations(queryset: models.QuerySet, query: str) -> models.QuerySet:

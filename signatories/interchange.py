@@ -13,11 +13,10 @@ import nh3
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import Q
-from django.db.models.functions import Lower
 from jsonschema import Draft202012Validator
 
 from coalition.models import Organization, name_key
+from coalition.selectors import best_named, organizations_named
 from letters.models import LetterPage
 from letters.services import ensure_letter_archive, unique_slug
 
@@ -210,24 +209,19 @@ def body_stream(blocks: list[dict]) -> list[dict]:
 
 def _match_organizations(items: list[dict]) -> dict[int, Organization]:
     """Existing organizations for the signatories that name one, by normalized name or acronym."""
-    keys = {name_key(item["name"]) for item in items if "name" in item}
-    acronyms = {item["acronym"].lower() for item in items if "name" in item and item.get("acronym")}
+    named = [item for item in items if "name" in item]
     found = list(
-        Organization.objects.annotate(acronym_lower=Lower("acronym")).filter(
-            Q(name_key__in=keys) | Q(acronym_lower__in=acronyms)
+        organizations_named(
+            names=[item["name"] for item in named],
+            acronyms=[item.get("acronym", "") for item in named],
         )
     )
-    by_key = {org.name_key: org for org in found}
-    by_acronym = {org.acronym.lower(): org for org in found if org.acronym}
     matched = {}
     for i, item in enumerate(items):
-        if "name" not in item:
-            continue
-        org = by_key.get(name_key(item["name"]))
-        if org is None and item.get("acronym"):
-            org = by_acronym.get(item["acronym"].lower())
-        if org is not None:
-            matched[i] = org
+        if "name" in item:
+            org = best_named(found, names=[item["name"]], acronyms=[item.get("acronym", "")])
+            if org is not None:
+                matched[i] = org
     return matched
 
 

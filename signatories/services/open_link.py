@@ -7,11 +7,11 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from coalition.models import Organization, name_key
+from coalition.selectors import best_named, organizations_named
 from signatories.models import Invitation, Signature, SignOn, token_digest
 
 from .errors import AlreadyResponded, InvalidToken, SignOnError, TransitionNotAllowed
@@ -24,6 +24,7 @@ from .signatures import (
     _clean,
     _save_response,
     check_accepts_responses,
+    check_text_hash,
     describe_individual_response,
     describe_response,
     next_position,
@@ -93,11 +94,7 @@ def _lock_open(sign_on: SignOn, text_hash: str) -> SignOn:
     check_accepts_responses(sign_on)
     if not sign_on.open_link_token_hash:
         raise InvalidToken("This link has been turned off.")
-    if text_hash != sign_on.text_hash:
-        raise SignOnError(
-            "The letter's text has changed since this page was opened; reload it and read it again.",
-            field="text_hash",
-        )
+    check_text_hash(sign_on, text_hash)
     return sign_on
 
 
@@ -126,16 +123,8 @@ def _clean_website(value: str) -> str:
 
 
 def _matching_organization(name: str, acronym: str) -> Organization | None:
-    found = Organization.objects.filter(name_key=name_key(name)).first()
-    if found is None and acronym:
-        found = (
-            Organization.objects.exclude(acronym="")
-            .annotate(acronym_lower=Lower("acronym"))
-            .filter(acronym_lower=acronym.lower())
-            .order_by("pk")
-            .first()
-        )
-    return found
+    candidates = organizations_named(names=[name], acronyms=[acronym]).order_by("pk")
+    return best_named(candidates, names=[name], acronyms=[acronym])
 
 
 def _new_organization(

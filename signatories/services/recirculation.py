@@ -12,7 +12,12 @@ from signatories.models import Event, Signature, SignOn
 from .errors import SignOnError, TransitionNotAllowed
 from .events import Actor, record_event
 from .sign_ons import lock_sign_on, revision_text_hash
-from .signatures import _change_status, _lock_signature, check_accepts_responses
+from .signatures import (
+    _change_status,
+    _lock_signature,
+    check_accepts_responses,
+    check_text_hash,
+)
 
 NOTE_LIMIT = 2000
 # Signed responses that a material change puts back to their signers.
@@ -124,12 +129,7 @@ def reconfirm_signature(*, signature: Signature, text_hash: str, actor: Actor) -
             f"This signature does not need reconfirming: it is "
             f"{signature.get_status_display().lower()}."
         )
-    if text_hash != sign_on.text_hash:
-        raise SignOnError(
-            "The letter's text has changed since this page was opened; reload it and read the "
-            "changes again.",
-            field="text_hash",
-        )
+    check_text_hash(sign_on, text_hash, then="read the changes again")
     target = signature.status_before_reconfirmation or Signature.Status.PENDING_REVIEW
     _change_status(signature, target)
     signature.status_before_reconfirmation = ""

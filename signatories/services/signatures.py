@@ -6,11 +6,11 @@ from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from coalition.models import Contact, Organization, name_key
+from coalition.selectors import best_named, organizations_named
 from signatories import tasks
 from signatories.models import Invitation, Signature, SignOn, token_digest
 
@@ -130,23 +130,13 @@ PRINTED_WITH_ACRONYM = re.compile(r"^(?P<name>.*?)\s*\((?P<acronym>[^()]+)\)\s*$
 
 def _organization_named(display_name: str, *, excluding: Organization) -> Organization | None:
     """Another organization that this display name names, by name, "Name (ACRONYM)" or acronym."""
-    keys = {name_key(display_name)}
-    acronyms = {display_name.strip()}
+    names, acronyms = [display_name], [display_name]
     match = PRINTED_WITH_ACRONYM.match(display_name)
     if match:
-        keys.add(name_key(match["name"]))
-        acronyms.add(match["acronym"].strip())
-    others = Organization.objects.exclude(pk=excluding.pk)
-    found = others.filter(name_key__in=keys).first()
-    if found is None:
-        lowered = [a.lower() for a in acronyms if a]
-        found = (
-            others.exclude(acronym="")
-            .annotate(acronym_lower=Lower("acronym"))
-            .filter(acronym_lower__in=lowered)
-            .first()
-        )
-    return found
+        names.append(match["name"])
+        acronyms.append(match["acronym"])
+    candidates = organizations_named(names=names, acronyms=acronyms).exclude(pk=excluding.pk)
+    return best_named(candidates, names=names, acronyms=acronyms)
 
 
 def review_reasons(
@@ -181,6 +171,15 @@ def review_reasons(
     if not sign_on.auto_approve_authorized:
         reasons.append("This sign-on has every signature reviewed by staff.")
     return reasons
+
+
+def check_text_hash(sign_on: SignOn, text_hash: str, *, then: str = "read it again") -> None:
+    """Refuse a response given to another text than the one circulated now."""
+    if text_hash != sign_on.text_hash:
+        raise SignOnError(
+            f"The letter's text has changed since this page was opened; reload it and {then}.",
+            field="text_hash",
+        )
 
 
 def _lock_for_response(invitation: Invitation) -> tuple[SignOn, Invitation]:
@@ -275,11 +274,7 @@ def sign_letter(
 ) -> Signature:
     """Sign the circulated letter for the invited organization; one active signature results."""
     sign_on, invitation = _lock_for_response(invitation)
-    if text_hash != sign_on.text_hash:
-        raise SignOnError(
-            "The letter's text has changed since this page was opened; reload it and read it again.",
-            field="text_hash",
-        )
+    check_text_hash(sign_on, text_hash)
     display_name = _clean("display_name", display_name, required=True)
     signer_name = _clean("signer_name", signer_name, required=True)
     signer_title = _clean("signer_title", signer_title, required=False)
