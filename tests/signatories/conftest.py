@@ -22,6 +22,7 @@ from tests.factories import (
 LINK = re.compile(r"http://[^/\s]+(/sign/[A-Za-z0-9_-]{43}/)")
 WITHDRAW_LINK = re.compile(r"http://[^/\s]+(/sign/withdraw/[A-Za-z0-9_-]{43}/)")
 STAFF_ACTOR = services.Actor.system("staff@example.org")
+SIGNER = services.Actor(label="signer", ip_address="203.0.113.9", user_agent="Test/1.0")
 
 
 @dataclass
@@ -96,6 +97,23 @@ def tokens(invitations: list[Invitation]) -> list[str]:
     return [token_for(invitation) for invitation in invitations]
 
 
+def sign(invitation: Invitation, **overrides):
+    """Sign through the service as the organization's first contact, authorized."""
+    org = invitation.organization
+    fields = {
+        "invitation": invitation,
+        "display_name": org.printed_name,
+        "signer_name": "Pat Signer",
+        "signer_title": "President",
+        "signer_email": org.contacts.first().email,
+        "authorized": True,
+        "text_hash": invitation.sign_on.text_hash,
+        "actor": SIGNER,
+    }
+    fields.update(overrides)
+    return services.sign_letter(**fields)
+
+
 def sign_data(sign_on: SignOn, organization, **overrides) -> dict:
     data = {
         "display_name": organization.printed_name,
@@ -110,4 +128,4 @@ def sign_data(sign_on: SignOn, organization, **overrides) -> dict:
     return data
 
 
-__all__ = ["LINK", "STAFF_ACTOR", "WITHDRAW_LINK", "Members", "Membership"]
+__all__ = ["LINK", "SIGNER", "STAFF_ACTOR", "WITHDRAW_LINK", "Members", "Membership"]

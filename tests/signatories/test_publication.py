@@ -8,21 +8,15 @@ from signatories.models import Publication, Signature, SignOn
 from tests.conftest import pdftotext
 from tests.factories import StaffFactory
 
-from .conftest import STAFF_ACTOR, sign_data
+from .conftest import STAFF_ACTOR, sign
 
 pytestmark = pytest.mark.django_db
 
 
-def sign(sign_on: SignOn, invitation, **overrides) -> Signature:
-    data = sign_data(sign_on, invitation.organization, **overrides)
-    data["authorized"] = True
-    return services.sign_letter(invitation=invitation, actor=STAFF_ACTOR, **data)
-
-
 @pytest.fixture
 def closed(sign_on, invitations) -> SignOn:
-    sign(sign_on, invitations[0])
-    sign(sign_on, invitations[1])
+    sign(invitations[0])
+    sign(invitations[1])
     return services.close_sign_on(sign_on=sign_on, actor=STAFF_ACTOR)
 
 
@@ -72,7 +66,7 @@ def test_the_published_list_stays_frozen(
 
 
 def test_it_refuses_to_publish_while_signatures_await_review(sign_on, invitations):
-    sign(sign_on, invitations[0], display_name="Someone Else Entirely")
+    sign(invitations[0], display_name="Someone Else Entirely")
     assert Signature.objects.get().status == Signature.Status.PENDING_REVIEW
     services.close_sign_on(sign_on=sign_on, actor=STAFF_ACTOR)
 

@@ -13,27 +13,10 @@ from signatories import services
 from signatories.models import Event, Invitation, Publication, Signature, SignOn, token_digest
 from tests.conftest import pdftotext
 
-from .conftest import LINK, STAFF_ACTOR, approved_revision, token_for
+from .conftest import LINK, SIGNER, STAFF_ACTOR, approved_revision, sign, token_for
 
-SIGNER = services.Actor(label="signer", ip_address="203.0.113.9", user_agent="Test/1.0")
 NEEDS = Signature.Status.NEEDS_RECONFIRMATION
 XSS = "<script>alert(1)</script>"
-
-
-def sign(invitation, **overrides) -> Signature:
-    org = invitation.organization
-    fields = {
-        "invitation": invitation,
-        "display_name": org.printed_name,
-        "signer_name": "Pat Signer",
-        "signer_title": "President",
-        "signer_email": org.contacts.first().email,
-        "authorized": True,
-        "text_hash": invitation.sign_on.text_hash,
-        "actor": SIGNER,
-    }
-    fields.update(overrides)
-    return services.sign_letter(**fields)
 
 
 def decline(invitation) -> Signature:

@@ -17,12 +17,19 @@ from signatories.services.reminders import reminders_due
 from signatories.tasks import send_reminder, send_scheduled_reminders
 from tests.factories import ContactFactory, UserFactory
 
-from .conftest import LINK, STAFF_ACTOR, approved_revision, make_members, open_new_sign_on
+from .conftest import (
+    LINK,
+    SIGNER,
+    STAFF_ACTOR,
+    approved_revision,
+    make_members,
+    open_new_sign_on,
+    sign,
+)
 from .test_admin import open_form_data
 
 # Savepoint and release, the sign-on locked, the invitations to remind, their counts updated.
 QUERIES_BEFORE_THE_EVENTS = 5
-SIGNER = services.Actor(label="signer", ip_address="203.0.113.9", user_agent="Test/1.0")
 
 
 @pytest.fixture
@@ -76,20 +83,6 @@ def test_it_sends_the_scheduled_reminders_when_due(
     assert set(ten_days.invitations.values_list("reminders_sent", flat=True)) == {1}
     assert ten_days.events.filter(action="reminder_sent").count() == 3
     assert services.verify_event_chain(sign_on=ten_days) == []
-
-
-def sign(invitation: Invitation):
-    org = invitation.organization
-    return services.sign_letter(
-        invitation=invitation,
-        display_name=org.printed_name,
-        signer_name="Pat Signer",
-        signer_title="President",
-        signer_email=org.contacts.first().email,
-        authorized=True,
-        text_hash=invitation.sign_on.text_hash,
-        actor=SIGNER,
-    )
 
 
 def test_only_organizations_that_have_not_responded_are_reminded(

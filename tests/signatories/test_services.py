@@ -10,26 +10,7 @@ from signatories import services
 from signatories.models import Event, Signature, SignOn
 from tests.factories import ContactFactory, OrganizationFactory
 
-from .conftest import STAFF_ACTOR, approved_revision, open_new_sign_on, token_for
-
-SIGNER = services.Actor(label="signer", ip_address="203.0.113.9", user_agent="Test/1.0")
-
-
-def sign(invitation, **overrides) -> Signature:
-    org = invitation.organization
-    fields = {
-        "invitation": invitation,
-        "display_name": org.printed_name,
-        "signer_name": "Pat Signer",
-        "signer_title": "President",
-        "signer_email": org.contacts.first().email,
-        "authorized": True,
-        "text_hash": invitation.sign_on.text_hash,
-        "actor": SIGNER,
-    }
-    fields.update(overrides)
-    return services.sign_letter(**fields)
-
+from .conftest import SIGNER, STAFF_ACTOR, approved_revision, open_new_sign_on, sign, token_for
 
 # Sign-on status transitions ------------------------------------------------------------------
 
