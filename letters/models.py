@@ -1,5 +1,4 @@
 import datetime
-import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -324,13 +323,6 @@ class LetterPage(RoutablePageMixin, Page):
             )
             return response
         return super().serve_preview(request, mode_name)
-
-    def pdf_key(self, lines: list[SignatoryLine], *, variant: str | None = None) -> str:
-        """Identifies one rendering: whatever prints (text, letterhead, signatories) and the variant."""
-        from .pdf import DEFAULT_VARIANT, letter_pdf_html
-
-        html = letter_pdf_html(self, lines)
-        return hashlib.sha256(f"{variant or DEFAULT_VARIANT}\n{html}".encode()).hexdigest()
 
     @path("pdf/")
     def pdf(self, request: HttpRequest) -> HttpResponse:

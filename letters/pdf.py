@@ -1,5 +1,6 @@
 """Rendering a letter as PDF with WeasyPrint, fetching nothing but the project's own files."""
 
+import hashlib
 import mimetypes
 import posixpath
 from pathlib import Path
@@ -126,11 +127,12 @@ def stored_letter_pdf(
     The file is named after a hash of everything that prints, so the same revision and list
     are served from storage, and any change (text, letterhead, signatories) renders anew.
     """
-    name = stored_pdf_name(page, lines, variant=variant)
+    html = letter_pdf_html(page, lines)
+    name = _stored_name(page, html, variant)
     if default_storage.exists(name):
         with default_storage.open(name, "rb") as fh:
             return fh.read()
-    pdf = render_letter_pdf(page, lines, variant=variant)
+    pdf = render_pdf(html, variant=variant)
     if not default_storage.exists(name):  # another worker may have rendered it meanwhile
         default_storage.save(name, ContentFile(pdf))
     return pdf
@@ -140,5 +142,11 @@ def stored_pdf_name(
     page: "LetterPage", lines: "list[SignatoryLine]", *, variant: str | None = None
 ) -> str:
     """Where stored_letter_pdf keeps this rendering."""
-    suffix = "" if (variant or DEFAULT_VARIANT) == DEFAULT_VARIANT else "-pdfa"
-    return f"letters/pdf/{page.slug}-{page.pdf_key(lines, variant=variant)[:24]}{suffix}.pdf"
+    return _stored_name(page, letter_pdf_html(page, lines), variant)
+
+
+def _stored_name(page: "LetterPage", html: str, variant: str | None) -> str:
+    variant = variant or DEFAULT_VARIANT
+    key = hashlib.sha256(f"{variant}\n{html}".encode()).hexdigest()
+    suffix = "" if variant == DEFAULT_VARIANT else "-pdfa"
+    return f"letters/pdf/{page.slug}-{key[:24]}{suffix}.pdf"
