@@ -104,10 +104,6 @@ class Letterhead(BaseSiteSetting):
             return ""
         return self.logo.get_rendition("height-160|format-png").url
 
-    def fingerprint(self) -> str:
-        """Changes whenever anything that prints on the letterhead changes."""
-        return f"{self.pk}:{self.coalition_name}:{self.logo_id}:{self.address}:{self.footer}:{self.paper_size}:{self.date_format}"
-
 
 class LetterIndexPage(Page):
     intro = models.TextField(blank=True)

@@ -406,11 +406,6 @@ class Signature(models.Model):
             logo_url=self.logo.file.url if self.logo_id else "",
         )
 
-    @property
-    def signed_for(self) -> str:
-        """Whom the signature is for: the organization, or "in a personal capacity"."""
-        return self.organization.name if self.organization_id else "in a personal capacity"
-
     @staticmethod
     def default_individual_line(person: str, title: str, affiliation: str) -> str:
         return ", ".join(part for part in (person, title, affiliation) if part)
