@@ -4,7 +4,8 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEV_ENV := DEBUG=1
+# Development uses the database task queue, as production does, so deferred jobs run.
+DEV_ENV := DEBUG=1 TASKS_IMMEDIATE=0
 
 .PHONY: run test bench lint format check-libs clean
 
@@ -42,8 +43,9 @@ run: check-libs
 	@echo "Serving http://127.0.0.1:8000  (letters: http://127.0.0.1:8000/letters/, admin: http://127.0.0.1:8000/admin/)"
 	@echo "Log in at http://127.0.0.1:8000/accounts/login/code/ with staff@example.org:"
 	@echo "the one-time code is printed in this terminal (the console email backend)."
+	@echo "The task worker (db_worker) runs beside the server: emails, PDFs, deadlines and reminders."
 	@echo
-	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+	$(DEV_ENV) $(PY) manage.py rundev 127.0.0.1:8000
 
 test: check-libs
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -54,6 +56,7 @@ bench: check-libs
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	DEBUG=1 $(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

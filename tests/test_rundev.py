@@ -1,0 +1,124 @@
+"""`manage.py rundev` (what `make run` serves with): the web server and the task worker together."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from django.tasks import task
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Run in the worker of the server under test, which imports it from this module by its path.
+# It needs no table of ours, so the test database only needs the task queue's.
+ENQUEUE_AND_WAIT = """
+import time
+from django.tasks import TaskResultStatus
+from tests.test_rundev import echo
+result = echo.enqueue("ran by the worker")
+deadline = time.monotonic() + 30
+while result.status in (TaskResultStatus.READY, TaskResultStatus.RUNNING):
+    if time.monotonic() > deadline:
+        break
+    time.sleep(0.2)
+    result.refresh()
+print(result.status, result.return_value if result.status == TaskResultStatus.SUCCESSFUL else "")
+"""
+
+
+@task(backend="background")
+def echo(value: str) -> str:
+    return value
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _group_members(pgid: int) -> list[str]:
+    found = subprocess.run(["pgrep", "-a", "-g", str(pgid)], capture_output=True, text=True)
+    return found.stdout.splitlines()
+
+
+def test_rundev_serves_runs_queued_tasks_and_stops_both_on_ctrl_c(tmp_path: Path) -> None:
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "ping.txt").write_text("pong")
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "TASKS_IMMEDIATE": "0",
+        "SECRET_KEY": "test-only-secret-key",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "MEDIA_ROOT": str(tmp_path / "media"),
+    }
+    manage = [sys.executable, "manage.py"]
+    subprocess.run(
+        [*manage, "migrate", "django_tasks_database", "--no-input"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+    port = _free_port()
+    log = (tmp_path / "rundev.log").open("w")
+    # Its own session, so that the test can press "Ctrl-C" on the whole group as a terminal does.
+    server = subprocess.Popen(
+        [*manage, "rundev", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    enqueued = None
+    try:
+        # Enqueued while the server starts: it waits in the database queue for the worker.
+        enqueued = subprocess.Popen(
+            [*manage, "shell", "--no-imports", "-c", ENQUEUE_AND_WAIT],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+        body, deadline = None, time.monotonic() + 30
+        while body is None and time.monotonic() < deadline:
+            assert server.poll() is None, (tmp_path / "rundev.log").read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/media/ping.txt") as response:
+                    body = response.read()
+            except OSError:
+                time.sleep(0.2)
+        assert body == b"pong", (tmp_path / "rundev.log").read_text()
+
+        workers = subprocess.run(
+            ["pgrep", "-P", str(server.pid), "-f", "db_worker"], capture_output=True, text=True
+        )
+        assert len(workers.stdout.split()) == 1, _group_members(server.pid)
+
+        output, _ = enqueued.communicate(timeout=40)
+        assert output.splitlines()[-1] == "SUCCESSFUL ran by the worker", output
+
+        os.killpg(server.pid, signal.SIGINT)
+        assert server.wait(timeout=10) == 0
+        deadline = time.monotonic() + 5
+        while _group_members(server.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _group_members(server.pid) == []
+    finally:
+        log.close()
+        if enqueued is not None and enqueued.poll() is None:
+            enqueued.kill()
+            enqueued.wait()
+        if _group_members(server.pid):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
