@@ -1,10 +1,15 @@
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.csp import CSP
 
 
 class AdminContentSecurityPolicy:
     """The Wagtail admin runs inline scripts, so it goes without the site's strict policy.
+
+    Previews are the exception the other way: the editor's preview panel frames them from the
+    admin's own origin, so they may be framed by the same origin (and no other).
 
     Listed after Django's CSP middleware, so that this runs first on the way out.
     """
@@ -14,6 +19,26 @@ class AdminContentSecurityPolicy:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if request.path.startswith("/admin/"):
+        if getattr(request, "is_preview", False):
+            allow_same_origin_framing(response)
+        elif request.path.startswith("/admin/"):
             response._csp_config = {}  # an empty policy: Django adds no header
         return response
+
+
+def allow_same_origin_framing(response: HttpResponse) -> None:
+    """The site's policy, except that pages of the same origin may frame the response.
+
+    Wagtail serves a preview through the whole middleware chain a second time, on a stand-in
+    request for the object's public URL on which it sets `is_preview` (and which no public request
+    has). The policy set here travels out through the admin view that made the stand-in request:
+    Django's CSP middleware keeps a header already on the response.
+    """
+    for attribute, default in (
+        ("_csp_config", settings.SECURE_CSP),
+        ("_csp_ro_config", settings.SECURE_CSP_REPORT_ONLY),
+    ):
+        policy = getattr(response, attribute, default)  # a view's own override, if it has one
+        if policy and "frame-ancestors" in policy:
+            setattr(response, attribute, {**policy, "frame-ancestors": [CSP.SELF]})
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"

@@ -1,0 +1,92 @@
+"""The page editor's preview side panel frames the letter from the admin's own origin.
+
+A site-wide `frame-ancestors 'none'` on the preview response blanks the panel (issue 8, finding 2).
+"""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import ConsoleMessage, Page, expect
+
+from tests.e2e.conftest import ensure_wagtail_site
+from tests.factories import StaffFactory, make_letter
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+PREVIEW_FRAME = "#w-preview-iframe"
+
+
+@pytest.fixture
+def letter():
+    ensure_wagtail_site()
+    return make_letter(live=False)
+
+
+@pytest.fixture
+def logged_in_page(page: Page, live_server) -> Page:
+    """The browser holds a staff user's session, as if they had logged in."""
+    client = Client()
+    client.force_login(StaffFactory(username="editor", email="editor@example.org"))
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+    )
+    return page
+
+
+@pytest.fixture
+def framing_refusals(logged_in_page: Page) -> list[str]:
+    """What Chromium logs when a response refuses to be framed (CSP or X-Frame-Options)."""
+    refusals: list[str] = []
+
+    def record(message: ConsoleMessage) -> None:
+        if "frame-ancestors" in message.text or "X-Frame-Options" in message.text:
+            refusals.append(message.text)
+
+    logged_in_page.on("console", record)
+    return refusals
+
+
+def open_preview_panel(page: Page, url: str) -> None:
+    page.goto(url)
+    page.get_by_role("button", name="Toggle preview").click()
+    expect(page.locator(PREVIEW_FRAME)).to_be_visible()
+
+
+def test_the_preview_panel_shows_the_letter_as_a_web_page(
+    logged_in_page: Page, live_server, letter, framing_refusals
+) -> None:
+    page = logged_in_page
+    open_preview_panel(page, f"{live_server.url}/admin/pages/{letter.pk}/edit/")
+
+    frame = page.frame_locator(PREVIEW_FRAME)
+    expect(frame.get_by_role("heading", name="A joint letter on widgets")).to_be_visible()
+    expect(frame.get_by_text("We write about widgets.")).to_be_visible()
+    assert framing_refusals == []
+
+
+def test_the_preview_panel_shows_the_letter_as_the_pdf(
+    logged_in_page: Page, live_server, letter, framing_refusals
+) -> None:
+    page = logged_in_page
+    open_preview_panel(page, f"{live_server.url}/admin/pages/{letter.pk}/edit/")
+    expect(page.frame_locator(PREVIEW_FRAME).get_by_text("We write about widgets.")).to_be_visible()
+
+    with page.expect_response(lambda r: "mode=pdf" in r.url) as preview:
+        page.get_by_label("Preview mode").select_option("pdf")
+    assert preview.value.headers["content-type"] == "application/pdf"
+
+    # Chromium's PDF viewer draws the pages on a canvas, out of a test's reach. What shows that the
+    # PDF displays is the panel's frame holding the PDF, with the viewer inside it; a response that
+    # refuses to be framed leaves Chromium's error page (chrome-error://chromewebdata/) instead.
+    panel_frame = page.locator(f'{PREVIEW_FRAME}[src*="mode=pdf"]')
+    expect(panel_frame).to_have_count(1)
+    frame = panel_frame.element_handle().content_frame()
+    frame.wait_for_load_state()
+    assert "/edit/preview/?" in frame.url
+    assert frame.evaluate("document.contentType") == "application/pdf"
+    assert any(child.url.startswith("chrome-extension://") for child in frame.child_frames)
+    assert framing_refusals == []
