@@ -6,7 +6,7 @@
 
 import datetime
 import random
-from typing import TextIO
+from typing import Protocol
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -54,7 +54,13 @@ DEMO_INTERACTIONS = [
 ]
 
 
-def load(stdout: TextIO) -> None:
+class Output(Protocol):
+    """Where a demo says what it did: a command's stdout, or a StringIO in tests."""
+
+    def write(self, text: str) -> object: ...
+
+
+def load(stdout: "Output") -> None:
     """Add a second coalition, tags and a few interactions to the demo members (idempotent)."""
     with transaction.atomic():
         staff = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
@@ -142,7 +148,7 @@ def generate_members(
     contacts: int,
     coalitions: int = 3,
     seed: int | None = None,
-    stdout: TextIO | None = None,
+    stdout: "Output | None" = None,
 ) -> dict[str, int]:
     """Create realistic fake organizations with contacts, memberships, tags and interactions."""
     from faker import Faker

@@ -50,6 +50,9 @@ class Organization(index.Indexed, ClusterableModel):
         OTHER = "other", "Other"
 
     class Status(models.TextChoices):
+        # Asked to sign through an open link: no member, and outside listings and counts,
+        # until staff approve it.
+        PENDING = "pending", "Pending approval"
         ACTIVE = "active", "Active"
         ARCHIVED = "archived", "Archived"
 
@@ -75,6 +78,15 @@ class Organization(index.Indexed, ClusterableModel):
     description = models.TextField(blank=True)
     tags = ClusterTaggableManager(through=OrganizationTag, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="merged_organizations",
+        help_text="Kept after a merge, for the history that refers to it.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,17 +2,48 @@
 
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass
+from heapq import nlargest
 
-from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
-from coalition.models import Contact, Organization, name_key, website_key
+from coalition.hooks import TimelineEntry, timeline_sources
+from coalition.models import Contact, Interaction, Organization, name_key, website_key
+from coalition.services import MERGE_ACTION
+
+__all__ = [
+    "TimelineEntry",
+    "best_named",
+    "contact_email_taken",
+    "current_organizations",
+    "find_duplicate_organizations",
+    "is_member",
+    "member_organizations",
+    "organization_timeline",
+    "organizations_named",
+    "search_contacts",
+    "search_organizations",
+]
+
+
+def is_member(prefix: str = "") -> models.Q:
+    """Neither pending approval nor merged away: a filter on organizations, or via `prefix`."""
+    return models.Q(**{f"{prefix}merged_into__isnull": True}) & ~models.Q(
+        **{f"{prefix}status": Organization.Status.PENDING}
+    )
+
+
+def current_organizations() -> models.QuerySet[Organization]:
+    """Organizations that were not merged into another: what staff can still find and choose."""
+    return Organization.objects.filter(merged_into__isnull=True)
+
+
+def member_organizations() -> models.QuerySet[Organization]:
+    """The organizations the CRM lists, exports and counts: pending requests and tombstones aside."""
+    return Organization.objects.filter(is_member())
 
 
 def find_duplicate_organizations(
@@ -32,7 +63,8 @@ def find_duplicate_organizations(
     host = website_key(website) if website else ""
     if host:
         query |= models.Q(website__icontains=host.split("/")[0])
-    candidates = Organization.objects.filter(query)
+    # Pending requests are matched too, so that staff notice them; tombstones are history only.
+    candidates = current_organizations().filter(query)
     if exclude_pk is not None:
         candidates = candidates.exclude(pk=exclude_pk)
     found = []
@@ -59,8 +91,10 @@ def organizations_named(
     """Organizations with one of these names (as duplicates compare them) or acronyms (any case)."""
     keys = {name_key(name) for name in names} - {""}
     lowered = {acronym.strip().lower() for acronym in acronyms} - {""}
-    return Organization.objects.annotate(acronym_lower=Lower("acronym")).filter(
-        models.Q(name_key__in=keys) | models.Q(acronym_lower__in=lowered)
+    return (
+        current_organizations()
+        .annotate(acronym_lower=Lower("acronym"))
+        .filter(models.Q(name_key__in=keys) | models.Q(acronym_lower__in=lowered))
     )
 
 
@@ -72,6 +106,8 @@ def best_named(
     lowered = {acronym.strip().lower() for acronym in acronyms} - {""}
     by_acronym = None
     for org in candidates:
+        if org.merged_into_id is not None:
+            continue
         if org.name_key in keys:
             return org
         if by_acronym is None and org.acronym.lower() in lowered:
@@ -118,61 +154,18 @@ def contact_email_taken(email: str, *, exclude_pk: int | None = None) -> Contact
     return found.select_related("organization").first()
 
 
-@dataclass(frozen=True)
-class TimelineEntry:
-    when: datetime.datetime
-    kind: str  # interaction, invitation, signature, decline, history
-    label: str
-    summary: str
-    detail: str = ""
-
-
 def _as_datetime(value: datetime.date | datetime.datetime) -> datetime.datetime:
     if isinstance(value, datetime.datetime):
         return value
     return timezone.make_aware(datetime.datetime.combine(value, datetime.time.min))
 
 
-def _reverse_queryset(org: Organization, related_name: str) -> models.QuerySet | None:
-    """A reverse relation of the organization by name, or None where the app does not have it yet."""
-    manager = getattr(org, related_name, None)
-    if manager is None or not hasattr(manager, "all"):
-        return None
-    return manager.all()
-
-
-def _select_letter(queryset: models.QuerySet) -> models.QuerySet:
-    """Join the letter (directly, or through the sign-on) so that titles cost no extra queries."""
-    related = []
-    for name in ("letter", "sign_on", "signon"):
-        try:
-            field = queryset.model._meta.get_field(name)
-        except FieldDoesNotExist:
-            continue
-        if not field.is_relation:
-            continue
-        try:
-            inner = field.related_model._meta.get_field("letter")
-        except FieldDoesNotExist:
-            inner = None
-        related.append(f"{name}__letter" if inner is not None and inner.is_relation else name)
-    return queryset.select_related(*related) if related else queryset
-
-
-def _letter_title(row: models.Model) -> str:
-    for name in ("letter", "sign_on", "signon"):
-        target = getattr(row, name, None)
-        if target is not None:
-            inner = getattr(target, "letter", None)
-            return str(getattr(inner, "title", None) or getattr(target, "title", None) or target)
-    return ""
-
-
-def organization_timeline(org: Organization, *, limit: int = 200) -> list[TimelineEntry]:
-    """Interactions, invitations, signatures, declines and merges, newest first, in a few queries."""
-    entries: list[TimelineEntry] = []
-
-    for item in org.interactions.select_related("contact", "author")[:limit]:
+def _interaction_entries(organizations: list[Organization], limit: int) -> list[TimelineEntry]:
+    interactions = Interaction.objects.filter(organization__in=organizations).select_related(
+        "contact", "author"
+    )
+    entries = []
+    for item in interactions[:limit]:
         who = item.author.get_full_name() or item.author.get_username() if item.author else ""
         with_whom = f" with {item.contact.name}" if item.contact else ""
         entries.append(
@@ -184,65 +177,39 @@ def organization_timeline(org: Organization, *, limit: int = 200) -> list[Timeli
                 detail=f"Logged by {who}" if who else "",
             )
         )
+    return entries
 
-    signatures = _reverse_queryset(org, "signatures")
-    if signatures is not None:
-        for sig in _select_letter(signatures).order_by("-created_at")[:limit]:
-            declined = getattr(sig, "response", "") == "declined"
-            status = sig.get_status_display() if hasattr(sig, "get_status_display") else ""
-            signer = getattr(sig, "signer_name", "")
-            entries.append(
-                TimelineEntry(
-                    when=sig.created_at,
-                    kind="decline" if declined else "signature",
-                    label=("Declined" if declined else "Signed") + f" “{_letter_title(sig)}”",
-                    summary=(getattr(sig, "reason", "") if declined else sig.display_name),
-                    detail=", ".join(p for p in (signer and f"by {signer}", status) if p),
-                )
-            )
 
-    if apps.is_installed("signatories"):
-        try:
-            apps.get_model("signatories", "Invitation")
-        except LookupError:
-            invitations = None
-        else:
-            invitations = _reverse_queryset(org, "invitations")
-        if invitations is not None:
-            for inv in _select_letter(invitations).order_by("-pk")[:limit]:
-                sent = getattr(inv, "sent_at", None)
-                opened = getattr(inv, "opened_at", None)
-                responded = getattr(inv, "responded_at", None)
-                when = sent or getattr(inv, "created_at", None)
-                if when is None:
-                    continue
-                progress = "responded" if responded else "opened" if opened else "not opened yet"
-                entries.append(
-                    TimelineEntry(
-                        when=when,
-                        kind="invitation",
-                        label=f"Invited to sign “{_letter_title(inv)}”",
-                        summary=", ".join(getattr(inv, "emailed_to", None) or []),
-                        detail=progress,
-                    )
-                )
-
+def _merge_entries(organizations: list[Organization], limit: int) -> list[TimelineEntry]:
     history = ModelLogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(Organization),
-        object_id=str(org.pk),
-        action="coalition.merge_organizations",
+        object_id__in=[str(org.pk) for org in organizations],
+        action=MERGE_ACTION,
     ).select_related("user")
+    entries = []
     for entry in history.order_by("-timestamp")[:limit]:
-        merged = (entry.data or {}).get("merged", "another organization")
+        data = entry.data or {}
+        by = f"by {entry.user.get_username()}" if entry.user else ""
+        kept = "kept as a record of the merge" if data.get("kept") else ""
         entries.append(
             TimelineEntry(
                 when=entry.timestamp,
                 kind="history",
-                label=f"Merged {merged} into this organization",
+                label=f"Merged {data.get('merged', 'another organization')} into this organization",
                 summary="",
-                detail=f"by {entry.user.get_username()}" if entry.user else "",
+                detail="; ".join(part for part in (by, kept) if part),
             )
         )
+    return entries
 
+
+def organization_timeline(org: Organization, *, limit: int = 200) -> list[TimelineEntry]:
+    """Interactions, merges and what each app contributes, newest first, in a few queries."""
+    # The records merged into it: another app's history (events, responses) may name them.
+    organizations = [org, *Organization.objects.filter(merged_into=org)]
+    entries = _interaction_entries(organizations, limit) + _merge_entries(organizations, limit)
+    for source in timeline_sources():
+        # The newest of each source, whatever order it gives them in.
+        entries.extend(nlargest(limit, source(organizations, limit), key=lambda e: e.when))
     entries.sort(key=lambda e: e.when, reverse=True)
     return entries[:limit]

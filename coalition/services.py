@@ -6,21 +6,26 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
+from django.db.models.deletion import ProtectedError, RestrictedError
 from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
+from coalition.errors import CoalitionError, MergeError
+from coalition.hooks import merge_participants
 from coalition.models import Contact, Interaction, Membership, Organization, OrganizationTag
+
+__all__ = [
+    "INTERACTION_ACTION",
+    "MERGE_ACTION",
+    "CoalitionError",
+    "MergeError",
+    "MergeResult",
+    "log_interaction",
+    "merge_organizations",
+]
 
 MERGE_ACTION = "coalition.merge_organizations"
 INTERACTION_ACTION = "coalition.log_interaction"
-
-
-class CoalitionError(Exception):
-    """A change that the CRM refuses, with a message fit to show to staff."""
-
-
-class MergeError(CoalitionError):
-    pass
 
 
 def log_interaction(
@@ -54,8 +59,13 @@ def log_interaction(
 
 @dataclass
 class MergeResult:
+    """What a merge did: the rows it moved, by kind, and whether the duplicate was kept."""
+
     survivor: Organization
     moved: dict[str, int] = field(default_factory=dict)
+    # True when history that is never rewritten (another app's audit events) refers to the
+    # duplicate: it stays as a tombstone, archived and pointing at the survivor.
+    kept: bool = False
 
 
 def _conflicting_rows(
@@ -95,7 +105,7 @@ def _conflicting_rows(
 def merge_organizations(
     *, survivor: Organization, duplicate: Organization, user: AbstractBaseUser | None
 ) -> MergeResult:
-    """Move everything of `duplicate` to `survivor`, record it in the history, delete `duplicate`."""
+    """Move everything of `duplicate` to `survivor`, record it, and retire `duplicate`."""
     if survivor.pk == duplicate.pk:
         raise MergeError("Choose two different organizations to merge.")
     with transaction.atomic():
@@ -108,6 +118,12 @@ def merge_organizations(
         if len(locked) != 2:
             raise MergeError("One of the organizations no longer exists.")
         survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
+        for org in (survivor, duplicate):
+            if org.merged_into_id is not None:
+                raise MergeError(
+                    f"{org.name} was already merged into another organization: "
+                    "merge with that one instead."
+                )
         result = MergeResult(survivor=survivor)
 
         # Active memberships of the same coalition cannot both survive: keep the higher tier.
@@ -130,28 +146,71 @@ def merge_organizations(
             tag_id__in=OrganizationTag.objects.filter(content_object=survivor).values("tag_id"),
         ).delete()
 
+        # Records merged into the duplicate earlier now point at the survivor, so that one
+        # level of tombstones is all a history needs to follow.
+        Organization.objects.filter(merged_into=duplicate).update(merged_into=survivor)
+
+        participants = merge_participants()
+        handled = {model for participant in participants for model in participant.models}
         for rel in Organization._meta.related_objects:
+            if rel.related_model in handled or rel.related_model is Organization:
+                continue
             moved = _move_relation(rel, survivor, duplicate)
             if moved:
                 result.moved[str(rel.related_model._meta.verbose_name_plural)] = moved
+        for participant in participants:
+            for what, moved in participant.move(survivor, duplicate, user).items():
+                if moved:
+                    result.moved[what] = result.moved.get(what, 0) + moved
 
         for name in ("acronym", "display", "website", "country", "description", "logo_id"):
             if not getattr(survivor, name) and getattr(duplicate, name):
                 setattr(survivor, name, getattr(duplicate, name))
+        # A member merged into the request it made through an open link stays a member: the
+        # survivor must not drop out of the listings with everything it just received.
+        pending = Organization.Status.PENDING
+        if survivor.status == pending and duplicate.status != pending:
+            survivor.status = duplicate.status
         survivor.save()
 
         content_type = ContentType.objects.get_for_model(Organization)
         ModelLogEntry.objects.filter(content_type=content_type, object_id=str(duplicate.pk)).update(
             object_id=str(survivor.pk)
         )
+        merged_id = duplicate.pk
+        result.kept = _retire(duplicate, survivor)
         log(
             instance=survivor,
             action=MERGE_ACTION,
             user=user,
-            data={"merged": duplicate.name, "merged_id": duplicate.pk, "moved": result.moved},
+            data={
+                "merged": duplicate.name,
+                "merged_id": merged_id,
+                "moved": result.moved,
+                "kept": result.kept,
+            },
         )
-        duplicate.delete()
     return result
+
+
+def _retire(duplicate: Organization, survivor: Organization) -> bool:
+    """Delete the emptied duplicate, or keep it as a tombstone if history refers to it; True if kept."""
+    try:
+        # A savepoint: a refused delete leaves the merge's transaction usable.
+        with transaction.atomic():
+            duplicate.delete()
+    except (ProtectedError, RestrictedError):
+        # Append-only records (such as a sign-on's hash-chained events) name the duplicate and
+        # can never be rewritten, so the row they point at stays: archived, out of every
+        # listing, pointing at the survivor, and with its name free for a newcomer.
+        # An update, not save(): save() would compute the name's key again.
+        Organization.objects.filter(pk=duplicate.pk).update(
+            status=Organization.Status.ARCHIVED,
+            merged_into=survivor,
+            name_key=f"merged:{duplicate.pk}",
+        )
+        return True
+    return False
 
 
 def _move_relation(

@@ -194,12 +194,13 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 # Wagtail's own jobs (search index, references) run inline so the admin never goes stale;
 # ours (invitation emails, PDFs) go to the "background" backend, which is a database queue
 # in production (run `manage.py db_worker --backend background --queue-name '*'`).
+TASK_QUEUES = ["default", "email", "pdf"]
 TASKS = {
     "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
     "background": (
-        {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
+        {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": TASK_QUEUES}
         if env_bool("TASKS_IMMEDIATE", DEBUG)
-        else {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "email", "pdf"]}
+        else {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}
     ),
 }
 
@@ -261,6 +262,11 @@ SECURE_CSP = {
 X_FRAME_OPTIONS = "DENY"  # Wagtail's preview views opt in to SAMEORIGIN themselves.
 if env_bool("BEHIND_TLS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Sign-ons: the key of the event chain (a secret outside the database; derived from SECRET_KEY
+# when unset) and the limits on the open link ("20/h/ip,3/h/address"; see signatories/ratelimits.py).
+EVENT_CHAIN_KEY = env_str("EVENT_CHAIN_KEY")
+SIGN_ON_RATE_LIMITS: dict[str, str] = {}
 
 # Letters
 LETTER_PDF_TIMEOUT = env_int("LETTER_PDF_TIMEOUT", 300)

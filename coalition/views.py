@@ -18,6 +18,7 @@ from coalition.forms import ImportForm, LogInteractionForm, MergeForm
 from coalition.imports import import_members
 from coalition.models import Membership, Organization
 from coalition.selectors import (
+    current_organizations,
     find_duplicate_organizations,
     organization_timeline,
     search_organizations,
@@ -37,7 +38,7 @@ def _deny_unless(request: HttpRequest, *perms: str) -> None:
 def get_organization_for_page(pk: int) -> Organization:
     """An organization with everything its page shows, in a fixed number of queries."""
     return get_object_or_404(
-        Organization.objects.select_related("logo").prefetch_related(
+        Organization.objects.select_related("logo", "merged_into").prefetch_related(
             "contacts",
             "tags",
             models.Prefetch(
@@ -53,6 +54,8 @@ def get_organization_for_page(pk: int) -> Organization:
 
 def organization_page_context(request: HttpRequest, org: Organization) -> dict:
     user = request.user
+    # A record kept after a merge is history: it is read, never edited or merged again.
+    current = org.merged_into_id is None
     return {
         "organization": org,
         "contacts": list(org.contacts.all()),
@@ -60,14 +63,17 @@ def organization_page_context(request: HttpRequest, org: Organization) -> dict:
         "tags": list(org.tags.all()),
         "timeline": organization_timeline(org),
         "log_form": LogInteractionForm(organization=org)
-        if user.has_perm("coalition.add_interaction")
+        if current and user.has_perm("coalition.add_interaction")
         else None,
         "log_url": reverse("coalition_organizations:log_interaction", args=[org.pk]),
         "edit_url": reverse("coalition_organizations:edit", args=[org.pk])
-        if user.has_perm("coalition.change_organization")
+        if current and user.has_perm("coalition.change_organization")
         else None,
         "merge_url": reverse("coalition_organizations:merge", args=[org.pk])
-        if user.has_perm("coalition.merge_organizations")
+        if current and user.has_perm("coalition.merge_organizations")
+        else None,
+        "merged_into_url": reverse("coalition_organizations:inspect", args=[org.merged_into_id])
+        if not current
         else None,
         "history_url": reverse("coalition_organizations:history", args=[org.pk]),
     }
@@ -76,7 +82,7 @@ def organization_page_context(request: HttpRequest, org: Organization) -> dict:
 @require_POST
 def log_interaction_view(request: HttpRequest, pk: int) -> HttpResponse:
     _deny_unless(request, "coalition.add_interaction")
-    org = get_object_or_404(Organization, pk=pk)
+    org = get_object_or_404(current_organizations(), pk=pk)
     page = reverse("coalition_organizations:inspect", args=[org.pk])
     form = LogInteractionForm(request.POST, organization=org)
     if not form.is_valid():
@@ -109,10 +115,12 @@ def merge_view(request: HttpRequest, pk: int) -> HttpResponse:
         "coalition.change_organization",
         "coalition.delete_organization",
     )
-    survivor = get_object_or_404(Organization, pk=pk)
+    survivor = get_object_or_404(current_organizations(), pk=pk)
     query = request.GET.get("q", "").strip()
     form = MergeForm(request.POST or None)
-    form.fields["duplicate"].queryset = Organization.objects.exclude(pk=survivor.pk)
+    # Pending requests may be merged into the member they duplicate; tombstones are history.
+    others = current_organizations().exclude(pk=survivor.pk)
+    form.fields["duplicate"].queryset = others
     if request.method == "POST" and form.is_valid():
         duplicate = form.cleaned_data["duplicate"]
         try:
@@ -121,14 +129,18 @@ def merge_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(error))
         else:
             moved = ", ".join(f"{n} {what}" for what, n in result.moved.items()) or "nothing else"
+            kept = (
+                f" {duplicate.name} is kept, archived, as a record of the merge, because "
+                "history refers to it."
+                if result.kept
+                else ""
+            )
             messages.success(
-                request, f"Merged {duplicate.name} into {survivor.name} (moved {moved})."
+                request, f"Merged {duplicate.name} into {survivor.name} (moved {moved}).{kept}"
             )
             return redirect("coalition_organizations:inspect", survivor.pk)
     if query:
-        candidates = list(
-            search_organizations(Organization.objects.exclude(pk=survivor.pk), query)[:20]
-        )
+        candidates = list(search_organizations(others, query)[:20])
         reasons = {}
     else:
         found = find_duplicate_organizations(

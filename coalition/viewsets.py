@@ -18,7 +18,12 @@ from wagtail.admin.widgets.button import Button
 from coalition import views
 from coalition.forms import ContactForm, OrganizationForm
 from coalition.models import Coalition, Contact, Interaction, Membership, Organization
-from coalition.selectors import search_contacts, search_organizations
+from coalition.selectors import (
+    current_organizations,
+    is_member,
+    search_contacts,
+    search_organizations,
+)
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -114,7 +119,8 @@ class OrganizationFilterSet(WagtailFilterSet):
     country = django_filters.ChoiceFilter(
         choices=lambda: [
             (c, c)
-            for c in Organization.objects.exclude(country="")
+            for c in current_organizations()
+            .exclude(country="")
             .order_by("country")
             .values_list("country", flat=True)
             .distinct()
@@ -169,6 +175,16 @@ class OrganizationFilterSet(WagtailFilterSet):
 class OrganizationIndexView(CoalitionIndexView):
     export_values = {"coalitions": _active_coalitions, "tag_names": _tag_names}
 
+    def filter_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        queryset = super().filter_queryset(queryset)
+        asked = ""
+        if self.filters and self.filters.is_valid():
+            asked = self.filters.form.cleaned_data.get("status") or ""
+        # Pending requests are no members: only asking for them by status lists them.
+        if asked != Organization.Status.PENDING:
+            queryset = queryset.exclude(status=Organization.Status.PENDING)
+        return queryset
+
     def get_base_queryset(self) -> models.QuerySet:
         contacts = (
             Contact.objects.filter(organization_id=models.OuterRef("pk"))
@@ -177,17 +193,19 @@ class OrganizationIndexView(CoalitionIndexView):
             .annotate(n=models.Count("pk"))
             .values("n")
         )
-        return Organization.objects.annotate(
-            contact_count=Coalesce(models.Subquery(contacts), 0)
-        ).prefetch_related(
-            models.Prefetch(
-                "memberships",
-                queryset=Membership.objects.filter(left_on__isnull=True).select_related(
-                    "coalition"
+        return (
+            current_organizations()
+            .annotate(contact_count=Coalesce(models.Subquery(contacts), 0))
+            .prefetch_related(
+                models.Prefetch(
+                    "memberships",
+                    queryset=Membership.objects.filter(left_on__isnull=True).select_related(
+                        "coalition"
+                    ),
+                    to_attr="active_memberships",
                 ),
-                to_attr="active_memberships",
-            ),
-            "tags",
+                "tags",
+            )
         )
 
     def search_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
@@ -210,6 +228,12 @@ class OrganizationIndexView(CoalitionIndexView):
         return buttons
 
 
+class OrganizationEditView(generic.EditView):
+    def get_queryset(self) -> models.QuerySet:
+        # A record kept after a merge has a freed name key that saving would compute again.
+        return current_organizations()
+
+
 class OrganizationInspectView(generic.InspectView):
     template_name = "coalition/organization/inspect.html"
 
@@ -218,6 +242,10 @@ class OrganizationInspectView(generic.InspectView):
 
     def get_page_title(self) -> str:
         return self.object.printed_name
+
+    def get_edit_url(self) -> str | None:
+        # A record kept after a merge is history: its page links to the survivor instead.
+        return None if self.object.merged_into_id else super().get_edit_url()
 
     def get_context_data(self, **kwargs) -> dict:
         context = super().get_context_data(**kwargs)
@@ -279,6 +307,9 @@ class OrganizationChooserViewSet(ChooserViewSet):
     edit_item_text = "Edit this organization"
     per_page = 20
 
+    def get_object_list(self) -> models.QuerySet:
+        return current_organizations()
+
 
 class ContactChooserViewSet(ChooserViewSet):
     model = Contact
@@ -299,6 +330,7 @@ class OrganizationViewSet(ModelViewSet):
     icon = "group"
     menu_label = "Organizations"
     index_view_class = OrganizationIndexView
+    edit_view_class = OrganizationEditView
     inspect_view_class = OrganizationInspectView
     inspect_view_enabled = True
     copy_view_enabled = False
@@ -366,7 +398,8 @@ class ContactIndexView(CoalitionIndexView):
     export_permission = "coalition.export_contacts"
 
     def get_base_queryset(self) -> models.QuerySet:
-        return Contact.objects.select_related("organization")
+        # Contacts of pending requests and of merged records are not members' contacts.
+        return Contact.objects.filter(is_member("organization__")).select_related("organization")
 
     def search_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         if not self.is_searching:
@@ -428,7 +461,9 @@ class ContactViewSet(ModelViewSet):
 
 class MembershipIndexView(CoalitionIndexView):
     def get_base_queryset(self) -> models.QuerySet:
-        return Membership.objects.select_related("organization", "coalition")
+        return Membership.objects.filter(is_member("organization__")).select_related(
+            "organization", "coalition"
+        )
 
     def search_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         if not self.is_searching:
@@ -565,6 +600,7 @@ class CoalitionIndexViewWithCounts(CoalitionIndexView):
     def get_base_queryset(self) -> models.QuerySet:
         active = (
             Membership.objects.filter(coalition_id=models.OuterRef("pk"), left_on__isnull=True)
+            .filter(is_member("organization__"))
             .order_by()
             .values("coalition_id")
             .annotate(n=models.Count("pk"))

@@ -12,9 +12,9 @@ import csv
 from django.db import transaction
 
 from .base import COLUMNS, ImportFileError, ImportReport, Progress, RowResult
-from .checking import _Planner
+from .checking import ImportPlan
 from .reading import decode_text, read_rows
-from .writing import _apply
+from .writing import apply_plan
 
 __all__ = [
     "COLUMNS",
@@ -42,7 +42,7 @@ def import_members(
     except (ImportFileError, UnicodeDecodeError, csv.Error) as error:
         report.errors.append(str(error))
         return report
-    planner = _Planner(header, rows)
+    planner = ImportPlan(header, rows)
     if not planner.check_header():
         report.errors = planner.errors
         return report
@@ -63,5 +63,5 @@ def import_members(
         return report
     with transaction.atomic():
         report.organizations_updated = 0
-        _apply(planner, report, progress)
+        apply_plan(planner, report, progress)
     return report

@@ -78,7 +78,7 @@ class _MembershipPlan:
     existing: Membership | None
 
 
-class _Planner:
+class ImportPlan:
     def __init__(self, header: list[str], rows: list[tuple[int, dict[str, str]]]) -> None:
         self.header = header
         self.rows = rows

@@ -13,10 +13,10 @@ from coalition.models import (
 )
 
 from .base import BATCH, ImportReport, Progress
-from .checking import _Planner
+from .checking import ImportPlan
 
 
-def _apply(planner: _Planner, report: ImportReport, progress: Progress | None) -> None:
+def apply_plan(planner: ImportPlan, report: ImportReport, progress: Progress | None) -> None:
     now = timezone.now()
     total = len(planner.orgs) + len(planner.contacts) + len(planner.memberships)
     done = 0
@@ -114,7 +114,7 @@ def _apply(planner: _Planner, report: ImportReport, progress: Progress | None) -
         backend.add_bulk(Contact, new_contacts + changed_contacts)
 
 
-def _apply_tags(planner: _Planner) -> None:
+def _apply_tags(planner: ImportPlan) -> None:
     wanted: dict[str, str] = {}
     for plan in planner.orgs.values():
         for tag in plan.tags:

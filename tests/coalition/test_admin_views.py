@@ -161,7 +161,9 @@ def test_the_timeline_shows_invitations_in_a_fixed_number_of_queries(
     manager_client.get(url)
     with CaptureQueriesContext(connection) as one:
         html = names_in(manager_client.get(url))
-    assert "Invited to sign “A joint letter on widgets”" in html
+    # One entry per person invited, with the address the link went to.
+    assert "Invited Pat Signer 0 to sign “A joint letter on widgets”" in html
+    assert "pat0@awm0.example.org" in html
 
     from tests.signatories.conftest import approved_revision
 
@@ -169,4 +171,4 @@ def test_the_timeline_shows_invitations_in_a_fixed_number_of_queries(
         open_new_sign_on(members, revision=approved_revision(slug=f"more-{i}", title=f"More {i}"))
     with django_assert_max_num_queries(len(one)):
         html = names_in(manager_client.get(url))
-    assert html.count("Invited to sign") == 4
+    assert html.count("Invited Pat Signer 0 to sign") == 4

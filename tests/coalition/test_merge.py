@@ -4,8 +4,13 @@ from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
 from coalition.models import Contact, Interaction, Membership, Organization
+from coalition.selectors import find_duplicate_organizations, organizations_named
 from coalition.services import MergeError, merge_organizations
-from signatories.models import Signature
+from signatories import services
+from signatories.inputs import OrganizationRequest
+from signatories.models import Event, Signature
+from signatories.selectors import verify_event_chain
+from tests.coalition.conftest import SIGNER, STAFF_ACTOR, open_sign_on_for, sign
 from tests.factories import (
     CoalitionFactory,
     ContactFactory,
@@ -73,7 +78,8 @@ def test_it_changes_nothing_when_both_signed_the_same_letter(pair, staff):
     SignatureFactory(organization=duplicate, letter=letter)
 
     with pytest.raises(
-        MergeError, match="both organizations have a signature with the same letter"
+        MergeError,
+        match="both organizations have an active response to “A joint letter on widgets”",
     ):
         merge_organizations(survivor=survivor, duplicate=duplicate, user=staff)
 
@@ -128,3 +134,191 @@ def test_a_refused_merge_shows_why(manager_client, pair):
     )
     assert "Cannot merge" in response.content.decode()
     assert Organization.objects.filter(pk=duplicate.pk).exists()
+
+
+# Organizations with a sign-on history ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_merging_an_invited_organization_keeps_it_as_a_record_of_the_merge(pair, staff):
+    survivor, duplicate = pair
+    sign_on = open_sign_on_for(duplicate)
+    signature = sign(sign_on.invitations.first())
+    history = list(Event.objects.filter(organization=duplicate).values_list("pk", "hash"))
+    # These append-only events made the merge fail with ProtectedError when it deleted the
+    # duplicate: they can neither move nor go.
+    assert history
+
+    result = merge_organizations(survivor=survivor, duplicate=duplicate, user=staff)
+
+    assert result.kept
+    tombstone = Organization.objects.get(pk=duplicate.pk)
+    assert tombstone.status == Organization.Status.ARCHIVED
+    assert tombstone.merged_into == survivor
+    assert tombstone.name_key == f"merged:{duplicate.pk}"
+    assert list(Event.objects.filter(organization=duplicate).values_list("pk", "hash")) == history
+    assert set(sign_on.invitations.values_list("organization", flat=True)) == {survivor.pk}
+    assert Signature.objects.get(pk=signature.pk).organization == survivor
+    assert result.moved["invitations"] == 2
+    assert result.moved["signatures"] == 1
+    assert Contact.objects.filter(organization=survivor).count() == 3
+
+
+@pytest.mark.django_db
+def test_the_sign_on_records_each_moved_row_and_its_chain_still_verifies(pair, staff):
+    survivor, duplicate = pair
+    first = open_sign_on_for(duplicate, survivor, title="First letter")
+    second = open_sign_on_for(duplicate, title="Second letter")
+    sign(first.invitations.filter(organization=duplicate).first())
+    imported = SignatureFactory(organization=duplicate, letter=make_letter(slug="imported"))
+
+    merge_organizations(survivor=survivor, duplicate=duplicate, user=staff)
+
+    for sign_on, rows in ((first, 3), (second, 2)):
+        moves = Event.objects.filter(sign_on=sign_on, action="organization_merged")
+        assert moves.count() == rows  # one event per invitation or signature moved
+        for event in moves:
+            assert event.detail == {
+                "from": duplicate.pk,
+                "into": survivor.pk,
+                "from_name": "Info Tech Industry Council",
+            }
+            assert (event.organization_id, event.user, event.actor) == (survivor.pk, staff, "staff")
+        assert verify_event_chain(sign_on=sign_on) == []
+    imported.refresh_from_db()
+    assert imported.organization == survivor
+
+
+@pytest.mark.django_db
+def test_a_refused_merge_leaves_the_sign_on_untouched(pair, staff):
+    survivor, duplicate = pair
+    sign_on = open_sign_on_for(survivor, duplicate)
+    sign(sign_on.invitations.filter(organization=survivor).first())
+    sign(sign_on.invitations.filter(organization=duplicate).first())
+    head = (sign_on.invitations.count(), Event.objects.filter(sign_on=sign_on).count())
+
+    with pytest.raises(MergeError, match="active response to “A joint letter on widgets”"):
+        merge_organizations(survivor=survivor, duplicate=duplicate, user=staff)
+
+    duplicate.refresh_from_db()
+    assert duplicate.merged_into is None
+    assert sign_on.invitations.filter(organization=duplicate).count() == 2
+    assert (sign_on.invitations.count(), Event.objects.filter(sign_on=sign_on).count()) == head
+    assert verify_event_chain(sign_on=sign_on) == []
+
+
+@pytest.mark.django_db
+def test_a_pending_request_merges_into_the_member_it_duplicates(pair, staff):
+    survivor, _ = pair
+    sign_on = open_sign_on_for(survivor)
+    services.issue_open_link(sign_on=sign_on, actor=STAFF_ACTOR, accepts_requests=True)
+    request = services.request_to_sign(
+        sign_on=sign_on,
+        request=OrganizationRequest(
+            organization_name="I.T. Industry Council",
+            acronym="ITI Council",
+            display_name="ITI",
+            signer_name="Sam Asker",
+            signer_title="CEO",
+            signer_email="sam@iti.example",
+        ),
+        text_hash=sign_on.text_hash,
+        actor=SIGNER,
+    )
+    pending = request.organization
+    assert pending.status == Organization.Status.PENDING
+
+    merge_organizations(survivor=survivor, duplicate=pending, user=staff)
+
+    request.refresh_from_db()
+    assert request.organization == survivor
+    assert Organization.objects.get(pk=pending.pk).merged_into == survivor
+    assert verify_event_chain(sign_on=sign_on) == []
+
+
+@pytest.mark.django_db
+def test_an_organization_without_history_is_deleted_as_before(pair, staff):
+    survivor, duplicate = pair
+    result = merge_organizations(survivor=survivor, duplicate=duplicate, user=staff)
+    assert not result.kept
+    assert not Organization.objects.filter(pk=duplicate.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_merged_record_cannot_be_merged_again(pair, staff):
+    survivor, duplicate = pair
+    open_sign_on_for(duplicate)
+    merge_organizations(survivor=survivor, duplicate=duplicate, user=staff)
+    other = OrganizationFactory(name="Another Council")
+
+    for pair_ in ((other, duplicate), (duplicate, other)):
+        with pytest.raises(MergeError, match="already merged into another organization"):
+            merge_organizations(survivor=pair_[0], duplicate=pair_[1], user=staff)
+
+
+@pytest.mark.django_db
+def test_records_merged_earlier_follow_a_later_merge(pair, staff):
+    survivor, duplicate = pair
+    open_sign_on_for(duplicate)
+    merge_organizations(survivor=survivor, duplicate=duplicate, user=staff)
+    final = OrganizationFactory(name="Tech Industry Council")
+    open_sign_on_for(survivor, title="Later letter")
+
+    merge_organizations(survivor=final, duplicate=survivor, user=staff)
+
+    assert set(final.merged_organizations.values_list("pk", flat=True)) == {
+        survivor.pk,
+        duplicate.pk,
+    }
+
+
+@pytest.mark.django_db
+def test_a_merged_record_is_history_only(pair, staff):
+    survivor, duplicate = pair
+    open_sign_on_for(duplicate)
+    merge_organizations(survivor=survivor, duplicate=duplicate, user=staff)
+
+    # It matches nothing any more: its acronym is not looked up, its website leads to the survivor.
+    assert not organizations_named(names=["Info Tech Industry Council"], acronyms=["ITIC"])
+    assert find_duplicate_organizations(
+        name="Info Tech Industry Council", acronym="ITIC", website="https://itic.example"
+    ) == [(survivor, "same website")]
+    # Its name is free for a newcomer.
+    newcomer = OrganizationFactory(name="Info Tech Industry Council", acronym="")
+    assert newcomer.name_key == "infotechindustrycouncil"
+
+
+@pytest.mark.django_db
+def test_staff_merge_an_invited_organization_from_its_page(manager_client, pair):
+    survivor, duplicate = pair
+    open_sign_on_for(duplicate)
+    url = reverse("coalition_organizations:merge", args=[survivor.pk])
+
+    response = manager_client.post(url, {"duplicate": duplicate.pk}, follow=True)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Info Tech Industry Council is kept, archived, as a record of the merge" in html
+    assert "Merged Info Tech Industry Council into this organization" in html
+    assert "kept as a record of the merge" in html.split('id="org-timeline"')[1]
+    # The record itself says where it went, and offers no edit or merge.
+    page = reverse("coalition_organizations:inspect", args=[duplicate.pk])
+    html = manager_client.get(page).content.decode()
+    assert "Merged into" in html
+    assert reverse("coalition_organizations:inspect", args=[survivor.pk]) in html
+    assert reverse("coalition_organizations:edit", args=[duplicate.pk]) not in html
+    edit = manager_client.get(reverse("coalition_organizations:edit", args=[duplicate.pk]))
+    assert edit.status_code == 404
+    merge = manager_client.get(reverse("coalition_organizations:merge", args=[duplicate.pk]))
+    assert merge.status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_member_merged_into_its_pending_request_stays_a_member(pair, staff):
+    survivor, duplicate = pair
+    Organization.objects.filter(pk=survivor.pk).update(status=Organization.Status.PENDING)
+
+    merge_organizations(survivor=survivor, duplicate=duplicate, user=staff)
+
+    survivor.refresh_from_db()
+    assert survivor.status == Organization.Status.ACTIVE
