@@ -1,3 +1,5 @@
+from typing import Any
+
 from wagtail import blocks
 
 INLINE_FEATURES = ["bold", "italic", "link"]
@@ -16,7 +18,7 @@ class HeadingBlock(blocks.CharBlock):
 
 
 class BulletedListBlock(blocks.ListBlock):
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(blocks.RichTextBlock(features=INLINE_FEATURES), **kwargs)
 
     class Meta:
@@ -25,7 +27,7 @@ class BulletedListBlock(blocks.ListBlock):
 
 
 class NumberedListBlock(blocks.ListBlock):
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(blocks.RichTextBlock(features=INLINE_FEATURES), **kwargs)
 
     class Meta:
@@ -53,4 +55,4 @@ class LetterBodyBlock(blocks.StreamBlock):
     section = SectionBlock(label="Headed section")
 
     class Meta:
-        block_counts = {}
+        block_counts: dict[str, dict[str, int]] = {}

@@ -4,7 +4,7 @@ Idempotent: `load_demo` may call `load(stdout)` on every run.
 """
 
 import datetime
-from typing import TextIO
+from typing import Protocol
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -41,8 +41,14 @@ DRAFT_BODY = [
 ]
 
 
+class Output(Protocol):
+    """Where a demo says what it did: a command's stdout, or a StringIO in tests."""
+
+    def write(self, text: str) -> object: ...
+
+
 @transaction.atomic
-def load(stdout: TextIO) -> None:
+def load(stdout: "Output") -> None:
     """Assign internal review to the archive and leave a second letter in review."""
     index = ensure_letter_archive()
     workflow = assign_review_workflow(index=index)

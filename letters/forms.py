@@ -19,7 +19,7 @@ class WordImportForm(forms.Form):
         ),
     )
 
-    def clean_document(self) -> UploadedFile:
+    def clean_document(self) -> UploadedFile[bytes]:
         upload = self.cleaned_data["document"]
         try:
             open_document(upload, name=upload.name)

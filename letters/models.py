@@ -1,5 +1,6 @@
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,10 +11,15 @@ from wagtail.admin.panels import FieldRowPanel, MultiFieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import StreamField
-from wagtail.models import Page
+from wagtail.models import Page, PagePermissionTester
 from wagtail.search import index
 
+from . import publishing
 from .blocks import LetterBodyBlock
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.db.models.fields.files import FieldFile
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,19 @@ class SignatoryLine:
     group: str = ""
     detail: str = ""
     logo_url: str = ""
+
+
+class PublishedVersion(Protocol):
+    """A letter as published, as this app reads it: the sign-on app's Publication, found through
+    the reverse relation (this app never imports that one)."""
+
+    pdf: "FieldFile"
+    pdf_sha256: str
+    chain_head: str
+    chain_length: int
+    published_at: datetime.datetime
+
+    def lines(self) -> list[SignatoryLine]: ...
 
 
 @dataclass(frozen=True)
@@ -115,8 +134,8 @@ class LetterIndexPage(Page):
     class Meta:
         verbose_name = "letter archive"
 
-    def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
-        context = super().get_context(request, *args, **kwargs)
+    def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context(request, *args, **kwargs)
         context["letters"] = (
             LetterPage.objects.live()
             .public()
@@ -132,6 +151,18 @@ def signatory_columns(lines: list[SignatoryLine]) -> int:
         return 1
     longest = max(max(len(line.text), len(line.detail)) for line in lines)
     return 3 if len(lines) > 60 and longest <= 32 else 2
+
+
+class LetterPermissionTester(PagePermissionTester):
+    """Wagtail's own Publish (editor, bulk actions, the API) is offered only for letters that the
+    publication gate lets through; the others are published from their sign-on."""
+
+    @cached_property
+    def refusal(self) -> publishing.Refusal | None:
+        return publishing.refusal(self.page)
+
+    def can_publish(self) -> bool:
+        return super().can_publish() and self.refusal is None
 
 
 def lines_field_validator(value: str) -> None:
@@ -216,6 +247,26 @@ class LetterPage(RoutablePageMixin, Page):
     class Meta:
         verbose_name = "letter"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every door of Wagtail's (editor, schedule, bulk, API) publishes by saving the page with
+        # a new live revision: the one place a letter out for sign-on can be held back.
+        if self.pk and self.live and self.live_revision_id:
+            stored = (
+                LetterPage.objects.filter(pk=self.pk)
+                .values_list("live_revision_id", flat=True)
+                .first()
+            )
+            if stored != self.live_revision_id:
+                found = publishing.refusal(self)
+                if found is not None:
+                    raise publishing.PublicationRefused(found)
+        super().save(*args, **kwargs)
+
+    def permissions_for_user(
+        self, user: "AbstractBaseUser | AnonymousUser"
+    ) -> PagePermissionTester:
+        return LetterPermissionTester(user, self)
+
     @property
     def recipient_lines(self) -> list[str]:
         return [line for line in self.recipients.splitlines() if line.strip()]
@@ -236,7 +287,7 @@ class LetterPage(RoutablePageMixin, Page):
         return ""
 
     @cached_property
-    def publication(self) -> models.Model | None:
+    def publication(self) -> PublishedVersion | None:
         """The latest publication of this letter at the close of a sign-on, if there is one."""
         # Publications live in the sign-on app, which depends on this one: walk the reverse relation.
         if self.pk is None:
@@ -255,7 +306,9 @@ class LetterPage(RoutablePageMixin, Page):
     def letterhead(self) -> Letterhead:
         return Letterhead.for_site(self.get_site())
 
-    def letter_context(self, lines: list[SignatoryLine], *, placeholders: bool = False) -> dict:
+    def letter_context(
+        self, lines: list[SignatoryLine], *, placeholders: bool = False
+    ) -> dict[str, Any]:
         """Everything the HTML and PDF templates need to print the letter.
 
         With placeholders=True and no lines, stand-in signatories show where the real ones will
@@ -293,12 +346,12 @@ class LetterPage(RoutablePageMixin, Page):
         """Who the letter is from, for the PDF's author field."""
         if self.letterhead.coalition_name:
             return self.letterhead.coalition_name
-        if self.coalition_id:
+        if self.coalition is not None:
             return self.coalition.name
-        return settings.WAGTAIL_SITE_NAME
+        return str(settings.WAGTAIL_SITE_NAME)
 
-    def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
-        context = super().get_context(request, *args, **kwargs)
+    def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context(request, *args, **kwargs)
         # The same letterhead the site's templates read, cached on the request: one query, not two.
         self.__dict__["letterhead"] = Letterhead.for_request(request)
         preview = getattr(request, "is_preview", False)
@@ -331,6 +384,16 @@ class LetterPage(RoutablePageMixin, Page):
             # The PDF rendered once at publication, whose SHA-256 the page shows.
             with publication.pdf.open("rb") as fh:
                 pdf_file = fh.read()
+        elif publication is not None:
+            # Being rendered by the worker: a PDF rendered here would not be the one whose hash
+            # the page will show.
+            response = HttpResponse(
+                "The PDF of this letter is being prepared; try again in a minute.",
+                status=503,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Retry-After"] = "30"
+            return response
         else:
             pdf_file = stored_letter_pdf(self, self.signatory_lines())
         response = HttpResponse(pdf_file, content_type="application/pdf")

@@ -66,7 +66,7 @@ def local_only_fetcher() -> "URLFetcher":
     class LocalOnlyFetcher(URLFetcher):
         """Serves only the project's static and media files; a missing font fails the render."""
 
-        def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
             if url.startswith("data:"):
                 return super().fetch(url, headers)
             try:
@@ -85,7 +85,7 @@ DEFAULT_VARIANT = "pdf/ua-1"
 VARIANTS = ("pdf/ua-1", "pdf/a-3b")
 
 
-def render_pdf(html: str, *, variant: str | None = None) -> bytes:
+def render_pdf(html: str, *, variant: str | None = None, custom_metadata: bool = False) -> bytes:
     """Turn trusted, autoescaped HTML into a tagged PDF (PDF/UA-1 unless another variant is asked)."""
     # Imported here: WeasyPrint loads Pango, which the web process may never need.
     from weasyprint import HTML
@@ -94,18 +94,26 @@ def render_pdf(html: str, *, variant: str | None = None) -> bytes:
     if variant not in VARIANTS:
         raise ValueError(f"unknown PDF variant {variant!r}; expected one of {', '.join(VARIANTS)}")
     # Tags on every variant: PDF/A-3b does not require them, but screen readers still need them.
-    options: dict = {"pdf_variant": variant, "pdf_tags": True}
+    options: dict[str, object] = {
+        "pdf_variant": variant,
+        "pdf_tags": True,
+        "custom_metadata": custom_metadata,
+    }
     document = HTML(string=html, base_url=PDF_ORIGIN, url_fetcher=local_only_fetcher())
     return document.write_pdf(**options)
 
 
 def letter_pdf_html(
-    page: "LetterPage", lines: "list[SignatoryLine]", *, placeholders: bool = False
+    page: "LetterPage",
+    lines: "list[SignatoryLine]",
+    *,
+    placeholders: bool = False,
+    metadata: dict[str, str] | None = None,
 ) -> str:
-    """The HTML WeasyPrint turns into the letter's PDF."""
-    return render_to_string(
-        "letters/letter_pdf.html", page.letter_context(lines, placeholders=placeholders)
-    )
+    """The HTML WeasyPrint turns into the letter's PDF; `metadata` adds entries to the PDF's info."""
+    context = page.letter_context(lines, placeholders=placeholders)
+    context["pdf_metadata"] = sorted((metadata or {}).items())
+    return render_to_string("letters/letter_pdf.html", context)
 
 
 def render_letter_pdf(
@@ -114,9 +122,11 @@ def render_letter_pdf(
     *,
     variant: str | None = None,
     placeholders: bool = False,
+    metadata: dict[str, str] | None = None,
 ) -> bytes:
     """The PDF of a letter with the given signatory lines (placeholders stand in for none)."""
-    return render_pdf(letter_pdf_html(page, lines, placeholders=placeholders), variant=variant)
+    html = letter_pdf_html(page, lines, placeholders=placeholders, metadata=metadata)
+    return render_pdf(html, variant=variant, custom_metadata=bool(metadata))
 
 
 def stored_letter_pdf(

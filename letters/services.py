@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 from typing import IO
 
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils.text import slugify
@@ -27,9 +27,7 @@ class LetterError(Exception):
 
 
 @transaction.atomic
-def approve_for_circulation(
-    *, revision: Revision, user: AbstractBaseUser | None
-) -> CirculationApproval:
+def approve_for_circulation(*, revision: Revision, user: User | None) -> CirculationApproval:
     """Mark a letter revision as approved for circulation, without publishing anything."""
     letter = revision.content_object
     if isinstance(letter, Page) and not isinstance(letter, LetterPage):
@@ -107,7 +105,7 @@ def unique_slug(parent: Page, title: str) -> str:
 
 @transaction.atomic
 def create_letter_from_word(
-    *, upload: IO[bytes], name: str, user: AbstractBaseUser | None, index: LetterIndexPage
+    *, upload: IO[bytes], name: str, user: User | None, index: LetterIndexPage
 ) -> WordImport:
     """Start a draft letter under the archive from a Word (.docx) file; raises WordImportError."""
     parsed = read_word_letter(upload, name=name)

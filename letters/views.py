@@ -1,6 +1,7 @@
 """Staff views in the Wagtail admin: starting a letter from Word, the archival PDF/A."""
 
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -33,7 +34,10 @@ def import_word(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["document"]
         try:
             result = create_letter_from_word(
-                upload=upload, name=upload.name, user=request.user, index=index
+                upload=upload,
+                name=upload.name,
+                user=request.user if isinstance(request.user, User) else None,
+                index=index,
             )
         except WordImportError as error:
             form.add_error("document", str(error))

@@ -1,21 +1,22 @@
 from collections.abc import Iterator
 
+from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
-from django.urls import include, path, reverse
+from django.urls import URLPattern, URLResolver, include, path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.widgets import Button
 from wagtail.log_actions import LogActionRegistry
 from wagtail.models import Page
 
-from . import urls
+from . import publishing, urls
 from .models import LetterIndexPage, LetterPage
 from .services import assign_review_workflow
 
 
 @hooks.register("register_admin_urls")
-def register_letters_admin_urls() -> list:
+def register_letters_admin_urls() -> list[URLPattern | URLResolver]:
     return [path("letters/", include(urls, namespace="letters_admin"))]
 
 
@@ -40,6 +41,18 @@ def letter_header_buttons(
             icon_name="download",
             priority=80,
         )
+        refused = publishing.refusal(page.specific_deferred)
+        if refused is not None and refused.url:
+            yield Button(refused.label, refused.url, icon_name="doc-full-inverse", priority=70)
+
+
+@hooks.register("before_edit_page")
+def say_where_a_letter_is_published(request: HttpRequest, page: Page) -> None:
+    """The editor offers no Publish for a letter out for sign-on: say why, and where instead."""
+    if request.method == "GET" and isinstance(page.specific_deferred, LetterPage):
+        refused = publishing.refusal(page.specific_deferred)
+        if refused is not None:
+            messages.info(request, refused.message)
 
 
 @hooks.register("after_create_page")

@@ -52,7 +52,7 @@ class WordLetter:
     dateline: str = ""
     recipients: list[str] = field(default_factory=list)
     salutation: str = ""
-    body: list[dict] = field(default_factory=list)
+    body: list[dict[str, Any]] = field(default_factory=list)
     closing: str = ""
     cc: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -144,7 +144,7 @@ def _numbering_formats(document: Any) -> dict[tuple[str, str], str]:
     return formats
 
 
-def _list_kind(paragraph: Any, numbering: dict) -> str | None:
+def _list_kind(paragraph: Any, numbering: dict[tuple[str, str], str]) -> str | None:
     style = (paragraph.style.name if paragraph.style is not None else "") or ""
     if style.startswith("List Bullet"):
         return "bullet"
@@ -173,7 +173,7 @@ def _run_html(run: Any) -> tuple[str, bool]:
     return text, bool(run.bold)
 
 
-def _read_paragraph(paragraph: Any, numbering: dict) -> Para | None:
+def _read_paragraph(paragraph: Any, numbering: dict[tuple[str, str], str]) -> Para | None:
     parts: list[str] = []
     bold_flags: list[bool] = []
     for item in paragraph.iter_inner_content():
@@ -225,7 +225,7 @@ def _read_paragraph(paragraph: Any, numbering: dict) -> Para | None:
     )
 
 
-def _strip_prefix(html: str, pattern: re.Pattern) -> str:
+def _strip_prefix(html: str, pattern: re.Pattern[str]) -> str:
     """Drop a typed bullet or number from the start of a paragraph's HTML (after any tags)."""
     match = re.match(r"^((?:<[^>]+>)*)(.*)$", html, re.S)
     return match.group(1) + pattern.sub("", match.group(2), count=1) if match else html
@@ -320,8 +320,8 @@ def _item(para: Para) -> str:
     return f"<p>{para.html}</p>"
 
 
-def _body_blocks(paras: list[Para]) -> list[dict]:
-    blocks: list[dict] = []
+def _body_blocks(paras: list[Para]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
     i = 0
     while i < len(paras):
         para = paras[i]

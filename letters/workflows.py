@@ -6,10 +6,10 @@ own models, so the letters models are imported inside the function, not at the t
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 
-def finish_workflow(workflow_state: Any, user: AbstractBaseUser | None = None) -> None:
+def finish_workflow(workflow_state: Any, user: User | None = None) -> None:
     """The final approval of a workflow: a letter's reviewed revision is approved for circulation
     (publishing nothing); any other page or snippet is published, as Wagtail does by default."""
     from wagtail.workflows import publish_workflow_state

@@ -1,30 +1,33 @@
 """Staff views in the Wagtail admin: sign-on list, opening form, tracker, export, review queue."""
 
 import csv
+import datetime
 import io
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from coalition.viewsets import neutralise_formula
 
 from . import emails, selectors, services
-from .deadlines import describe_deadline
-from .forms import OpenLinkForm, OpenSignOnForm, RecirculateForm, RejectForm
+from .forms import CancelForm, OpenLinkForm, OpenSignOnForm, RecirculateForm, RejectForm
 from .models import Signature, SignOn
 
+View = Callable[..., HttpResponse]
 
-def require_perm(codename: str) -> Callable:
-    def decorator(view: Callable) -> Callable:
+
+def require_perm(codename: str) -> Callable[[View], View]:
+    def decorator(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.has_perm(f"signatories.{codename}"):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
@@ -44,9 +47,7 @@ def index(request: HttpRequest) -> TemplateResponse:
             "page_title": "Sign-ons",
             "header_icon": "doc-full-inverse",
             "sign_ons": sign_ons,
-            "pending_count": Signature.objects.filter(
-                status=Signature.Status.PENDING_REVIEW, sign_on__isnull=False
-            ).count(),
+            "pending_count": selectors.review_queue().count(),
         },
     )
 
@@ -65,6 +66,7 @@ def open_sign_on(request: HttpRequest) -> HttpResponse:
                 tiers=data["tiers"],
                 organizations=data["organizations"],
                 message=data["message"],
+                recipients=data["recipients"],
                 auto_approve_authorized=data["auto_approve_authorized"],
                 show_signatories=data["show_signatories"],
                 reminder_days=data["reminder_days"],
@@ -77,12 +79,14 @@ def open_sign_on(request: HttpRequest) -> HttpResponse:
                 else ""
             )
         except services.SignOnError as error:
-            field = {"revision": "approval"}.get(error.field, error.field)
+            field = {"revision": "approval"}.get(error.field or "", error.field)
             form.add_error(field if field in form.fields else None, error.message)
         else:
             messages.success(
                 request,
-                f"The sign-on is open: {sign_on.invitations.count()} organizations are being invited.",
+                f"The sign-on is open: {sign_on.invitations.count()} people at "
+                f"{sign_on.invitations.values('organization').distinct().count()} organizations "
+                "are being invited.",
             )
             if token:
                 _announce_open_link(request, token)
@@ -138,9 +142,8 @@ def close_open_link(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_perm("view_signon")
 def tracker(request: HttpRequest, pk: int) -> TemplateResponse:
-    sign_on = get_object_or_404(SignOn.objects.select_related("letter"), pk=pk)
-    rows = selectors.organization_rows(sign_on)
-    totals, by_group = selectors.counts(rows)
+    sign_on = get_object_or_404(SignOn.objects.select_related("letter", "revision"), pk=pk)
+    counts = selectors.tally(sign_on)
     return TemplateResponse(
         request,
         "signatories/admin/tracker.html",
@@ -148,28 +151,27 @@ def tracker(request: HttpRequest, pk: int) -> TemplateResponse:
             "page_title": f"Sign-on: {sign_on.letter.title}",
             "header_icon": "doc-full-inverse",
             "sign_on": sign_on,
-            "deadline_words": describe_deadline(sign_on.deadline),
+            "deadline_words": selectors.deadline_words(sign_on),
             "reminder_schedule": services.describe_reminder_schedule(sign_on),
-            "rows": rows,
-            "totals": totals,
-            "by_group": by_group,
+            "tally": counts,
+            "columns": selectors.COLUMNS,
             "chart": selectors.response_chart(sign_on),
-            "awaiting_reconfirmation": sum(1 for r in rows if r.state == "needs_reconfirmation"),
-            "open_link_counts": selectors.open_link_counts(sign_on),
+            "chart_series": selectors.CHART_SERIES,
             "open_link_form": OpenLinkForm(initial={"accepts_requests": sign_on.accepts_requests}),
             "recirculate_form": RecirculateForm(sign_on=sign_on)
             if sign_on.status == SignOn.Status.OPEN
             else None,
             "events": sign_on.events.select_related("organization").order_by("-sequence")[:50],
-            "chain_problems": services.verify_event_chain(sign_on=sign_on)
-            if request.GET.get("verify")
-            else None,
+            # Checked each time the tracker opens: a rewrite shows before anyone acts on it.
+            "chain_problems": selectors.verify_event_chain(sign_on=sign_on),
+            "not_invited": selectors.audience_without_invitation(sign_on),
         },
     )
 
 
 EXPORT_HEADINGS = [
-    "Organization",
+    "Organization or person",
+    "How",
     "Coalitions and tiers",
     "State",
     "Printed as",
@@ -180,40 +182,45 @@ EXPORT_HEADINGS = [
     "Opened",
     "Responded",
 ]
+HOW = {
+    "invited": "Invited",
+    "open_link": "Open link (organization)",
+    "individual": "Open link (individual)",
+}
 
 
-def _export_values(row: selectors.OrganizationRow) -> list[str]:
+def _export_values(row: selectors.Row) -> list[str]:
     response = row.response
-    invitation = row.invitation
 
-    def when(value) -> str:
+    def when(value: datetime.datetime | None) -> str:
         return value.isoformat(timespec="minutes") if value else ""
 
     return [
-        invitation.organization.name,
+        row.name,
+        HOW[row.source],
         "; ".join(f"{coalition} ({tier})" for coalition, tier in row.groups),
         row.state_label,
         response.display_name if response else "",
         response.signer_name if response else "",
         response.signer_title if response else "",
         response.signer_email if response else "",
-        when(invitation.sent_at),
-        when(invitation.opened_at),
-        when(invitation.responded_at),
+        when(row.invited_at),
+        when(row.opened_at),
+        when(row.responded_at),
     ]
 
 
 @require_perm("view_signon")
 def export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     sign_on = get_object_or_404(SignOn.objects.select_related("letter"), pk=pk)
-    rows = [_export_values(row) for row in selectors.organization_rows(sign_on)]
+    rows = [_export_values(row) for row in selectors.tally(sign_on).rows]
     filename = f"sign-on-{sign_on.letter.slug}"
     if fmt == "xlsx":
         from openpyxl import Workbook
 
         workbook = Workbook()
         sheet = workbook.active
-        sheet.title = "Organizations"
+        sheet.title = "Responses"
         sheet.append(EXPORT_HEADINGS)
         for values in rows:
             sheet.append(values)
@@ -225,13 +232,55 @@ def export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
             buffer.getvalue(),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-    else:
+    elif fmt == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         writer = csv.writer(response)
         writer.writerow(EXPORT_HEADINGS)
         writer.writerows([[neutralise_formula(v) for v in values] for values in rows])
+    else:
+        raise Http404("Export as csv or xlsx.")
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response
+
+
+def _confirm(
+    request: HttpRequest, sign_on: SignOn, *, title: str, template: str, **context: object
+) -> TemplateResponse:
+    """The page that says what an irreversible action will do, before it is done."""
+    return TemplateResponse(
+        request,
+        f"signatories/admin/{template}",
+        {
+            "page_title": title,
+            "header_icon": "doc-full-inverse",
+            "sign_on": sign_on,
+            "deadline_words": selectors.deadline_words(sign_on),
+            **context,
+        },
+    )
+
+
+@require_POST
+@require_perm("change_signon")
+def invite(request: HttpRequest, pk: int) -> HttpResponse:
+    """Invite the audience's people added since the sign-on opened (a new contact, say)."""
+    sign_on = get_object_or_404(SignOn, pk=pk)
+    audience = services.audience_organizations(
+        coalitions=sign_on.coalitions.all(),
+        tiers=sign_on.tiers,
+        organizations=sign_on.organizations.all(),
+    )
+    try:
+        invited = services.invite_organizations(
+            sign_on=sign_on, organizations=audience, actor=services.Actor.from_request(request)
+        )
+    except services.SignOnError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, f"Invited {len(invited)} {'person' if len(invited) == 1 else 'people'}."
+        )
+    return redirect("signatories_admin:tracker", pk)
 
 
 @require_POST
@@ -247,10 +296,18 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("signatories_admin:tracker", pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @require_perm("change_signon")
 def remind(request: HttpRequest, pk: int) -> HttpResponse:
-    sign_on = get_object_or_404(SignOn, pk=pk)
+    sign_on = get_object_or_404(SignOn.objects.select_related("letter"), pk=pk)
+    if request.method == "GET":
+        return _confirm(
+            request,
+            sign_on,
+            title="Send a reminder now",
+            template="confirm_remind.html",
+            recipients=services.reminder_recipients(sign_on, force=True),
+        )
     try:
         reminded = services.send_reminders(
             sign_on=sign_on, actor=services.Actor.from_request(request), force=True
@@ -258,16 +315,35 @@ def remind(request: HttpRequest, pk: int) -> HttpResponse:
     except services.SignOnError as error:
         messages.error(request, error.message)
     else:
+        people = len(reminded)
+        organizations = len({i.organization_id for i in reminded})
         messages.success(
-            request, f"Reminding {len(reminded)} organizations that have not responded."
+            request,
+            f"Reminding {people} {'person' if people == 1 else 'people'} at {organizations} "
+            f"organization{'s' if organizations != 1 else ''} that have not answered.",
         )
     return redirect("signatories_admin:tracker", pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @require_perm("change_signon")
 def publish(request: HttpRequest, pk: int) -> HttpResponse:
-    sign_on = get_object_or_404(SignOn, pk=pk)
+    sign_on = get_object_or_404(SignOn.objects.select_related("letter"), pk=pk)
+    if request.method == "GET":
+        return _confirm(
+            request,
+            sign_on,
+            title=f"Publish “{sign_on.letter.title}”",
+            template="confirm_publish.html",
+            lines=selectors.printable_lines(sign_on),
+            waiting=selectors.review_queue()
+            .filter(sign_on=sign_on, status=Signature.Status.PENDING_REVIEW)
+            .count(),
+            unreconfirmed=sign_on.signatures.filter(
+                status=Signature.Status.NEEDS_RECONFIRMATION
+            ).count(),
+            chain_problems=selectors.verify_event_chain(sign_on=sign_on),
+        )
     try:
         publication = services.publish_sign_on(
             sign_on=sign_on, actor=services.Actor.from_request(request)
@@ -283,30 +359,38 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("signatories_admin:tracker", pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @require_perm("change_signon")
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    sign_on = get_object_or_404(SignOn, pk=pk)
+    sign_on = get_object_or_404(SignOn.objects.select_related("letter"), pk=pk)
+    form = CancelForm(request.POST or None)
+    if request.method == "GET" or not form.is_valid():
+        return _confirm(
+            request,
+            sign_on,
+            title=f"Cancel the sign-on of “{sign_on.letter.title}”",
+            template="confirm_cancel.html",
+            form=form,
+            tally=selectors.tally(sign_on),
+        )
     try:
         services.cancel_sign_on(
             sign_on=sign_on,
             actor=services.Actor.from_request(request),
-            reason=request.POST.get("reason", "")[:2000],
+            reason=form.cleaned_data["reason"],
         )
     except services.SignOnError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "The sign-on is cancelled.")
+        messages.success(request, "The sign-on is cancelled; nothing of it will be published.")
     return redirect("signatories_admin:tracker", pk)
 
 
 @require_perm("change_signon")
 def review(request: HttpRequest) -> TemplateResponse:
-    pending = (
-        Signature.objects.filter(status=Signature.Status.PENDING_REVIEW, sign_on__isnull=False)
-        .select_related("organization", "invitation", "sign_on", "sign_on__letter")
-        .order_by("created_at")
-    )
+    pending = [
+        (signature, selectors.review_reasons(signature)) for signature in selectors.review_queue()
+    ]
     return TemplateResponse(
         request,
         "signatories/admin/review.html",
@@ -314,6 +398,7 @@ def review(request: HttpRequest) -> TemplateResponse:
             "page_title": "Signatures to review",
             "header_icon": "doc-full-inverse",
             "pending": pending,
+            "unconfirmed": selectors.unconfirmed_requests(),
             "reject_form": RejectForm(),
         },
     )
@@ -334,24 +419,35 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @require_perm("change_signon")
-def reject(request: HttpRequest, pk: int) -> HttpResponse:
-    signature = get_object_or_404(Signature, pk=pk, sign_on__isnull=False)
+def reject(request: HttpRequest) -> HttpResponse:
+    """Reject the ticked signatures, all or none, with one reason."""
+    chosen = list(
+        Signature.objects.filter(
+            pk__in=[pk for pk in request.POST.getlist("signature") if pk.isdigit()],
+            sign_on__isnull=False,
+        )
+    )
     form = RejectForm(request.POST)
-    if not form.is_valid():
-        messages.error(
-            request, "Reason: give the reason for rejecting; it is emailed to the signer."
-        )
-        return redirect("signatories_admin:review")
-    try:
-        services.reject_signature(
-            signature=signature,
-            reason=form.cleaned_data["reason"],
-            actor=services.Actor.from_request(request),
-        )
-    except services.SignOnError as error:
-        messages.error(request, error.message)
+    if not chosen:
+        messages.error(request, "Tick the signatures to reject.")
+    elif not form.is_valid():
+        messages.error(request, "Reason: give the reason for rejecting (at most 2000 characters).")
     else:
-        messages.success(request, f"Rejected the signature of {signature.display_name}.")
+        try:
+            rejected = services.reject_signatures(
+                signatures=chosen,
+                reason=form.cleaned_data["reason"],
+                actor=services.Actor.from_request(request),
+            )
+        except services.SignOnError as error:
+            messages.error(request, f"Nothing was rejected: {error.message}")
+        else:
+            emailed = sum(1 for s in rejected if s.confirmed_at or s.invitation_id)
+            messages.success(
+                request,
+                f"Rejected {len(rejected)} signature{'s' if len(rejected) != 1 else ''}; "
+                f"{emailed} signer{'s' if emailed != 1 else ''} emailed the reason.",
+            )
     return redirect("signatories_admin:review")
 
 
@@ -376,13 +472,14 @@ def recirculate(request: HttpRequest, pk: int) -> HttpResponse:
             actor=services.Actor.from_request(request),
         )
     except services.SignOnError as error:
-        field = {"revision": "approval"}.get(error.field, error.field)
+        field = {"revision": "approval"}.get(error.field or "", error.field)
         label = form.fields[field].label if field in form.fields else None
         messages.error(request, f"{label}: {error.message}" if label else error.message)
     else:
         messages.success(
             request,
-            "The new revision is circulated; every signer is asked to reconfirm."
+            "The new revision is circulated; every signer is asked to reconfirm, and those who "
+            "have not answered are sent the new text."
             if material
             else "The new revision is circulated; the signatures stand.",
         )

@@ -6,21 +6,22 @@ Needs the coalition that `load_demo` creates ("digital-trade-coalition").
 """
 
 import datetime
-from typing import TextIO
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from coalition.models import Coalition, Contact
+from coalition.models import Coalition
 from letters.models import LetterPage
 from letters.services import approve_for_circulation, ensure_letter_archive, unique_slug
-from signatories import services
+from signatories import selectors, services
+from signatories.inputs import Declining, Forwarding, OrganizationRequest, Signing
 from signatories.models import Invitation, SignOn
 
 TITLE = "Letter on cross-border data flows (out for sign-on)"
-BODY = [
+BODY: list[dict[str, Any]] = [
     {
         "type": "paragraph",
         "value": "<p>We, the undersigned associations, write to urge that the trade agreement "
@@ -37,8 +38,14 @@ BODY = [
 ]
 
 
+class Output(Protocol):
+    """Where a demo says what it did: a command's stdout, or a StringIO in tests."""
+
+    def write(self, text: str) -> object: ...
+
+
 PUBLISHED_TITLE = "Statement on open digital trade rules"
-PUBLISHED_BODY = [
+PUBLISHED_BODY: list[dict[str, Any]] = [
     {
         "type": "paragraph",
         "value": "<p>The undersigned associations support trade rules that keep digital markets "
@@ -59,7 +66,9 @@ PUBLISHED_BODY = [
 ]
 
 
-def _letter(coalition: Coalition, title: str = TITLE, body: list = BODY) -> LetterPage:
+def _letter(
+    coalition: Coalition, title: str = TITLE, body: list[dict[str, Any]] = BODY
+) -> LetterPage:
     letter = LetterPage.objects.filter(title=title).first()
     if letter is None:
         index = ensure_letter_archive()
@@ -79,8 +88,8 @@ def _letter(coalition: Coalition, title: str = TITLE, body: list = BODY) -> Lett
     return letter
 
 
-def load(stdout: TextIO) -> None:
-    """Open a sign-on on a demo letter, record a few responses and print a link to sign."""
+def load(stdout: "Output") -> None:
+    """Open a sign-on on a demo letter, record a few responses and print links to try it."""
     coalition = Coalition.objects.filter(slug="digital-trade-coalition").first()
     if coalition is None:
         stdout.write("No demo coalition yet: run `manage.py load_demo` first.\n")
@@ -108,18 +117,32 @@ def load(stdout: TextIO) -> None:
             stdout.write(f"Opened a sign-on on “{TITLE}”.\n")
         _published_example(coalition, actor, stdout)
     waiting = (
-        Invitation.objects.filter(sign_on=sign_on)
-        .exclude(organization__signatures__sign_on=sign_on)
+        selectors.awaiting_response(sign_on)
         .select_related("organization")
-        .order_by("organization__sort_name")
-        .first()
+        .order_by("organization__sort_name", "pk")
     )
-    if sign_on.status != SignOn.Status.OPEN or waiting is None:
+    if sign_on.status != SignOn.Status.OPEN or not waiting.exists():
         stdout.write(f"The demo sign-on is {sign_on.get_status_display().lower()}.\n")
         return
-    token, _ = services.issue_invitation_token(invitation=waiting, actor=actor)
-    link = settings.SITE_URL + reverse("signatories:sign", args=[token])
-    stdout.write(f"Try signing for {waiting.organization.name}: {link}\n")
+    first = waiting.first()
+    assert first is not None
+    link = settings.SITE_URL + reverse(
+        "signatories:sign", args=[selectors.invitation_link_token(first)]
+    )
+    stdout.write(f"Try signing for {first.organization.name}, as {first.name}: {link}\n")
+    forwarded = (
+        Invitation.objects.filter(sign_on=sign_on, forwarded_by__isnull=False)
+        .select_related("forwarded_by", "organization")
+        .first()
+    )
+    if forwarded is not None and forwarded.forwarded_by is not None:
+        link = settings.SITE_URL + reverse(
+            "signatories:sign", args=[selectors.invitation_link_token(forwarded)]
+        )
+        stdout.write(
+            f"Or as {forwarded.name}, to whom {forwarded.forwarded_by.name} passed the request "
+            f"for {forwarded.organization.name}: {link}\n"
+        )
     # Staff see an open link's address only when it is created: each run makes a fresh one.
     token = services.issue_open_link(sign_on=sign_on, actor=actor, accepts_requests=True)
     link = settings.SITE_URL + reverse("signatories:open_link", args=[token])
@@ -127,35 +150,63 @@ def load(stdout: TextIO) -> None:
 
 
 def _responses(sign_on: SignOn, actor: services.Actor) -> None:
-    """Two organizations sign (one held for review) and one declines."""
-    invitations = list(sign_on.invitations.select_related("organization").order_by("pk")[:3])
+    """Two organizations sign (one held for review), one declines, one passes the request on to a
+    colleague, and an organization outside the audience asks through the open link."""
+    invitations = list(sign_on.invitations.select_related("organization").order_by("pk")[:4])
     for i, invitation in enumerate(invitations):
         org = invitation.organization
-        contact = Contact.objects.filter(organization=org).first()
-        email = contact.email if contact else f"policy{i}@example.org"
         if i == 2:
             services.decline_letter(
                 invitation=invitation,
-                signer_name=contact.name if contact else "Policy Director",
-                signer_email=email,
-                reason="Our board has not taken a position on this.",
+                declining=Declining(
+                    signer_name=invitation.name,
+                    reason="Our board has not taken a position on this.",
+                ),
                 actor=actor,
             )
-            continue
-        services.sign_letter(
-            invitation=invitation,
-            display_name=org.printed_name,
-            signer_name=contact.name if contact else "Policy Director",
-            signer_title="Director of Policy",
-            # The second signs from an address staff do not know: it waits for review.
-            signer_email=email if i == 0 else f"someone.new@{org.name_key}.example.org",
-            authorized=True,
-            text_hash=sign_on.text_hash,
-            actor=actor,
-        )
+        elif i == 3:
+            services.forward_invitation(
+                invitation=invitation,
+                forwarding=Forwarding(
+                    name="Dana Okafor",
+                    email=f"counsel@{org.name_key[:20]}.example.org",
+                    note="Could you sign this for us? I am away until the deadline.",
+                ),
+                actor=actor,
+            )
+        else:
+            services.sign_letter(
+                invitation=invitation,
+                signing=Signing(
+                    # The second prints under a name of its own choosing: it waits for review.
+                    display_name=org.printed_name if i == 0 else f"{org.name} and its members",
+                    signer_name=invitation.name,
+                    signer_title="Director of Policy",
+                ),
+                text_hash=sign_on.text_hash,
+                actor=actor,
+            )
+    token = services.issue_open_link(sign_on=sign_on, actor=actor, accepts_requests=True)
+    del token  # printed afresh at the end of every run
+    request = services.request_to_sign(
+        sign_on=sign_on,
+        request=OrganizationRequest(
+            organization_name="Example Robotics Alliance",
+            acronym="ERA",
+            website="https://robotics.example.org",
+            display_name="Example Robotics Alliance (ERA)",
+            signer_name="Sam Rivera",
+            signer_title="Executive Director",
+            signer_email="sam@robotics.example.org",
+        ),
+        text_hash=sign_on.text_hash,
+        actor=actor,
+    )
+    # Confirmed from the emailed link: the request waits for staff in the review queue.
+    services.confirm_signature(signature=request, actor=actor)
 
 
-def _published_example(coalition: Coalition, actor: services.Actor, stdout: TextIO) -> None:
+def _published_example(coalition: Coalition, actor: services.Actor, stdout: "Output") -> None:
     """A letter taken through its whole sign-on: circulated, signed, closed and published."""
     letter = _letter(coalition, PUBLISHED_TITLE, PUBLISHED_BODY)
     if SignOn.objects.filter(letter=letter).exists():
@@ -170,19 +221,17 @@ def _published_example(coalition: Coalition, actor: services.Actor, stdout: Text
         actor=actor,
     )
     sign_on = services.open_sign_on(sign_on=sign_on, actor=actor)
-    for invitation in sign_on.invitations.select_related("organization").order_by("pk")[:9]:
-        contact = Contact.objects.filter(
-            organization=invitation.organization, is_authorized_signer=True
-        ).first()
-        if contact is None:
+    invitations = sign_on.invitations.select_related("organization", "contact").order_by("pk")
+    for invitation in invitations[:9]:
+        if invitation.contact is None or not invitation.contact.is_authorized_signer:
             continue
         services.sign_letter(
             invitation=invitation,
-            display_name=invitation.organization.printed_name,
-            signer_name=contact.name,
-            signer_title=contact.title,
-            signer_email=contact.email,
-            authorized=True,
+            signing=Signing(
+                display_name=invitation.organization.printed_name,
+                signer_name=invitation.name,
+                signer_title=invitation.contact.title,
+            ),
             text_hash=sign_on.text_hash,
             actor=actor,
         )

@@ -1,131 +1,214 @@
-import re
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-if TYPE_CHECKING:
-    from .models import SignOn
+from coalition.models import Coalition, Membership, Organization
+from letters.models import CirculationApproval
 
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+from .inputs import (
+    LIMITS,
+    Declining,
+    Forwarding,
+    IndividualSigning,
+    InvalidInput,
+    OrganizationRequest,
+    Signing,
+    Withdrawing,
+)
+from .models import SignOn, validate_reminder_days
 
 
-def single_line(value: str) -> None:
-    if CONTROL_CHARACTERS.search(value):
-        raise ValidationError("Use a single line of plain text.")
+def text(
+    label: str,
+    name: str,
+    *,
+    required: bool = False,
+    long: bool = False,
+    help_text: str = "",
+    autocomplete: str = "",
+    kind: str = "text",
+) -> forms.CharField:
+    """A field that only carries the text: the typed input behind the form cleans it."""
+    attrs: dict[str, Any] = {"maxlength": LIMITS[name]}
+    if required:
+        attrs["required"] = True
+    if autocomplete:
+        attrs["autocomplete"] = autocomplete
+    if long:
+        widget: forms.Widget = forms.Textarea(attrs={**attrs, "rows": 3})
+    elif kind == "email":
+        widget = forms.EmailInput(attrs=attrs)
+    elif kind == "url":
+        widget = forms.URLInput(attrs=attrs)
+    else:
+        widget = forms.TextInput(attrs=attrs)
+    # strip=False and no length check: the typed input counts what is left once cleaned.
+    return forms.CharField(
+        label=label, required=False, strip=False, widget=widget, help_text=help_text
+    )
 
 
-class SignForm(forms.Form):
-    display_name = forms.CharField(
-        label="Name as it will print on the letter",
-        max_length=300,
-        validators=[single_line],
+def confirmation(label: str) -> forms.BooleanField:
+    return forms.BooleanField(
+        label=label, required=False, widget=forms.CheckboxInput(attrs={"required": True})
+    )
+
+
+class SignerForm[Input](forms.Form):
+    """A form whose input is cleaned once, by its typed input object, into `self.input`."""
+
+    text_hash = forms.CharField(widget=forms.HiddenInput, required=False)
+    input: Input
+
+    def build(self, data: Mapping[str, Any]) -> Input:
+        raise NotImplementedError
+
+    @property
+    def text_hash_sent(self) -> str:
+        """The hash of the text the page showed, which the service checks against the current."""
+        return str(self.cleaned_data.get("text_hash") or "")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            self.input = self.build(data)
+        except InvalidInput as error:
+            for name, message in error.errors.items():
+                self.add_error(name if name in self.fields else None, message)
+        return data
+
+
+class SignForm(SignerForm[Signing]):
+    display_name = text(
+        "Name as it will print on the letter",
+        "display_name",
+        required=True,
         help_text="Exactly as it should appear in the list of signatories.",
     )
-    signer_name = forms.CharField(label="Your name", max_length=200, validators=[single_line])
-    signer_title = forms.CharField(
-        label="Your title", max_length=200, required=False, validators=[single_line]
-    )
-    signer_email = forms.EmailField(label="Your email address", max_length=254)
-    authorized = forms.BooleanField(required=True)
-    comment = forms.CharField(
-        label="Comment to the coalition's staff",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
-        required=False,
-    )
-    text_hash = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    signer_name = text("Your name", "signer_name", required=True, autocomplete="name")
+    signer_title = text("Your title", "signer_title", autocomplete="organization-title")
+    authorized = confirmation("I am authorized to sign")
+    comment = text("Comment to the coalition's staff", "comment", long=True)
 
-    def __init__(self, *args, organization_name: str, **kwargs) -> None:
+    def __init__(self, *args: Any, organization_name: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.organization_name = organization_name
         self.fields[
             "authorized"
         ].label = f"I am authorized to sign on behalf of {organization_name}"
-        self.fields["authorized"].error_messages["required"] = (
-            f"Confirm that you are authorized to sign on behalf of {organization_name}."
+        self.fields["display_name"].help_text = (
+            "Exactly as it should appear in the list of signatories; usually "
+            f"“{organization_name}”."
         )
-        self.fields[
-            "display_name"
-        ].help_text = f"Exactly as it should appear in the list of signatories; usually “{organization_name}”."
-        self.fields["signer_name"].widget.attrs["autocomplete"] = "name"
-        self.fields["signer_title"].widget.attrs["autocomplete"] = "organization-title"
-        self.fields["signer_email"].widget.attrs["autocomplete"] = "email"
+
+    def build(self, data: Mapping[str, Any]) -> Signing:
+        return Signing.clean(data, organization_name=self.organization_name)
 
 
-class RequestToSignForm(forms.Form):
+class DeclineForm(SignerForm[Declining]):
+    signer_name = text("Your name", "signer_name", required=True, autocomplete="name")
+    reason = text("Reason", "reason", long=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "decline")
+        super().__init__(*args, **kwargs)
+
+    def build(self, data: Mapping[str, Any]) -> Declining:
+        return Declining.clean(data)
+
+
+class ForwardForm(SignerForm[Forwarding]):
+    """Pass the request to a colleague who may sign."""
+
+    name = text("Your colleague's name", "name", required=True)
+    email = text("Your colleague's email address", "email", required=True, kind="email")
+    note = text("A note to them", "note", long=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "forward")
+        super().__init__(*args, **kwargs)
+
+    def build(self, data: Mapping[str, Any]) -> Forwarding:
+        return Forwarding.clean(data)
+
+
+class WithdrawForm(SignerForm[Withdrawing]):
+    reason = text("Reason", "reason", long=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "withdraw")
+        super().__init__(*args, **kwargs)
+
+    def build(self, data: Mapping[str, Any]) -> Withdrawing:
+        return Withdrawing.clean(data)
+
+
+class RequestToSignForm(SignerForm[OrganizationRequest]):
     """An organization that was not invited asks to sign, through the open link."""
 
-    organization_name = forms.CharField(
-        label="Organization name", max_length=255, validators=[single_line]
+    organization_name = text(
+        "Organization name", "organization_name", required=True, autocomplete="organization"
     )
-    acronym = forms.CharField(
-        label="Acronym", max_length=50, required=False, validators=[single_line]
-    )
-    website = forms.URLField(label="Website", max_length=200, required=False, assume_scheme="https")
-    display_name = forms.CharField(
-        label="Name as it will print on the letter",
-        max_length=300,
-        validators=[single_line],
+    acronym = text("Acronym", "acronym")
+    website = text("Website", "website", kind="url", autocomplete="url")
+    display_name = text(
+        "Name as it will print on the letter",
+        "display_name",
+        required=True,
         help_text="Exactly as it should appear in the list of signatories.",
     )
-    signer_name = forms.CharField(label="Your name", max_length=200, validators=[single_line])
-    signer_title = forms.CharField(label="Your title", max_length=200, validators=[single_line])
-    signer_email = forms.EmailField(label="Your email address", max_length=254)
-    authorized = forms.BooleanField(
-        label="I am authorized to sign on behalf of this organization",
-        error_messages={
-            "required": "Confirm that you are authorized to sign on behalf of this organization."
-        },
+    signer_name = text("Your name", "signer_name", required=True, autocomplete="name")
+    signer_title = text(
+        "Your title", "signer_title", required=True, autocomplete="organization-title"
     )
-    text_hash = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    signer_email = text(
+        "Your email address",
+        "signer_email",
+        required=True,
+        kind="email",
+        autocomplete="email",
+        help_text="We email you a link to confirm the request: nothing is sent to the "
+        "coalition's staff until you do.",
+    )
+    authorized = confirmation("I am authorized to sign on behalf of this organization")
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "org")
         super().__init__(*args, **kwargs)
-        self.fields["organization_name"].widget.attrs["autocomplete"] = "organization"
-        self.fields["website"].widget.attrs["autocomplete"] = "url"
-        self.fields["signer_name"].widget.attrs["autocomplete"] = "name"
-        self.fields["signer_title"].widget.attrs["autocomplete"] = "organization-title"
-        self.fields["signer_email"].widget.attrs["autocomplete"] = "email"
+
+    def build(self, data: Mapping[str, Any]) -> OrganizationRequest:
+        return OrganizationRequest.clean(data)
 
 
-class IndividualSignForm(forms.Form):
+class IndividualSignForm(SignerForm[IndividualSigning]):
     """A person signs in a personal capacity, through the open link."""
 
-    person = forms.CharField(label="Your name", max_length=200, validators=[single_line])
-    title = forms.CharField(
-        label="Your title", max_length=200, required=False, validators=[single_line]
-    )
-    affiliation = forms.CharField(
-        label="Affiliation, for identification",
-        max_length=300,
-        required=False,
-        validators=[single_line],
+    person = text("Your name", "person", required=True, autocomplete="name")
+    title = text("Your title", "title", autocomplete="organization-title")
+    affiliation = text(
+        "Affiliation, for identification",
+        "affiliation",
+        autocomplete="organization",
         help_text="Printed after your name for identification only; you sign for yourself.",
     )
-    signer_email = forms.EmailField(
-        label="Your email address",
-        max_length=254,
-        help_text="Not printed. Each person signs once.",
+    signer_email = text(
+        "Your email address",
+        "signer_email",
+        required=True,
+        kind="email",
+        autocomplete="email",
+        help_text="Not printed. We email you a link to confirm your signature; each person "
+        "signs once.",
     )
-    text_hash = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "person")
         super().__init__(*args, **kwargs)
-        self.fields["person"].widget.attrs["autocomplete"] = "name"
-        self.fields["title"].widget.attrs["autocomplete"] = "organization-title"
-        self.fields["affiliation"].widget.attrs["autocomplete"] = "organization"
-        self.fields["signer_email"].widget.attrs["autocomplete"] = "email"
 
-    def printed_line(self) -> str:
-        """How the line will print, from what was entered so far (for the preview)."""
-        from .models import Signature
-
-        data = self.cleaned_data if self.is_bound and hasattr(self, "cleaned_data") else {}
-        return Signature.default_individual_line(
-            data.get("person", ""), data.get("title", ""), data.get("affiliation", "")
-        )
+    def build(self, data: Mapping[str, Any]) -> IndividualSigning:
+        return IndividualSigning.clean(data)
 
 
 class OpenLinkForm(forms.Form):
@@ -136,38 +219,26 @@ class OpenLinkForm(forms.Form):
     )
 
 
-class DeclineForm(forms.Form):
-    signer_name = forms.CharField(label="Your name", max_length=200, validators=[single_line])
-    signer_email = forms.EmailField(label="Your email address", max_length=254)
-    reason = forms.CharField(
-        label="Reason",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
-        required=False,
-    )
+class ApprovalField(forms.ModelChoiceField[CirculationApproval]):
+    """A revision approved for circulation, named by its letter (or not, when the form names it)."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("prefix", "decline")
-        super().__init__(*args, **kwargs)
-        self.fields["signer_name"].widget.attrs["autocomplete"] = "name"
-        self.fields["signer_email"].widget.attrs["autocomplete"] = "email"
+    def __init__(self, *args: Any, with_letter: bool = True, **kwargs: Any) -> None:
+        super().__init__(CirculationApproval.objects.none(), *args, **kwargs)
+        self.with_letter = with_letter
 
-
-class WithdrawForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
-        required=False,
-    )
+    def label_from_instance(self, obj: CirculationApproval) -> str:
+        revision = f"revision {obj.revision_id} of {obj.revision.created_at:%Y-%m-%d %H:%M}"
+        approved = f"approved {obj.approved_at:%Y-%m-%d}"
+        if self.with_letter:
+            return f"{obj.letter.title}: {revision}, {approved}"
+        return f"{revision.capitalize()}, {approved}"
 
 
 class OpenSignOnForm(forms.Form):
     """Staff open a sign-on on a letter revision approved for circulation."""
 
-    approval = forms.ModelChoiceField(
+    approval = ApprovalField(
         label="Approved revision",
-        queryset=None,
         help_text="Only revisions approved for circulation, of letters without a sign-on.",
     )
     deadline = forms.DateTimeField(
@@ -175,19 +246,27 @@ class OpenSignOnForm(forms.Form):
         help_text="In the site's time zone.",
     )
     coalitions = forms.ModelMultipleChoiceField(
-        queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+        queryset=Coalition.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
     )
     tiers = forms.MultipleChoiceField(
-        choices=(),
+        choices=Membership.Tier.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="None ticked means every tier of the chosen coalitions.",
     )
     organizations = forms.ModelMultipleChoiceField(
         label="Hand-picked organizations",
-        queryset=None,
+        queryset=Organization.objects.filter(status=Organization.Status.ACTIVE),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 8}),
+    )
+    recipients = forms.ChoiceField(
+        label="Who is invited at each organization",
+        choices=SignOn.Recipients.choices,
+        initial=SignOn.Recipients.SIGNERS,
+        widget=forms.RadioSelect,
+        help_text="Each person gets a link of their own; the organization answers once, and "
+        "anyone invited may pass the request to a colleague.",
     )
     message = forms.CharField(
         label="Message to invitees", widget=forms.Textarea(attrs={"rows": 4}), required=False
@@ -214,8 +293,6 @@ class OpenSignOnForm(forms.Form):
     )
 
     def clean_reminder_days(self) -> list[int]:
-        from .models import validate_reminder_days
-
         parts = [part.strip() for part in self.cleaned_data["reminder_days"].split(",")]
         parts = [part for part in parts if part]
         if not all(part.isascii() and part.isdigit() for part in parts):
@@ -224,48 +301,49 @@ class OpenSignOnForm(forms.Form):
         validate_reminder_days(days)
         return days
 
-    def __init__(self, *args, **kwargs) -> None:
-        from coalition.models import Coalition, Membership, Organization
-        from letters.models import CirculationApproval
-
-        from .models import SignOn
-
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Evaluated per form: a letter that got a sign-on since is no longer offered.
         busy = SignOn.objects.exclude(status=SignOn.Status.CANCELLED).values("letter_id")
-        self.fields["approval"].queryset = (
+        approval = self.fields["approval"]
+        assert isinstance(approval, forms.ModelChoiceField)
+        approval.queryset = (
             CirculationApproval.objects.exclude(letter_id__in=busy)
             .select_related("letter", "revision")
             .order_by("-approved_at")
-        )
-        self.fields["approval"].label_from_instance = lambda a: (
-            f"{a.letter.title}: revision of {a.revision.created_at:%Y-%m-%d %H:%M}, "
-            f"approved {a.approved_at:%Y-%m-%d}"
-        )
-        self.fields["coalitions"].queryset = Coalition.objects.all()
-        self.fields["tiers"].choices = Membership.Tier.choices
-        self.fields["organizations"].queryset = Organization.objects.filter(
-            status=Organization.Status.ACTIVE
         )
 
 
 class RejectForm(forms.Form):
     reason = forms.CharField(
-        label="Reason (emailed to the signer)",
+        label="Reason (emailed to each signer whose address was confirmed)",
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=2000,
     )
 
 
-class ReconfirmForm(forms.Form):
-    text_hash = forms.CharField(widget=forms.HiddenInput, max_length=64)
+class ReconfirmForm(SignerForm[None]):
+    """Nothing to type: the button, and the hash of the text the signer read."""
+
+    def build(self, data: Mapping[str, Any]) -> None:
+        return None
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Why it is cancelled (kept in the sign-on's record)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        required=False,
+    )
 
 
 class RecirculateForm(forms.Form):
     """Staff circulate a newer approved revision of an open sign-on's letter."""
 
-    approval = forms.ModelChoiceField(
+    approval = ApprovalField(
+        with_letter=False,
         label="Revision",
-        queryset=None,
         empty_label=None,
         help_text="Revisions of this letter approved for circulation, newer than the circulated one.",
     )
@@ -285,11 +363,11 @@ class RecirculateForm(forms.Form):
         help_text="Emailed with a material change.",
     )
 
-    def __init__(self, *args, sign_on: "SignOn", **kwargs) -> None:
-        from letters.models import CirculationApproval
-
+    def __init__(self, *args: Any, sign_on: SignOn, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["approval"].queryset = (
+        approval = self.fields["approval"]
+        assert isinstance(approval, forms.ModelChoiceField)
+        approval.queryset = (
             CirculationApproval.objects.filter(
                 letter_id=sign_on.letter_id,
                 revision__created_at__gt=sign_on.revision.created_at,
@@ -297,8 +375,4 @@ class RecirculateForm(forms.Form):
             .exclude(revision_id=sign_on.revision_id)
             .select_related("revision")
             .order_by("-revision__created_at")
-        )
-        self.fields["approval"].label_from_instance = lambda a: (
-            f"Revision {a.revision_id} of {a.revision.created_at:%Y-%m-%d %H:%M}, "
-            f"approved {a.approved_at:%Y-%m-%d}"
         )

@@ -21,6 +21,7 @@ from letters.models import LetterPage
 from letters.services import ensure_letter_archive, unique_slug
 
 from .models import Signature
+from .services import Actor, publish_letter
 
 SCHEMA = json.loads((Path(__file__).parent / "schema" / "letter.schema.json").read_text())
 BLOCK_TYPES = ("paragraph", "heading", "bullets", "numbered")
@@ -80,7 +81,7 @@ def _describe(error: Any) -> list[str]:
     return [f"{where}: {error.message}"]
 
 
-def _describe_at(error: Any, prefix: list) -> list[str]:
+def _describe_at(error: Any, prefix: list[Any]) -> list[str]:
     return [f"{json_path(prefix + list(error.absolute_path))}: {error.message}"]
 
 
@@ -153,7 +154,7 @@ class _InlineText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.paragraphs: list[str] = [""]
 
-    def handle_starttag(self, tag: str, attrs: list) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "p":
             if self.paragraphs[-1]:
                 self.paragraphs.append("")
@@ -180,7 +181,7 @@ def rich_to_paragraphs(value: Any) -> list[str]:
     return [p for p in parser.paragraphs if p.strip()]
 
 
-def derive_title(document: dict) -> str:
+def derive_title(document: dict[str, Any]) -> str:
     recipients = document.get("recipients") or []
     date = document.get("date")
     if recipients:
@@ -194,8 +195,8 @@ def derive_title(document: dict) -> str:
     return " ".join(words[:10]) + ("…" if len(words) > 10 else "")
 
 
-def body_stream(blocks: list[dict]) -> list[dict]:
-    stream = []
+def body_stream(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    stream: list[dict[str, Any]] = []
     for block in blocks:
         if block["type"] == "paragraph":
             stream.append({"type": "paragraph", "value": _rich(block["text"])})
@@ -207,7 +208,7 @@ def body_stream(blocks: list[dict]) -> list[dict]:
     return stream
 
 
-def _match_organizations(items: list[dict]) -> dict[int, Organization]:
+def _match_organizations(items: list[dict[str, Any]]) -> dict[int, Organization]:
     """Existing organizations for the signatories that name one, by normalized name or acronym."""
     named = [item for item in items if "name" in item]
     found = list(
@@ -315,14 +316,15 @@ def import_letter(*, document: Any, publish: bool = False) -> ImportResult:
             )
     Signature.objects.bulk_create(signatures, batch_size=500)
     if publish:
-        revision.publish()
+        # The same service as every other publication: a frozen list, a PDF and its SHA-256.
+        publish_letter(letter=letter, revision=revision, actor=Actor.system("import_letter"))
         letter.refresh_from_db()
     return ImportResult(
         letter=letter, organizations_created=created, signatures_created=len(signatures)
     )
 
 
-def _common(item: dict, position: int) -> dict:
+def _common(item: dict[str, Any], position: int) -> dict[str, Any]:
     return {
         "group": item.get("group", ""),
         "position": position,
@@ -332,7 +334,7 @@ def _common(item: dict, position: int) -> dict:
     }
 
 
-def export_letter(letter: LetterPage) -> dict:
+def export_letter(letter: LetterPage) -> dict[str, Any]:
     """The letter and its printed signatories as an interchange document."""
     document: dict[str, Any] = {"title": letter.title}
     if letter.letter_date:
@@ -343,7 +345,7 @@ def export_letter(letter: LetterPage) -> dict:
         document["recipients"] = letter.recipient_lines
     if letter.salutation:
         document["salutation"] = letter.salutation
-    body: list[dict] = []
+    body: list[dict[str, Any]] = []
     for block in letter.body:
         if block.block_type == "paragraph":
             body.extend({"type": "paragraph", "text": p} for p in rich_to_paragraphs(block.value))
@@ -372,7 +374,7 @@ def _items(values: Any) -> list[str]:
     return ["<br>".join(rich_to_paragraphs(value)) for value in values]
 
 
-def _export_signatory(signature: Signature) -> dict:
+def _export_signatory(signature: Signature) -> dict[str, Any]:
     item: dict[str, str] = {}
     org = signature.organization
     if org is not None:

@@ -1,6 +1,5 @@
 import datetime
-import hashlib
-import json
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,6 +10,8 @@ from django.utils import timezone
 
 from coalition.models import Membership, sort_name_for
 from letters.models import LetterPage, SignatoryLine
+
+from . import chain
 
 MAX_REMINDERS = 5
 
@@ -40,6 +41,10 @@ class SignOn(models.Model):
         CLOSED = "closed", "Closed"
         PUBLISHED = "published", "Published"
         CANCELLED = "cancelled", "Cancelled"
+
+    class Recipients(models.TextChoices):
+        SIGNERS = "signers", "Authorized signers, or the primary contact where none is listed"
+        ALL = "all", "Every contact of the organization"
 
     TRANSITIONS: dict[str, set[str]] = {
         Status.DRAFT: {Status.OPEN, Status.CANCELLED},
@@ -75,6 +80,13 @@ class SignOn(models.Model):
     )
     organizations = models.ManyToManyField(
         "coalition.Organization", blank=True, related_name="+", help_text="Hand-picked."
+    )
+    recipients = models.CharField(
+        "who is invited at each organization",
+        max_length=20,
+        choices=Recipients.choices,
+        default=Recipients.SIGNERS,
+        help_text="Each person invited gets a link of their own; the organization answers once.",
     )
     auto_approve_authorized = models.BooleanField(
         "approve known authorized signers automatically", default=True
@@ -139,16 +151,49 @@ class SignOn(models.Model):
         days = sorted(set(self.reminder_days or ()), reverse=True)
         return [self.deadline - datetime.timedelta(days=day) for day in days]
 
+    def chain_state(self) -> dict[str, Any]:
+        """What an event records of the sign-on after a change: a later edit must show."""
+        return {
+            "status": self.status,
+            "revision": self.revision_id,
+            "text_hash": self.text_hash,
+            "deadline": self.deadline.isoformat(),
+            "open_link_token_hash": self.open_link_token_hash,
+            "accepts_requests": self.accepts_requests,
+            "auto_approve_authorized": self.auto_approve_authorized,
+        }
+
 
 class Invitation(models.Model):
-    """One organization invited to a sign-on; its link carries a token of which only a hash is kept."""
+    """One person invited to answer a sign-on for their organization, with a link of their own.
+
+    The organization answers once, whoever of its people answers first.
+    """
 
     sign_on = models.ForeignKey(SignOn, on_delete=models.CASCADE, related_name="invitations")
     organization = models.ForeignKey(
         "coalition.Organization", on_delete=models.PROTECT, related_name="invitations"
     )
+    contact = models.ForeignKey(
+        "coalition.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations",
+        help_text="Empty when a colleague was forwarded the request at an address not on file.",
+    )
+    name = models.CharField(max_length=255, help_text="The person invited, as greeted.")
+    email = models.EmailField(max_length=254, help_text="The address the link was sent to.")
+    forwarded_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="forwards",
+        help_text="The invitation of the colleague who passed the request on.",
+    )
+    token_nonce = models.CharField(max_length=32, blank=True)
     token_hash = models.CharField(max_length=64, blank=True)
-    emailed_to = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
@@ -156,11 +201,14 @@ class Invitation(models.Model):
     reminders_sent = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["sign_on", "organization__sort_name"]
+        ordering = ["sign_on", "organization__sort_name", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["sign_on", "organization"], name="one_invitation_per_organization"
+                fields=["sign_on", "contact"],
+                condition=models.Q(contact__isnull=False),
+                name="one_invitation_per_contact",
             ),
+            models.UniqueConstraint("sign_on", Lower("email"), name="one_invitation_per_address"),
             models.UniqueConstraint(
                 fields=["token_hash"],
                 condition=~models.Q(token_hash=""),
@@ -169,17 +217,27 @@ class Invitation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organization} invited to {self.sign_on}"
+        return f"{self.name} of {self.organization} invited to {self.sign_on}"
+
+    def chain_state(self) -> dict[str, Any]:
+        return {
+            "organization": self.organization_id,
+            "contact": self.contact_id,
+            "email": self.email,
+            "token_hash": self.token_hash,
+            "forwarded_by": self.forwarded_by_id,
+            "opened_at": self.opened_at.isoformat() if self.opened_at else None,
+            "responded_at": self.responded_at.isoformat() if self.responded_at else None,
+            "reminders_sent": self.reminders_sent,
+        }
 
 
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-class SignatureQuerySet(models.QuerySet):
+class SignatureQuerySet(models.QuerySet["Signature"]):
     def printable(self) -> "SignatureQuerySet":
-        """Signatures that print on the letter: approved, signed, not withdrawn."""
-        return self.filter(status=Signature.Status.APPROVED, response=Signature.Response.SIGNED)
+        """Signatures that print on the letter: approved, signed, not withdrawn, not of a cancelled sign-on."""
+        return self.filter(
+            status=Signature.Status.APPROVED, response=Signature.Response.SIGNED
+        ).exclude(sign_on__status=SignOn.Status.CANCELLED)
 
     def printable_lines(self, letter: "LetterPage") -> list[SignatoryLine]:
         """The printed lines of a letter's signatories, in the order the letter sets, in one query."""
@@ -204,12 +262,10 @@ class SignatureQuerySet(models.QuerySet):
         if order == letter.SignatoryOrder.ALPHABETICAL:
             signatures.sort(key=lambda s: s.sort_key.casefold())
         elif order == letter.SignatoryOrder.BY_TIER:
-            last = len(Membership.TIER_RANK)
+            rank = {str(tier): position for tier, position in Membership.TIER_RANK.items()}
             signatures.sort(
-                key=lambda s: (
-                    Membership.TIER_RANK.get(getattr(s, "tier", None), last),
-                    s.sort_key.casefold(),
-                )
+                # The annotation: a signature of an organization no longer a member ranks last.
+                key=lambda s: (rank.get(getattr(s, "tier", ""), len(rank)), s.sort_key.casefold())
             )
         if letter.group_signatories:
             # Groups print in the order in which they first appear; a stable sort keeps the rest.
@@ -244,9 +300,9 @@ class Signature(models.Model):
     )
 
     TRANSITIONS: dict[str, set[str]] = {
+        # Unconfirmed: asked through the open link; the address has not been confirmed yet.
         Status.UNCONFIRMED: {
             Status.PENDING_REVIEW,
-            Status.APPROVED,
             Status.WITHDRAWN,
             Status.REJECTED,
             Status.NEEDS_RECONFIRMATION,
@@ -258,12 +314,14 @@ class Signature(models.Model):
             Status.NEEDS_RECONFIRMATION,
         },
         Status.APPROVED: {Status.WITHDRAWN, Status.NEEDS_RECONFIRMATION},
-        # Reconfirming returns a signature to the status it had before the material change.
+        # Reconfirming returns a signature to the status it had before the material change;
+        # staff may still reject one that was waiting for review or confirmation then.
         Status.NEEDS_RECONFIRMATION: {
             Status.UNCONFIRMED,
             Status.PENDING_REVIEW,
             Status.APPROVED,
             Status.WITHDRAWN,
+            Status.REJECTED,
         },
         Status.WITHDRAWN: set(),
         Status.REJECTED: set(),
@@ -310,6 +368,8 @@ class Signature(models.Model):
     signer_name = models.CharField(max_length=200, blank=True)
     signer_title = models.CharField(max_length=200, blank=True)
     signer_email = models.EmailField(blank=True)
+    # The mailbox the address reaches (see addresses.email_key): one person signs once.
+    signer_email_key = models.CharField(max_length=254, blank=True)
     # Individuals signing in a personal capacity have no organization.
     affiliation = models.CharField(max_length=300, blank=True)
     website = models.URLField(blank=True)
@@ -326,15 +386,15 @@ class Signature(models.Model):
     authorized = models.BooleanField(
         default=False, help_text="The signer stated they may sign for the organization."
     )
-    review_reasons = models.JSONField(
-        default=list, blank=True, help_text="Why the signature waits for staff review."
-    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
-    withdraw_token_hash = models.CharField(max_length=64, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The signer's own link to the signature: confirm it, reconfirm it, withdraw it.
+    token_nonce = models.CharField(max_length=32, blank=True)
+    token_hash = models.CharField(max_length=64, blank=True)
 
     objects = SignatureQuerySet.as_manager()
 
@@ -356,7 +416,7 @@ class Signature(models.Model):
             ),
             models.UniqueConstraint(
                 "letter",
-                Lower("signer_email"),
+                "signer_email_key",
                 condition=models.Q(
                     organization__isnull=True,
                     status__in=[
@@ -366,8 +426,13 @@ class Signature(models.Model):
                         "needs_reconfirmation",
                     ],
                 )
-                & ~models.Q(signer_email=""),
-                name="one_active_signature_per_individual",
+                & ~models.Q(signer_email_key=""),
+                name="one_active_signature_per_individual_mailbox",
+            ),
+            models.UniqueConstraint(
+                fields=["token_hash"],
+                condition=~models.Q(token_hash=""),
+                name="signature_token_hash_unique",
             ),
             models.CheckConstraint(
                 condition=~models.Q(display_name=""), name="signature_has_display_name"
@@ -378,7 +443,7 @@ class Signature(models.Model):
     def __str__(self) -> str:
         return self.display_name
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.sort_key:
             self.sort_key = sort_name_for(self.display_name)
         super().save(*args, **kwargs)
@@ -386,6 +451,23 @@ class Signature(models.Model):
     @classmethod
     def can_transition(cls, current: str, target: str) -> bool:
         return target in cls.TRANSITIONS.get(current, set())
+
+    def chain_state(self) -> dict[str, Any]:
+        """What an event records of the signature after a change: the line as it prints and who."""
+        return {
+            "organization": self.organization_id,
+            "response": self.response,
+            "status": self.status,
+            "display_name": self.display_name,
+            "group": self.group,
+            "signer_name": self.signer_name,
+            "signer_title": self.signer_title,
+            "signer_email": self.signer_email,
+            "affiliation": self.affiliation,
+            "logo": self.logo_id,
+            "text_hash": self.text_hash,
+            "token_hash": self.token_hash,
+        }
 
     @property
     def is_active(self) -> bool:
@@ -403,7 +485,7 @@ class Signature(models.Model):
             text=self.display_name,
             group=self.group,
             detail=detail,
-            logo_url=self.logo.file.url if self.logo_id else "",
+            logo_url=self.logo.file.url if self.logo is not None else "",
         )
 
     @staticmethod
@@ -411,11 +493,11 @@ class Signature(models.Model):
         return ", ".join(part for part in (person, title, affiliation) if part)
 
 
-class EventQuerySet(models.QuerySet):
-    def update(self, **kwargs) -> int:
+class EventQuerySet(models.QuerySet["Event"]):
+    def update(self, **kwargs: Any) -> int:
         raise TypeError("Events are append-only.")
 
-    def delete(self) -> tuple:
+    def delete(self) -> tuple[int, dict[str, int]]:
         raise TypeError("Events are append-only.")
 
 
@@ -443,6 +525,9 @@ class Event(models.Model):
     user_agent = models.CharField(max_length=500, blank=True)
     text_hash = models.CharField(max_length=64, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    # The state the change produced, by kind ("sign_on", "invitation", "signature"): the chain
+    # covers the rows, not only the actions, so an edit made outside the services shows.
+    state = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     previous_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64)
@@ -458,16 +543,16 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"{self.sequence}. {self.action} at {self.created_at:%Y-%m-%d %H:%M}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise TypeError("Events are append-only.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs) -> tuple:
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise TypeError("Events are append-only.")
 
-    def compute_hash(self) -> str:
-        payload = {
+    def payload(self) -> dict[str, Any]:
+        return {
             "sign_on": self.sign_on_id,
             "sequence": self.sequence,
             "action": self.action,
@@ -480,11 +565,16 @@ class Event(models.Model):
             "user_agent": self.user_agent,
             "text_hash": self.text_hash,
             "detail": self.detail,
+            "state": self.state,
             "created_at": self.created_at.isoformat(timespec="microseconds"),
             "previous_hash": self.previous_hash,
         }
-        encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(encoded.encode()).hexdigest()
+
+    def compute_hash(self) -> str:
+        return chain.digest(self.payload())
+
+    def hash_is_valid(self) -> bool:
+        return chain.matches(self.payload(), self.hash)
 
 
 class Publication(models.Model):
@@ -506,6 +596,10 @@ class Publication(models.Model):
     )
     pdf = models.FileField(upload_to="letters/published/", blank=True)
     pdf_sha256 = models.CharField("PDF SHA-256", max_length=64, blank=True)
+    # The head of the sign-on's event chain when it was published, printed on the page and in
+    # the PDF's metadata: a later rewrite of the chain no longer ends at it.
+    chain_head = models.CharField(max_length=64, blank=True)
+    chain_length = models.PositiveIntegerField(default=0)
     published_at = models.DateTimeField(default=timezone.now)
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

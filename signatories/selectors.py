@@ -1,185 +1,818 @@
-"""Read-side logic for the staff tracker: each organization's state, counts and the chart."""
+"""Reads of the sign-on: links, responses, the tally every count comes from, the chart, the
+reasons a signature waits for review, and the check of the event chain.
+
+One fact, one selector: the tracker's table and totals, its chart, its export and the signer's
+"signed so far" all read `tally`.
+"""
 
 import datetime
+import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
+from wagtail.models import Revision
 
-from coalition.models import Membership
+from coalition.models import Coalition, Contact, Membership, Organization, name_key
+from coalition.selectors import best_named, organizations_named
+from letters.models import SignatoryLine
 
+from . import tokens
+from .addresses import same_mailbox
+from .deadlines import describe_deadline
+from .errors import InvalidToken
 from .models import Event, Invitation, Signature, SignOn
+
+# ---------------------------------------------------------------------------------------------
+# Links
+
+
+def find_invitation(token: str) -> Invitation:
+    """The invitation a link belongs to; InvalidToken for anything forged, truncated or replaced."""
+    if not tokens.is_well_formed(token):
+        raise InvalidToken("This link is not valid. Check that you copied all of it.")
+    invitation = (
+        Invitation.objects.select_related(
+            "sign_on", "sign_on__letter", "sign_on__revision", "organization", "contact"
+        )
+        .filter(token_hash=tokens.digest(token))
+        .first()
+    )
+    if invitation is None:
+        raise InvalidToken(
+            "This link is not valid or has been replaced by a newer one. "
+            "Use the link in the latest email you received."
+        )
+    return invitation
+
+
+def find_signature(token: str) -> Signature:
+    """The signature a signer's own link belongs to (to confirm, reconfirm or withdraw it)."""
+    if not tokens.is_well_formed(token):
+        raise InvalidToken("This link is not valid. Check that you copied all of it.")
+    signature = (
+        Signature.objects.select_related(
+            "sign_on", "sign_on__letter", "sign_on__revision", "organization", "invitation"
+        )
+        .filter(token_hash=tokens.digest(token), sign_on__isnull=False)
+        .first()
+    )
+    if signature is None:
+        raise InvalidToken("This link is not valid or has been replaced by a newer one.")
+    return signature
+
+
+def find_sign_on_by_open_link(token: str) -> SignOn:
+    """The sign-on an open link belongs to; InvalidToken for anything forged, turned off or replaced."""
+    if not tokens.is_well_formed(token):
+        raise InvalidToken("This link is not valid. Check that you copied all of it.")
+    sign_on = (
+        SignOn.objects.select_related("letter", "revision")
+        .filter(open_link_token_hash=tokens.digest(token))
+        .first()
+    )
+    if sign_on is None:
+        raise InvalidToken("This link is not valid, or it has been turned off or replaced.")
+    return sign_on
+
+
+def invitation_link_token(invitation: Invitation) -> str:
+    return tokens.rederive("invitation", invitation.token_nonce, invitation.token_hash)
+
+
+def signature_link_token(signature: Signature) -> str:
+    return tokens.rederive("signature", signature.token_nonce, signature.token_hash)
+
+
+# ---------------------------------------------------------------------------------------------
+# Responses
+
+
+def active_response(sign_on: SignOn, organization_id: int) -> Signature | None:
+    """The organization's response that stands (signed, declined, waiting), if any."""
+    return (
+        Signature.objects.filter(
+            letter_id=sign_on.letter_id,
+            organization_id=organization_id,
+            status__in=Signature.ACTIVE_STATUSES,
+        )
+        .select_related("invitation")
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def last_withdrawal(sign_on: SignOn, organization_id: int) -> Signature | None:
+    """The organization's latest signature, when it was withdrawn and nothing stands since."""
+    return (
+        Signature.objects.filter(
+            sign_on=sign_on,
+            organization_id=organization_id,
+            status=Signature.Status.WITHDRAWN,
+            response=Signature.Response.SIGNED,
+        )
+        .order_by("-withdrawn_at", "-pk")
+        .first()
+    )
+
+
+def active_individual(sign_on: SignOn, email_key: str) -> Signature | None:
+    return Signature.objects.filter(
+        letter_id=sign_on.letter_id,
+        organization__isnull=True,
+        signer_email_key=email_key,
+        status__in=Signature.ACTIVE_STATUSES,
+    ).first()
+
+
+def describe_response(signature: Signature) -> str:
+    """“Jane Doe (Director) signed for ACME on 3 March 2026”, for the one who comes second."""
+    who = signature.signer_name or "someone"
+    if signature.signer_title:
+        who += f" ({signature.signer_title})"
+    verb = "signed" if signature.response == Signature.Response.SIGNED else "declined"
+    when = date_format(timezone.localtime(signature.created_at), "j F Y")
+    organization = signature.organization.printed_name if signature.organization else ""
+    return f"{who} already {verb} for {organization} on {when}."
+
+
+def describe_individual_response(signature: Signature) -> str:
+    when = date_format(timezone.localtime(signature.created_at), "j F Y")
+    return (
+        f"{signature.signer_email} already signed this letter in a personal capacity on {when}; "
+        "each person signs once."
+    )
+
+
+def deadline_words(sign_on: SignOn) -> str:
+    """“closes in 3 days, on 14 March at 17:00 ET”, or “closed on …” the day it really closed."""
+    closed_at = sign_on.closed_at
+    if closed_at is not None and closed_at < sign_on.deadline:
+        return describe_deadline(closed_at)
+    return describe_deadline(sign_on.deadline)
+
+
+def closed_message(sign_on: SignOn) -> str:
+    """Why the sign-on takes no response now, for the signer; empty while it does."""
+    status = sign_on.status
+    if status == SignOn.Status.DRAFT:
+        return "This sign-on has not opened yet."
+    if status == SignOn.Status.CANCELLED:
+        return "This sign-on was cancelled; no responses are being collected."
+    if status in (SignOn.Status.CLOSED, SignOn.Status.PUBLISHED) or sign_on.is_past_deadline():
+        # Closed early, it closed then; the deadline is only the moment it would have.
+        closed_at = timezone.localtime(min(sign_on.closed_at or sign_on.deadline, sign_on.deadline))
+        return (
+            f"This sign-on closed on {date_format(closed_at, 'j F Y')} at {closed_at:%H:%M}; "
+            "responses are no longer accepted."
+        )
+    return ""
+
+
+def signed_revision_id(*, sign_on: SignOn, text_hash: str) -> int | None:
+    """The revision of the sign-on's letter whose text has this hash, from its circulation history."""
+    if text_hash == sign_on.text_hash:
+        return sign_on.revision_id
+    events = Event.objects.filter(sign_on=sign_on, action__in=["created", "recirculated"])
+    for event in events.order_by("-sequence"):
+        detail = event.detail or {}
+        if event.action == "recirculated" and detail.get("previous_text_hash") == text_hash:
+            return detail.get("previous_revision")
+        if event.text_hash == text_hash and detail.get("revision"):
+            return detail["revision"]
+    return sign_on.previous_revision_id
+
+
+def signed_revision(signature: Signature) -> Revision | None:
+    assert signature.sign_on is not None
+    pk = signed_revision_id(sign_on=signature.sign_on, text_hash=signature.text_hash)
+    return Revision.objects.filter(pk=pk).first() if pk else None
+
+
+def awaiting_response(sign_on: SignOn) -> QuerySet[Invitation]:
+    """Invitations of people whose organization has not answered and who may be emailed.
+
+    Any answer counts, withdrawn or declined: only an organization whose signature staff
+    rejected may be asked again.
+    """
+    answered = Signature.objects.filter(
+        letter_id=sign_on.letter_id, organization_id=OuterRef("organization_id")
+    ).exclude(status=Signature.Status.REJECTED)
+    opted_out = Contact.objects.filter(pk=OuterRef("contact_id"), email_opt_out=True)
+    return sign_on.invitations.filter(~Exists(answered), ~Exists(opted_out))
+
+
+# ---------------------------------------------------------------------------------------------
+# The audience
+
+
+def audience_organizations(
+    *,
+    coalitions: Iterable[Coalition] = (),
+    tiers: Iterable[str] = (),
+    organizations: Iterable[Organization] = (),
+) -> QuerySet[Organization]:
+    """The active organizations in the chosen coalitions and tiers, plus those hand-picked."""
+    coalitions, tiers = list(coalitions), list(tiers)
+    wanted = Q(pk__in=[org.pk for org in organizations])
+    if coalitions:
+        members = Membership.objects.filter(coalition__in=coalitions, left_on__isnull=True)
+        if tiers:
+            members = members.filter(tier__in=tiers)
+        wanted |= Q(pk__in=members.values("organization_id"))
+    return Organization.objects.filter(wanted, status=Organization.Status.ACTIVE).order_by(
+        "sort_name", "pk"
+    )
+
+
+def people_to_invite(
+    organizations: Iterable[Organization], *, recipients: str
+) -> dict[int, list[Contact]]:
+    """Who at each organization gets a link of their own; nobody who opted out of email.
+
+    With SIGNERS: the authorized signers, or the primary contact where none is listed, or
+    everyone where there is neither, so that no organization goes uninvited for want of a flag.
+    """
+    ids = [org.pk for org in organizations]
+    people: dict[int, list[Contact]] = {pk: [] for pk in ids}
+    for contact in Contact.objects.filter(organization_id__in=ids, email_opt_out=False).order_by(
+        "-is_authorized_signer", "-is_primary", "name", "pk"
+    ):
+        people[contact.organization_id].append(contact)
+    if recipients == SignOn.Recipients.ALL:
+        return people
+    for pk, contacts in people.items():
+        chosen = [c for c in contacts if c.is_authorized_signer] or [
+            c for c in contacts if c.is_primary
+        ]
+        if chosen:
+            people[pk] = chosen
+    return people
+
+
+def audience_without_invitation(sign_on: SignOn) -> list[Organization]:
+    """Organizations of an open sign-on's audience that nobody at could be invited: no contact,
+    or all opted out. Staff add a contact, then invite again."""
+    if sign_on.status != SignOn.Status.OPEN:
+        return []
+    audience = audience_organizations(
+        coalitions=sign_on.coalitions.all(),
+        tiers=sign_on.tiers,
+        organizations=sign_on.organizations.all(),
+    )
+    return list(audience.exclude(pk__in=sign_on.invitations.values("organization_id")))
+
+
+# ---------------------------------------------------------------------------------------------
+# Review
+
+
+def organization_named_by(
+    display_name: str, *, excluding: Organization | None
+) -> Organization | None:
+    """Another organization this line names, by its name, "Name (ACRONYM)" or its acronym."""
+    names, acronyms = [display_name], [display_name]
+    match = re.match(r"^(?P<name>.*?)\s*\((?P<acronym>[^()]+)\)\s*$", display_name)
+    if match:
+        names.append(match["name"])
+        acronyms.append(match["acronym"])
+    candidates = organizations_named(names=names, acronyms=acronyms).exclude(
+        status=Organization.Status.PENDING
+    )
+    if excluding is not None:
+        candidates = candidates.exclude(pk=excluding.pk)
+    return best_named(candidates, names=names, acronyms=acronyms)
+
+
+def _display_name_reasons(signature: Signature, organization: Organization) -> list[str]:
+    own = {
+        name_key(organization.name),
+        name_key(organization.printed_name),
+        name_key(f"{organization.name} {organization.acronym}"),
+    }
+    if organization.display:
+        own.add(name_key(organization.display))
+    if name_key(signature.display_name) in own:
+        return []
+    lookalike = organization_named_by(signature.display_name, excluding=organization)
+    if lookalike is not None:
+        return [
+            f"The display name “{signature.display_name}” is the name of another organization, "
+            f"{lookalike.printed_name}."
+        ]
+    return [
+        f"The display name “{signature.display_name}” differs from the organization's name, "
+        f"{organization.printed_name}."
+    ]
+
+
+def _signer_reasons(signature: Signature, organization: Organization) -> list[str]:
+    invitation = signature.invitation
+    if invitation is not None and invitation.contact_id is not None:
+        contact = invitation.contact
+        assert contact is not None
+        if contact.is_authorized_signer and contact.organization_id == organization.pk:
+            return []
+        return [
+            f"{contact.name} <{contact.email}> is not marked as an authorized signer of "
+            f"{organization.name}."
+        ]
+    authorized = Contact.objects.filter(organization=organization, is_authorized_signer=True)
+    if any(same_mailbox(contact.email, signature.signer_email) for contact in authorized):
+        return []
+    if invitation is not None and invitation.forwarded_by_id is not None:
+        forwarded_by = invitation.forwarded_by
+        assert forwarded_by is not None
+        return [
+            f"{forwarded_by.name} forwarded the request to {invitation.email}, which is not a "
+            f"contact of {organization.name} on file."
+        ]
+    return [f"{signature.signer_email} is not a known authorized signer of {organization.name}."]
+
+
+def review_reasons(signature: Signature) -> list[str]:
+    """Why a signature needs a person to look at it, from what is known now; empty if none."""
+    sign_on = signature.sign_on
+    organization = signature.organization
+    reasons: list[str] = []
+    if signature.status == Signature.Status.NEEDS_RECONFIRMATION:
+        reasons.append("The text changed: the signer has not reconfirmed the signature yet.")
+    if organization is None:
+        reasons.append("An individual signing in a personal capacity, through the open link.")
+        lookalike = organization_named_by(signature.signer_name, excluding=None)
+        if lookalike is not None:
+            reasons.append(
+                f"The name “{signature.signer_name}” is the name of an organization, "
+                f"{lookalike.printed_name}: is a person signing?"
+            )
+        if signature.affiliation:
+            reasons.append(
+                f"Check the affiliation “{signature.affiliation}”: it prints for identification."
+            )
+        return reasons
+    if signature.invitation_id is None:
+        if organization.status == Organization.Status.PENDING:
+            reasons.append(
+                f"{organization.name} is not in the CRM yet: it asked to sign through the open "
+                "link, and approving the signature adds it."
+            )
+        else:
+            reasons.append(
+                f"{organization.name} was not invited: it asked to sign through the open link."
+            )
+    reasons += _display_name_reasons(signature, organization)
+    reasons += _signer_reasons(signature, organization)
+    if sign_on is not None and not sign_on.auto_approve_authorized:
+        reasons.append("This sign-on has every signature reviewed by staff.")
+    return reasons
+
+
+# Asked through the open link, the address never confirmed: before a material change, or since.
+NEVER_CONFIRMED = Q(status=Signature.Status.UNCONFIRMED) | Q(
+    status=Signature.Status.NEEDS_RECONFIRMATION,
+    status_before_reconfirmation=Signature.Status.UNCONFIRMED,
+)
+
+
+def review_queue() -> QuerySet[Signature]:
+    """Signatures waiting for staff: confirmed and not yet approved, or waiting to be reconfirmed."""
+    return (
+        Signature.objects.filter(
+            sign_on__isnull=False,
+            status__in=[Signature.Status.PENDING_REVIEW, Signature.Status.NEEDS_RECONFIRMATION],
+        )
+        .exclude(NEVER_CONFIRMED)
+        .exclude(sign_on__status=SignOn.Status.CANCELLED)
+        .select_related(
+            "organization",
+            "invitation",
+            "invitation__contact",
+            "invitation__forwarded_by",
+            "sign_on",
+            "sign_on__letter",
+        )
+        .order_by("sign_on_id", "created_at", "pk")
+    )
+
+
+def unconfirmed_requests() -> QuerySet[Signature]:
+    """Requests through open links whose address was never confirmed: they never reach review."""
+    return (
+        Signature.objects.filter(NEVER_CONFIRMED, sign_on__isnull=False)
+        .exclude(sign_on__status=SignOn.Status.CANCELLED)
+        .select_related("organization", "sign_on", "sign_on__letter")
+        .order_by("created_at", "pk")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The tally
+
 
 STATES = {
     "signed": "Signed",
     "pending_review": "Signed, pending review",
     "needs_reconfirmation": "Signed, awaiting reconfirmation",
+    "unconfirmed": "Asked to sign, email not confirmed",
     "declined": "Declined",
     "withdrawn": "Withdrawn",
     "rejected": "Rejected",
     "opened": "Opened, no response",
     "sent": "Invited, not opened",
 }
-COUNT_COLUMNS = ("invited", "opened", "signed", "declined", "pending", "not_responded")
+# Each state falls in exactly one column: invited = signed + pending + declined + withdrawn +
+# not responded.
+COLUMN_OF_STATE = {
+    "signed": "signed",
+    "pending_review": "pending",
+    "needs_reconfirmation": "pending",
+    "unconfirmed": "pending",
+    "declined": "declined",
+    "withdrawn": "withdrawn",
+    "rejected": "withdrawn",
+    "opened": "not_responded",
+    "sent": "not_responded",
+}
+COLUMNS = {
+    "signed": "Signed",
+    "pending": "Pending review or reconfirmation",
+    "declined": "Declined",
+    "withdrawn": "Withdrawn or rejected",
+    "not_responded": "Not responded",
+}
+
+
+def state_of(signature: Signature | None, *, opened: bool = False) -> str:
+    """The state an organization (or an individual) is in, from its latest response."""
+    if signature is None:
+        return "opened" if opened else "sent"
+    if signature.status in (Signature.Status.WITHDRAWN, Signature.Status.REJECTED):
+        return signature.status
+    if signature.response == Signature.Response.DECLINED:
+        return "declined"
+    if signature.status == Signature.Status.APPROVED:
+        return "signed"
+    return signature.status  # unconfirmed, pending review, needs reconfirmation
 
 
 @dataclass
-class OrganizationRow:
-    invitation: Invitation
+class Row:
+    """One line of the tracker: an invited organization, an organization that asked to sign
+    through the open link, or an individual."""
+
+    name: str
+    source: str  # "invited", "open_link" or "individual"
     state: str
     response: Signature | None
+    organization: Organization | None = None
+    invitations: list[Invitation] = field(default_factory=list)
     groups: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def state_label(self) -> str:
         return STATES[self.state]
 
+    @property
+    def column(self) -> str:
+        return COLUMN_OF_STATE[self.state]
 
-def _state(invitation: Invitation, response: Signature | None) -> str:
-    if response is not None:
-        if response.response == Signature.Response.DECLINED and response.is_active:
-            return "declined"
-        if response.status == Signature.Status.NEEDS_RECONFIRMATION:
-            return "needs_reconfirmation"
-        if response.is_active:
-            return "signed" if response.status == Signature.Status.APPROVED else "pending_review"
-        return response.status  # withdrawn or rejected, with no active response since
-    return "opened" if invitation.opened_at else "sent"
+    @property
+    def opened(self) -> bool:
+        return any(invitation.opened_at for invitation in self.invitations)
+
+    @property
+    def invited_at(self) -> datetime.datetime | None:
+        return min((i.created_at for i in self.invitations), default=None)
+
+    @property
+    def opened_at(self) -> datetime.datetime | None:
+        return min((i.opened_at for i in self.invitations if i.opened_at), default=None)
+
+    @property
+    def responded_at(self) -> datetime.datetime | None:
+        return self.response.created_at if self.response else None
 
 
-def organization_rows(sign_on: SignOn) -> list[OrganizationRow]:
-    """Every invited organization with its state and latest response, in three queries."""
-    invitations = list(
-        sign_on.invitations.select_related("organization").order_by("organization__sort_name")
-    )
-    latest: dict[int, Signature] = {}
-    for signature in Signature.objects.filter(sign_on=sign_on).order_by("created_at", "pk"):
-        current = latest.get(signature.organization_id)
-        # An active response wins over an older or inactive one.
+def _count(rows: list[Row]) -> dict[str, int]:
+    columns = Counter(row.column for row in rows)
+    return {
+        "total": len(rows),
+        "opened": sum(1 for row in rows if row.opened or row.response is not None),
+        **{column: columns[column] for column in COLUMNS},
+    }
+
+
+@dataclass
+class Tally:
+    """Every organization and individual of a sign-on, with its one state, and the counts."""
+
+    invited: list[Row]
+    open_link: list[Row]
+    totals: dict[str, int]
+    open_link_totals: dict[str, int]
+    by_group: list[tuple[str, str, dict[str, int]]]
+
+    @property
+    def rows(self) -> list[Row]:
+        return [*self.invited, *self.open_link]
+
+    @property
+    def awaiting_reconfirmation(self) -> int:
+        return sum(1 for row in self.rows if row.state == "needs_reconfirmation")
+
+    @property
+    def printed(self) -> int:
+        """How many lines print now: every approved signature, invited or not."""
+        return self.totals["signed"] + self.open_link_totals["signed"]
+
+    @property
+    def printed_organizations(self) -> int:
+        return self.printed - sum(
+            1 for row in self.open_link if row.source == "individual" and row.state == "signed"
+        )
+
+
+def _latest(signatures: Iterable[Signature]) -> dict[Any, Signature]:
+    """Each organization's (or person's) response that counts: an active one over older ones."""
+    latest: dict[Any, Signature] = {}
+    for signature in signatures:
+        key = signature.organization_id or f"individual:{signature.signer_email_key}"
+        current = latest.get(key)
         if current is None or signature.is_active or not current.is_active:
-            latest[signature.organization_id] = signature
+            latest[key] = signature
+    return latest
+
+
+def tally(sign_on: SignOn) -> Tally:
+    """The state of everyone in a sign-on and every count shown of it, in four queries."""
+    invitations = list(
+        sign_on.invitations.select_related("organization", "contact").order_by(
+            "organization__sort_name", "organization_id", "name"
+        )
+    )
+    signatures = list(
+        Signature.objects.filter(sign_on=sign_on)
+        .select_related("organization", "invitation")
+        .order_by("created_at", "pk")
+    )
+    latest = _latest(signatures)
+    by_organization: dict[int, list[Invitation]] = defaultdict(list)
+    for invitation in invitations:
+        by_organization[invitation.organization_id].append(invitation)
     groups: dict[int, list[tuple[str, str]]] = defaultdict(list)
     memberships = Membership.objects.filter(
         coalition__in=sign_on.coalitions.all(),
-        organization_id__in=[i.organization_id for i in invitations],
+        organization_id__in=list(by_organization),
         left_on__isnull=True,
     ).select_related("coalition")
     for membership in memberships:
         groups[membership.organization_id].append(
             (membership.coalition.name, membership.get_tier_display())
         )
-    rows = []
-    for invitation in invitations:
-        response = latest.get(invitation.organization_id)
-        rows.append(
-            OrganizationRow(
-                invitation=invitation,
-                state=_state(invitation, response),
+    invited = []
+    for organization_id, people in by_organization.items():
+        response = latest.get(organization_id)
+        invited.append(
+            Row(
+                name=people[0].organization.name,
+                source="invited",
+                state=state_of(response, opened=any(p.opened_at for p in people)),
                 response=response,
-                groups=groups.get(invitation.organization_id) or [("Hand-picked", "—")],
+                organization=people[0].organization,
+                invitations=people,
+                groups=groups.get(organization_id) or [("Hand-picked", "—")],
             )
         )
-    return rows
-
-
-def _count(rows: list[OrganizationRow]) -> dict[str, int]:
-    states = Counter(row.state for row in rows)
-    return {
-        "invited": len(rows),
-        "opened": sum(1 for row in rows if row.invitation.opened_at or row.response),
-        "signed": states["signed"] + states["pending_review"] + states["needs_reconfirmation"],
-        "declined": states["declined"],
-        "pending": states["pending_review"],
-        "not_responded": states["opened"]
-        + states["sent"]
-        + states["withdrawn"]
-        + states["rejected"],
-    }
-
-
-def counts(rows: list[OrganizationRow]) -> tuple[dict[str, int], list[tuple[str, str, dict]]]:
-    """Totals, and the same counts by coalition and tier."""
-    by_group: dict[tuple[str, str], list[OrganizationRow]] = defaultdict(list)
-    for row in rows:
+    open_link = []
+    for key, response in latest.items():
+        if key in by_organization:
+            continue
+        individual = response.organization is None
+        open_link.append(
+            Row(
+                name=response.organization.name if response.organization else response.signer_name,
+                source="individual" if individual else "open_link",
+                state=state_of(response),
+                response=response,
+                organization=response.organization,
+            )
+        )
+    open_link.sort(key=lambda row: (row.source, row.name.casefold()))
+    by_group_rows: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for row in invited:
         for group in row.groups:
-            by_group[group].append(row)
+            by_group_rows[group].append(row)
     tier_rank = {label: rank for rank, label in enumerate(Membership.Tier.labels)}
-    ordered = sorted(by_group.items(), key=lambda item: (item[0][0], tier_rank.get(item[0][1], 9)))
-    return _count(rows), [(coalition, tier, _count(group)) for (coalition, tier), group in ordered]
+    ordered = sorted(
+        by_group_rows.items(), key=lambda item: (item[0][0], tier_rank.get(item[0][1], 9))
+    )
+    return Tally(
+        invited=invited,
+        open_link=open_link,
+        totals=_count(invited),
+        open_link_totals=_count(open_link),
+        by_group=[(coalition, tier, _count(rows)) for (coalition, tier), rows in ordered],
+    )
+
+
+def signed_so_far(sign_on: SignOn) -> str:
+    """“3 organizations and 1 individual have signed so far.”, for signers who may see it."""
+    counts = tally(sign_on)
+    organizations = counts.printed_organizations
+    individuals = counts.printed - organizations
+    parts = [f"{organizations} organization{'s' if organizations != 1 else ''}"]
+    if individuals:
+        parts.append(f"{individuals} individual{'s' if individuals != 1 else ''}")
+    verb = "has" if counts.printed == 1 else "have"
+    return f"{' and '.join(parts)} {verb} signed so far."
+
+
+# ---------------------------------------------------------------------------------------------
+# The chart
 
 
 @dataclass(frozen=True)
 class Chart:
     width: int
     height: int
-    signed_points: str
-    declined_points: str
+    series: dict[str, str]  # name → SVG polyline points
+    totals: dict[str, int]
     maximum: int
     start: datetime.datetime
     end: datetime.datetime
-    total_signed: int
-    total_declined: int
+
+
+CHART_SERIES = {"signed": "Signed", "pending": "Pending", "declined": "Declined"}
 
 
 def response_chart(sign_on: SignOn, *, width: int = 640, height: int = 200) -> Chart:
-    """Cumulative signatures and declines over time, as SVG polyline points (no JavaScript)."""
-    deltas = {"signed": ("signed", 1), "declined": ("declined", 1), "withdrawn": ("signed", -1)}
-    events = list(
-        Event.objects.filter(sign_on=sign_on, action__in=[*deltas, "rejected", "decline_replaced"])
+    """Signatures that print, those pending and declines over time, replayed from the events.
+
+    Each event records the state it left its signature in, so the chart ends where the tally
+    stands: the same counts, from the same facts.
+    """
+    rows = (
+        Event.objects.filter(sign_on=sign_on, signature__isnull=False)
         .order_by("sequence")
-        .values_list("action", "created_at")
+        .values_list("signature_id", "state", "created_at")
     )
     start = sign_on.opened_at or sign_on.created_at
     end = min(max(timezone.now(), start + datetime.timedelta(hours=1)), sign_on.deadline)
     if sign_on.closed_at:
         end = sign_on.closed_at
-    if events:
-        end = max(end, events[-1][1])
+    column_of: dict[int, str] = {}
+    totals = dict.fromkeys(CHART_SERIES, 0)
+    points: dict[str, list[tuple[datetime.datetime, int]]] = {name: [] for name in CHART_SERIES}
+    for signature_id, state, moment in rows:
+        recorded = (state or {}).get("signature")
+        if not recorded:
+            continue
+        column = COLUMN_OF_STATE[_recorded_state(recorded)]
+        before = column_of.get(signature_id)
+        if before == column:
+            continue
+        for name, delta in ((before, -1), (column, +1)):
+            if name in totals:
+                totals[name] += delta
+                points[name].append((moment, totals[name]))
+        column_of[signature_id] = column
+        end = max(end, moment)
     span = max((end - start).total_seconds(), 1.0)
-    totals = {"signed": 0, "declined": 0}
-    series: dict[str, list[tuple[float, int]]] = {"signed": [(0.0, 0)], "declined": [(0.0, 0)]}
-    for action, moment in events:
-        if action == "rejected":
-            kind, delta = "signed", -1
-        elif action == "decline_replaced":
-            kind, delta = "declined", -1
-        else:
-            kind, delta = deltas[action]
-        x = (moment - start).total_seconds() / span
-        series[kind].append((x, totals[kind]))
-        totals[kind] += delta
-        series[kind].append((x, totals[kind]))
-    for kind in series:
-        series[kind].append((1.0, totals[kind]))
-    maximum = max(1, *(value for points in series.values() for _, value in points))
+    maximum = max(1, *(value for series in points.values() for _, value in series), 0)
     pad = 30
 
-    def points(kind: str) -> str:
+    def polyline(name: str) -> str:
+        steps: list[tuple[float, int]] = [(0.0, 0)]
+        for moment, value in points[name]:
+            x = max(0.0, (moment - start).total_seconds() / span)
+            steps += [(x, steps[-1][1]), (x, value)]
+        steps.append((1.0, steps[-1][1]))
         return " ".join(
-            f"{pad + x * (width - 2 * pad):.1f},{height - pad - value * (height - 2 * pad) / maximum:.1f}"
-            for x, value in series[kind]
+            f"{pad + x * (width - 2 * pad):.1f},{height - pad - v * (height - 2 * pad) / maximum:.1f}"
+            for x, v in steps
         )
 
     return Chart(
         width=width,
         height=height,
-        signed_points=points("signed"),
-        declined_points=points("declined"),
+        series={name: polyline(name) for name in CHART_SERIES},
+        totals=totals,
         maximum=maximum,
         start=start,
         end=end,
-        total_signed=totals["signed"],
-        total_declined=totals["declined"],
     )
 
 
-def open_link_counts(sign_on: SignOn) -> dict[str, int]:
-    """Active responses that came without an invitation: organizations' requests and individuals."""
-    active = Signature.objects.filter(
-        sign_on=sign_on, invitation__isnull=True, status__in=Signature.ACTIVE_STATUSES
-    )
-    return active.aggregate(
-        requests=Count("pk", filter=Q(organization__isnull=False)),
-        individuals=Count("pk", filter=Q(organization__isnull=True)),
-    )
+def _recorded_state(recorded: dict[str, Any]) -> str:
+    status, response = recorded.get("status"), recorded.get("response")
+    if status in ("withdrawn", "rejected"):
+        return str(status)
+    if response == Signature.Response.DECLINED:
+        return "declined"
+    if status == Signature.Status.APPROVED:
+        return "signed"
+    return str(status)
+
+
+# ---------------------------------------------------------------------------------------------
+# Printed lines
+
+
+def printable_lines(sign_on: SignOn) -> list[SignatoryLine]:
+    return Signature.objects.printable_lines(sign_on.letter)
+
+
+# ---------------------------------------------------------------------------------------------
+# The chain
+
+
+def verify_event_chain(*, sign_on: SignOn) -> list[str]:
+    """Every break in the sign-on's evidence; empty when it holds.
+
+    Three checks: each event's keyed hash and its link to the one before (an edited, removed or
+    reordered event, or a chain recomputed without the key); the head the sign-on keeps (events
+    removed from the end); and each row against the state its latest event recorded (a signature,
+    invitation or the sign-on itself changed outside the services).
+    """
+    problems: list[str] = []
+    previous_hash = ""
+    expected = 1
+    latest: dict[tuple[str, int], dict[str, Any]] = {}
+    events = Event.objects.filter(sign_on=sign_on).order_by("sequence")
+    for event in events:
+        if event.sequence != expected:
+            problems.append(f"event {expected} is missing (found event {event.sequence} next)")
+        if event.previous_hash != previous_hash:
+            problems.append(f"event {event.sequence} does not follow the event before it")
+        if not event.hash_is_valid():
+            problems.append(f"event {event.sequence} ({event.action}) was altered")
+        for kind, state in (event.state or {}).items():
+            pk = {
+                "sign_on": event.sign_on_id,
+                "invitation": event.invitation_id,
+                "signature": event.signature_id,
+            }.get(kind)
+            if pk is not None:
+                latest[(kind, pk)] = state
+        previous_hash = event.hash
+        expected = event.sequence + 1
+    head = SignOn.objects.get(pk=sign_on.pk)
+    if expected - 1 != head.event_count or previous_hash != head.last_event_hash:
+        problems.append(
+            f"the chain ends at event {expected - 1}, but the sign-on recorded "
+            f"{head.event_count} events"
+        )
+    if expected == 1:
+        problems.append("the sign-on has no events at all")
+    elif latest:
+        # Chains begun before events recorded state hold no state to compare rows with.
+        problems += _rows_against_events(head, latest)
+    return problems
+
+
+def _rows_against_events(
+    sign_on: SignOn, latest: dict[tuple[str, int], dict[str, Any]]
+) -> list[str]:
+    problems = []
+    rows: list[tuple[str, Any]] = [("sign_on", sign_on)]
+    rows += [("invitation", i) for i in sign_on.invitations.all()]
+    rows += [("signature", s) for s in Signature.objects.filter(sign_on=sign_on)]
+    for kind, row in rows:
+        recorded = latest.get((kind, row.pk))
+        described = {
+            "sign_on": "the sign-on",
+            "invitation": f"the invitation of {getattr(row, 'email', '')}",
+            "signature": f"the signature “{getattr(row, 'display_name', '')}”",
+        }[kind]
+        if recorded is None:
+            problems.append(f"{described} has no event that made it")
+            continue
+        current = row.chain_state()
+        changed = sorted(name for name in recorded if recorded[name] != current.get(name))
+        if changed:
+            problems.append(
+                f"{described} was changed outside the sign-on ({', '.join(changed)} differ "
+                "from what the last event recorded)"
+            )
+    return problems
+
+
+def chain_head(sign_on: SignOn) -> tuple[str, int]:
+    head = SignOn.objects.filter(pk=sign_on.pk).values_list("last_event_hash", "event_count").get()
+    return head[0], head[1]
+
+
+def sign_ons_with_broken_chains(
+    sign_ons: Iterable[SignOn] | None = None,
+) -> dict[SignOn, list[str]]:
+    """Sign-ons whose evidence no longer holds, with what is wrong: for the scheduled check."""
+    found = {}
+    for sign_on in sign_ons if sign_ons is not None else SignOn.objects.all():
+        problems = verify_event_chain(sign_on=sign_on)
+        if problems:
+            found[sign_on] = problems
+    return found

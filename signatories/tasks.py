@@ -1,78 +1,91 @@
-"""Background jobs: invitation, reminder and signer emails, and closing a sign-on at its deadline.
+"""Email jobs: invitations, reminders, forwards, the text changing, and what became of a response.
 
-Arguments are ids (JSON-serialisable); each job reads the current state and calls a service.
-Link tokens are issued inside the job, so they never sit in the task queue in clear.
+Arguments are ids (JSON-serialisable). Each job reads the current state, checks the email still
+applies (someone may have answered while it waited in the queue), derives the link from the
+row's nonce and sends. Jobs change nothing and import no service: the services queue them.
 """
-
-import datetime
 
 from django.tasks import task
 from django.urls import reverse
-from django.utils import timezone
 
-from . import emails
+from . import emails, selectors, text_diff
 from .deadlines import describe_deadline, format_moment
+from .models import Invitation, Signature, SignOn
+
+INVITATION_EMAILS = {"invitation", "reminder", "forwarded", "text_changed"}
+SIGNATURE_EMAILS = {
+    "signed",
+    "declined",
+    "confirm",
+    "withdrawn",
+    "approved",
+    "rejected",
+    "reconfirmed",
+}
 
 
-@task(backend="background")
-def send_invitation(invitation_id: int) -> int:
-    """Email an invitation's link to its organization's contacts (not those who opted out)."""
-    return _email_link(invitation_id, "invitation")
+def _deadline_context(sign_on: SignOn) -> dict[str, str]:
+    return {
+        "letter_title": sign_on.letter.title,
+        "deadline": describe_deadline(sign_on.deadline),
+        "deadline_at": format_moment(sign_on.deadline),
+    }
 
 
-@task(backend="background")
-def send_reminder(invitation_id: int) -> int:
-    """Remind an organization that has not responded, with a fresh link, as the invitation went."""
-    from .models import Invitation
-    from .services.reminders import awaiting_response
-
-    invitation = Invitation.objects.select_related("sign_on").filter(pk=invitation_id).first()
-    # It may have answered between the reminder being queued and the worker running it.
-    if (
-        invitation is None
-        or not awaiting_response(invitation.sign_on).filter(pk=invitation_id).exists()
-    ):
-        return 0
-    return _email_link(invitation_id, "reminder")
-
-
-def _email_link(invitation_id: int, email: str) -> int:
-    """Issue the invitation a fresh link and email it to its contacts with the named template."""
-    from . import services
-    from .models import Invitation, SignOn
-
+@task(backend="background", queue_name="email")
+def send_invitation(invitation_id: int, kind: str, note: str = "") -> int:
+    """Email one invited person their link: the invitation, a reminder, a colleague's forward,
+    or the new text after a material change."""
+    if kind not in INVITATION_EMAILS:
+        raise ValueError(f"unknown invitation email {kind!r}")
     invitation = (
-        Invitation.objects.select_related("sign_on", "sign_on__letter", "organization")
+        Invitation.objects.select_related(
+            "sign_on", "sign_on__letter", "organization", "contact", "forwarded_by"
+        )
         .filter(pk=invitation_id)
         .first()
     )
     if invitation is None or invitation.sign_on.status != SignOn.Status.OPEN:
         return 0
-    token, recipients = services.issue_invitation_token(
-        invitation=invitation, actor=services.Actor.system(f"{email} email")
-    )
+    if invitation.contact is not None and invitation.contact.email_opt_out:
+        return 0
+    # The organization may have answered while a reminder or the new text waited in the queue.
+    waiting = selectors.awaiting_response(invitation.sign_on).filter(pk=invitation.pk)
+    if kind in {"reminder", "text_changed"} and not waiting.exists():
+        return 0
     sign_on = invitation.sign_on
+    token = selectors.invitation_link_token(invitation)
     emails.send(
-        email,
-        to=recipients,
+        kind if kind != "text_changed" else "invitation-text-changed",
+        to=[invitation.email],
         context={
-            "letter_title": sign_on.letter.title,
+            **_deadline_context(sign_on),
+            "name": invitation.name,
             "organization": invitation.organization.name,
-            "deadline": describe_deadline(sign_on.deadline),
-            "deadline_at": format_moment(sign_on.deadline),
             "message": sign_on.message,
+            "note": note,
+            "forwarded_by": invitation.forwarded_by.name if invitation.forwarded_by else "",
+            "forwarded_note": _forward_note(invitation),
             "link": emails.absolute_url(reverse("signatories:sign", args=[token])),
+            "why": f"{invitation.forwarded_by.name} gave your address to the coalition's sign-on"
+            if kind == "forwarded" and invitation.forwarded_by
+            else f"{invitation.organization.name} was invited to sign this letter",
         },
     )
-    return len(recipients)
+    return 1
 
 
-@task(backend="background")
+def _forward_note(invitation: Invitation) -> str:
+    event = invitation.sign_on.events.filter(action="forwarded", invitation=invitation).last()
+    return (event.detail or {}).get("note", "") if event else ""
+
+
+@task(backend="background", queue_name="email")
 def send_signature_email(signature_id: int, kind: str) -> bool:
-    """Tell the signer what became of their response: signed, declined, withdrawn, approved, rejected."""
-    from . import services
-    from .models import Signature
-
+    """Tell the signer what became of their response: confirm the address, signed, withdrawn,
+    approved, rejected, reconfirmed."""
+    if kind not in SIGNATURE_EMAILS:
+        raise ValueError(f"unknown signature email {kind!r}")
     signature = (
         Signature.objects.select_related("sign_on", "sign_on__letter", "organization")
         .filter(pk=signature_id)
@@ -80,131 +93,84 @@ def send_signature_email(signature_id: int, kind: str) -> bool:
     )
     if signature is None or not signature.signer_email or signature.sign_on is None:
         return False
+    if kind == "confirm" and signature.status != Signature.Status.UNCONFIRMED:
+        return False
     sign_on = signature.sign_on
-    context = {
-        "kind": kind,
-        "letter_title": sign_on.letter.title,
-        "organization": signature.organization.name if signature.organization else "",
-        "display_name": signature.display_name,
-        "signer_name": signature.signer_name,
-        "status": signature.get_status_display(),
-        "pending_review": signature.status == Signature.Status.PENDING_REVIEW,
-        "reason": signature.reason,
-        "deadline": describe_deadline(sign_on.deadline),
-        "deadline_at": format_moment(sign_on.deadline),
-        "withdraw_link": "",
-        # Open-link responses have no invitation; individuals have no organization.
-        "individual": signature.organization_id is None,
-        "invited": signature.invitation_id is not None,
-    }
-    if kind == "signed" and signature.is_active:
-        token = services.issue_withdraw_token(
-            signature=signature, actor=services.Actor.system("confirmation email")
-        )
-        context["withdraw_link"] = emails.absolute_url(
-            reverse("signatories:withdraw_by_link", args=[token])
-        )
-    emails.send(f"signature-{kind}", to=[signature.signer_email], context=context)
+    link = ""
+    if signature.token_nonce and (signature.is_active or kind == "confirm"):
+        token = selectors.signature_link_token(signature)
+        link = emails.absolute_url(reverse("signatories:signature", args=[token]))
+    emails.send(
+        f"signature-{kind}",
+        to=[signature.signer_email],
+        context={
+            **_deadline_context(sign_on),
+            "kind": kind,
+            "organization": signature.organization.name if signature.organization else "",
+            "display_name": signature.display_name,
+            "signer_name": signature.signer_name,
+            "status": signature.get_status_display(),
+            "pending_review": signature.status == Signature.Status.PENDING_REVIEW,
+            "reason": signature.reason,
+            "link": link,
+            # Open-link responses have no invitation; individuals have no organization.
+            "individual": signature.organization_id is None,
+            "invited": signature.invitation_id is not None,
+            "why": _why(signature),
+        },
+    )
     return True
 
 
-@task(backend="background")
-def send_text_changed(signature_id: int, note: str = "") -> int:
-    """Tell an organization that responded that the text changed: a signer must reconfirm."""
-    from . import services
-    from .models import Signature, SignOn
+def _why(signature: Signature) -> str:
+    if signature.invitation_id is not None and signature.organization is not None:
+        return f"{signature.organization.name} was invited to sign this letter"
+    return "you asked to sign this letter through its open link"
 
+
+@task(backend="background", queue_name="email")
+def send_text_changed(signature_id: int, kind: str, note: str = "") -> int:
+    """After a material change: a signer gets what changed and a link to reconfirm; an
+    organization that declined gets the new text, in case it changes its mind."""
     signature = (
-        Signature.objects.select_related("sign_on", "sign_on__letter", "organization", "invitation")
+        Signature.objects.select_related(
+            "sign_on", "sign_on__letter", "sign_on__revision", "organization", "invitation"
+        )
         .filter(pk=signature_id)
         .first()
     )
-    if signature is None or signature.invitation is None or not signature.is_active:
+    if signature is None or not signature.is_active or signature.sign_on is None:
         return 0
-    signed = signature.response == Signature.Response.SIGNED
+    sign_on = signature.sign_on
+    if sign_on.status != SignOn.Status.OPEN or not signature.signer_email:
+        return 0
+    signed = kind == "signed"
     if signed and signature.status != Signature.Status.NEEDS_RECONFIRMATION:
         return 0  # reconfirmed or withdrawn before this job ran
-    if signature.sign_on.status != SignOn.Status.OPEN:
+    if signed:
+        token = selectors.signature_link_token(signature)
+        link = reverse("signatories:signature", args=[token])
+    elif signature.invitation is not None:
+        link = reverse(
+            "signatories:sign", args=[selectors.invitation_link_token(signature.invitation)]
+        )
+    else:
         return 0
-    # A fresh link, as for the invitation: the token exists in clear only in this email.
-    token, recipients = services.issue_invitation_token(
-        invitation=signature.invitation, actor=services.Actor.system("reconfirmation email")
-    )
-    to = [signature.signer_email] if signature.signer_email else []
-    to += [r for r in recipients if r.casefold() not in {t.casefold() for t in to}]
-    sign_on = signature.sign_on
+    before = selectors.signed_revision(signature) if signed else sign_on.previous_revision
+    changes = text_diff.diff_revisions(before, sign_on.revision) if before else []
     emails.send(
         "signature-reconfirm",
-        to=to,
+        to=[signature.signer_email],
         context={
-            "letter_title": sign_on.letter.title,
+            **_deadline_context(sign_on),
             "organization": signature.organization.name if signature.organization else "",
             "signer_name": signature.signer_name,
+            "individual": signature.organization_id is None,
             "declined": not signed,
             "note": note,
-            "deadline": describe_deadline(sign_on.deadline),
-            "deadline_at": format_moment(sign_on.deadline),
-            "link": emails.absolute_url(reverse("signatories:sign", args=[token])),
+            "changes": changes,
+            "link": emails.absolute_url(link),
+            "why": _why(signature),
         },
     )
-    return len(to)
-
-
-@task(backend="background")
-def close_sign_on_at_deadline(sign_on_id: int) -> str:
-    """Close the sign-on if it is still open and its deadline has passed."""
-    from . import services
-    from .models import SignOn
-
-    sign_on = SignOn.objects.filter(pk=sign_on_id).first()
-    if sign_on is None or sign_on.status != SignOn.Status.OPEN:
-        return "not open"
-    if not sign_on.is_past_deadline():
-        return "deadline not reached"  # the deadline moved; a later job closes it
-    services.close_sign_on(sign_on=sign_on, actor=services.Actor.system("deadline"))
-    return "closed"
-
-
-def schedule_deadline_close(sign_on_id: int, deadline: datetime.datetime) -> None:
-    """Queue the deadline close where the backend can defer; elsewhere `close_due_sign_ons` does it."""
-    if close_sign_on_at_deadline.get_backend().supports_defer:
-        close_sign_on_at_deadline.using(run_after=deadline).enqueue(sign_on_id)
-
-
-@task(backend="background")
-def send_scheduled_reminders(sign_on_id: int) -> int:
-    """Send a sign-on's reminders that are due now; queued for each moment of its schedule."""
-    from . import services
-    from .models import SignOn
-
-    sign_on = SignOn.objects.filter(pk=sign_on_id).first()
-    if sign_on is None or not sign_on.accepts_responses:
-        return 0
-    try:
-        reminded = services.send_reminders(
-            sign_on=sign_on, actor=services.Actor.system("reminder schedule")
-        )
-    except services.SignOnError:
-        return 0  # closed or cancelled meanwhile
-    return len(reminded)
-
-
-def schedule_reminders(sign_on_id: int, moments: list[datetime.datetime]) -> None:
-    """Queue a reminder run at each moment to come where the backend can defer; else cron does it."""
-    if send_scheduled_reminders.get_backend().supports_defer:
-        now = timezone.now()
-        for moment in moments:
-            if moment > now:
-                send_scheduled_reminders.using(run_after=moment).enqueue(sign_on_id)
-
-
-@task(backend="background")
-def render_publication_pdf(publication_id: int) -> str:
-    """Render and store a published letter's PDF (in the worker: it takes seconds for long lists)."""
-    from . import services
-    from .models import Publication
-
-    publication = Publication.objects.filter(pk=publication_id).first()
-    if publication is None:
-        return "gone"
-    return services.attach_publication_pdf(publication=publication).pdf_sha256
+    return 1

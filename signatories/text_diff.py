@@ -84,6 +84,8 @@ def revision_paragraphs(revision: Revision) -> list[str]:
 class ChangedParagraph:
     kind: str  # "added", "removed" or "changed"
     html: SafeString
+    # For plain-text email: removed words [-like this-], added words {+like this+}.
+    text: str = ""
 
     @property
     def label(self) -> str:
@@ -107,19 +109,23 @@ def _added(text: str) -> SafeString:
     )
 
 
-def _word_diff(old: str, new: str) -> SafeString:
+def _word_diff(old: str, new: str) -> tuple[SafeString, str]:
     old_words, new_words = WORDS.findall(old), WORDS.findall(new)
     matcher = difflib.SequenceMatcher(None, old_words, new_words, autojunk=False)
     parts: list[str] = []
+    plain: list[str] = []
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             parts.append("".join(old_words[i1:i2]))  # escaped by format_html_join
+            plain.append("".join(old_words[i1:i2]))
             continue
         if i2 > i1:
             parts.append(_removed("".join(old_words[i1:i2])))
+            plain.append(f"[-{''.join(old_words[i1:i2])}-]")
         if j2 > j1:
             parts.append(_added("".join(new_words[j1:j2])))
-    return format_html_join("", "{}", ((part,) for part in parts))
+            plain.append(f"{{+{''.join(new_words[j1:j2])}+}}")
+    return format_html_join("", "{}", ((part,) for part in parts)), "".join(plain)
 
 
 def diff_paragraphs(old: list[str], new: list[str]) -> list[ChangedParagraph]:
@@ -132,11 +138,11 @@ def diff_paragraphs(old: list[str], new: list[str]) -> list[ChangedParagraph]:
         before, after = old[i1:i2], new[j1:j2]
         paired = min(len(before), len(after)) if op == "replace" else 0
         for old_text, new_text in zip(before[:paired], after[:paired], strict=True):
-            changes.append(ChangedParagraph("changed", _word_diff(old_text, new_text)))
+            changes.append(ChangedParagraph("changed", *_word_diff(old_text, new_text)))
         for text in before[paired:]:
-            changes.append(ChangedParagraph("removed", _removed(text)))
+            changes.append(ChangedParagraph("removed", _removed(text), f"[-{text}-]"))
         for text in after[paired:]:
-            changes.append(ChangedParagraph("added", _added(text)))
+            changes.append(ChangedParagraph("added", _added(text), f"{{+{text}+}}"))
     return changes
 
 

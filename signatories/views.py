@@ -1,29 +1,35 @@
-"""The signer's pages: public, no account, the invitation token in the URL.
+"""The signer's pages: public, no account, a token in the URL.
 
-Reading never changes a response (mail scanners open links); only an explicit POST does.
+Three links lead here: an invited person's own link (sign, decline, pass it on), a signer's link
+to their own signature (confirm the address, reconfirm after a change, withdraw), and a sign-on's
+open link. Reading never changes a response (mail scanners open links); only an explicit POST
+does. Each POST hands a form's typed input to one service and shows its refusal where it belongs.
 """
 
 from collections.abc import Callable
+from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
-from wagtail.models import Revision
+from django.views.decorators.http import require_http_methods
 
-from . import services, text_diff
-from .deadlines import describe_deadline
+from . import selectors, services, text_diff
 from .forms import (
     DeclineForm,
+    ForwardForm,
     IndividualSignForm,
     ReconfirmForm,
     RequestToSignForm,
+    SignerForm,
     SignForm,
     WithdrawForm,
 )
 from .models import Invitation, Signature, SignOn
+
+OPEN_LINK_SESSION_KEY = "open_link_signature"
+AnySignerForm = SignerForm[Any]
 
 
 def _error_page(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
@@ -34,72 +40,105 @@ def _closed_status(sign_on: SignOn) -> int:
     return 403 if sign_on.status == SignOn.Status.DRAFT else 410
 
 
-def _active_response(invitation: Invitation) -> Signature | None:
-    return (
-        Signature.objects.filter(
-            letter_id=invitation.sign_on.letter_id,
-            organization_id=invitation.organization_id,
-            status__in=Signature.ACTIVE_STATUSES,
-        )
-        .order_by("-created_at")
-        .first()
-    )
-
-
-def _letter_context(sign_on: SignOn) -> dict:
-    """The frozen revision as the signer reads it, with the signatories so far if staff allow."""
+def _letter_context(sign_on: SignOn) -> dict[str, Any]:
+    """The circulated revision as the signer reads it, with who signed so far if staff allow."""
     page = sign_on.revision.as_object()
-    if not sign_on.show_signatories:
-        return {**page.letter_context([]), "hide_signatories": True}
-    return page.letter_context(Signature.objects.printable_lines(page))
+    lines = Signature.objects.printable_lines(page) if sign_on.show_signatories else []
+    context = page.letter_context(lines)
+    context["hide_signatories"] = not lines
+    if sign_on.show_signatories:
+        context["signed_so_far"] = selectors.signed_so_far(sign_on)
+    return context
 
 
 def _reconfirmation(
-    sign_on: SignOn, response: Signature | None, form: ReconfirmForm | None
-) -> dict | None:
+    signature: Signature | None, form: ReconfirmForm | None
+) -> dict[str, Any] | None:
     """What changed since the signer signed, and the form to reconfirm, while that is due."""
-    if response is None or response.status != Signature.Status.NEEDS_RECONFIRMATION:
+    if signature is None or signature.status != Signature.Status.NEEDS_RECONFIRMATION:
         return None
-    signed_id = services.signed_revision_id(sign_on=sign_on, text_hash=response.text_hash)
-    signed = Revision.objects.filter(pk=signed_id).first() if signed_id else None
+    assert signature.sign_on is not None
+    signed = selectors.signed_revision(signature)
     return {
-        "changes": text_diff.diff_revisions(signed, sign_on.revision) if signed else [],
-        "form": form or ReconfirmForm(initial={"text_hash": sign_on.text_hash}),
+        "changes": text_diff.diff_revisions(signed, signature.sign_on.revision) if signed else [],
+        "form": form or ReconfirmForm(initial={"text_hash": signature.sign_on.text_hash}),
     }
+
+
+def _errors(*forms: AnySignerForm | None) -> list[tuple[str, str]]:
+    """Every error on the page, as (the field's id, the message), for the summary at the top."""
+    found = []
+    for form in forms:
+        if form is None or not form.is_bound:
+            continue
+        for name, errors in form.errors.items():
+            field = form.fields.get(name)
+            anchor = form[name].auto_id if field is not None and not field.widget.is_hidden else ""
+            found += [(anchor, str(message)) for message in errors]
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# An invited person's link
+
+
+def _find_invitation(token: str) -> Invitation | str:
+    try:
+        return selectors.find_invitation(token)
+    except services.InvalidToken as error:
+        return error.message
 
 
 def _render_sign_page(
     request: HttpRequest,
     invitation: Invitation,
+    token: str,
     *,
-    sign_form: SignForm | None = None,
-    decline_form: DeclineForm | None = None,
-    reconfirm_form: ReconfirmForm | None = None,
+    bound: AnySignerForm | None = None,
     notice: str = "",
-    closed: str = "",
     status: int = 200,
 ) -> HttpResponse:
+    """The invited person's page, with the form they sent (and its errors) where it belongs."""
     sign_on = invitation.sign_on
     organization = invitation.organization
-    response = _active_response(invitation)
-    if sign_form is None:
-        sign_form = SignForm(
+    response = selectors.active_response(sign_on, organization.pk)
+    contact = invitation.contact
+    forms: dict[type[AnySignerForm], AnySignerForm] = {
+        SignForm: SignForm(
             organization_name=organization.name,
-            initial={"display_name": organization.printed_name, "text_hash": sign_on.text_hash},
-        )
-    context = {
+            initial={
+                "display_name": organization.printed_name,
+                "signer_name": invitation.name,
+                "signer_title": contact.title if contact else "",
+                "text_hash": sign_on.text_hash,
+            },
+        ),
+        DeclineForm: DeclineForm(initial={"signer_name": invitation.name}),
+        ForwardForm: ForwardForm(),
+        WithdrawForm: WithdrawForm(),
+    }
+    if bound is not None:
+        forms[type(bound)] = bound
+    context: dict[str, Any] = {
         "invitation": invitation,
         "sign_on": sign_on,
         "organization": organization,
-        "deadline_words": describe_deadline(sign_on.deadline),
+        "deadline_words": selectors.deadline_words(sign_on),
         "response": response,
-        "sign_form": sign_form,
-        "decline_form": decline_form or DeclineForm(),
-        "withdraw_form": WithdrawForm(),
-        "reconfirmation": _reconfirmation(sign_on, response, reconfirm_form),
+        "withdrawn": None if response else selectors.last_withdrawal(sign_on, organization.pk),
+        "response_is_mine": response is not None and response.invitation_id == invitation.pk,
+        "authorized": contact is not None and contact.is_authorized_signer,
+        "sign_form": forms[SignForm],
+        "decline_form": forms[DeclineForm],
+        "forward_form": forms[ForwardForm],
+        "withdraw_form": forms[WithdrawForm],
+        "reconfirmation": _reconfirmation(
+            response, bound if isinstance(bound, ReconfirmForm) else None
+        ),
+        "errors": _errors(bound),
         "notice": notice,
-        "closed": closed,
-        "token": request.resolver_match.kwargs["token"],
+        "closed": selectors.closed_message(sign_on),
+        "token": token,
         "show_letter": sign_on.status not in (SignOn.Status.DRAFT, SignOn.Status.CANCELLED),
     }
     if context["show_letter"]:
@@ -107,137 +146,149 @@ def _render_sign_page(
     return render(request, "signatories/sign.html", context, status=status)
 
 
-def _find(token: str) -> Invitation | str:
-    try:
-        return services.find_invitation(token)
-    except services.InvalidToken as error:
-        return error.message
-
-
-def _closed_message(sign_on: SignOn) -> str:
-    try:
-        services.check_accepts_responses(sign_on)
-    except services.ResponsesClosed as error:
-        return error.message
-    return ""
-
-
-def _respond(
+def _act[Input](
     request: HttpRequest,
     invitation: Invitation,
+    token: str,
+    form: SignerForm[Input],
+    act: Callable[[Input, services.Actor], object],
     *,
-    form: forms.Form,
-    form_key: str,
-    act: Callable[[dict, services.Actor], object],
+    done: str,
+    message: Callable[[Input], str] | None = None,
 ) -> HttpResponse:
-    """Pass a signer's form to its service; refusals come back on the page, by field."""
-    sign_on = invitation.sign_on
-    closed = _closed_message(sign_on)
-    if closed:
-        return _render_sign_page(request, invitation, closed=closed, status=_closed_status(sign_on))
+    """Run one service with a valid form's input; a refusal comes back on the page, by field."""
+    if selectors.closed_message(invitation.sign_on):
+        return _render_sign_page(
+            request, invitation, token, status=_closed_status(invitation.sign_on)
+        )
     if not form.is_valid():
-        return _render_sign_page(request, invitation, **{form_key: form}, status=400)
+        return _render_sign_page(request, invitation, token, bound=form, status=400)
     try:
-        act(form.cleaned_data, services.Actor.from_request(request))
-    except services.ResponsesClosed as error:
-        return _render_sign_page(request, invitation, closed=error.message, status=410)
+        act(form.input, services.Actor.from_request(request))
+    except services.ResponsesClosed:
+        return _render_sign_page(request, invitation, token, status=410)
     except services.AlreadyResponded as error:
-        return _render_sign_page(request, invitation, notice=error.message, status=409)
+        return _render_sign_page(request, invitation, token, notice=error.message, status=409)
+    except services.RateLimited as error:
+        return _render_sign_page(request, invitation, token, notice=error.message, status=429)
     except services.SignOnError as error:
         field = form.fields.get(error.field or "")
         form.add_error(error.field if field and not field.widget.is_hidden else None, error.message)
-        return _render_sign_page(request, invitation, **{form_key: form}, status=400)
-    return redirect("signatories:thanks", token=request.resolver_match.kwargs["token"])
+        return _render_sign_page(request, invitation, token, bound=form, status=400)
+    if message is not None:
+        messages.success(request, message(form.input))
+    return redirect(done, token=token)
+
+
+def _answer(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
+    """One POST of the invited person's page, by its `action`."""
+    action = request.POST.get("action", "sign")
+    name = invitation.organization.name
+    response = selectors.active_response(invitation.sign_on, invitation.organization_id)
+    if action == "decline":
+        return _act(
+            request,
+            invitation,
+            token,
+            DeclineForm(request.POST),
+            lambda declining, actor: services.decline_letter(
+                invitation=invitation, declining=declining, actor=actor
+            ),
+            done="signatories:thanks",
+        )
+    if action == "forward":
+        return _act(
+            request,
+            invitation,
+            token,
+            ForwardForm(request.POST),
+            lambda forwarding, actor: services.forward_invitation(
+                invitation=invitation, forwarding=forwarding, actor=actor
+            ),
+            done="signatories:sign",
+            message=lambda forwarding: (
+                f"{forwarding.name} has been sent a link of their own to answer for {name}."
+            ),
+        )
+    if action == "withdraw":
+        if response is None or response.response != Signature.Response.SIGNED:
+            return _render_sign_page(
+                request,
+                invitation,
+                token,
+                notice="Your organization has no signature to withdraw.",
+                status=409,
+            )
+        return _act(
+            request,
+            invitation,
+            token,
+            WithdrawForm(request.POST),
+            lambda withdrawing, actor: services.withdraw_signature(
+                signature=response, withdrawing=withdrawing, actor=actor, by=invitation
+            ),
+            done="signatories:sign",
+            message=lambda withdrawing: f"The signature of {name} is withdrawn.",
+        )
+    if action == "reconfirm":
+        if response is None or response.status != Signature.Status.NEEDS_RECONFIRMATION:
+            return _render_sign_page(
+                request,
+                invitation,
+                token,
+                notice="Your organization has no signature waiting to be reconfirmed.",
+                status=409,
+            )
+        reconfirm = ReconfirmForm(request.POST)
+        return _act(
+            request,
+            invitation,
+            token,
+            reconfirm,
+            lambda _, actor: services.reconfirm_signature(
+                signature=response, text_hash=reconfirm.text_hash_sent, actor=actor
+            ),
+            done="signatories:sign",
+            message=lambda _: f"The signature of {name} is reconfirmed on the new text.",
+        )
+    signing = SignForm(request.POST, organization_name=name)
+    return _act(
+        request,
+        invitation,
+        token,
+        signing,
+        lambda input, actor: services.sign_letter(
+            invitation=invitation, signing=input, text_hash=signing.text_hash_sent, actor=actor
+        ),
+        done="signatories:thanks",
+    )
 
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def sign(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = _find(token)
+    invitation = _find_invitation(token)
     if isinstance(invitation, str):
         return _error_page(request, invitation, status=404)
-    sign_on = invitation.sign_on
-    if request.method != "POST":
-        # Reading changes no response: mail scanners open links too.
-        if sign_on.status == SignOn.Status.OPEN:
-            services.record_invitation_opened(
-                invitation=invitation, actor=services.Actor.from_request(request)
-            )
-        closed = _closed_message(sign_on)
-        return _render_sign_page(
-            request, invitation, closed=closed, status=_closed_status(sign_on) if closed else 200
-        )
-    return _respond(
-        request,
-        invitation,
-        form=SignForm(request.POST, organization_name=invitation.organization.name),
-        form_key="sign_form",
-        act=lambda data, actor: services.sign_letter(invitation=invitation, actor=actor, **data),
+    if request.method == "POST":
+        return _answer(request, invitation, token)
+    # Reading changes no response: mail scanners open links too.
+    services.record_invitation_opened(
+        invitation=invitation, actor=services.Actor.from_request(request)
     )
-
-
-@never_cache
-@require_POST
-def decline(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = _find(token)
-    if isinstance(invitation, str):
-        return _error_page(request, invitation, status=404)
-    return _respond(
-        request,
-        invitation,
-        form=DeclineForm(request.POST),
-        form_key="decline_form",
-        act=lambda data, actor: services.decline_letter(invitation=invitation, actor=actor, **data),
+    closed = selectors.closed_message(invitation.sign_on)
+    return _render_sign_page(
+        request, invitation, token, status=_closed_status(invitation.sign_on) if closed else 200
     )
-
-
-@never_cache
-@require_POST
-def reconfirm(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = _find(token)
-    if isinstance(invitation, str):
-        return _error_page(request, invitation, status=404)
-    closed = _closed_message(invitation.sign_on)
-    if closed:
-        return _render_sign_page(
-            request, invitation, closed=closed, status=_closed_status(invitation.sign_on)
-        )
-    response = _active_response(invitation)
-    if response is None or response.status != Signature.Status.NEEDS_RECONFIRMATION:
-        return _render_sign_page(
-            request,
-            invitation,
-            notice="Your organization has no signature waiting to be reconfirmed.",
-            status=409,
-        )
-    form = ReconfirmForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise services.SignOnError("The page was incomplete; reload it and try again.")
-        services.reconfirm_signature(
-            signature=response,
-            text_hash=form.cleaned_data["text_hash"],
-            actor=services.Actor.from_request(
-                request, label=f"reconfirmation for {response.signer_email}"
-            ),
-        )
-    except services.ResponsesClosed as error:
-        return _render_sign_page(request, invitation, closed=error.message, status=410)
-    except services.SignOnError as error:
-        return _render_sign_page(request, invitation, notice=error.message, status=409)
-    messages.success(
-        request, f"The signature of {invitation.organization.name} is reconfirmed on the new text."
-    )
-    return redirect("signatories:sign", token=token)
 
 
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def thanks(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = _find(token)
+    invitation = _find_invitation(token)
     if isinstance(invitation, str):
         return _error_page(request, invitation, status=404)
-    response = _active_response(invitation)
+    response = selectors.active_response(invitation.sign_on, invitation.organization_id)
     if response is None:
         return redirect("signatories:sign", token=token)
     return render(
@@ -248,105 +299,111 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
             "sign_on": invitation.sign_on,
             "response": response,
             "token": token,
-            "closed": _closed_message(invitation.sign_on),
-            "deadline_words": describe_deadline(invitation.sign_on.deadline),
-            "withdraw_form": WithdrawForm(),
+            "deadline_words": selectors.deadline_words(invitation.sign_on),
         },
     )
 
 
-@never_cache
-@require_POST
-def withdraw(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = _find(token)
-    if isinstance(invitation, str):
-        return _error_page(request, invitation, status=404)
-    response = _active_response(invitation)
-    if response is None or response.response != Signature.Response.SIGNED:
-        return _render_sign_page(
-            request,
-            invitation,
-            notice="Your organization has no signature to withdraw.",
-            status=409,
-        )
-    return _withdraw(request, response, redirect_to=("signatories:sign", token))
-
-
-def _withdraw(request: HttpRequest, signature: Signature, *, redirect_to: tuple) -> HttpResponse:
-    form = WithdrawForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    try:
-        services.withdraw_signature(
-            signature=signature,
-            reason=reason,
-            actor=services.Actor.from_request(
-                request, label=f"withdrawal for {signature.signer_email}"
-            ),
-        )
-    except services.ResponsesClosed as error:
-        return _error_page(request, error.message, status=410)
-    except services.SignOnError as error:
-        return _error_page(request, error.message, status=409)
-    whose = (
-        f"The signature of {signature.organization.name}"
-        if signature.organization
-        else "Your signature"
-    )
-    messages.success(request, f"{whose} has been withdrawn.")
-    return redirect(*redirect_to)
+# ---------------------------------------------------------------------------------------------
+# A signer's link to their own signature
 
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
-def withdraw_by_link(request: HttpRequest, token: str) -> HttpResponse:
+def signature(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        signature = services.find_signature_by_withdraw_token(token)
+        found = selectors.find_signature(token)
     except services.InvalidToken as error:
         return _error_page(request, error.message, status=404)
+    sign_on = found.sign_on
+    assert sign_on is not None
+    withdraw_form: WithdrawForm | None = None
+    reconfirm_form: ReconfirmForm | None = None
+    notice, status = "", 200
     if request.method == "POST":
-        if not signature.is_active:
-            return _error_page(request, "This signature was already withdrawn.", status=410)
-        return _withdraw(request, signature, redirect_to=("signatories:withdraw_by_link", token))
-    closed = _closed_message(signature.sign_on)
-    return render(
-        request,
-        "signatories/withdraw.html",
-        {
-            "signature": signature,
-            "sign_on": signature.sign_on,
-            "closed": closed,
-            "withdraw_form": WithdrawForm(),
-        },
-        status=410 if closed else 200,
-    )
+        action = request.POST.get("action")
+        actor = services.Actor.from_request(request, label=found.signer_email)
+        try:
+            if action == "confirm":
+                services.confirm_signature(signature=found, actor=actor)
+                messages.success(
+                    request,
+                    "Thank you: your address is confirmed. The coalition's staff will review the "
+                    "signature before it is listed.",
+                )
+                return redirect("signatories:signature", token=token)
+            if action == "reconfirm":
+                reconfirm_form = ReconfirmForm(request.POST)
+                reconfirm_form.is_valid()  # nothing to type: the hash is checked by the service
+                services.reconfirm_signature(
+                    signature=found, text_hash=reconfirm_form.text_hash_sent, actor=actor
+                )
+                messages.success(request, "The signature is reconfirmed on the new text.")
+                return redirect("signatories:signature", token=token)
+            if action == "withdraw":
+                withdraw_form = WithdrawForm(request.POST)
+                if withdraw_form.is_valid():
+                    services.withdraw_signature(
+                        signature=found, withdrawing=withdraw_form.input, actor=actor
+                    )
+                    messages.success(request, "The signature is withdrawn; it will not be listed.")
+                    return redirect("signatories:signature", token=token)
+                status = 400
+            else:
+                notice, status = "Choose one of the buttons on this page.", 400
+        except services.ResponsesClosed as error:
+            notice, status = error.message, 410
+        except services.SignOnError as error:
+            # A field of the page was wrong (the text changed under it): 400; else a conflict.
+            notice, status = error.message, 400 if error.field else 409
+        found.refresh_from_db()
+    context: dict[str, Any] = {
+        "signature": found,
+        "sign_on": sign_on,
+        "organization": found.organization,
+        "closed": selectors.closed_message(sign_on),
+        "deadline_words": selectors.deadline_words(sign_on),
+        "withdraw_form": withdraw_form or WithdrawForm(),
+        "reconfirmation": _reconfirmation(found, reconfirm_form),
+        "errors": _errors(withdraw_form, reconfirm_form),
+        "notice": notice,
+        "token": token,
+    }
+    if found.status == Signature.Status.NEEDS_RECONFIRMATION:
+        context.update(_letter_context(sign_on))
+        context["show_letter"] = True
+    return render(request, "signatories/signature.html", context, status=status)
 
 
-OPEN_LINK_SESSION_KEY = "open_link_signature"
+# ---------------------------------------------------------------------------------------------
+# The open link
 
 
 def _render_open_page(
     request: HttpRequest,
     sign_on: SignOn,
+    token: str,
     *,
-    request_form: RequestToSignForm | None = None,
-    individual_form: IndividualSignForm | None = None,
+    bound: RequestToSignForm | IndividualSignForm | None = None,
     notice: str = "",
-    closed: str = "",
     status: int = 200,
 ) -> HttpResponse:
     initial = {"text_hash": sign_on.text_hash}
-    context = {
+    request_form = (
+        bound if isinstance(bound, RequestToSignForm) else RequestToSignForm(initial=initial)
+    )
+    individual_form = (
+        bound if isinstance(bound, IndividualSignForm) else IndividualSignForm(initial=initial)
+    )
+    context: dict[str, Any] = {
         "sign_on": sign_on,
-        "deadline_words": describe_deadline(sign_on.deadline),
-        "token": request.resolver_match.kwargs["token"],
-        "closed": closed,
+        "deadline_words": selectors.deadline_words(sign_on),
+        "token": token,
+        "closed": selectors.closed_message(sign_on),
         "notice": notice,
-        "request_form": (request_form or RequestToSignForm(initial=initial))
-        if sign_on.accepts_requests
-        else None,
-        "individual_form": (individual_form or IndividualSignForm(initial=initial))
-        if sign_on.letter.accepts_individuals
-        else None,
+        "request_form": request_form if sign_on.accepts_requests else None,
+        "individual_form": individual_form if sign_on.letter.accepts_individuals else None,
+        "errors": _errors(bound),
         "show_letter": sign_on.status not in (SignOn.Status.DRAFT, SignOn.Status.CANCELLED),
     }
     if context["show_letter"]:
@@ -354,69 +411,53 @@ def _render_open_page(
     return render(request, "signatories/open_link.html", context, status=status)
 
 
-def _open_link_error(
-    request: HttpRequest,
-    sign_on: SignOn,
-    form: RequestToSignForm | IndividualSignForm,
-    error: services.SignOnError,
-) -> HttpResponse:
-    """Turn a refusal of the service into the page again, the message where it belongs."""
-    forms = (
-        {"request_form": form} if isinstance(form, RequestToSignForm) else {"individual_form": form}
-    )
-    if isinstance(error, services.ResponsesClosed):
-        return _render_open_page(request, sign_on, closed=error.message, status=410)
-    if isinstance(error, services.AlreadyResponded):
-        return _render_open_page(request, sign_on, notice=error.message, status=409, **forms)
-    field = error.field
-    if isinstance(form, IndividualSignForm):
-        field = {"signer_name": "person", "signer_title": "title"}.get(field, field)
-    visible = field in form.fields and not form.fields[field].widget.is_hidden
-    form.add_error(field if visible else None, error.message)
-    return _render_open_page(request, sign_on, status=400, **forms)
-
-
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def open_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        sign_on = services.find_sign_on_by_open_link(token)
+        sign_on = selectors.find_sign_on_by_open_link(token)
     except services.InvalidToken as error:
         return _error_page(request, error.message, status=404)
-    closed = _closed_message(sign_on)
-    if closed:
-        return _render_open_page(request, sign_on, closed=closed, status=_closed_status(sign_on))
+    if selectors.closed_message(sign_on):
+        return _render_open_page(request, sign_on, token, status=_closed_status(sign_on))
     if request.method != "POST":
-        return _render_open_page(request, sign_on)
+        return _render_open_page(request, sign_on, token)
     action = request.POST.get("action")
     form: RequestToSignForm | IndividualSignForm
     if action == "individual" and sign_on.letter.accepts_individuals:
-        form, form_key, act = (
-            IndividualSignForm(request.POST),
-            "individual_form",
-            services.sign_as_individual,
-        )
+        form = IndividualSignForm(request.POST)
     elif action == "organization" and sign_on.accepts_requests:
-        form, form_key, act = (
-            RequestToSignForm(request.POST),
-            "request_form",
-            services.request_to_sign,
-        )
+        form = RequestToSignForm(request.POST)
     else:
         return _render_open_page(
-            request, sign_on, notice="Choose one of the forms below to sign.", status=400
+            request, sign_on, token, notice="Choose one of the forms below to sign.", status=400
         )
     if not form.is_valid():
-        return _render_open_page(request, sign_on, **{form_key: form}, status=400)
+        return _render_open_page(request, sign_on, token, bound=form, status=400)
+    actor = services.Actor.from_request(request)
     try:
-        # The forms' fields are the services' arguments.
-        signature = act(
-            sign_on=sign_on, actor=services.Actor.from_request(request), **form.cleaned_data
-        )
+        if isinstance(form, IndividualSignForm):
+            signature = services.sign_as_individual(
+                sign_on=sign_on, signing=form.input, text_hash=form.text_hash_sent, actor=actor
+            )
+        else:
+            signature = services.request_to_sign(
+                sign_on=sign_on, request=form.input, text_hash=form.text_hash_sent, actor=actor
+            )
     except services.InvalidToken as error:
         return _error_page(request, error.message, status=404)
+    except services.ResponsesClosed:
+        return _render_open_page(request, sign_on, token, status=410)
+    except services.AlreadyResponded as error:
+        return _render_open_page(
+            request, sign_on, token, bound=form, notice=error.message, status=409
+        )
+    except services.RateLimited as error:
+        return _render_open_page(request, sign_on, token, notice=error.message, status=429)
     except services.SignOnError as error:
-        return _open_link_error(request, sign_on, form, error)
+        field = form.fields.get(error.field or "")
+        form.add_error(error.field if field and not field.widget.is_hidden else None, error.message)
+        return _render_open_page(request, sign_on, token, bound=form, status=400)
     request.session[OPEN_LINK_SESSION_KEY] = signature.pk
     return redirect("signatories:open_link_thanks", token=token)
 
@@ -425,21 +466,21 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def open_link_thanks(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        sign_on = services.find_sign_on_by_open_link(token)
+        sign_on = selectors.find_sign_on_by_open_link(token)
     except services.InvalidToken as error:
         return _error_page(request, error.message, status=404)
-    # Only the browser that signed sees its response: the link itself is shared.
-    signature = Signature.objects.filter(
-        pk=request.session.get(OPEN_LINK_SESSION_KEY), sign_on=sign_on
+    # Only the browser that asked sees its request: the link itself is shared.
+    found = Signature.objects.filter(
+        pk=int(request.session.get(OPEN_LINK_SESSION_KEY) or 0), sign_on=sign_on
     ).first()
-    if signature is None:
+    if found is None:
         return redirect("signatories:open_link", token=token)
     return render(
         request,
         "signatories/open_link_thanks.html",
         {
             "sign_on": sign_on,
-            "response": signature,
-            "deadline_words": describe_deadline(sign_on.deadline),
+            "response": found,
+            "deadline_words": selectors.deadline_words(sign_on),
         },
     )

@@ -1,5 +1,7 @@
+from typing import Any
+
 from django.http import HttpRequest
-from django.urls import include, path, reverse
+from django.urls import URLPattern, URLResolver, include, path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 
@@ -7,7 +9,7 @@ from . import admin_urls
 
 
 class PermissionMenuItem(MenuItem):
-    def __init__(self, *args, permission: str, **kwargs) -> None:
+    def __init__(self, *args: Any, permission: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.permission = permission
 
@@ -16,7 +18,7 @@ class PermissionMenuItem(MenuItem):
 
 
 @hooks.register("register_admin_urls")
-def register_admin_urls() -> list:
+def register_admin_urls() -> list[URLPattern | URLResolver]:
     return [path("sign-ons/", include(admin_urls, namespace="signatories_admin"))]
 
 

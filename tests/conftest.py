@@ -9,6 +9,16 @@ from tests.factories import StaffFactory, UserFactory
 SHARED_SEED = Path(__file__).resolve().parent.parent / "signatories" / "demo" / "seed-letter.json"
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test counts its own rate limits: the cache is emptied around it."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def seed_document() -> dict:
     """The seed letter in the interchange format (a fresh copy per test)."""

@@ -96,6 +96,15 @@ def make_letter(*, live: bool = True, **fields) -> LetterPage:
     return letter
 
 
+def publish(letter: LetterPage) -> LetterPage:
+    """Publish a letter without a sign-on as staff would: its signatories are frozen as they are."""
+    from signatories.services import Actor, publish_letter
+
+    publish_letter(letter=letter, actor=Actor.system("test"))
+    letter.refresh_from_db()
+    return letter
+
+
 class SignatureFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Signature

@@ -1,45 +1,49 @@
-"""Every change of state in a sign-on, one function per transition."""
+"""Every change of state in a sign-on, one function per change, all through `core.transition`."""
 
-from .errors import (
+from signatories.errors import (
     AlreadyResponded,
     InvalidToken,
+    RateLimited,
     ResponsesClosed,
     SignOnError,
     TransitionNotAllowed,
 )
-from .events import Actor, record_event, verify_event_chain
-from .open_link import (
-    close_open_link,
-    find_sign_on_by_open_link,
-    issue_open_link,
-    request_to_sign,
-    sign_as_individual,
+from signatories.selectors import audience_organizations
+
+from .events import Actor
+from .open_link import close_open_link, issue_open_link, request_to_sign, sign_as_individual
+from .publications import (
+    attach_publication_pdf,
+    publication_gate,
+    publish_letter,
+    publish_sign_on,
+    record_publication,
 )
-from .publications import attach_publication_pdf, publish_sign_on
-from .recirculation import recirculate_sign_on, reconfirm_signature, signed_revision_id
-from .reminders import describe_reminder_schedule, send_due_reminders, send_reminders
+from .recirculation import recirculate_sign_on, reconfirm_signature
+from .reminders import (
+    describe_reminder_schedule,
+    reminder_recipients,
+    send_due_reminders,
+    send_reminders,
+)
 from .sign_ons import (
-    audience_organizations,
     cancel_sign_on,
     close_due_sign_ons,
     close_sign_on,
     create_sign_on,
     invite_organizations,
-    issue_invitation_token,
-    lock_sign_on,
     open_sign_on,
-    record_invitation_opened,
     revision_text_hash,
 )
 from .signatures import (
     approve_signature,
     check_accepts_responses,
+    confirm_signature,
     decline_letter,
-    describe_response,
-    find_invitation,
-    find_signature_by_withdraw_token,
-    issue_withdraw_token,
+    forward_invitation,
+    record_invitation_opened,
     reject_signature,
+    reject_signatures,
     sign_letter,
     withdraw_signature,
 )
@@ -48,6 +52,7 @@ __all__ = [
     "Actor",
     "AlreadyResponded",
     "InvalidToken",
+    "RateLimited",
     "ResponsesClosed",
     "SignOnError",
     "TransitionNotAllowed",
@@ -59,32 +64,29 @@ __all__ = [
     "close_due_sign_ons",
     "close_open_link",
     "close_sign_on",
+    "confirm_signature",
     "create_sign_on",
     "decline_letter",
     "describe_reminder_schedule",
-    "describe_response",
-    "find_invitation",
-    "find_sign_on_by_open_link",
-    "find_signature_by_withdraw_token",
+    "forward_invitation",
     "invite_organizations",
-    "issue_invitation_token",
     "issue_open_link",
-    "issue_withdraw_token",
-    "lock_sign_on",
     "open_sign_on",
+    "publication_gate",
+    "publish_letter",
     "publish_sign_on",
     "recirculate_sign_on",
     "reconfirm_signature",
-    "record_event",
     "record_invitation_opened",
+    "record_publication",
     "reject_signature",
+    "reject_signatures",
+    "reminder_recipients",
     "request_to_sign",
     "revision_text_hash",
     "send_due_reminders",
     "send_reminders",
     "sign_as_individual",
     "sign_letter",
-    "signed_revision_id",
-    "verify_event_chain",
     "withdraw_signature",
 ]

@@ -1,10 +1,11 @@
-"""The audit trail: append-only events, hash-chained per sign-on."""
+"""The audit trail: who acts, and the append-only, keyed chain of events of each sign-on."""
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 from signatories.models import Event, Invitation, Signature, SignOn
@@ -14,7 +15,7 @@ from signatories.models import Event, Invitation, Signature, SignOn
 class Actor:
     """Who makes a change, and from where: recorded on every event."""
 
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     label: str = ""
     ip_address: str | None = None
     user_agent: str = ""
@@ -22,17 +23,13 @@ class Actor:
 
     @classmethod
     def from_request(cls, request: HttpRequest, *, label: str = "") -> "Actor":
-        user = (
-            request.user
-            if getattr(request, "user", None) and request.user.is_authenticated
-            else None
-        )
+        user = request.user if isinstance(request.user, User) else None
         if not label and user is not None:
             label = user.get_username()
         return cls(
             user=user,
             label=label,
-            ip_address=_clean_ip(request.META.get("REMOTE_ADDR")),
+            ip_address=clean_ip(request.META.get("REMOTE_ADDR")),
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:500],
         )
 
@@ -46,72 +43,58 @@ class Actor:
         )
 
 
-def _clean_ip(value: str | None) -> str | None:
+def clean_ip(value: str | None) -> str | None:
     try:
         return ipaddress.ip_address(value).compressed if value else None
     except ValueError:
         return None
 
 
-def record_event(
-    *,
-    sign_on: SignOn,
-    action: str,
-    actor: Actor,
-    invitation: Invitation | None = None,
-    signature: Signature | None = None,
-    detail: dict[str, Any] | None = None,
-    text_hash: str | None = None,
-) -> Event:
-    """Append an event to the sign-on's chain; the caller holds the sign-on's row lock."""
-    organization_id = None
-    if signature is not None:
-        organization_id = signature.organization_id
-    elif invitation is not None:
-        organization_id = invitation.organization_id
-    event = Event(
-        sign_on=sign_on,
-        sequence=sign_on.event_count + 1,
-        action=action,
-        invitation=invitation,
-        signature=signature,
-        organization_id=organization_id,
-        user=actor.user,
-        actor=actor.label[:300],
-        ip_address=_clean_ip(actor.ip_address),
-        user_agent=actor.user_agent[:500],
-        text_hash=sign_on.text_hash if text_hash is None else text_hash,
-        detail=detail or {},
-        previous_hash=sign_on.last_event_hash,
-    )
-    event.hash = event.compute_hash()
-    event.save()
-    sign_on.event_count = event.sequence
-    sign_on.last_event_hash = event.hash
-    SignOn.objects.filter(pk=sign_on.pk).update(
-        event_count=event.sequence, last_event_hash=event.hash
-    )
-    return event
+@dataclass(frozen=True)
+class EventSpec:
+    """One event to append: what happened, to which rows, and the state it left them in."""
+
+    action: str
+    invitation: Invitation | None = None
+    signature: Signature | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    text_hash: str | None = None
 
 
-def verify_event_chain(*, sign_on: SignOn) -> list[str]:
-    """Every break in the sign-on's event chain (edited, removed or reordered events); empty if intact."""
-    problems: list[str] = []
-    previous_hash = ""
-    expected = 1
-    for event in Event.objects.filter(sign_on=sign_on).order_by("sequence"):
-        if event.sequence != expected:
-            problems.append(f"event {expected} is missing (found event {event.sequence} next)")
-        if event.previous_hash != previous_hash:
-            problems.append(f"event {event.sequence} does not follow the event before it")
-        if event.compute_hash() != event.hash:
-            problems.append(f"event {event.sequence} ({event.action}) was altered")
-        previous_hash = event.hash
-        expected = event.sequence + 1
-    sign_on.refresh_from_db(fields=["event_count", "last_event_hash"])
-    if expected - 1 != sign_on.event_count or previous_hash != sign_on.last_event_hash:
-        problems.append(
-            f"the chain ends at event {expected - 1}, but the sign-on recorded "
-            f"{sign_on.event_count} events"
+def append_events(*, sign_on: SignOn, actor: Actor, specs: Sequence[EventSpec]) -> list[Event]:
+    """Append events to the sign-on's chain in one write; the caller holds the sign-on's row lock."""
+    events = []
+    previous_hash, sequence = sign_on.last_event_hash, sign_on.event_count
+    for spec in specs:
+        organization_id = None
+        if spec.signature is not None:
+            organization_id = spec.signature.organization_id
+        elif spec.invitation is not None:
+            organization_id = spec.invitation.organization_id
+        sequence += 1
+        event = Event(
+            sign_on=sign_on,
+            sequence=sequence,
+            action=spec.action,
+            invitation=spec.invitation,
+            signature=spec.signature,
+            organization_id=organization_id,
+            user=actor.user,
+            actor=actor.label[:300],
+            ip_address=clean_ip(actor.ip_address),
+            user_agent=actor.user_agent[:500],
+            text_hash=sign_on.text_hash if spec.text_hash is None else spec.text_hash,
+            detail=spec.detail,
+            state=spec.state,
+            previous_hash=previous_hash,
         )
-    return problems
+        event.hash = event.compute_hash()
+        previous_hash = event.hash
+        events.append(event)
+    if not events:
+        return []
+    Event.objects.bulk_create(events)
+    sign_on.event_count, sign_on.last_event_hash = sequence, previous_hash
+    SignOn.objects.filter(pk=sign_on.pk).update(event_count=sequence, last_event_hash=previous_hash)
+    return events

@@ -1,42 +1,40 @@
-"""Reminders to the invited organizations that have not responded, on the sign-on's schedule."""
+"""Reminders to the invited people whose organization has not answered, on the sign-on's schedule."""
 
 import datetime
-from functools import partial
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.tasks import task
 from django.utils import timezone
 
-from coalition.models import Contact
-from signatories import tasks
+from signatories import selectors, tasks
 from signatories.deadlines import format_moment
-from signatories.models import Invitation, Signature, SignOn
+from signatories.errors import ResponsesClosed, SignOnError, TransitionNotAllowed
+from signatories.models import Invitation, SignOn
 
-from .errors import ResponsesClosed, SignOnError, TransitionNotAllowed
-from .events import Actor, record_event
-from .sign_ons import lock_sign_on
+from .core import holding, transition_each
+from .events import Actor
 
 
 def reminders_due(sign_on: SignOn, *, invited_at: datetime.datetime, now: datetime.datetime) -> int:
-    """How many of the sign-on's reminder moments have passed for an organization invited then."""
+    """How many of the sign-on's reminder moments have passed for a person invited then."""
     # Moments before the invitation do not count: a late invitee is not reminded at once.
     return sum(1 for moment in sign_on.reminder_moments() if invited_at < moment <= now)
 
 
-def awaiting_response(sign_on: SignOn) -> QuerySet[Invitation]:
-    """The sign-on's invitations whose organization has no active response and can be emailed."""
-    responded = Signature.objects.filter(
-        sign_on=sign_on,
-        organization_id=OuterRef("organization_id"),
-        status__in=Signature.ACTIVE_STATUSES,
-    )
-    reachable = Contact.objects.filter(
-        organization_id=OuterRef("organization_id"), email_opt_out=False
-    )
-    return sign_on.invitations.filter(~Exists(responded), Exists(reachable))
+def reminder_recipients(
+    sign_on: SignOn, *, now: datetime.datetime | None = None, force: bool = False
+) -> list[Invitation]:
+    """Who a reminder would reach now: everyone waiting with `force`, else those due one."""
+    now = now or timezone.now()
+    waiting = selectors.awaiting_response(sign_on).select_related("organization")
+    return [
+        invitation
+        for invitation in waiting.order_by("organization__sort_name", "name", "pk")
+        if force
+        or invitation.reminders_sent
+        < reminders_due(sign_on, invited_at=invitation.created_at, now=now)
+    ]
 
 
-@transaction.atomic
 def send_reminders(
     *,
     sign_on: SignOn,
@@ -44,35 +42,39 @@ def send_reminders(
     now: datetime.datetime | None = None,
     force: bool = False,
 ) -> list[Invitation]:
-    """Remind the organizations that have not responded and are due a reminder (all of them with force)."""
+    """Remind the people whose organization has not answered and who are due (all of them with force)."""
     now = now or timezone.now()
-    sign_on = lock_sign_on(sign_on)
-    if sign_on.status != SignOn.Status.OPEN:
-        raise TransitionNotAllowed(
-            f"Only an open sign-on sends reminders; this one is {sign_on.get_status_display().lower()}."
+    with holding(sign_on) as held:
+        if held.sign_on.status != SignOn.Status.OPEN:
+            raise TransitionNotAllowed(
+                "Only an open sign-on sends reminders; this one is "
+                f"{held.sign_on.get_status_display().lower()}."
+            )
+        if held.sign_on.is_past_deadline(now):
+            raise ResponsesClosed("The deadline has passed: no reminder is sent.")
+        due = reminder_recipients(held.sign_on, now=now, force=force)
+        locked = list(
+            Invitation.objects.select_for_update(of=("self",))
+            .filter(pk__in=[i.pk for i in due])
+            .order_by("pk")
         )
-    if sign_on.is_past_deadline(now):
-        raise ResponsesClosed("The deadline has passed: no reminder is sent.")
-    reminded = []
-    for invitation in awaiting_response(sign_on).select_for_update(of=("self",)).order_by("pk"):
-        due = reminders_due(sign_on, invited_at=invitation.created_at, now=now)
-        if not force and invitation.reminders_sent >= due:
-            continue
-        # One email covers every moment passed (a cron that was down does not send a burst), and
-        # a manual reminder counts toward the schedule, so nobody gets two within hours.
-        invitation.reminders_sent = max(invitation.reminders_sent + 1, due)
-        reminded.append(invitation)
-    Invitation.objects.bulk_update(reminded, ["reminders_sent"])
-    for invitation in reminded:
-        record_event(
-            sign_on=sign_on,
+        return transition_each(
+            held.sign_on,
+            locked,
             action="reminder_sent",
             actor=actor,
-            invitation=invitation,
-            detail={"reminders_sent": invitation.reminders_sent, "manual": force},
+            # One email covers every moment passed (a cron that was down does not send a
+            # burst), and a manual reminder counts toward the schedule, so nobody gets two
+            # within hours.
+            fields=lambda invitation: {
+                "reminders_sent": max(
+                    invitation.reminders_sent + 1,
+                    reminders_due(held.sign_on, invited_at=invitation.created_at, now=now),
+                )
+            },
+            detail=lambda invitation: {"manual": force},
+            notify=lambda invitation: [(tasks.send_invitation, (invitation.pk, "reminder"))],
         )
-        transaction.on_commit(partial(tasks.send_reminder.enqueue, invitation.pk))
-    return reminded
 
 
 def send_due_reminders(
@@ -88,6 +90,19 @@ def send_due_reminders(
         except SignOnError:
             continue  # closed, cancelled or past its deadline meanwhile
     return reminded
+
+
+@task(backend="background")
+def send_scheduled_reminders(sign_on_id: int) -> int:
+    """Send a sign-on's reminders that are due now; queued for each moment of its schedule."""
+    sign_on = SignOn.objects.filter(pk=sign_on_id).first()
+    if sign_on is None or not sign_on.accepts_responses:
+        return 0
+    try:
+        reminded = send_reminders(sign_on=sign_on, actor=Actor.system("reminder schedule"))
+    except SignOnError:
+        return 0  # closed or cancelled meanwhile
+    return len(reminded)
 
 
 def describe_reminder_schedule(sign_on: SignOn) -> str:

@@ -3,29 +3,24 @@
 import datetime
 import hashlib
 import json
-import secrets
 from collections.abc import Iterable
-from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.tasks import task
 from django.utils import timezone
 from wagtail.models import Revision
 
-from coalition.models import Coalition, Contact, Membership, Organization
+from coalition.models import Coalition, Membership, Organization
 from letters.models import CirculationApproval, LetterPage
-from signatories import tasks
-from signatories.models import (
-    Invitation,
-    SignOn,
-    default_reminder_days,
-    token_digest,
-    validate_reminder_days,
-)
+from signatories import tasks, tokens
+from signatories.errors import SignOnError, TransitionNotAllowed
+from signatories.models import Invitation, SignOn, default_reminder_days, validate_reminder_days
+from signatories.selectors import audience_organizations, people_to_invite
 
-from .errors import SignOnError, TransitionNotAllowed
-from .events import Actor, record_event
+from .core import Notification, holding, transition, transition_each
+from .events import Actor
+from .reminders import send_scheduled_reminders
 
 
 def revision_text_hash(revision: Revision) -> str:
@@ -35,39 +30,6 @@ def revision_text_hash(revision: Revision) -> str:
     content = Revision.objects.filter(pk=revision.pk).values_list("content", flat=True).get()
     encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(encoded.encode()).hexdigest()
-
-
-def audience_organizations(
-    *,
-    coalitions: Iterable[Coalition] = (),
-    tiers: Iterable[str] = (),
-    organizations: Iterable[Organization] = (),
-) -> QuerySet[Organization]:
-    """The active organizations in the chosen coalitions and tiers, plus those hand-picked."""
-    coalitions, tiers = list(coalitions), list(tiers)
-    wanted = Q(pk__in=[org.pk for org in organizations])
-    if coalitions:
-        members = Membership.objects.filter(coalition__in=coalitions, left_on__isnull=True)
-        if tiers:
-            members = members.filter(tier__in=tiers)
-        wanted |= Q(pk__in=members.values("organization_id"))
-    return Organization.objects.filter(wanted, status=Organization.Status.ACTIVE).order_by(
-        "sort_name", "pk"
-    )
-
-
-def lock_sign_on(sign_on: SignOn) -> SignOn:
-    """The sign-on's row, locked until the end of the transaction: every change takes it first."""
-    return SignOn.objects.select_for_update(of=("self",)).get(pk=sign_on.pk)
-
-
-def _change_status(sign_on: SignOn, target: str) -> None:
-    if not SignOn.can_transition(sign_on.status, target):
-        raise TransitionNotAllowed(
-            f"A sign-on that is {sign_on.get_status_display().lower()} cannot become "
-            f"{SignOn.Status(target).label.lower()}."
-        )
-    sign_on.status = target
 
 
 @transaction.atomic
@@ -80,6 +42,7 @@ def create_sign_on(
     tiers: Iterable[str] = (),
     organizations: Iterable[Organization] = (),
     message: str = "",
+    recipients: str = SignOn.Recipients.SIGNERS,
     auto_approve_authorized: bool = True,
     show_signatories: bool = False,
     reminder_days: list[int] | None = None,
@@ -96,6 +59,8 @@ def create_sign_on(
     unknown = set(tiers) - set(Membership.Tier.values)
     if unknown:
         raise SignOnError(f"Unknown tier: {', '.join(sorted(unknown))}.", field="tiers")
+    if recipients not in SignOn.Recipients.values:
+        raise SignOnError(f"Unknown choice of recipients: {recipients}.", field="recipients")
     reminder_days = default_reminder_days() if reminder_days is None else list(reminder_days)
     try:
         validate_reminder_days(reminder_days)
@@ -115,6 +80,7 @@ def create_sign_on(
         deadline=deadline,
         tiers=tiers,
         message=message,
+        recipients=recipients,
         auto_approve_authorized=auto_approve_authorized,
         show_signatories=show_signatories,
         reminder_days=sorted(reminder_days, reverse=True),
@@ -129,8 +95,13 @@ def create_sign_on(
         ) from None
     sign_on.coalitions.set(coalitions)
     sign_on.organizations.set(organizations)
-    record_event(
-        sign_on=sign_on,
+    # A publication scheduled in the editor would go live around the sign-on: it is cancelled.
+    unscheduled = letter.revisions.filter(approved_go_live_at__isnull=False).update(
+        approved_go_live_at=None
+    )
+    transition(
+        sign_on,
+        sign_on,
         action="created",
         actor=actor,
         detail={
@@ -139,133 +110,142 @@ def create_sign_on(
             "coalitions": [c.pk for c in coalitions],
             "tiers": tiers,
             "organizations": [o.pk for o in organizations],
+            "recipients": recipients,
             "reminder_days": sign_on.reminder_days,
+            "scheduled_publication_cancelled": bool(unscheduled),
         },
     )
     return sign_on
 
 
-@transaction.atomic
 def open_sign_on(*, sign_on: SignOn, actor: Actor) -> SignOn:
     """Open a draft sign-on and invite its audience; invitations are emailed after commit."""
-    sign_on = lock_sign_on(sign_on)
-    _change_status(sign_on, SignOn.Status.OPEN)
-    if sign_on.is_past_deadline():
-        raise SignOnError("The deadline has passed; set a later one.", field="deadline")
-    sign_on.opened_at = timezone.now()
-    sign_on.save(update_fields=["status", "opened_at"])
-    record_event(sign_on=sign_on, action="opened", actor=actor)
-    audience = audience_organizations(
-        coalitions=sign_on.coalitions.all(),
-        tiers=sign_on.tiers,
-        organizations=sign_on.organizations.all(),
-    )
-    _invite(sign_on, list(audience), actor)
-    transaction.on_commit(partial(tasks.schedule_deadline_close, sign_on.pk, sign_on.deadline))
-    transaction.on_commit(partial(tasks.schedule_reminders, sign_on.pk, sign_on.reminder_moments()))
-    return sign_on
+    with holding(sign_on) as held:
+        if held.sign_on.is_past_deadline():
+            raise SignOnError("The deadline has passed; set a later one.", field="deadline")
+        transition(
+            held.sign_on,
+            held.sign_on,
+            action="opened",
+            actor=actor,
+            status=SignOn.Status.OPEN,
+            fields={"opened_at": timezone.now()},
+            notify=timed_jobs(held.sign_on),
+        )
+        audience = audience_organizations(
+            coalitions=held.sign_on.coalitions.all(),
+            tiers=held.sign_on.tiers,
+            organizations=held.sign_on.organizations.all(),
+        )
+        invite_people(held.sign_on, list(audience), actor=actor)
+    return held.sign_on
 
 
-@transaction.atomic
+def timed_jobs(sign_on: SignOn) -> list[Notification]:
+    """The deadline close and each reminder run, queued for their moment.
+
+    Where the queue cannot defer a job, `close_due_sign_ons` and `send_due_reminders` (cron) do it.
+    """
+    if not close_at_deadline.get_backend().supports_defer:
+        return []
+    now = timezone.now()
+    return [
+        (close_at_deadline.using(run_after=sign_on.deadline), (sign_on.pk,)),
+        *(
+            (send_scheduled_reminders.using(run_after=moment), (sign_on.pk,))
+            for moment in sign_on.reminder_moments()
+            if moment > now
+        ),
+    ]
+
+
 def invite_organizations(
     *, sign_on: SignOn, organizations: Iterable[Organization], actor: Actor
 ) -> list[Invitation]:
-    """Invite more organizations to an open sign-on; those already invited are left alone."""
-    sign_on = lock_sign_on(sign_on)
-    if sign_on.status != SignOn.Status.OPEN:
-        raise TransitionNotAllowed(
-            f"Only an open sign-on takes invitations; this one is {sign_on.get_status_display().lower()}."
-        )
-    return _invite(sign_on, list(organizations), actor)
+    """Invite more organizations (or people added since) to an open sign-on; nobody twice."""
+    with holding(sign_on) as held:
+        if held.sign_on.status != SignOn.Status.OPEN:
+            raise TransitionNotAllowed(
+                "Only an open sign-on takes invitations; this one is "
+                f"{held.sign_on.get_status_display().lower()}."
+            )
+        return invite_people(held.sign_on, list(organizations), actor=actor)
 
 
-def _invite(sign_on: SignOn, organizations: list[Organization], actor: Actor) -> list[Invitation]:
-    already = set(sign_on.invitations.values_list("organization_id", flat=True))
-    created = Invitation.objects.bulk_create(
-        [
-            Invitation(sign_on=sign_on, organization=org)
-            for org in organizations
-            if org.pk not in already
-        ]
-    )
-    # bulk_create leaves pks unset on some backends; read them back in one query.
-    invitations = list(
-        sign_on.invitations.filter(organization__in=[i.organization_id for i in created])
-    )
-    for invitation in invitations:
-        record_event(sign_on=sign_on, action="invited", actor=actor, invitation=invitation)
-        transaction.on_commit(partial(tasks.send_invitation.enqueue, invitation.pk))
-    return invitations
-
-
-@transaction.atomic
-def issue_invitation_token(*, invitation: Invitation, actor: Actor) -> tuple[str, list[str]]:
-    """A new link token for an invitation and the contacts to email it to; replaces any earlier link."""
-    sign_on = lock_sign_on(invitation.sign_on)
-    invitation = Invitation.objects.select_for_update(of=("self",)).get(pk=invitation.pk)
-    if sign_on.status != SignOn.Status.OPEN:
-        raise TransitionNotAllowed("The sign-on is not open: no invitation is sent.")
-    recipients = list(
-        Contact.objects.filter(organization_id=invitation.organization_id, email_opt_out=False)
-        .order_by("-is_primary", "name")
-        .values_list("email", flat=True)
-    )
-    token = secrets.token_urlsafe(32)
-    invitation.token_hash = token_digest(token)
-    # The first sending is when the organization was invited; later links are in the events.
-    invitation.sent_at = invitation.sent_at or timezone.now()
-    invitation.emailed_to = recipients
-    invitation.save(update_fields=["token_hash", "sent_at", "emailed_to"])
-    record_event(
-        sign_on=sign_on,
-        action="invitation_sent",
+def invite_people(
+    sign_on: SignOn, organizations: list[Organization], *, actor: Actor
+) -> list[Invitation]:
+    """Give each chosen person of these organizations a link and email it; the caller holds the lock."""
+    already = set(sign_on.invitations.values_list("contact_id", flat=True))
+    addresses = {e.casefold() for e in sign_on.invitations.values_list("email", flat=True)}
+    people = people_to_invite(organizations, recipients=sign_on.recipients)
+    new = []
+    for organization in organizations:
+        for contact in people.get(organization.pk, []):
+            if contact.pk in already or contact.email.casefold() in addresses:
+                continue
+            addresses.add(contact.email.casefold())
+            new.append(
+                Invitation(
+                    sign_on=sign_on,
+                    organization=organization,
+                    contact=contact,
+                    name=contact.name,
+                    email=contact.email,
+                )
+            )
+    return transition_each(
+        sign_on,
+        new,
+        action="invited",
         actor=actor,
-        invitation=invitation,
-        detail={"recipients": recipients},
+        fields=new_link_fields,
+        notify=lambda invitation: [(tasks.send_invitation, (invitation.pk, "invitation"))],
     )
-    return token, recipients
 
 
-def record_invitation_opened(*, invitation: Invitation, actor: Actor) -> None:
-    """Note the first time an invitation's page was opened (by a person or a mail scanner)."""
-    if invitation.opened_at is not None:
-        return
-    with transaction.atomic():
-        sign_on = lock_sign_on(invitation.sign_on)
-        locked = Invitation.objects.select_for_update(of=("self",)).get(pk=invitation.pk)
-        if locked.opened_at is not None:
-            return
-        locked.opened_at = invitation.opened_at = timezone.now()
-        locked.save(update_fields=["opened_at"])
-        record_event(sign_on=sign_on, action="invitation_opened", actor=actor, invitation=locked)
+def new_link_fields(invitation: Invitation) -> dict[str, object]:
+    """A new link for an invitation: the nonce the token derives from, and the token's hash."""
+    nonce = tokens.new_nonce()
+    return {
+        "token_nonce": nonce,
+        "token_hash": tokens.digest(tokens.derive("invitation", nonce)),
+        "sent_at": invitation.sent_at or timezone.now(),
+    }
 
 
-@transaction.atomic
 def close_sign_on(*, sign_on: SignOn, actor: Actor) -> SignOn:
     """Close an open sign-on, at its deadline or early; responses are refused from now on."""
-    sign_on = lock_sign_on(sign_on)
-    _change_status(sign_on, SignOn.Status.CLOSED)
-    now = timezone.now()
-    sign_on.closed_at = now
-    sign_on.save(update_fields=["status", "closed_at"])
-    record_event(
-        sign_on=sign_on,
-        action="closed",
-        actor=actor,
-        detail={"early": now < sign_on.deadline, "deadline": sign_on.deadline.isoformat()},
-    )
-    return sign_on
+    with holding(sign_on) as held:
+        now = timezone.now()
+        transition(
+            held.sign_on,
+            held.sign_on,
+            action="closed",
+            actor=actor,
+            status=SignOn.Status.CLOSED,
+            fields={"closed_at": now},
+            detail={"early": now < held.sign_on.deadline, "deadline": sign_on.deadline.isoformat()},
+        )
+    return held.sign_on
 
 
-@transaction.atomic
 def cancel_sign_on(*, sign_on: SignOn, actor: Actor, reason: str = "") -> SignOn:
     """Cancel a draft or open sign-on: nothing of it will be published."""
-    sign_on = lock_sign_on(sign_on)
-    _change_status(sign_on, SignOn.Status.CANCELLED)
-    sign_on.closed_at = timezone.now()
-    sign_on.save(update_fields=["status", "closed_at"])
-    record_event(sign_on=sign_on, action="cancelled", actor=actor, detail={"reason": reason})
-    return sign_on
+    reason = (reason or "").strip()
+    if len(reason) > 2000:
+        raise SignOnError("The reason is too long: at most 2000 characters.", field="reason")
+    with holding(sign_on) as held:
+        transition(
+            held.sign_on,
+            held.sign_on,
+            action="cancelled",
+            actor=actor,
+            status=SignOn.Status.CANCELLED,
+            fields={"closed_at": timezone.now()},
+            detail={"reason": reason},
+        )
+    return held.sign_on
 
 
 def close_due_sign_ons(*, actor: Actor | None = None) -> list[SignOn]:
@@ -279,3 +259,18 @@ def close_due_sign_ons(*, actor: Actor | None = None) -> list[SignOn]:
         except TransitionNotAllowed:
             continue  # closed or cancelled meanwhile
     return closed
+
+
+@task(backend="background")
+def close_at_deadline(sign_on_id: int) -> str:
+    """Close the sign-on if it is still open and its deadline has passed."""
+    sign_on = SignOn.objects.filter(pk=sign_on_id).first()
+    if sign_on is None or sign_on.status != SignOn.Status.OPEN:
+        return "not open"
+    if not sign_on.is_past_deadline():
+        return "deadline not reached"  # the deadline moved; a later job closes it
+    try:
+        close_sign_on(sign_on=sign_on, actor=Actor.system("deadline"))
+    except TransitionNotAllowed:
+        return "not open"  # closed by hand while this job waited
+    return "closed"

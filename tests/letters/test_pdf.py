@@ -1,3 +1,4 @@
+import hashlib
 import re
 
 import pytest
@@ -16,8 +17,9 @@ def words(text: str) -> str:
 
 
 @pytest.fixture
-def seed_pdf(client, seed_document) -> bytes:
-    letter = import_letter(document=seed_document, publish=True).letter
+def seed_pdf(client, seed_document, django_capture_on_commit_callbacks) -> bytes:
+    with django_capture_on_commit_callbacks(execute=True):  # the PDF job runs at commit
+        letter = import_letter(document=seed_document, publish=True).letter
     response = client.get(f"{letter.url}pdf/")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -59,16 +61,22 @@ def test_the_pdf_has_metadata_and_page_numbers(seed_pdf, tmp_path):
     assert f"Page 1 of {pages}" in pdftotext(seed_pdf, tmp_path)
 
 
-def test_the_pdf_is_rendered_once_and_served_from_storage(client, seed_document):
-    letter = import_letter(document=seed_document, publish=True).letter
-    first = client.get(f"{letter.url}pdf/").content
-    _, files = default_storage.listdir("letters/pdf")
-    stored = [name for name in files if name.startswith(letter.slug)]
+def test_the_pdf_is_rendered_once_and_served_from_storage(
+    client, seed_document, django_capture_on_commit_callbacks, monkeypatch
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = import_letter(document=seed_document, publish=True).letter
+    publication = letter.publications.get()
 
+    def no_render(*args, **kwargs):
+        raise AssertionError("a published letter's PDF is never rendered for a reader")
+
+    monkeypatch.setattr("letters.pdf.render_pdf", no_render)
+    first = client.get(f"{letter.url}pdf/").content
     second = client.get(f"{letter.url}pdf/").content
 
-    assert len(stored) == 1
     assert first == second
+    assert hashlib.sha256(first).hexdigest() == publication.pdf_sha256
 
 
 def test_the_fetcher_serves_the_bundled_fonts():
@@ -116,13 +124,18 @@ def test_publishing_renders_the_pdf_in_the_background(
     client, seed_document, django_capture_on_commit_callbacks, settings, tmp_path
 ):
     settings.MEDIA_ROOT = tmp_path / "media"  # nothing stored by earlier tests
+    letter = import_letter(document=seed_document, publish=True).letter
+    # Until the job has run, readers are asked to come back; nothing is rendered for them.
+    waiting = client.get(f"{letter.url}pdf/")
+    assert waiting.status_code == 503
+    assert waiting["Retry-After"]
     with django_capture_on_commit_callbacks(execute=True):
-        letter = import_letter(document=seed_document, publish=True).letter
-    _, files = default_storage.listdir("letters/pdf")
+        letter = import_letter(document={**seed_document, "title": "Again"}, publish=True).letter
+    _, files = default_storage.listdir("letters/published")
     stored = [name for name in files if name.startswith(letter.slug)]
 
     served = client.get(f"{letter.url}pdf/").content
 
     assert len(stored) == 1
-    with default_storage.open(f"letters/pdf/{stored[0]}", "rb") as fh:
+    with default_storage.open(f"letters/published/{stored[0]}", "rb") as fh:
         assert fh.read() == served

@@ -18,8 +18,8 @@ from letters.pdf import (
     stored_pdf_name,
 )
 from tests.conftest import pdftotext
-from tests.factories import make_letter
-from tests.letters.conftest import lines, read_pdf
+from tests.factories import make_letter, publish
+from tests.letters.conftest import EVERY_BLOCK, lines, read_pdf
 
 
 def fresh(letter: LetterPage) -> LetterPage:
@@ -238,7 +238,12 @@ def test_a_new_signatory_list_or_text_renders_a_new_file(letter) -> None:
     assert stored_pdf_name(letter, lines(3), variant="pdf/a-3b").endswith("-pdfa.pdf")
 
 
-def test_the_public_pdf_is_served_for_live_letters_only(client, letter) -> None:
+def test_the_public_pdf_is_served_for_live_letters_only(
+    client, db, django_capture_on_commit_callbacks
+) -> None:
+    letter = make_letter(live=False, body=EVERY_BLOCK)
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(letter)
     response = client.get(f"{letter.url}pdf/")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"

@@ -76,9 +76,10 @@ def test_it_previews_the_unsaved_edit_as_the_pdf(staff_client, letter, tmp_path)
     assert read_pdf(response.content).metadata["/Title"] == letter.title
 
 
-def test_it_previews_real_signatories_once_there_are_some(staff_client, letter) -> None:
-    from tests.factories import SignatureFactory
+def test_it_previews_real_signatories_once_there_are_some(staff_client) -> None:
+    from tests.factories import SignatureFactory, make_letter
 
+    letter = make_letter(live=False, slug="draft-with-signatories")
     SignatureFactory(letter=letter, display_name="Real Signers Association")
     response = preview(staff_client, letter, edit_form_data(letter), "")
     html = response.content.decode()

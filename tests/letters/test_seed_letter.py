@@ -43,9 +43,10 @@ def assert_reads_in_order(text: str, marks: list[str]) -> None:
 
 
 def test_the_imported_seed_letter_publishes_a_pdf_that_reads_like_the_original(
-    client, seed_document, tmp_path
+    client, seed_document, tmp_path, django_capture_on_commit_callbacks
 ) -> None:
-    letter = import_letter(document=seed_document, publish=True).letter
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = import_letter(document=seed_document, publish=True).letter
     response = client.get(f"{letter.url}pdf/")
     assert response.status_code == 200
     text = pdftotext(response.content, tmp_path)
@@ -61,7 +62,7 @@ def test_the_imported_seed_letter_publishes_a_pdf_that_reads_like_the_original(
 
 
 def test_the_seed_letter_from_word_previews_and_publishes_like_the_original(
-    staff, staff_client, seed_document, tmp_path
+    staff, staff_client, seed_document, tmp_path, django_capture_on_commit_callbacks
 ) -> None:
     index_letter = import_letter(document=seed_document).letter  # creates the archive
     result = create_letter_from_word(
@@ -88,7 +89,8 @@ def test_the_seed_letter_from_word_previews_and_publishes_like_the_original(
     assert_reads_in_order(preview_text, expected_in_order(seed_document))
     assert "Association of Example Manufacturers (AEM)" in preview_text
 
-    letter.get_latest_revision().publish(user=staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        letter.get_latest_revision().publish(user=staff)
     letter = LetterPage.objects.get(pk=letter.pk)
     text = pdftotext(staff_client.get(f"{letter.url}pdf/").content, tmp_path)
     assert_reads_in_order(text, expected_in_order(seed_document))

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from coalition.models import Membership
 from letters.services import approve_for_circulation
-from signatories import services
+from signatories import selectors, services
+from signatories.inputs import Declining, OrganizationRequest, Signing, Withdrawing
 from signatories.models import Invitation, SignOn
 from tests.factories import (
     CoalitionFactory,
@@ -20,7 +21,8 @@ from tests.factories import (
 )
 
 LINK = re.compile(r"http://[^/\s]+(/sign/[A-Za-z0-9_-]{43}/)")
-WITHDRAW_LINK = re.compile(r"http://[^/\s]+(/sign/withdraw/[A-Za-z0-9_-]{43}/)")
+# A signer's link to their own signature: confirm, reconfirm, withdraw.
+SIGNATURE_LINK = re.compile(r"http://[^/\s]+(/sign/s/[A-Za-z0-9_-]{43}/)")
 STAFF_ACTOR = services.Actor.system("staff@example.org")
 SIGNER = services.Actor(label="signer", ip_address="203.0.113.9", user_agent="Test/1.0")
 
@@ -73,8 +75,8 @@ def open_new_sign_on(
 
 
 def token_for(invitation: Invitation) -> str:
-    token, _ = services.issue_invitation_token(invitation=invitation, actor=STAFF_ACTOR)
-    return token
+    """The invited person's link token, as their emails carry it."""
+    return selectors.invitation_link_token(invitation)
 
 
 @pytest.fixture
@@ -97,29 +99,67 @@ def tokens(invitations: list[Invitation]) -> list[str]:
     return [token_for(invitation) for invitation in invitations]
 
 
-def sign(invitation: Invitation, **overrides):
-    """Sign through the service as the organization's first contact, authorized."""
-    org = invitation.organization
+def sign(
+    invitation: Invitation,
+    *,
+    text_hash: str | None = None,
+    actor: services.Actor = SIGNER,
+    **signing,
+):
+    """Sign through the service as the invited person, for their organization."""
     fields = {
-        "invitation": invitation,
-        "display_name": org.printed_name,
+        "display_name": invitation.organization.printed_name,
         "signer_name": "Pat Signer",
         "signer_title": "President",
-        "signer_email": org.contacts.first().email,
-        "authorized": True,
-        "text_hash": invitation.sign_on.text_hash,
-        "actor": SIGNER,
+        **signing,
     }
-    fields.update(overrides)
-    return services.sign_letter(**fields)
+    return services.sign_letter(
+        invitation=invitation,
+        signing=Signing(**fields),
+        text_hash=invitation.sign_on.text_hash if text_hash is None else text_hash,
+        actor=actor,
+    )
+
+
+def decline(invitation: Invitation, *, reason: str = "", actor: services.Actor = SIGNER):
+    return services.decline_letter(
+        invitation=invitation,
+        declining=Declining(signer_name="Pat Signer", reason=reason),
+        actor=actor,
+    )
+
+
+def withdraw(signature, *, reason: str = "", actor: services.Actor = SIGNER):
+    return services.withdraw_signature(
+        signature=signature, withdrawing=Withdrawing(reason=reason), actor=actor
+    )
+
+
+def ask_to_sign(sign_on: SignOn, *, actor: services.Actor = SIGNER, **overrides):
+    """An organization outside the audience asks through the open link (not confirmed yet)."""
+    fields = {
+        "organization_name": "Robot Makers Guild",
+        "display_name": "Robot Makers Guild",
+        "signer_name": "Sam Rivera",
+        "signer_title": "Director",
+        "signer_email": "sam@robots.example.org",
+        **overrides,
+    }
+    return services.request_to_sign(
+        sign_on=sign_on,
+        request=OrganizationRequest(**fields),
+        text_hash=sign_on.text_hash,
+        actor=actor,
+    )
 
 
 def sign_data(sign_on: SignOn, organization, **overrides) -> dict:
+    """What the invited person's page POSTs to sign."""
     data = {
+        "action": "sign",
         "display_name": organization.printed_name,
         "signer_name": "Pat Signer",
         "signer_title": "President",
-        "signer_email": organization.contacts.first().email,
         "authorized": "on",
         "comment": "",
         "text_hash": sign_on.text_hash,
@@ -128,4 +168,4 @@ def sign_data(sign_on: SignOn, organization, **overrides) -> dict:
     return data
 
 
-__all__ = ["LINK", "SIGNER", "STAFF_ACTOR", "WITHDRAW_LINK", "Members", "Membership"]
+__all__ = ["LINK", "SIGNATURE_LINK", "SIGNER", "STAFF_ACTOR", "Members", "Membership"]

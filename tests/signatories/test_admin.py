@@ -9,11 +9,14 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from signatories import services
-from signatories.models import Signature, SignOn
+from coalition.models import Contact
+from signatories import selectors, services
+from signatories.models import Publication, Signature, SignOn
+from signatories.services.sign_ons import close_at_deadline
+from signatories.tasks import send_invitation
 from tests.factories import ContactFactory, UserFactory
 
-from .conftest import LINK, STAFF_ACTOR, approved_revision, sign_data
+from .conftest import LINK, STAFF_ACTOR, approved_revision, sign, sign_data
 
 
 def open_form_data(approval, members, **overrides) -> dict:
@@ -22,6 +25,7 @@ def open_form_data(approval, members, **overrides) -> dict:
         "approval": approval.pk,
         "deadline": deadline.strftime("%Y-%m-%dT%H:%M"),
         "coalitions": [members.coalition.pk],
+        "recipients": SignOn.Recipients.SIGNERS,
         "message": "Please sign by Friday <b>now</b>",
         "auto_approve_authorized": "on",
     }
@@ -113,32 +117,35 @@ def test_the_tracker_counts_by_coalition_and_tier(
         reverse("signatories:sign", args=[tokens[0]]),
         sign_data(sign_on, invitations[0].organization),
     )
+    # Printed under another name: held for review.
     client.post(
         reverse("signatories:sign", args=[tokens[1]]),
-        sign_data(sign_on, invitations[1].organization, signer_email="new@example.com"),
+        sign_data(sign_on, invitations[1].organization, display_name="Widget Friends"),
     )
     with django_assert_max_num_queries(30):
         response = staff_client.get(reverse("signatories_admin:tracker", args=[sign_on.pk]))
     assert response.status_code == 200
-    totals = response.context["totals"]
-    assert totals == {
-        "invited": 3,
+    counts = response.context["tally"]
+    # A signature waiting for review is pending, not signed: each organization in one column.
+    assert counts.totals == {
+        "total": 3,
         "opened": 3,
-        "signed": 2,
-        "declined": 0,
+        "signed": 1,
         "pending": 1,
+        "declined": 0,
+        "withdrawn": 0,
         "not_responded": 1,
     }
-    groups = {(c, t): counts["signed"] for c, t, counts in response.context["by_group"]}
+    groups = {(c, t): (n["signed"], n["pending"]) for c, t, n in counts.by_group}
     assert groups == {
-        ("Digital Trade Coalition", "Lead"): 1,
-        ("Digital Trade Coalition", "Steering"): 1,
-        ("Digital Trade Coalition", "Member"): 0,
+        ("Digital Trade Coalition", "Lead"): (1, 0),
+        ("Digital Trade Coalition", "Steering"): (0, 1),
+        ("Digital Trade Coalition", "Member"): (0, 0),
     }
     html = response.content.decode()
     assert "<svg" in html and 'class="signed"' in html
     assert "Signed, pending review" in html
-    assert "signed (2)" in html
+    assert "signed (1)" in html and "pending (1)" in html
 
 
 def test_the_export_lists_every_organization_and_defuses_formulas(
@@ -151,15 +158,23 @@ def test_the_export_lists_every_organization_and_defuses_formulas(
     )
     response = staff_client.get(reverse("signatories_admin:export", args=[sign_on.pk, "csv"]))
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0][:3] == ["Organization", "Coalitions and tiers", "State"]
+    assert rows[0][:6] == [
+        "Organization or person",
+        "How",
+        "Coalitions and tiers",
+        "State",
+        "Printed as",
+        "Signer",
+    ]
     assert len(rows) == 4
-    assert rows[1][4] == '\'=HYPERLINK("http://evil")'
-    assert rows[1][2] == "Signed"
+    assert rows[1][5] == '\'=HYPERLINK("http://evil")'
+    assert rows[1][3] == "Signed"
+    assert [row[0] for row in rows[1:]] == [inv.organization.name for inv in invitations]
     response = staff_client.get(reverse("signatories_admin:export", args=[sign_on.pk, "xlsx"]))
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet.max_row == 4
-    assert sheet["E2"].value == '=HYPERLINK("http://evil")'
-    assert sheet["E2"].data_type == "s"
+    assert sheet["F2"].value == '=HYPERLINK("http://evil")'
+    assert sheet["F2"].data_type == "s"
 
 
 def test_staff_close_early(staff_client, client, sign_on, invitations, tokens):
@@ -188,30 +203,37 @@ def test_the_review_queue_approves_and_rejects_with_an_emailed_reason(
     django_capture_on_commit_callbacks,
     django_assert_max_num_queries,
 ):
-    for i in (0, 1):
+    # The people invited are not marked as authorized signers: what they sign waits for review.
+    Contact.objects.filter(organization__in=[i.organization for i in invitations[:3]]).update(
+        is_authorized_signer=False
+    )
+    for i in (0, 1, 2):
         client.post(
             reverse("signatories:sign", args=[tokens[i]]),
-            sign_data(sign_on, invitations[i].organization, signer_email=f"unknown{i}@example.com"),
+            sign_data(sign_on, invitations[i].organization),
         )
     with django_assert_max_num_queries(20):
         page = staff_client.get(reverse("signatories_admin:review"))
-    assert page.content.decode().count("not a known authorized signer") == 2
-    first, second = Signature.objects.order_by("pk")
+    assert page.content.decode().count("is not marked as an authorized signer") == 3
+    first, second, third = Signature.objects.order_by("pk")
+    # The reasons are read when the queue opens: staff fixing the contact clears its reason.
+    Contact.objects.filter(organization=third.organization).update(is_authorized_signer=True)
+    page = staff_client.get(reverse("signatories_admin:review")).content.decode()
+    assert page.count("is not marked as an authorized signer") == 2
+    assert selectors.review_reasons(third) == []
+    reject = reverse("signatories_admin:reject")
     with django_capture_on_commit_callbacks(execute=True):
         staff_client.post(reverse("signatories_admin:approve", args=[first.pk]))
-        staff_client.post(reverse("signatories_admin:reject", args=[second.pk]), {"reason": ""})
+        staff_client.post(reject, {"signature": [second.pk], "reason": ""})
     second.refresh_from_db()
     assert second.status == "pending_review"  # no reason, no rejection
     with django_capture_on_commit_callbacks(execute=True):
-        staff_client.post(
-            reverse("signatories_admin:reject", args=[second.pk]),
-            {"reason": "Not a member & <b>no</b>"},
-        )
+        staff_client.post(reject, {"signature": [second.pk], "reason": "Not a member & <b>no</b>"})
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == ("approved", "rejected")
     rejected = mailoutbox[-1]
-    assert rejected.to == ["unknown1@example.com"]
+    assert rejected.to == [invitations[1].email]
     assert "Not a member & <b>no</b>" in rejected.body
     assert "Not a member &amp; &lt;b&gt;no&lt;/b&gt;" in rejected.alternatives[0][0]
     assert mailoutbox[-2].subject.startswith("Signature approved")
@@ -233,20 +255,121 @@ def test_the_deadline_command_closes_due_sign_ons(sign_on):
 
 
 def test_the_deadline_task_closes_only_when_due(sign_on):
-    from signatories.tasks import close_sign_on_at_deadline
-
-    assert close_sign_on_at_deadline.call(sign_on.pk) == "deadline not reached"
+    assert close_at_deadline.call(sign_on.pk) == "deadline not reached"
     with time_machine.travel(sign_on.deadline + datetime.timedelta(seconds=1)):
-        assert close_sign_on_at_deadline.enqueue(sign_on.pk).return_value == "closed"
-        assert close_sign_on_at_deadline.call(sign_on.pk) == "not open"
+        assert close_at_deadline.enqueue(sign_on.pk).return_value == "closed"
+        assert close_at_deadline.call(sign_on.pk) == "not open"
 
 
 @pytest.mark.parametrize("status", ["closed", "cancelled"])
 def test_no_invitation_is_sent_once_the_sign_on_ended(status, sign_on, invitations, mailoutbox):
-    from signatories.tasks import send_invitation
-
-    services.close_sign_on(
-        sign_on=sign_on, actor=STAFF_ACTOR
-    ) if status == "closed" else services.cancel_sign_on(sign_on=sign_on, actor=STAFF_ACTOR)
-    assert send_invitation.call(invitations[0].pk) == 0
+    if status == "closed":
+        services.close_sign_on(sign_on=sign_on, actor=STAFF_ACTOR)
+    else:
+        services.cancel_sign_on(sign_on=sign_on, actor=STAFF_ACTOR)
+    assert send_invitation.call(invitations[0].pk, "invitation") == 0
     assert mailoutbox == []
+
+
+# Confirmation before what cannot be undone ------------------------------------------------------
+
+
+def unchanged(sign_on: SignOn) -> tuple:
+    """What a look at a confirmation page must leave as it was."""
+    sign_on.refresh_from_db()
+    return (
+        sign_on.status,
+        sign_on.event_count,
+        list(sign_on.invitations.values_list("pk", "reminders_sent")),
+        Publication.objects.count(),
+    )
+
+
+def test_publishing_asks_first_with_the_count_and_every_line_that_will_print(
+    staff_client, sign_on, invitations, mailoutbox
+):
+    """Finding 9: publishing had no confirmation."""
+    signed = [sign(invitations[0]), sign(invitations[1], display_name="Widget Friends")]
+    services.approve_signature(signature=signed[1], actor=STAFF_ACTOR)
+    services.close_sign_on(sign_on=sign_on, actor=STAFF_ACTOR)
+    url = reverse("signatories_admin:publish", args=[sign_on.pk])
+    tracker = staff_client.get(reverse("signatories_admin:tracker", args=[sign_on.pk]))
+    assert f'href="{url}"' in tracker.content.decode()
+    before = unchanged(sign_on)
+
+    page = staff_client.get(url)
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<strong id="publish-count">2 signatories</strong>' in html
+    start = html.index('<ol id="publish-lines">')
+    listed = html[start : html.index("</ol>", start)]
+    assert listed.count("<li>") == 2
+    for signature in signed:
+        assert f"<li>{signature.display_name}" in listed
+    assert "Publish with these 2 signatories" in html
+    assert unchanged(sign_on) == before
+    assert not sign_on.letter.live
+
+    response = staff_client.post(url)
+
+    assert response.status_code == 302
+    sign_on.refresh_from_db()
+    assert sign_on.status == SignOn.Status.PUBLISHED
+    assert [line["text"] for line in sign_on.publication.signatories] == [
+        s.display_name for s in signed
+    ]
+
+
+def test_a_reminder_shows_who_gets_it_before_it_is_sent(
+    staff_client, sign_on, invitations, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Finding 9: a reminder to every non-responder went out at a click."""
+    sign(invitations[0])
+    url = reverse("signatories_admin:remind", args=[sign_on.pk])
+    before = unchanged(sign_on)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = staff_client.get(url)
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<strong id="remind-count">2 people</strong>' in html
+    start = html.index('<ul id="remind-recipients">')
+    listed = html[start : html.index("</ul>", start)]
+    assert listed.count("<li>") == 2
+    for invitation in invitations[1:]:
+        assert f"{invitation.name} &lt;{invitation.email}&gt;" in listed
+    assert invitations[0].email not in listed
+    assert unchanged(sign_on) == before
+    assert mailoutbox == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff_client.post(url).status_code == 302
+
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(i.email for i in invitations[1:])
+
+
+def test_cancelling_asks_first(staff_client, sign_on, invitations):
+    """Finding 9: cancelling had no confirmation."""
+    sign(invitations[0])
+    url = reverse("signatories_admin:cancel", args=[sign_on.pk])
+    tracker = staff_client.get(reverse("signatories_admin:tracker", args=[sign_on.pk]))
+    assert f'href="{url}"' in tracker.content.decode()
+    before = unchanged(sign_on)
+
+    page = staff_client.get(url)
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Cancelling ends the sign-on for good" in html
+    assert "its 1 signature will never print" in html
+    assert '<form method="post">' in html
+    assert unchanged(sign_on) == before
+
+    response = staff_client.post(url, {"reason": "The hearing was called off"})
+
+    assert response.status_code == 302
+    sign_on.refresh_from_db()
+    assert sign_on.status == SignOn.Status.CANCELLED
+    assert sign_on.events.get(action="cancelled").detail["reason"] == "The hearing was called off"

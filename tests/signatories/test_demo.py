@@ -1,15 +1,18 @@
 import io
+import re
 
 from django.core import mail
 
-from signatories import demo
-from signatories.models import SignOn
+from signatories import demo, selectors
+from signatories.models import Invitation, SignOn
 from tests.factories import CoalitionFactory, ContactFactory, MembershipFactory, make_letter
 
 from .conftest import LINK
 
+OPEN_LINK = re.compile(r"http://[^/\s]+(/sign/open/[A-Za-z0-9_-]{43}/)")
 
-def test_the_demo_opens_a_sign_on_and_prints_a_link_twice_over(
+
+def test_the_demo_opens_a_sign_on_and_prints_its_links_twice_over(
     db, client, django_capture_on_commit_callbacks
 ):
     make_letter()  # the archive exists, as after load_demo
@@ -21,19 +24,42 @@ def test_the_demo_opens_a_sign_on_and_prints_a_link_twice_over(
     out = io.StringIO()
     with django_capture_on_commit_callbacks(execute=True):
         demo.load(out)
+    first_run = out.getvalue()
     demo.load(out)
+    second_run = out.getvalue()[len(first_run) :]
+
     open_sign_on = SignOn.objects.get(status=SignOn.Status.OPEN)
-    assert open_sign_on.signatures.count() == 3
+    # Two signatures (one held for review), a decline, and a confirmed request through the
+    # open link; the fourth member passed the request to a colleague.
+    assert open_sign_on.signatures.count() == 4
     assert set(open_sign_on.signatures.values_list("status", flat=True)) == {
         "approved",
         "pending_review",
     }
+    assert open_sign_on.signatures.filter(invitation__isnull=True).get().status == (
+        "pending_review"
+    )
+    forwarded = Invitation.objects.get(sign_on=open_sign_on, forwarded_by__isnull=False)
     published = SignOn.objects.get(status=SignOn.Status.PUBLISHED)
     assert len(published.publication.signatories) == 4
     assert published.publication.pdf_sha256
+    assert published.publication.chain_head == published.last_event_hash
     assert client.get(published.letter.url).status_code == 200
     assert SignOn.objects.count() == 2
-    links = LINK.findall(out.getvalue())
+    for sign_on in (open_sign_on, published):
+        assert selectors.verify_event_chain(sign_on=sign_on) == []
+
+    # Each run prints the link of someone still waiting and of the colleague: the same links,
+    # derived again, not new ones.
+    links = LINK.findall(first_run)
     assert len(links) == 2
-    assert client.get(links[-1]).status_code == 200
+    assert LINK.findall(second_run) == links
+    assert links[1] == f"/sign/{selectors.invitation_link_token(forwarded)}/"
+    for link in links:
+        assert client.get(link).status_code == 200
+    # The open link's address is shown only when made: each run makes a new one.
+    (old_open_link,) = OPEN_LINK.findall(first_run)
+    (open_link,) = OPEN_LINK.findall(second_run)
+    assert client.get(open_link).status_code == 200
+    assert client.get(old_open_link).status_code == 404
     assert mail.outbox

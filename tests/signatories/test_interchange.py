@@ -55,6 +55,7 @@ def test_it_imports_a_draft_without_publishing(seed_document):
     letter = import_letter(document=seed_document).letter
 
     assert not letter.live
+    assert not letter.publications.exists()
 
 
 def test_a_second_import_gets_its_own_slug(seed_document):
@@ -141,10 +142,32 @@ def test_it_imports_a_letter_with_thousands_of_signatories(django_assert_max_num
         "signatories": [{"person": f"Person {i}", "affiliation": "Somewhere"} for i in range(2000)],
     }
 
-    letter = import_letter(document=document, publish=True).letter
+    # A fixed number of queries, whatever the number of signatories (about 210 here).
+    with django_assert_max_num_queries(250):
+        letter = import_letter(document=document, publish=True).letter
 
     assert letter.signatures.count() == 2000
     assert len(letter.signatory_lines()) == 2000
+    assert len(letter.publications.get().signatories) == 2000
+
+
+def test_a_published_import_goes_through_the_publication_service(
+    seed_document, django_capture_on_commit_callbacks
+):
+    # Not executed: the queued job would render the PDF.
+    with django_capture_on_commit_callbacks() as callbacks:
+        letter = import_letter(document=seed_document, publish=True).letter
+
+    # Recorded once, by the service: Wagtail's page_published hook sees it went through it.
+    publication = letter.publications.get()
+    assert publication.sign_on is None
+    assert publication.revision_id == letter.live_revision_id
+    assert [line.text for line in publication.lines()] == [
+        line.text for line in Signature.objects.printable_lines(letter)
+    ]
+    assert len(publication.signatories) == 14
+    assert publication.chain_head == ""
+    assert len(callbacks) == 1  # the PDF and its SHA-256, rendered after commit
 
 
 @pytest.mark.parametrize(

@@ -1,3 +1,6 @@
+"""The open link (/sign/open/<token>/): organizations that were not invited ask to sign, people
+sign in a personal capacity; every request is confirmed by email before staff review it."""
+
 import datetime
 import re
 
@@ -6,17 +9,20 @@ import time_machine
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 from coalition.models import Organization
-from signatories import services
-from signatories.models import Signature, SignOn, token_digest
+from signatories import selectors, services, tokens
+from signatories.inputs import IndividualSigning, OrganizationRequest, Withdrawing
+from signatories.models import Signature, SignOn
 from tests.factories import OrganizationFactory
 
-from .conftest import STAFF_ACTOR, approved_revision, open_new_sign_on
+from .conftest import SIGNATURE_LINK, STAFF_ACTOR, approved_revision, open_new_sign_on, sign_data
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 OPEN_LINK = re.compile(r"http://[^/\s]+(/sign/open/[A-Za-z0-9_-]{43}/)")
+ORGANIZATIONS = "/admin/coalition/organizations/"
 
 
 def open_url(token: str) -> str:
@@ -63,31 +69,56 @@ def person_data(sign_on: SignOn, **overrides) -> dict:
     return data
 
 
-def request_kwargs(sign_on: SignOn, **overrides) -> dict:
-    data = {
+def ask(sign_on: SignOn, *, text_hash: str | None = None, **overrides) -> Signature:
+    """An organization asks to sign through the service, as the open link's form would."""
+    fields = {
         "organization_name": "Widget Repair Guild",
         "acronym": "WRG",
-        "website": "",
         "display_name": "Widget Repair Guild (WRG)",
         "signer_name": "Robin Fixer",
         "signer_title": "Chair",
         "signer_email": "robin@wrg.example.org",
         "authorized": True,
-        "text_hash": sign_on.text_hash,
-        "actor": STAFF_ACTOR,
+        **overrides,
     }
-    data.update(overrides)
-    return data
+    return services.request_to_sign(
+        sign_on=sign_on,
+        request=OrganizationRequest.clean(fields),
+        text_hash=sign_on.text_hash if text_hash is None else text_hash,
+        actor=STAFF_ACTOR,
+    )
 
 
-def individual_kwargs(sign_on: SignOn, **overrides) -> dict:
-    data = {
+def sign_personally(sign_on: SignOn, *, text_hash: str | None = None, **overrides) -> Signature:
+    fields = {
         "person": "Jane Doe",
         "title": "Professor",
         "affiliation": "University of Somewhere",
         "signer_email": "jane@uni.example.org",
-        "text_hash": sign_on.text_hash,
-        "actor": STAFF_ACTOR,
+        **overrides,
+    }
+    return services.sign_as_individual(
+        sign_on=sign_on,
+        signing=IndividualSigning.clean(fields),
+        text_hash=sign_on.text_hash if text_hash is None else text_hash,
+        actor=STAFF_ACTOR,
+    )
+
+
+def confirmed(signature: Signature) -> Signature:
+    """The signer followed the emailed link and pressed "Confirm"."""
+    return services.confirm_signature(signature=signature, actor=STAFF_ACTOR)
+
+
+def open_form_data(approval, members, **overrides) -> dict:
+    deadline = timezone.localtime(timezone.now() + datetime.timedelta(days=5))
+    data = {
+        "approval": approval.pk,
+        "deadline": deadline.strftime("%Y-%m-%dT%H:%M"),
+        "coalitions": [members.coalition.pk],
+        "recipients": SignOn.Recipients.SIGNERS,
+        "auto_approve_authorized": "on",
+        "reminder_days": "",
     }
     data.update(overrides)
     return data
@@ -108,7 +139,7 @@ def test_staff_create_an_open_link_shown_once_and_only_its_hash_is_kept(
     token = path.split("/")[-2]
     sign_on.refresh_from_db()
     assert sign_on.accepts_requests
-    assert sign_on.open_link_token_hash == token_digest(token)
+    assert sign_on.open_link_token_hash == tokens.digest(token)
     assert path in staff_client.get(tracker).content.decode()  # the message, shown once
     page = staff_client.get(tracker).content.decode()
     assert token not in page
@@ -126,7 +157,7 @@ def test_staff_create_an_open_link_shown_once_and_only_its_hash_is_kept(
     assert sign_on.open_link_token_hash == ""
     actions = list(sign_on.events.values_list("action", flat=True))
     assert actions[-3:] == ["open_link_issued", "open_link_issued", "open_link_closed"]
-    assert services.verify_event_chain(sign_on=sign_on) == []
+    assert selectors.verify_event_chain(sign_on=sign_on) == []
 
 
 def test_an_open_link_needs_someone_who_could_use_it(sign_on):
@@ -137,17 +168,14 @@ def test_an_open_link_needs_someone_who_could_use_it(sign_on):
 
 
 def test_the_open_form_can_create_the_open_link(staff_client, members):
-    from .test_admin import open_form_data
-
     revision = approved_revision()
-    data = open_form_data(revision.circulation_approval, members)
-    data["accepts_requests"] = "on"
+    data = open_form_data(revision.circulation_approval, members, accepts_requests="on")
     response = staff_client.post(reverse("signatories_admin:open"), data, follow=True)
     sign_on = SignOn.objects.get()
     assert sign_on.accepts_requests and sign_on.open_link_token_hash
     html = response.content.decode()
     path = OPEN_LINK.search(html).group(1)
-    assert sign_on.open_link_token_hash == token_digest(path.split("/")[-2])
+    assert sign_on.open_link_token_hash == tokens.digest(path.split("/")[-2])
 
 
 def test_opening_the_page_shows_the_frozen_letter_and_changes_nothing(
@@ -163,6 +191,7 @@ def test_opening_the_page_shows_the_frozen_letter_and_changes_nothing(
     html = response.content.decode()
     assert "We write about widgets." in html
     assert "A joint letter on widgets" in html
+    assert "A later draft" not in html
     assert "closes in 3 days" in html
     assert "Sign for an organization" in html
     assert "I am authorized to sign on behalf of this organization" in html
@@ -182,7 +211,7 @@ def test_only_the_forms_the_sign_on_takes_are_shown(client, members):
     assert response.status_code == 400
     assert not Signature.objects.exists()
     with pytest.raises(services.SignOnError, match="organizations only"):
-        services.sign_as_individual(sign_on=sign_on, **individual_kwargs(sign_on))
+        sign_personally(sign_on)
 
 
 def test_a_forged_or_turned_off_link_is_not_found(client, open_sign_on):
@@ -191,48 +220,59 @@ def test_a_forged_or_turned_off_link_is_not_found(client, open_sign_on):
     services.close_open_link(sign_on=open_sign_on, actor=STAFF_ACTOR)
     assert client.get(open_url(open_sign_on.token)).status_code == 404
     assert client.post(open_url(open_sign_on.token), org_data(open_sign_on)).status_code == 404
+    assert not Signature.objects.exists()
 
 
-def test_an_organization_asks_to_sign_and_waits_for_review(
+def test_an_organization_asks_to_sign_and_is_emailed_a_link_to_confirm(
     client, open_sign_on, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(open_url(open_sign_on.token), org_data(open_sign_on))
     assert response.status_code == 302
     thanks = client.get(response["Location"]).content.decode()
-    assert "Thank you for signing" in thanks
+    assert "Check your email to confirm" in thanks
+    assert "robin@wrg.example.org" in thanks
     assert "Widget Repair Guild (WRG)" in thanks
     signature = Signature.objects.get()
-    assert signature.status == Signature.Status.PENDING_REVIEW
+    assert signature.status == Signature.Status.UNCONFIRMED
     assert signature.invitation is None
-    assert any("not invited" in reason for reason in signature.review_reasons)
+    assert signature.signer_email == "robin@wrg.example.org"
     organization = signature.organization
     assert organization.name == "Widget Repair Guild"
     assert organization.kind == Organization.Kind.OTHER
-    assert organization.status == Organization.Status.ACTIVE
+    assert organization.status == Organization.Status.PENDING
     assert "open link" in organization.description
     event = open_sign_on.events.get(action="requested")
     assert event.signature == signature and event.detail["organization_created"]
     [email] = mailoutbox
     assert email.to == ["robin@wrg.example.org"]
-    assert email.subject.startswith("Received, awaiting review")
+    assert email.subject.startswith("Confirm your request to sign")
     assert "Widget Repair Guild" in email.body
-    assert "/sign/withdraw/" in email.body
-    # Another browser with the same shared link does not see the response.
+    assert SIGNATURE_LINK.search(email.body)
+    # Another browser with the same shared link does not see the request.
     assert Client().get(response["Location"]).status_code == 302
+
+    confirmed(signature)
+    signature.refresh_from_db()
+    assert signature.status == Signature.Status.PENDING_REVIEW
+    assert any(
+        "not in the CRM yet: it asked to sign through the open link" in reason
+        for reason in selectors.review_reasons(signature)
+    )
 
 
 def test_a_known_organization_is_matched_by_name_or_acronym(open_sign_on):
     known = OrganizationFactory(name="The Widget Repair Guild", acronym="TWRG")
-    first = services.request_to_sign(sign_on=open_sign_on, **request_kwargs(open_sign_on))
+    first = ask(open_sign_on)
     assert first.organization == known
-    services.withdraw_signature(signature=first, actor=STAFF_ACTOR)
-    second = services.request_to_sign(
-        sign_on=open_sign_on,
-        **request_kwargs(open_sign_on, organization_name="Guild of Menders", acronym="twrg"),
-    )
+    services.withdraw_signature(signature=first, withdrawing=Withdrawing(), actor=STAFF_ACTOR)
+    second = ask(open_sign_on, organization_name="Guild of Menders", acronym="twrg")
     assert second.organization == known
     assert Organization.objects.filter(name__icontains="Guild").count() == 1
+    assert known.status == Organization.Status.ACTIVE
+    assert any(
+        "was not invited" in reason for reason in selectors.review_reasons(confirmed(second))
+    )
 
 
 def test_an_invited_organization_is_told_to_use_its_invitation(client, open_sign_on, members):
@@ -246,18 +286,20 @@ def test_an_invited_organization_is_told_to_use_its_invitation(client, open_sign
         response.content.decode()
     )
     with pytest.raises(services.AlreadyResponded, match="invited"):
-        services.request_to_sign(
-            sign_on=open_sign_on,
-            **request_kwargs(open_sign_on, organization_name="Something", acronym="awm1"),
-        )
+        ask(open_sign_on, organization_name="Something", acronym="awm1")
     assert not Signature.objects.exists()
 
 
 def test_a_second_response_from_the_same_organization_is_refused(client, open_sign_on):
-    services.request_to_sign(sign_on=open_sign_on, **request_kwargs(open_sign_on))
+    confirmed(ask(open_sign_on))
     response = client.post(
         open_url(open_sign_on.token),
-        org_data(open_sign_on, organization_name="widget repair guild", signer_name="Sam Other"),
+        org_data(
+            open_sign_on,
+            organization_name="widget repair guild",
+            signer_name="Sam Other",
+            signer_email="sam@wrg.example.org",
+        ),
     )
     assert response.status_code == 409
     assert "Robin Fixer (Chair) already signed for Widget Repair Guild (WRG)" in (
@@ -266,20 +308,51 @@ def test_a_second_response_from_the_same_organization_is_refused(client, open_si
     assert Signature.objects.count() == 1
 
 
+def test_a_request_never_confirmed_gives_way_and_names_nobody(client, open_sign_on):
+    """A stranger's unconfirmed request cannot hold an organization's place, nor show its name."""
+    squatter = ask(open_sign_on, signer_name="Mallory Squat", signer_email="m@elsewhere.example")
+    response = client.post(
+        open_url(open_sign_on.token),
+        org_data(
+            open_sign_on,
+            organization_name="widget repair guild",
+            signer_name="Sam Real",
+            signer_email="sam@wrg.example.org",
+        ),
+    )
+    assert response.status_code == 302
+    assert "Mallory" not in client.get(response["Location"]).content.decode()
+    squatter.refresh_from_db()
+    assert squatter.status == Signature.Status.REJECTED
+    assert open_sign_on.events.filter(action="request_replaced", signature=squatter).exists()
+    [standing] = Signature.objects.filter(status__in=Signature.ACTIVE_STATUSES)
+    assert standing.signer_name == "Sam Real"
+    assert selectors.verify_event_chain(sign_on=open_sign_on) == []
+
+
 def test_an_individual_signs_once_per_email(
     client, open_sign_on, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(open_url(open_sign_on.token), person_data(open_sign_on))
     assert response.status_code == 302
+    assert "in a personal capacity" in client.get(response["Location"]).content.decode()
     signature = Signature.objects.get()
     assert signature.organization is None and signature.invitation is None
-    assert signature.status == Signature.Status.PENDING_REVIEW
+    assert signature.status == Signature.Status.UNCONFIRMED
     assert signature.group == "Individuals"
     assert signature.display_name == "Jane Doe, Professor of Economics, University of Somewhere"
     assert open_sign_on.events.filter(action="individual_signed", signature=signature).exists()
     [email] = mailoutbox
-    assert "you have signed" in email.body and "in a personal capacity" in email.body
+    assert email.subject.startswith("Confirm your request to sign")
+    assert "in a personal capacity" in email.body
+    path = SIGNATURE_LINK.search(email.body).group(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(path, {"action": "confirm"}).status_code == 302
+    signature.refresh_from_db()
+    assert signature.status == Signature.Status.PENDING_REVIEW
+    assert "you have signed" in mailoutbox[-1].body
+    assert "in a personal capacity" in mailoutbox[-1].body
     again = client.post(
         open_url(open_sign_on.token),
         person_data(open_sign_on, signer_email="JANE@uni.example.org", person="J. Doe"),
@@ -291,25 +364,43 @@ def test_an_individual_signs_once_per_email(
 
 def test_bad_input_names_the_field(client, open_sign_on):
     response = client.post(
-        open_url(open_sign_on.token), org_data(open_sign_on, authorized="", website="nope")
+        open_url(open_sign_on.token),
+        org_data(open_sign_on, authorized="", website="nope", signer_email="not an email"),
     )
     assert response.status_code == 400
     html = response.content.decode()
     assert "Confirm that you are authorized to sign on behalf of this organization." in html
-    assert "Enter a valid URL." in html
-    with pytest.raises(services.SignOnError, match="organization name is too long") as error:
-        services.request_to_sign(
-            sign_on=open_sign_on, **request_kwargs(open_sign_on, organization_name="x" * 300)
-        )
+    assert "Website: “https://nope” is not a web address" in html
+    assert "Your email address: “not an email” is not an email address." in html
+    for field in ("authorized", "website", "signer_email"):
+        assert f'id="id_org-{field}_error"' in html
+        assert f'href="#id_org-{field}"' in html
+    with pytest.raises(services.SignOnError, match="at most 255 characters") as error:
+        ask(open_sign_on, organization_name="x" * 300)
     assert error.value.field == "organization_name"
-    with pytest.raises(services.SignOnError, match="affiliation is too long"):
-        services.sign_as_individual(
-            sign_on=open_sign_on, **individual_kwargs(open_sign_on, affiliation="y" * 301)
-        )
+    with pytest.raises(services.SignOnError, match="Affiliation: the printed line would be"):
+        sign_personally(open_sign_on, affiliation="y" * 301)
     with pytest.raises(services.SignOnError, match="changed since this page was opened"):
-        services.sign_as_individual(
-            sign_on=open_sign_on, **individual_kwargs(open_sign_on, text_hash="0" * 64)
-        )
+        sign_personally(open_sign_on, text_hash="0" * 64)
+    assert not Signature.objects.exists()
+
+
+@pytest.mark.parametrize("form", ["org", "person"])
+@pytest.mark.parametrize("text_hash", ["0" * 64, None], ids=["forged", "missing"])
+def test_a_forged_or_missing_text_hash_is_refused_with_a_message(
+    client, open_sign_on, form, text_hash
+):
+    """Finding 13: a forged or missing text_hash answered 400 with no message on the page."""
+    data = org_data(open_sign_on) if form == "org" else person_data(open_sign_on)
+    if text_hash is None:
+        data.pop(f"{form}-text_hash")
+    else:
+        data[f"{form}-text_hash"] = text_hash
+    response = client.post(open_url(open_sign_on.token), data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    summary = html[html.index('id="error-summary"') : html.index("</div>")]
+    assert "The letter&#x27;s text has changed since this page was opened" in summary
     assert not Signature.objects.exists()
 
 
@@ -326,15 +417,21 @@ def test_markup_is_escaped_on_the_page_the_queue_the_email_and_the_published_let
         )
     assert "<script>" not in client.get(response["Location"]).content.decode()
     assert Signature.objects.count() == 2
+    for link in {SIGNATURE_LINK.search(email.body).group(1) for email in mailoutbox}:
+        assert "<script>" not in client.get(link).content.decode()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.post(link, {"action": "confirm"}).status_code == 302
     queue = staff_client.get(reverse("signatories_admin:review")).content.decode()
     assert "<script>alert" not in queue and "&lt;script&gt;" in queue
     assert "An individual, in a personal capacity" in queue
-    assert "not invited: asked through the open link" in queue
+    assert "not in the CRM yet: it asked to sign through the open link" in queue
+    assert len(mailoutbox) == 4
     for email in mailoutbox:
         assert "<script>" not in email.alternatives[0][0]
     with django_capture_on_commit_callbacks(execute=True):
         for signature in Signature.objects.all():
             staff_client.post(reverse("signatories_admin:approve", args=[signature.pk]))
+    assert set(Signature.objects.values_list("status", flat=True)) == {"approved"}
     services.close_sign_on(sign_on=open_sign_on, actor=STAFF_ACTOR)
     services.publish_sign_on(sign_on=open_sign_on, actor=STAFF_ACTOR)
     open_sign_on.letter.refresh_from_db()
@@ -348,17 +445,11 @@ def test_approved_open_link_signatures_print_with_individuals_under_their_headin
     client, staff_client, open_sign_on, django_capture_on_commit_callbacks
 ):
     invitations = list(open_sign_on.invitations.order_by("organization__name"))
-    person = services.sign_as_individual(sign_on=open_sign_on, **individual_kwargs(open_sign_on))
-    guild = services.request_to_sign(sign_on=open_sign_on, **request_kwargs(open_sign_on))
-    services.sign_letter(
-        invitation=invitations[0],
-        display_name=invitations[0].organization.printed_name,
-        signer_name="Pat Signer",
-        signer_title="",
-        signer_email=invitations[0].organization.contacts.first().email,
-        authorized=True,
-        text_hash=open_sign_on.text_hash,
-        actor=STAFF_ACTOR,
+    person = confirmed(sign_personally(open_sign_on))
+    guild = confirmed(ask(open_sign_on))
+    client.post(
+        reverse("signatories:sign", args=[selectors.invitation_link_token(invitations[0])]),
+        sign_data(open_sign_on, invitations[0].organization),
     )
     with django_capture_on_commit_callbacks(execute=True):
         for signature in (person, guild):
@@ -380,44 +471,56 @@ def test_approved_open_link_signatures_print_with_individuals_under_their_headin
     heading = signatories.index('<h3 class="signatory-group">Individuals</h3>')
     assert signatories.index("Widget Repair Guild (WRG)") < heading
     assert heading < signatories.index("Jane Doe, Professor")
-    assert services.verify_event_chain(sign_on=open_sign_on) == []
+    assert selectors.verify_event_chain(sign_on=open_sign_on) == []
 
 
 def test_staff_reject_an_individual_with_an_emailed_reason(
     staff_client, open_sign_on, mailoutbox, django_capture_on_commit_callbacks
 ):
-    person = services.sign_as_individual(sign_on=open_sign_on, **individual_kwargs(open_sign_on))
+    person = confirmed(sign_personally(open_sign_on))
     with django_capture_on_commit_callbacks(execute=True):
-        staff_client.post(
-            reverse("signatories_admin:reject", args=[person.pk]), {"reason": "Unknown to us"}
+        response = staff_client.post(
+            reverse("signatories_admin:reject"),
+            {"signature": [person.pk], "reason": "Unknown to us"},
         )
+    assert response.status_code == 302
     person.refresh_from_db()
     assert person.status == Signature.Status.REJECTED
     [email] = mailoutbox
+    assert email.to == ["jane@uni.example.org"]
     assert "could not accept your signature" in email.body
     assert "Unknown to us" in email.body
 
 
 def test_the_tracker_counts_requests_and_individuals(staff_client, open_sign_on):
-    services.sign_as_individual(sign_on=open_sign_on, **individual_kwargs(open_sign_on))
-    services.request_to_sign(sign_on=open_sign_on, **request_kwargs(open_sign_on))
+    sign_personally(open_sign_on)
+    confirmed(ask(open_sign_on))
+    assert selectors.tally(open_sign_on).open_link_totals["pending"] == 2
     page = staff_client.get(reverse("signatories_admin:tracker", args=[open_sign_on.pk]))
     assert (
-        "1 request from organizations outside the audience, 1 individual." in page.content.decode()
-    )
+        "Through the open link, outside the invited audience: 2 (0 signed, 2 waiting for "
+        "confirmation, review or reconfirmation, 0 withdrawn or rejected)."
+    ) in page.content.decode()
 
 
-def test_responses_are_refused_after_the_deadline(client, open_sign_on):
+def test_responses_are_refused_after_the_deadline(
+    client, open_sign_on, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(open_url(open_sign_on.token), person_data(open_sign_on))
+    path = SIGNATURE_LINK.search(mailoutbox[0].body).group(1)
     with time_machine.travel(open_sign_on.deadline + datetime.timedelta(minutes=1)):
         page = client.get(open_url(open_sign_on.token))
         assert page.status_code == 410
         assert "responses are no longer accepted" in page.content.decode()
         assert "Sign for an organization" not in page.content.decode()
-        response = client.post(open_url(open_sign_on.token), person_data(open_sign_on))
+        response = client.post(open_url(open_sign_on.token), org_data(open_sign_on))
         assert response.status_code == 410
+        # Too late to confirm, too.
+        assert client.post(path, {"action": "confirm"}).status_code == 410
         with pytest.raises(services.ResponsesClosed):
-            services.request_to_sign(sign_on=open_sign_on, **request_kwargs(open_sign_on))
-    assert not Signature.objects.exists()
+            ask(open_sign_on)
+    assert Signature.objects.get().status == Signature.Status.UNCONFIRMED
 
 
 @pytest.mark.parametrize("end", ["close", "cancel"])
@@ -440,3 +543,163 @@ def test_signing_needs_the_csrf_token(open_sign_on):
     response = client.post(open_url(open_sign_on.token), person_data(open_sign_on))
     assert response.status_code == 403
     assert not Signature.objects.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding 4 / item 5: requests that prove who they are
+
+
+def test_only_a_request_confirmed_from_the_emailed_link_reaches_review(
+    client, staff_client, open_sign_on, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Finding 4: nothing confirmed the email address; the request went straight to review."""
+    html = client.get(open_url(open_sign_on.token)).content.decode()
+    assert 'name="org-signer_email"' in html and 'type="email"' in html
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(open_url(open_sign_on.token), org_data(open_sign_on))
+    signature = Signature.objects.get()
+    [email] = mailoutbox
+    path = SIGNATURE_LINK.search(email.body).group(1)
+    assert path in email.alternatives[0][0]
+
+    assert signature not in selectors.review_queue()
+    assert signature in selectors.unconfirmed_requests()
+    review = staff_client.get(reverse("signatories_admin:review")).content.decode()
+    assert "Nothing waits for review." in review
+    approve = reverse("signatories_admin:approve", args=[signature.pk])
+    assert approve not in review
+    # Staff cannot approve it either.
+    staff_client.post(approve)
+    signature.refresh_from_db()
+    assert signature.status == Signature.Status.UNCONFIRMED
+
+    # Opening the link (a mail scanner does) confirms nothing; pressing "Confirm" does.
+    page = client.get(path)
+    assert page.status_code == 200
+    assert 'value="confirm">Confirm</button>' in page.content.decode()
+    signature.refresh_from_db()
+    assert signature.status == Signature.Status.UNCONFIRMED
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post(path, {"action": "confirm"})
+    assert response.status_code == 302
+    signature.refresh_from_db()
+    assert signature.status == Signature.Status.PENDING_REVIEW
+    assert signature.confirmed_at is not None
+    assert open_sign_on.events.filter(action="confirmed", signature=signature).exists()
+    assert mailoutbox[-1].subject.startswith("Received, awaiting review")
+
+    assert list(selectors.review_queue()) == [signature]
+    review = staff_client.get(reverse("signatories_admin:review")).content.decode()
+    assert approve in review
+    assert "Widget Repair Guild (WRG)" in review
+    # The link confirms once.
+    assert Client().post(path, {"action": "confirm"}).status_code == 409
+
+
+def test_an_unknown_organization_is_pending_outside_the_listing_until_approved(
+    client, staff_client, open_sign_on, django_capture_on_commit_callbacks
+):
+    """Finding 4: an organization asking to sign became an active organization of the CRM."""
+    client.post(open_url(open_sign_on.token), org_data(open_sign_on))
+    organization = Organization.objects.get(name="Widget Repair Guild")
+    assert organization.status == Organization.Status.PENDING
+    listing = staff_client.get(ORGANIZATIONS)
+    assert listing.status_code == 200
+    assert "Association of Widget Makers 0" in listing.content.decode()
+    assert "Widget Repair Guild" not in listing.content.decode()
+
+    signature = confirmed(Signature.objects.get())
+    organization.refresh_from_db()
+    assert organization.status == Organization.Status.PENDING
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(reverse("signatories_admin:approve", args=[signature.pk]))
+    organization.refresh_from_db()
+    assert organization.status == Organization.Status.ACTIVE
+    event = open_sign_on.events.get(action="approved", signature=signature)
+    assert event.detail["organization_approved"] == "Widget Repair Guild"
+    assert "Widget Repair Guild" in staff_client.get(ORGANIZATIONS).content.decode()
+
+
+def test_a_rejected_request_leaves_its_organization_pending(staff_client, open_sign_on):
+    signature = confirmed(ask(open_sign_on))
+    services.reject_signature(signature=signature, actor=STAFF_ACTOR, reason="Unknown to us")
+    signature.organization.refresh_from_db()
+    assert signature.organization.status == Organization.Status.PENDING
+    assert "Widget Repair Guild" not in staff_client.get(ORGANIZATIONS).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "acronym"),
+    [
+        ("widget repair guild", ""),
+        ("The Widget-Repair  Guild.", ""),
+        ("WIDGET REPAIR GUILD", "wrg"),
+        ("Guild of Menders", "WRG"),
+    ],
+)
+def test_a_known_organization_is_matched_not_duplicated(client, open_sign_on, name, acronym):
+    """Finding 4 / item 5: known organizations are matched, not created again."""
+    known = OrganizationFactory(name="Widget Repair Guild", acronym="WRG")
+    organizations = Organization.objects.count()
+    response = client.post(
+        open_url(open_sign_on.token),
+        org_data(open_sign_on, organization_name=name, acronym=acronym),
+    )
+    assert response.status_code == 302
+    signature = Signature.objects.get()
+    assert signature.organization == known
+    assert Organization.objects.count() == organizations
+    assert not open_sign_on.events.get(action="requested").detail["organization_created"]
+    known.refresh_from_db()
+    assert known.status == Organization.Status.ACTIVE
+
+
+def test_a_pending_organization_asked_for_again_is_the_same_one(open_sign_on, members):
+    """A second request for an organization still pending matches it, not a second copy."""
+    other = open_new_sign_on(
+        members, revision=approved_revision(slug="other", accepts_individuals=True)
+    )
+    services.issue_open_link(sign_on=other, actor=STAFF_ACTOR, accepts_requests=True)
+    first = ask(open_sign_on)
+    second = ask(other, organization_name="WIDGET REPAIR GUILD", signer_email="sam@wrg.example.org")
+    assert second.organization == first.organization
+    assert Organization.objects.filter(name__iexact="Widget Repair Guild").count() == 1
+
+
+def test_the_emails_tell_members_and_others_why_they_receive_them(
+    client,
+    open_sign_on,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    """Finding 4: the confirmation to an outsider said "your organization is a member"."""
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(open_url(open_sign_on.token), org_data(open_sign_on))
+    with django_capture_on_commit_callbacks(execute=True):
+        signature = confirmed(Signature.objects.get())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.approve_signature(signature=signature, actor=STAFF_ACTOR)
+    outsider = [m for m in mailoutbox if m.to == ["robin@wrg.example.org"]]
+    assert [m.subject.split(":")[0] for m in outsider] == [
+        "Confirm your request to sign",
+        "Received, awaiting review",
+        "Signature approved",
+    ]
+    for email in outsider:
+        for text in (email.body, email.alternatives[0][0]):
+            assert "member" not in text
+            assert "was invited" not in text
+    assert "you asked to sign this letter through its open link" in outsider[1].body
+
+    mailoutbox.clear()
+    invitation = open_sign_on.invitations.get(email="pat0@awm0.example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("signatories:sign", args=[selectors.invitation_link_token(invitation)]),
+            sign_data(open_sign_on, invitation.organization),
+        )
+    [email] = mailoutbox
+    assert email.to == ["pat0@awm0.example.org"]
+    for text in (email.body, email.alternatives[0][0]):
+        assert "Association of Widget Makers 0 was invited to sign this letter" in text
+        assert "member of the coalition" not in text

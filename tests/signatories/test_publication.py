@@ -3,7 +3,7 @@ import hashlib
 import pytest
 from django.urls import reverse
 
-from signatories import services
+from signatories import selectors, services
 from signatories.models import Publication, Signature, SignOn
 from tests.conftest import pdftotext
 from tests.factories import StaffFactory
@@ -46,14 +46,14 @@ def test_it_publishes_the_circulated_revision_with_a_frozen_list_and_pdf(
     page = client.get(letter.url).content.decode()
     assert publication.pdf_sha256 in page
     assert closed.events.filter(action="published").exists()
-    assert services.verify_event_chain(sign_on=closed) == []
+    # The record's head at publication is printed on the page, and verifies.
+    assert (publication.chain_head, publication.chain_length) == selectors.chain_head(closed)
+    assert publication.chain_head in page
+    assert selectors.verify_event_chain(sign_on=closed) == []
 
 
-def test_the_published_list_stays_frozen(
-    closed, invitations, client, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        services.publish_sign_on(sign_on=closed, actor=STAFF_ACTOR)
+def test_the_published_list_stays_frozen(closed, invitations, client):
+    services.publish_sign_on(sign_on=closed, actor=STAFF_ACTOR)
     letter = closed.letter
     before = client.get(letter.url).content.decode()
     # A signature changed behind the sign-on's back does not rewrite what was published.
@@ -79,23 +79,31 @@ def test_it_refuses_to_publish_while_signatures_await_review(sign_on, invitation
     assert not sign_on.letter.live
 
 
-@pytest.mark.parametrize("status", ["open", "cancelled"])
+@pytest.mark.parametrize("status", ["open", "cancelled", "published"])
 def test_only_a_closed_sign_on_publishes(sign_on, status):
     if status == "cancelled":
         services.cancel_sign_on(sign_on=sign_on, actor=STAFF_ACTOR)
+    elif status == "published":
+        services.close_sign_on(sign_on=sign_on, actor=STAFF_ACTOR)
+        services.publish_sign_on(sign_on=sign_on, actor=STAFF_ACTOR)
+    published = Publication.objects.count()
 
     with pytest.raises(services.TransitionNotAllowed):
         services.publish_sign_on(sign_on=sign_on, actor=STAFF_ACTOR)
-    assert not Publication.objects.exists()
+    assert Publication.objects.count() == published
+    sign_on.refresh_from_db()
+    assert sign_on.status == status
 
 
 def test_staff_publish_from_the_tracker(closed, client, django_capture_on_commit_callbacks):
     client.force_login(StaffFactory())
     tracker = reverse("signatories_admin:tracker", args=[closed.pk])
     assert "Publish the letter with its signatories" in client.get(tracker).content.decode()
+    url = reverse("signatories_admin:publish", args=[closed.pk])
+    assert client.get(url).status_code == 200  # the confirmation: see test_admin
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("signatories_admin:publish", args=[closed.pk]))
+        response = client.post(url)
 
     assert response.status_code == 302
     closed.refresh_from_db()

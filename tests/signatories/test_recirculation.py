@@ -9,23 +9,27 @@ from wagtail.models import Revision
 
 from letters.models import LetterPage
 from letters.services import approve_for_circulation
-from signatories import services
-from signatories.models import Event, Invitation, Publication, Signature, SignOn, token_digest
+from signatories import selectors, services, tokens
+from signatories.inputs import Forwarding, IndividualSigning, Withdrawing
+from signatories.models import Event, Publication, Signature, SignOn
 from tests.conftest import pdftotext
 
-from .conftest import LINK, SIGNER, STAFF_ACTOR, approved_revision, sign, token_for
+from .conftest import (
+    LINK,
+    SIGNATURE_LINK,
+    SIGNER,
+    STAFF_ACTOR,
+    approved_revision,
+    ask_to_sign,
+    decline,
+    open_new_sign_on,
+    sign,
+    token_for,
+)
 
 NEEDS = Signature.Status.NEEDS_RECONFIRMATION
 XSS = "<script>alert(1)</script>"
-
-
-def decline(invitation) -> Signature:
-    return services.decline_letter(
-        invitation=invitation,
-        signer_name="Dee Cliner",
-        signer_email=invitation.organization.contacts.first().email,
-        actor=SIGNER,
-    )
+RECONFIRM_BUTTON = "Reconfirm the signature"
 
 
 def new_revision(letter: LetterPage, *, approve: bool = True, **changes) -> Revision:
@@ -58,14 +62,21 @@ def url(token: str, name: str = "sign") -> str:
     return reverse(f"signatories:{name}", args=[token])
 
 
+def reconfirm_data(sign_on: SignOn) -> dict:
+    sign_on.refresh_from_db()
+    return {"action": "reconfirm", "text_hash": sign_on.text_hash}
+
+
 @pytest.fixture
 def responses(sign_on, invitations) -> list[Signature]:
-    """One approved signature, one held for review, one decline."""
-    return [
-        sign(invitations[0]),
-        sign(invitations[1], signer_email="new@example.com"),
-        decline(invitations[2]),
-    ]
+    """One approved signature; one held for review, signed by a colleague the request was passed
+    to at an address not on file; one decline."""
+    colleague = services.forward_invitation(
+        invitation=invitations[1],
+        forwarding=Forwarding(name="Nell Newcomer", email="new@example.com"),
+        actor=SIGNER,
+    )
+    return [sign(invitations[0]), sign(colleague), decline(invitations[2])]
 
 
 # Recirculating ----------------------------------------------------------------------------------
@@ -92,11 +103,11 @@ def test_it_keeps_the_signatures_after_a_minor_edit(
     assert event.detail["previous_text_hash"] == old_hash
     assert event.detail["text_hash"] == sign_on.text_hash == event.text_hash
     assert event.detail["note"] == "Typo fixed"
-    assert services.verify_event_chain(sign_on=sign_on) == []
+    assert selectors.verify_event_chain(sign_on=sign_on) == []
 
 
 def test_a_material_change_asks_every_signer_to_reconfirm(
-    client, sign_on, responses, invitations, mailoutbox, django_capture_on_commit_callbacks
+    client, sign_on, responses, mailoutbox, django_capture_on_commit_callbacks
 ):
     approved, pending, declined = responses
     assert (approved.status, pending.status) == ("approved", "pending_review")
@@ -111,37 +122,45 @@ def test_a_material_change_asks_every_signer_to_reconfirm(
     assert (pending.status, pending.status_before_reconfirmation) == (NEEDS, "pending_review")
     assert (declined.status, declined.response) == ("approved", "declined")
     assert sign_on.events.filter(action="reconfirmation_requested").count() == 2
-    assert services.verify_event_chain(sign_on=sign_on) == []
+    assert selectors.verify_event_chain(sign_on=sign_on) == []
 
+    # Each signer at the address they signed from; the organization that declined, the new text.
     by_address = {email.to[0]: email for email in mailoutbox}
+    assert len(mailoutbox) == 3
     assert set(by_address) == {
         "pat0@awm0.example.org",
         "new@example.com",
-        "pat1@awm1.example.org",
         "pat2@awm2.example.org",
     }
     reconfirm = by_address["pat0@awm0.example.org"]
     assert reconfirm.subject == "Please reconfirm your signature: A joint letter on widgets"
+    assert by_address["new@example.com"].subject == reconfirm.subject
     assert "We added a paragraph <b>now</b>" in reconfirm.body
+    assert "{+We also ask for a hearing.+}" in reconfirm.body
     html = reconfirm.alternatives[0][0]
     assert "We added a paragraph &lt;b&gt;now&lt;/b&gt;" in html
+    assert XSS not in html
     assert by_address["pat2@awm2.example.org"].subject.startswith("The text has changed")
     assert "that response stands" in by_address["pat2@awm2.example.org"].body
-    # Tokens stay hashed; the link in the email opens the page that asks for reconfirmation.
-    path = LINK.search(reconfirm.body).group(1)
+    # Tokens stay hashed; the link in the email is the signer's own, and opens the page that
+    # asks for reconfirmation.
+    path = SIGNATURE_LINK.search(reconfirm.body).group(1)
     assert path in html
-    token = path.split("/")[2]
-    assert not Invitation.objects.filter(token_hash=token).exists()
-    assert Invitation.objects.get(token_hash=token_digest(token)) == invitations[0]
+    token = path.split("/")[3]
+    assert not Signature.objects.filter(token_hash=token).exists()
+    assert Signature.objects.get(token_hash=tokens.digest(token)) == approved
+    colleague_path = SIGNATURE_LINK.search(by_address["new@example.com"].body).group(1)
+    assert colleague_path == url(selectors.signature_link_token(pending), "signature")
     page = client.get(path).content.decode()
-    assert "Reconfirm our signature" in page
+    assert "Please reconfirm the signature of Association of Widget Makers 0" in page
+    assert RECONFIRM_BUTTON in page
 
 
 def test_the_signer_page_shows_the_difference_escaped(client, sign_on, responses, invitations):
-    tokens = [token_for(invitation) for invitation in invitations]
+    tokens_ = [token_for(invitation) for invitation in invitations]
     recirculate(sign_on, material=True, salutation="Dear Secretary Roe:")
 
-    response = client.get(url(tokens[0]))
+    response = client.get(url(tokens_[0]))
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -161,11 +180,11 @@ def test_the_signer_page_shows_the_difference_escaped(client, sign_on, responses
     sign_on.refresh_from_db()
     assert f'value="{sign_on.text_hash}"' in page
     assert 'name="csrfmiddlewaretoken"' in page
-    assert f'action="{url(tokens[0], "reconfirm")}"' in page
-    assert f'action="{url(tokens[0], "withdraw")}"' in page
-    # The organization that declined, and one that never answered, have nothing to reconfirm.
-    declined_page = client.get(url(tokens[2])).content.decode()
-    assert "Reconfirm our signature" not in declined_page
+    assert 'name="action" value="reconfirm"' in page
+    assert 'name="action" value="withdraw"' in page
+    # The organization that declined has nothing to reconfirm.
+    declined_page = client.get(url(tokens_[2])).content.decode()
+    assert RECONFIRM_BUTTON not in declined_page
 
 
 def test_reconfirming_restores_approved_and_prints_again(
@@ -173,10 +192,10 @@ def test_reconfirming_restores_approved_and_prints_again(
 ):
     token = token_for(invitations[0])
     recirculate(sign_on, material=True)
-    sign_on.refresh_from_db()
+    assert sign_on.letter.signatory_lines() == []
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url(token, "reconfirm"), {"text_hash": sign_on.text_hash})
+        response = client.post(url(token), reconfirm_data(sign_on))
 
     assert response.status_code == 302
     assert response["Location"] == url(token)
@@ -184,13 +203,14 @@ def test_reconfirming_restores_approved_and_prints_again(
     assert signature.status == "approved"
     assert signature.status_before_reconfirmation == ""
     assert signature.text_hash == sign_on.text_hash
+    assert [line.text for line in sign_on.letter.signatory_lines()] == [signature.display_name]
     event = sign_on.events.get(action="reconfirmed")
     assert event.signature == signature and event.detail["status"] == "approved"
     assert mailoutbox[-1].subject == "Signature reconfirmed: A joint letter on widgets"
     page = client.get(response["Location"]).content.decode()
     assert "is reconfirmed on the new text" in page
-    assert "Reconfirm our signature" not in page
-    assert services.verify_event_chain(sign_on=sign_on) == []
+    assert RECONFIRM_BUTTON not in page
+    assert selectors.verify_event_chain(sign_on=sign_on) == []
 
 
 def test_reconfirming_a_signature_held_for_review_returns_it_to_review(sign_on, responses):
@@ -218,10 +238,13 @@ def test_a_signer_may_withdraw_instead(client, sign_on, responses, invitations):
     token = token_for(invitations[0])
     recirculate(sign_on, material=True)
 
-    response = client.post(url(token, "withdraw"), {"reason": "Not with this text"})
+    response = client.post(
+        url(token), {"action": "withdraw", "withdraw-reason": "Not with this text"}
+    )
 
     assert response.status_code == 302
     assert Signature.objects.get(pk=responses[0].pk).status == "withdrawn"
+    assert sign_on.events.get(action="withdrawn").detail["reason"] == "Not with this text"
 
 
 def test_a_second_material_change_keeps_what_to_restore_and_diffs_from_the_signed_text(
@@ -251,11 +274,11 @@ def test_reconfirming_is_refused_after_the_deadline(client, sign_on, responses, 
             services.reconfirm_signature(
                 signature=responses[0], text_hash=sign_on.text_hash, actor=SIGNER
             )
-        response = client.post(url(token, "reconfirm"), {"text_hash": sign_on.text_hash})
+        response = client.post(url(token), reconfirm_data(sign_on))
         assert response.status_code == 410
         page = response.content.decode()
         assert "responses are no longer accepted" in page
-        assert "Reconfirm our signature" not in page
+        assert RECONFIRM_BUTTON not in page
     assert Signature.objects.get(pk=responses[0].pk).status == NEEDS
 
 
@@ -267,10 +290,13 @@ def test_reconfirming_with_a_stale_text_is_refused(client, sign_on, responses, i
     with pytest.raises(services.SignOnError) as error:
         services.reconfirm_signature(signature=responses[0], text_hash=stale, actor=SIGNER)
     assert error.value.field == "text_hash"
-    response = client.post(url(token, "reconfirm"), {"text_hash": stale})
-    assert response.status_code == 409
+    # A stale or missing text is a bad request that says what to do, not a bare 400.
+    response = client.post(url(token), {"action": "reconfirm", "text_hash": stale})
+    assert response.status_code == 400
     assert "reload it and read the changes again" in response.content.decode()
-    assert client.post(url(token, "reconfirm"), {}).status_code == 409
+    missing = client.post(url(token), {"action": "reconfirm"})
+    assert missing.status_code == 400
+    assert "reload it and read the changes again" in missing.content.decode()
     assert Signature.objects.get(pk=responses[0].pk).status == NEEDS
     assert not sign_on.events.filter(action="reconfirmed").exists()
 
@@ -283,7 +309,7 @@ def test_reconfirming_is_refused_unless_reconfirmation_is_due(
             signature=responses[0], text_hash=sign_on.text_hash, actor=SIGNER
         )
     token = token_for(invitations[0])
-    response = client.post(url(token, "reconfirm"), {"text_hash": sign_on.text_hash})
+    response = client.post(url(token), reconfirm_data(sign_on))
     assert response.status_code == 409
     assert "no signature waiting to be reconfirmed" in response.content.decode()
 
@@ -387,6 +413,9 @@ def test_it_allows_exactly_the_reconfirmation_transitions_in_the_table(
     restores = (
         target
         if current == NEEDS and target in ("unconfirmed", "pending_review", "approved")
+        # Staff reject what was waiting for their review before the change.
+        else "pending_review"
+        if current == NEEDS and target == "rejected"
         else ""
     )
     Signature.objects.filter(pk=signature.pk).update(
@@ -406,7 +435,9 @@ def test_it_allows_exactly_the_reconfirmation_transitions_in_the_table(
 
     def drive() -> None:
         if target == "withdrawn":
-            services.withdraw_signature(signature=signature, actor=SIGNER)
+            services.withdraw_signature(
+                signature=signature, withdrawing=Withdrawing(), actor=SIGNER
+            )
         elif target == "rejected":
             services.reject_signature(signature=signature, actor=STAFF_ACTOR, reason="No")
         else:
@@ -417,12 +448,119 @@ def test_it_allows_exactly_the_reconfirmation_transitions_in_the_table(
     if allowed:
         drive()
         signature.refresh_from_db()
-        assert signature.status == target
+        # Reconfirming from the emailed link proves the address: a request that was never
+        # confirmed goes to review, not back to unconfirmed.
+        assert signature.status == ("pending_review" if target == "unconfirmed" else target)
     else:
         with pytest.raises(services.TransitionNotAllowed):
             drive()
         signature.refresh_from_db()
         assert signature.status == current
+
+
+# Open-link signers and organizations that have not answered -----------------------------------
+
+
+def open_link_signature(sign_on: SignOn, kind: str, state: str) -> Signature:
+    """A response through the open link, confirmed from its email, and approved if asked."""
+    services.issue_open_link(sign_on=sign_on, actor=STAFF_ACTOR, accepts_requests=True)
+    if kind == "organization":
+        signature = ask_to_sign(sign_on)
+    else:
+        signature = services.sign_as_individual(
+            sign_on=sign_on,
+            signing=IndividualSigning(person="Sam Rivera", signer_email="sam@robots.example.org"),
+            text_hash=sign_on.text_hash,
+            actor=SIGNER,
+        )
+    signature = services.confirm_signature(signature=signature, actor=SIGNER)
+    if state == "approved":
+        signature = services.approve_signature(signature=signature, actor=STAFF_ACTOR)
+    assert signature.status == state
+    return signature
+
+
+@pytest.mark.parametrize(
+    ("kind", "state"),
+    [
+        ("organization", "pending_review"),
+        ("organization", "approved"),
+        ("individual", "approved"),
+    ],
+)
+def test_a_material_change_reaches_open_link_signers_and_those_who_have_not_answered(
+    kind,
+    state,
+    client,
+    staff_client,
+    members,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    """Finding 5: an open-link signer was set to need reconfirmation, never emailed, and gone
+    from the review queue and the tracker; organizations that had not answered got nothing."""
+    sign_on = open_new_sign_on(members, revision=approved_revision(accepts_individuals=True))
+    signature = open_link_signature(sign_on, kind, state)
+    link = url(selectors.signature_link_token(signature), "signature")
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        recirculate(sign_on, material=True, note="A new ask")
+
+    signature.refresh_from_db()
+    assert (signature.status, signature.status_before_reconfirmation) == (NEEDS, state)
+    by_address = {email.to[0]: email for email in mailoutbox}
+    assert len(mailoutbox) == 4
+    assert set(by_address) == {"sam@robots.example.org", *(c.email for c in members.contacts)}
+    # The open-link signer: the difference, and their own link.
+    email = by_address["sam@robots.example.org"]
+    assert email.subject == "Please reconfirm your signature: A joint letter on widgets"
+    assert email.body.startswith("Dear Sam Rivera,")
+    assert "{+We also ask for a hearing.+}" in email.body
+    assert "A new ask" in email.body
+    assert SIGNATURE_LINK.search(email.body).group(1) == link
+    assert link in email.alternatives[0][0]
+    # Everyone invited whose organization has not answered: the new text, at their own link.
+    for invitation in sign_on.invitations.all():
+        told = by_address[invitation.email]
+        assert told.subject.startswith("The text has changed: A joint letter on widgets")
+        assert told.body.startswith(f"Dear {invitation.name},")
+        assert LINK.search(told.body).group(1) == url(token_for(invitation))
+    # Nobody drops out of sight: the review queue and the tracker still show the signature.
+    assert signature in selectors.review_queue()
+    assert [row.response for row in selectors.tally(sign_on).open_link] == [signature]
+    tracker = staff_client.get(reverse("signatories_admin:tracker", args=[sign_on.pk]))
+    assert tracker.context["tally"].open_link_totals["pending"] == 1
+    html = tracker.content.decode()
+    row = html[html.index(f"<td>{signature.signer_name if kind == 'individual' else 'Robot'}") :]
+    assert "Signed, awaiting reconfirmation" in row[: row.index("</tr>")]
+    review = staff_client.get(reverse("signatories_admin:review")).content.decode()
+    assert signature.display_name in review
+
+    page = client.get(link).content.decode()
+    assert RECONFIRM_BUTTON in page and "gadgets." in page
+    response = client.post(link, reconfirm_data(sign_on))
+
+    assert response.status_code == 302 and response["Location"] == link
+    signature.refresh_from_db()
+    assert signature.status == state
+    assert signature.text_hash == sign_on.text_hash
+    assert selectors.verify_event_chain(sign_on=sign_on) == []
+
+
+def test_a_request_never_confirmed_stays_out_of_review_after_a_material_change(members):
+    """Finding 4/5: only a confirmed request reaches review, a material change notwithstanding."""
+    sign_on = open_new_sign_on(members)
+    services.issue_open_link(sign_on=sign_on, actor=STAFF_ACTOR, accepts_requests=True)
+    request = ask_to_sign(sign_on)
+
+    recirculate(sign_on, material=True)
+
+    request.refresh_from_db()
+    assert request.confirmed_at is None
+    assert request not in selectors.review_queue()
+    assert request in selectors.unconfirmed_requests()
+    services.reject_signatures(signatures=[request], actor=STAFF_ACTOR, reason="Never confirmed")
 
 
 # Staff ------------------------------------------------------------------------------------------
@@ -450,14 +588,15 @@ def test_staff_circulate_a_new_revision_from_the_tracker(
     sign_on.refresh_from_db()
     assert sign_on.revision == revision and sign_on.previous_revision == older
     assert Signature.objects.filter(status=NEEDS).count() == 2
-    assert len(mailoutbox) == 4
+    assert len(mailoutbox) == 3
     event = sign_on.events.get(action="recirculated")
     assert event.actor == "staff" and event.detail["note"] == "New ask"
     page = staff_client.get(tracker)
     html = page.content.decode()
-    assert "<strong>2</strong> signatures await reconfirmation" in html
-    assert "Signed, awaiting reconfirmation" in html
-    assert page.context["totals"]["signed"] == 2
+    # The two signatures wait for their signers: counted as pending, each row saying why.
+    assert html.count("<td>Signed, awaiting reconfirmation</td>") == 2
+    totals = page.context["tally"].totals
+    assert (totals["signed"], totals["pending"], totals["declined"]) == (0, 2, 1)
     # Nothing newer is approved now: the form says how to get one.
     assert "No newer revision of this letter is approved for circulation" in html
 

@@ -3,6 +3,7 @@ import io
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.test import Client
@@ -11,25 +12,29 @@ from django.utils import timezone
 from django_tasks import task_backends
 from django_tasks.backends.dummy import DummyBackend
 
-from signatories import services
+from coalition.models import Contact
+from signatories import selectors, services
 from signatories.models import Invitation, SignOn
-from signatories.services.reminders import reminders_due
-from signatories.tasks import send_reminder, send_scheduled_reminders
+from signatories.services.reminders import reminders_due, send_scheduled_reminders
+from signatories.tasks import send_invitation
 from tests.factories import ContactFactory, UserFactory
 
 from .conftest import (
     LINK,
-    SIGNER,
     STAFF_ACTOR,
     approved_revision,
+    decline,
     make_members,
     open_new_sign_on,
     sign,
+    token_for,
+    withdraw,
 )
 from .test_admin import open_form_data
 
-# Savepoint and release, the sign-on locked, the invitations to remind, their counts updated.
-QUERIES_BEFORE_THE_EVENTS = 5
+# However many are reminded: savepoint and release, the sign-on locked, who is waiting, the
+# invitations locked, their counts updated in one write, the events appended in one, the head.
+REMINDER_QUERIES = 8
 
 
 @pytest.fixture
@@ -82,7 +87,7 @@ def test_it_sends_the_scheduled_reminders_when_due(
         assert "closes in 7 days" in mailoutbox[0].body
     assert set(ten_days.invitations.values_list("reminders_sent", flat=True)) == {1}
     assert ten_days.events.filter(action="reminder_sent").count() == 3
-    assert services.verify_event_chain(sign_on=ten_days) == []
+    assert selectors.verify_event_chain(sign_on=ten_days) == []
 
 
 def test_only_organizations_that_have_not_responded_are_reminded(
@@ -94,25 +99,20 @@ def test_only_organizations_that_have_not_responded_are_reminded(
         invitation_of(sign_on, org) for org in members.organizations
     )
     sign(signed)
-    services.decline_letter(
-        invitation=declined, signer_name="Pat", signer_email="pat1@awm1.example.org", actor=SIGNER
-    )
-    services.withdraw_signature(signature=sign(withdrawn), actor=SIGNER)
+    decline(declined)
+    withdraw(sign(withdrawn))
     with (
         time_machine.travel(after(sign_on.reminder_moments()[0]), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
         reminded = services.send_reminders(sign_on=sign_on, actor=STAFF_ACTOR)
-    # A withdrawn signature is no response: the organization may sign again.
-    assert {i.pk for i in reminded} == {withdrawn.pk, silent.pk}
-    assert sorted(m.to[0] for m in mailoutbox) == [
-        members.contacts[2].email,
-        members.contacts[3].email,
-    ]
+    # Withdrawing is an answer too: an organization that withdrew is not chased to sign again.
+    assert {i.pk for i in reminded} == {silent.pk}
+    assert [m.to[0] for m in mailoutbox] == [members.contacts[3].email]
     reminded_orgs = set(
         sign_on.events.filter(action="reminder_sent").values_list("organization", flat=True)
     )
-    assert reminded_orgs == {withdrawn.organization_id, silent.organization_id}
+    assert reminded_orgs == {silent.organization_id}
 
 
 def test_opted_out_contacts_get_no_reminder(
@@ -198,12 +198,20 @@ def test_the_reminder_links_to_the_sign_page_and_escapes_the_title(
     html = email.alternatives[0][0]
     assert "Widgets &amp; &lt;b&gt;gadgets&lt;/b&gt;" in html
     assert "<b>gadgets" not in html
-    assert "has not responded yet" in email.body
+    assert "has not answered yet" in email.body
     path = LINK.search(email.body).group(1)
     assert LINK.search(html).group(1) == path
+    # The same link as the invitation's: the job derives it and changes nothing.
+    invitation = sign_on.invitations.get(email=email.to[0])
+    assert path == reverse("signatories:sign", args=[token_for(invitation)])
     assert client.get(path).status_code == 200
-    # The fresh link replaces the one sent before, issued in the job like the invitation's.
-    assert sign_on.events.filter(action="invitation_sent", actor="reminder email").count() == 3
+    assert set(sign_on.events.values_list("action", flat=True)) == {
+        "created",
+        "opened",
+        "invited",
+        "reminder_sent",
+        "invitation_opened",
+    }
 
 
 def test_staff_send_a_reminder_now_from_the_tracker(
@@ -215,11 +223,16 @@ def test_staff_send_a_reminder_now_from_the_tracker(
     assert "Send a reminder now" in content
     assert "7 and 2 days before the deadline" in content
     url = reverse("signatories_admin:remind", args=[ten_days.pk])
-    assert staff_client.get(url).status_code == 405
+    assert f'href="{url}"' in content
+    # Reading the page sends nothing: it says who the reminder would reach.
+    confirm = staff_client.get(url)
+    assert confirm.status_code == 200
+    assert "Pat Signer 1 &lt;pat1@awm1.example.org&gt;" in confirm.content.decode()
+    assert mailoutbox == [] and not ten_days.events.filter(action="reminder_sent").exists()
     # Nothing is due by the schedule, yet the button reminds everyone who has not responded.
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(url, follow=True)
-    assert "Reminding 2 organizations" in response.content.decode()
+    assert "Reminding 2 people at 2 organizations" in response.content.decode()
     assert len(mailoutbox) == 2
     event = ten_days.events.filter(action="reminder_sent").first()
     assert event.actor == "staff" and event.detail["manual"] is True
@@ -300,7 +313,8 @@ def test_the_service_refuses_a_bad_schedule(members):
 def deferring_backend():
     """The background backend swapped for the DummyBackend, which accepts run_after like the
     database backend of production (the tasks are django-tasks ones: swap it there)."""
-    backend = DummyBackend(alias="background", params={})
+    queues = settings.TASKS["background"]["QUEUES"]
+    backend = DummyBackend(alias="background", params={"QUEUES": queues})
     task_backends["background"] = backend
     yield backend
     del task_backends["background"]
@@ -335,8 +349,8 @@ def test_send_reminders_queries_grow_by_a_constant_per_invitation(
     db, count, django_assert_max_num_queries
 ):
     sign_on = open_new_sign_on(make_members(count), days=10)
-    # Appending each event to the chain takes two writes; nothing else grows with the list.
-    with django_assert_max_num_queries(QUERIES_BEFORE_THE_EVENTS + 2 * count):
+    # The invitations are updated and their events appended in bulk: nothing grows with the list.
+    with django_assert_max_num_queries(REMINDER_QUERIES):
         reminded = services.send_reminders(sign_on=sign_on, actor=STAFF_ACTOR, force=True)
     assert len(reminded) == count
 
@@ -345,28 +359,69 @@ def test_a_queued_reminder_is_not_sent_once_the_organization_has_answered(
     sign_on, invitations, mailoutbox
 ):
     invitation = invitations[0]
-    services.decline_letter(
-        invitation=invitation,
-        signer_name="Pat Signer",
-        signer_email=invitation.organization.contacts.first().email,
-        actor=services.Actor.system("test"),
-    )
+    decline(invitation)
     mailoutbox.clear()
 
-    assert send_reminder.call(invitation.pk) == 0
+    assert send_invitation.call(invitation.pk, "reminder") == 0
     assert mailoutbox == []
-    assert send_reminder.call(invitations[1].pk) == 1
+    assert send_invitation.call(invitations[1].pk, "reminder") == 1
     assert len(mailoutbox) == 1
 
 
-def test_a_new_link_keeps_the_date_the_organization_was_invited(sign_on, invitations):
+def test_a_reminder_keeps_the_date_the_person_was_invited_and_their_link(sign_on, invitations):
     invitation = invitations[0]
-    services.issue_invitation_token(invitation=invitation, actor=services.Actor.system("t"))
-    invitation.refresh_from_db()
-    invited_at = invitation.sent_at
+    before = (invitation.created_at, invitation.sent_at, invitation.token_hash)
 
-    with time_machine.travel(invited_at + datetime.timedelta(days=2)):
-        services.issue_invitation_token(invitation=invitation, actor=services.Actor.system("t"))
+    with time_machine.travel(invitation.sent_at + datetime.timedelta(days=2)):
+        services.send_reminders(sign_on=sign_on, actor=STAFF_ACTOR, force=True)
 
     invitation.refresh_from_db()
-    assert invitation.sent_at == invited_at
+    assert invitation.reminders_sent == 1
+    assert (invitation.created_at, invitation.sent_at, invitation.token_hash) == before
+
+
+def test_reminders_reach_only_who_has_not_answered_each_greeted_by_name(
+    db, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Finding 6: reminders went to an organization that had withdrawn with a reason, and one
+    greeted the wrong contact ("Dear Andrea Morales" to another person of the same organization)."""
+    members = make_members(5)
+    signed, declined, withdrew, two_people, one_left = members.organizations
+    ContactFactory(organization=two_people, name="Andrea Morales", email="andrea@awm3.example.org")
+    ContactFactory(organization=one_left, name="Ben Okafor", email="ben@awm4.example.org")
+    for organization in (signed, declined, withdrew):
+        ContactFactory(organization=organization, name="Cy Colleague")
+    sign_on = open_new_sign_on(members, days=10, recipients=SignOn.Recipients.ALL)
+    assert sign_on.invitations.count() == 10
+
+    sign(sign_on.invitations.get(contact=members.contacts[0]))
+    decline(sign_on.invitations.get(contact=members.contacts[1]), reason="Not our issue")
+    withdraw(
+        sign(sign_on.invitations.get(contact=members.contacts[2])),
+        reason="Our board changed its mind",
+    )
+    Contact.objects.filter(email="ben@awm4.example.org").update(email_opt_out=True)
+    expected = {
+        "andrea@awm3.example.org": "Andrea Morales",
+        members.contacts[3].email: members.contacts[3].name,
+        members.contacts[4].email: members.contacts[4].name,
+    }
+    assert {i.email for i in services.reminder_recipients(sign_on, force=True)} == set(expected)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reminded = services.send_reminders(sign_on=sign_on, actor=STAFF_ACTOR, force=True)
+
+    assert {i.email for i in reminded} == set(expected)
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(expected)
+    for email in mailoutbox:
+        (address,) = email.to
+        assert email.body.startswith(f"Dear {expected[address]},")
+        assert f"<p>Dear {expected[address]},</p>" in email.alternatives[0][0]
+    # Nor on schedule, nor once queued: the job checks again when it runs.
+    with time_machine.travel(after(sign_on.reminder_moments()[1]), tick=False):
+        assert {i.email for i in services.send_due_reminders()} == set(expected)
+    for invitation in sign_on.invitations.exclude(email__in=expected):
+        assert invitation.reminders_sent == 0
+        assert send_invitation.call(invitation.pk, "reminder") == 0
+    assert len(mailoutbox) == 3
+    assert selectors.verify_event_chain(sign_on=sign_on) == []

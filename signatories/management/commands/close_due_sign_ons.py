@@ -6,7 +6,7 @@ from signatories.services import close_due_sign_ons
 class Command(BaseCommand):
     help = "Close every open sign-on whose deadline has passed (run it from cron every minute)."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: str, **options: object) -> None:
         closed = close_due_sign_ons()
         for sign_on in closed:
             self.stdout.write(f"Closed the sign-on on “{sign_on.letter.title}”.")

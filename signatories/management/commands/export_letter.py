@@ -16,7 +16,7 @@ class Command(BaseCommand):
             "--output", "-o", type=Path, help="Write to this file instead of stdout."
         )
 
-    def handle(self, *args, slug: str, output: Path | None, **options) -> None:
+    def handle(self, *args: str, slug: str, output: Path | None, **options: object) -> None:
         letter = LetterPage.objects.filter(slug=slug).first()
         if letter is None:
             raise CommandError(f"No letter has the slug {slug!r}.")

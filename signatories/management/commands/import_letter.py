@@ -16,7 +16,7 @@ class Command(BaseCommand):
             "--publish", action="store_true", help="Publish the letter and render its PDF."
         )
 
-    def handle(self, *args, file: Path, publish: bool, **options) -> None:
+    def handle(self, *args: str, file: Path, publish: bool, **options: object) -> None:
         try:
             document = json.loads(file.read_text(encoding="utf-8-sig"))
         except FileNotFoundError:

@@ -1,8 +1,10 @@
 import json
 from pathlib import Path
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.test.utils import override_settings
@@ -14,7 +16,6 @@ from coalition import demo as coalition_demo
 from coalition.models import Coalition, Contact, Membership, Organization, name_key
 from letters import demo as letters_demo
 from letters.models import Letterhead, LetterPage
-from letters.pdf import stored_letter_pdf
 from signatories import demo as signatories_demo
 from signatories.interchange import import_letter
 
@@ -28,7 +29,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--staff-email", default=STAFF_EMAIL)
 
-    def handle(self, *args, staff_email: str, **options) -> None:
+    def handle(self, *args: str, staff_email: str, **options: object) -> None:
         # The demo's workflow and sign-on send real emails; keep them out of the setup output.
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
             self.load(staff_email)
@@ -48,7 +49,6 @@ class Command(BaseCommand):
             if letter.coalition_id is None:
                 letter.coalition = coalition
                 letter.save(update_fields=["coalition"])
-        stored_letter_pdf(letter, letter.signatory_lines())
         coalition_demo.load(self.stdout)
         letters_demo.load(self.stdout)
         signatories_demo.load(self.stdout)
@@ -63,7 +63,7 @@ class Command(BaseCommand):
             letterhead.footer = "Digital Trade Coalition · digitaltrade.example.org"
             letterhead.save()
 
-    def staff(self, email: str):
+    def staff(self, email: str) -> User:
         user_model = get_user_model()
         user = user_model.objects.filter(email__iexact=email).first()
         if user is None:
@@ -74,7 +74,7 @@ class Command(BaseCommand):
             EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
         return user
 
-    def coalition(self, seed: dict) -> Coalition:
+    def coalition(self, seed: dict[str, Any]) -> Coalition:
         """The seed letter's signatories as members of a coalition, with a contact each."""
         coalition, _ = Coalition.objects.get_or_create(
             slug="digital-trade-coalition",

@@ -9,7 +9,7 @@ class Command(BaseCommand):
         "due (run it from cron every few minutes; it never sends the same reminder twice)."
     )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: str, **options: object) -> None:
         reminded = send_due_reminders()
         for invitation in reminded:
             self.stdout.write(

@@ -35,3 +35,7 @@ class AlreadyResponded(SignOnError):
     def __init__(self, message: str, *, signature: Signature | None = None) -> None:
         super().__init__(message)
         self.signature = signature
+
+
+class RateLimited(SignOnError):
+    """Too many requests from one address or network in a short time."""

@@ -1,0 +1,262 @@
+"""What signers type, cleaned once: each input is a typed object that the forms build and the
+services trust. Bad input raises InvalidInput with a message for every field at once.
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Self
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
+
+from .addresses import email_key
+from .errors import SignOnError
+
+LIMITS = {
+    "display_name": 300,
+    "signer_name": 200,
+    "signer_title": 200,
+    "signer_email": 254,
+    "comment": 2000,
+    "reason": 2000,
+    "note": 2000,
+    "organization_name": 255,
+    "acronym": 50,
+    "website": 200,
+    "affiliation": 300,
+    "person": 200,
+    "title": 200,
+    "name": 200,
+    "email": 254,
+}
+LABELS = {
+    "display_name": "The name as it will print",
+    "signer_name": "Your name",
+    "signer_title": "Your title",
+    "signer_email": "Your email address",
+    "organization_name": "The organization name",
+    "person": "Your name",
+    "title": "Your title",
+    "name": "Your colleague's name",
+    "email": "Your colleague's email address",
+}
+# Everything below a space but tab; line breaks are allowed only in long texts.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class InvalidInput(SignOnError):
+    """One or more fields are wrong; `errors` maps each field to what to fix."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        first_field, first = next(iter(errors.items()))
+        super().__init__(first, field=first_field)
+        self.errors = errors
+
+
+class _Cleaner:
+    """Collects each field's problem, so that the signer hears of all of them at once."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+        self.errors: dict[str, str] = {}
+
+    def _label(self, name: str) -> str:
+        return LABELS.get(name, name.replace("_", " ").capitalize())
+
+    def text(self, name: str, *, required: bool = False, multiline: bool = False) -> str:
+        raw = self.data.get(name) or ""
+        value = CONTROL_CHARACTERS.sub("", str(raw)).replace("\r\n", "\n")
+        if not multiline:
+            value = " ".join(value.split())
+        value = value.strip()
+        if required and not value:
+            self.errors[name] = f"{self._label(name)}: this is required."
+        elif len(value) > LIMITS[name]:
+            self.errors[name] = (
+                f"{self._label(name)}: at most {LIMITS[name]} characters (this has {len(value)})."
+            )
+        return value
+
+    def email(self, name: str) -> str:
+        value = self.text(name, required=True)
+        if value and name not in self.errors:
+            try:
+                validate_email(value)
+            except ValidationError:
+                self.errors[name] = f"{self._label(name)}: “{value}” is not an email address."
+        return value
+
+    def url(self, name: str) -> str:
+        value = self.text(name)
+        if value and "://" not in value:
+            value = f"https://{value}"
+        if value and name not in self.errors:
+            try:
+                URLValidator(schemes=["http", "https"])(value)
+            except ValidationError:
+                self.errors[name] = (
+                    f"Website: “{value}” is not a web address such as https://example.org."
+                )
+        return value
+
+    def flag(self, name: str) -> bool:
+        return self.data.get(name) in (True, "on", "true", "1", 1)
+
+    def require_flag(self, name: str, message: str) -> bool:
+        value = self.flag(name)
+        if not value:
+            self.errors[name] = message
+        return value
+
+    def done(self) -> None:
+        if self.errors:
+            raise InvalidInput(self.errors)
+
+
+@dataclass(frozen=True)
+class Signing:
+    """An invited person signs for their organization."""
+
+    display_name: str
+    signer_name: str
+    signer_title: str = ""
+    comment: str = ""
+
+    @classmethod
+    def clean(cls, data: Mapping[str, Any], *, organization_name: str) -> Self:
+        c = _Cleaner(data)
+        signing = cls(
+            display_name=c.text("display_name", required=True),
+            signer_name=c.text("signer_name", required=True),
+            signer_title=c.text("signer_title"),
+            comment=c.text("comment", multiline=True),
+        )
+        c.require_flag(
+            "authorized",
+            f"Confirm that you are authorized to sign on behalf of {organization_name}.",
+        )
+        c.done()
+        return signing
+
+
+@dataclass(frozen=True)
+class Declining:
+    """An invited person declines for their organization."""
+
+    signer_name: str
+    reason: str = ""
+
+    @classmethod
+    def clean(cls, data: Mapping[str, Any]) -> Self:
+        c = _Cleaner(data)
+        declining = cls(
+            signer_name=c.text("signer_name", required=True),
+            reason=c.text("reason", multiline=True),
+        )
+        c.done()
+        return declining
+
+
+@dataclass(frozen=True)
+class Withdrawing:
+    reason: str = ""
+
+    @classmethod
+    def clean(cls, data: Mapping[str, Any]) -> Self:
+        c = _Cleaner(data)
+        withdrawing = cls(reason=c.text("reason", multiline=True))
+        c.done()
+        return withdrawing
+
+
+@dataclass(frozen=True)
+class Forwarding:
+    """An invited person passes the request to a colleague who may sign."""
+
+    name: str
+    email: str
+    note: str = ""
+
+    @classmethod
+    def clean(cls, data: Mapping[str, Any]) -> Self:
+        c = _Cleaner(data)
+        forwarding = cls(
+            name=c.text("name", required=True),
+            email=c.email("email"),
+            note=c.text("note", multiline=True),
+        )
+        c.done()
+        return forwarding
+
+
+@dataclass(frozen=True)
+class OrganizationRequest:
+    """Someone asks, through the open link, for an organization that was not invited to sign."""
+
+    organization_name: str
+    display_name: str
+    signer_name: str
+    signer_title: str
+    signer_email: str
+    acronym: str = ""
+    website: str = ""
+
+    @classmethod
+    def clean(cls, data: Mapping[str, Any]) -> Self:
+        c = _Cleaner(data)
+        request = cls(
+            organization_name=c.text("organization_name", required=True),
+            acronym=c.text("acronym"),
+            website=c.url("website"),
+            display_name=c.text("display_name", required=True),
+            signer_name=c.text("signer_name", required=True),
+            signer_title=c.text("signer_title", required=True),
+            signer_email=c.email("signer_email"),
+        )
+        if request.organization_name and not any(ch.isalnum() for ch in request.organization_name):
+            c.errors["organization_name"] = "The organization name: it needs letters or digits."
+        c.require_flag(
+            "authorized", "Confirm that you are authorized to sign on behalf of this organization."
+        )
+        c.done()
+        return request
+
+    @property
+    def email_key(self) -> str:
+        return email_key(self.signer_email)
+
+
+@dataclass(frozen=True)
+class IndividualSigning:
+    """A person signs in a personal capacity, through the open link."""
+
+    person: str
+    signer_email: str
+    title: str = ""
+    affiliation: str = ""
+
+    @classmethod
+    def clean(cls, data: Mapping[str, Any]) -> Self:
+        c = _Cleaner(data)
+        signing = cls(
+            person=c.text("person", required=True),
+            title=c.text("title"),
+            affiliation=c.text("affiliation"),
+            signer_email=c.email("signer_email"),
+        )
+        if len(signing.printed_line) > LIMITS["display_name"]:
+            c.errors["affiliation"] = (
+                f"Affiliation: the printed line would be {len(signing.printed_line)} characters; "
+                f"at most {LIMITS['display_name']}."
+            )
+        c.done()
+        return signing
+
+    @property
+    def printed_line(self) -> str:
+        return ", ".join(part for part in (self.person, self.title, self.affiliation) if part)
+
+    @property
+    def email_key(self) -> str:
+        return email_key(self.signer_email)

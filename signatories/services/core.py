@@ -1,0 +1,241 @@
+"""The one path every change of a sign-on, an invitation or a signature takes.
+
+A service decides what should change; `transition` makes the change the same way every time:
+under the sign-on's row lock, checked against the status table of the model, saved, recorded in
+the keyed event chain with the state it produced, and with its emails queued after commit. Shaped
+like Wagtail's actions layer and pretix's order services, so that the admin, the signer's pages,
+the jobs and the commands all behave alike.
+"""
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from django.db import models, transaction
+from django.tasks import Task
+
+from signatories.errors import SignOnError, TransitionNotAllowed
+from signatories.models import Invitation, Signature, SignOn
+
+from .events import Actor, EventSpec, append_events
+
+Subject = SignOn | Invitation | Signature
+# A job and its JSON arguments, enqueued once the change is committed.
+Notification = tuple[Task[Any, Any], tuple[Any, ...]]
+
+
+@dataclass
+class Held:
+    """The rows a change works on, locked until the end of the transaction."""
+
+    sign_on: SignOn
+    invitation: Invitation | None = None
+    signature: Signature | None = None
+
+
+def hold(
+    sign_on: SignOn,
+    *,
+    invitation: Invitation | None = None,
+    signature: Signature | None = None,
+) -> Held:
+    """Lock the sign-on, then the invitation, then the signature: always in this order."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("hold() locks rows until the end of a transaction: open one first.")
+    held = Held(sign_on=SignOn.objects.select_for_update(of=("self",)).get(pk=sign_on.pk))
+    if invitation is not None:
+        held.invitation = (
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("organization", "contact")
+            .get(pk=invitation.pk)
+        )
+    if signature is not None:
+        if signature.sign_on_id != sign_on.pk:
+            raise SignOnError("This signature came with an imported letter; it has no sign-on.")
+        held.signature = (
+            Signature.objects.select_for_update(of=("self",))
+            .select_related("organization", "invitation")
+            .get(pk=signature.pk)
+        )
+    return held
+
+
+@contextmanager
+def holding(
+    sign_on: SignOn,
+    *,
+    invitation: Invitation | None = None,
+    signature: Signature | None = None,
+) -> Iterator[Held]:
+    """A transaction holding the locks of `hold`."""
+    with transaction.atomic():
+        yield hold(sign_on, invitation=invitation, signature=signature)
+
+
+def _kind(subject: Subject) -> str:
+    return {SignOn: "sign_on", Invitation: "invitation", Signature: "signature"}[type(subject)]
+
+
+def check_status(subject: SignOn | Signature, target: str) -> None:
+    """Refuse a move the subject's transition table does not allow, in words for the one acting."""
+    if subject.can_transition(subject.status, target):
+        return
+    kind = "sign-on" if isinstance(subject, SignOn) else "signature"
+    current = subject.get_status_display().lower()
+    wanted = type(subject).Status(target).label.lower()
+    raise TransitionNotAllowed(f"A {kind} that is {current} cannot become {wanted}.")
+
+
+@dataclass
+class Change:
+    """One row's part in a transition: the status it moves to and the fields set with it."""
+
+    subject: Subject
+    status: str | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def apply(self) -> None:
+        if self.status is not None:
+            check_status(self.subject, self.status)  # type: ignore[arg-type]
+            self.subject.status = self.status  # type: ignore[union-attr]
+        for name, value in self.fields.items():
+            setattr(self.subject, name, value)
+
+    def save(self) -> None:
+        if self.subject.pk is None:
+            # A savepoint: a constraint that refuses the row leaves the transaction usable, so
+            # the caller can say which response was there first.
+            with transaction.atomic():
+                self.subject.save()
+            return
+        names = [*self.fields, *(["status"] if self.status is not None else [])]
+        if names:
+            self.subject.save(update_fields=_columns(self.subject, names))
+
+
+def _columns(subject: models.Model, names: Iterable[str]) -> list[str]:
+    """update_fields takes field names: `logo_id` is saved as `logo`."""
+    fields = {f.attname: f.name for f in subject._meta.concrete_fields}
+    return sorted({fields.get(name, name) for name in names})
+
+
+def transition(
+    sign_on: SignOn,
+    subject: Subject,
+    *,
+    action: str,
+    actor: Actor,
+    status: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+    also: Sequence[Change] = (),
+    detail: Mapping[str, Any] | None = None,
+    notify: Iterable[Notification] = (),
+    text_hash: str | None = None,
+) -> Signature | Invitation | SignOn:
+    """Move `subject` (and the rows in `also`) as asked, record the event, queue the emails.
+
+    The caller holds `sign_on`'s lock (see `hold`); a new subject (no pk yet) is inserted.
+    """
+    changes = [Change(subject, status, fields or {}), *also]
+    for change in changes:
+        change.apply()
+    for change in changes:
+        change.save()
+    record(
+        sign_on,
+        action=action,
+        actor=actor,
+        rows=[change.subject for change in changes],
+        detail=detail,
+        text_hash=text_hash,
+    )
+    queue(notify)
+    return subject
+
+
+def record(
+    sign_on: SignOn,
+    *,
+    action: str,
+    actor: Actor,
+    rows: Sequence[Subject] = (),
+    detail: Mapping[str, Any] | None = None,
+    text_hash: str | None = None,
+) -> None:
+    """Append one event for a change already saved, with the state of the rows it touched."""
+    invitation = next((r for r in rows if isinstance(r, Invitation)), None)
+    signature = next((r for r in rows if isinstance(r, Signature)), None)
+    if invitation is None and signature is not None:
+        invitation = signature.invitation
+    append_events(
+        sign_on=sign_on,
+        actor=actor,
+        specs=[
+            EventSpec(
+                action=action,
+                invitation=invitation,
+                signature=signature,
+                detail=dict(detail or {}),
+                state={_kind(row): row.chain_state() for row in rows},
+                text_hash=text_hash,
+            )
+        ],
+    )
+
+
+def transition_each(
+    sign_on: SignOn,
+    subjects: Sequence[Invitation],
+    *,
+    action: str,
+    actor: Actor,
+    fields: Callable[[Invitation], Mapping[str, Any]],
+    detail: Callable[[Invitation], Mapping[str, Any]] = lambda subject: {},
+    notify: Callable[[Invitation], Iterable[Notification]] = lambda subject: (),
+) -> list[Invitation]:
+    """The same change to many invitations, one event each, written in a few queries.
+
+    For opening a sign-on to a thousand people, or reminding them: a row and an event at a time
+    would cost two writes per person inside the request.
+    """
+    planned = [(subject, dict(fields(subject))) for subject in subjects]
+    new = [subject for subject in subjects if subject.pk is None]
+    old = [subject for subject in subjects if subject.pk is not None]
+    for subject, values in planned:
+        for name, value in values.items():
+            setattr(subject, name, value)
+    names = sorted(
+        {name for subject, values in planned if subject.pk is not None for name in values}
+    )
+    if new:
+        Invitation.objects.bulk_create(new)
+    if old and names:
+        Invitation.objects.bulk_update(old, _columns(old[0], names))
+    append_events(
+        sign_on=sign_on,
+        actor=actor,
+        specs=[
+            EventSpec(
+                action=action,
+                invitation=subject,
+                detail=dict(detail(subject)),
+                state={"invitation": subject.chain_state()},
+            )
+            for subject in subjects
+        ],
+    )
+    for subject in subjects:
+        queue(notify(subject))
+    return list(subjects)
+
+
+def queue(notifications: Iterable[Notification]) -> None:
+    """Enqueue each job once the transaction commits: never for a change that rolled back.
+
+    A row among the arguments stands for its pk, read now: a row inserted by this change has one.
+    """
+    for job, args in notifications:
+        values = [arg.pk if isinstance(arg, models.Model) else arg for arg in args]
+        transaction.on_commit(partial(job.enqueue, *values))
