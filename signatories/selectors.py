@@ -365,7 +365,9 @@ def review_reasons(signature: Signature) -> list[str]:
                 f"{organization.name} was not invited: it asked to sign through the open link."
             )
     reasons += _display_name_reasons(signature, organization)
-    reasons += _signer_reasons(signature, organization)
+    if organization.status != Organization.Status.PENDING:
+        # Of an organization nobody knew, nobody is known to sign: the line above says so.
+        reasons += _signer_reasons(signature, organization)
     if sign_on is not None and not sign_on.auto_approve_authorized:
         reasons.append("This sign-on has every signature reviewed by staff.")
     return reasons

@@ -41,6 +41,8 @@ class Command(BaseCommand):
             "db_worker": _manage("db_worker", "--backend", BACKEND, "--queue-name", "*"),
             "runserver": _manage("runserver", addrport),
         }
+        # Explicitly, also for SIGINT: a shell that starts us in the background has it ignored.
+        signal.signal(signal.SIGINT, _raise_interrupt)
         signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             while True:
