@@ -20,6 +20,7 @@ from coalition.models import (
     Membership,
     Organization,
     OrganizationTag,
+    assign_slugs,
     name_key,
     sort_name_for,
 )
@@ -203,6 +204,7 @@ def generate_members(
                     created_at=now,
                 )
             )
+        assign_slugs(orgs)
         Organization.objects.bulk_create(orgs, batch_size=BATCH)
 
         tags = [

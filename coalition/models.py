@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.text import slugify
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
@@ -27,6 +28,37 @@ def website_key(value: str) -> str:
     text = re.sub(r"^[a-z]+://", "", text)
     text = re.sub(r"^www\.", "", text)
     return text.rstrip("/")
+
+
+def _slug_base(text: str) -> str:
+    return slugify(text, allow_unicode=True)[:240] or "organization"
+
+
+def _numbered(base: str, used: set[str]) -> str:
+    slug, n = base, 2
+    while slug in used:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def unique_organization_slug(text: str, *, exclude_pk: int | None = None) -> str:
+    """A slug for an organization's public page, in its own script, numbered if taken."""
+    base = _slug_base(text)
+    taken = Organization.objects.filter(slug__startswith=base)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    return _numbered(base, set(taken.values_list("slug", flat=True)))
+
+
+def assign_slugs(organizations: "list[Organization]") -> None:
+    """Slugs for organizations about to be bulk-created, which skips save(): one query."""
+    used = set(Organization.objects.values_list("slug", flat=True))
+    for organization in organizations:
+        if not organization.slug:
+            organization.slug = _numbered(
+                _slug_base(organization.acronym or organization.name), used
+            )
+            used.add(organization.slug)
 
 
 def sort_name_for(name: str) -> str:
@@ -69,6 +101,18 @@ class Organization(index.Indexed, ClusterableModel):
         help_text='Alphabetical order; blank means the name without "The".',
     )
     name_key = models.CharField(max_length=255, unique=True, editable=False)
+    slug = models.SlugField(
+        max_length=255,
+        unique=True,
+        allow_unicode=True,
+        editable=False,
+        help_text="Its public page's address, /organizations/<slug>/.",
+    )
+    public_page = models.BooleanField(
+        "public page",
+        default=True,
+        help_text="Listed with a page of the letters it signed, linked from signatory lists.",
+    )
     kind = models.CharField(max_length=30, choices=Kind.choices, default=Kind.TRADE_ASSOCIATION)
     website = models.URLField(blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code.")
@@ -119,6 +163,9 @@ class Organization(index.Indexed, ClusterableModel):
         self.name_key = name_key(self.name)
         if not self.sort_name:
             self.sort_name = sort_name_for(self.name)
+        if not self.slug:
+            # Set once: the public page keeps its address when the name is corrected.
+            self.slug = unique_organization_slug(self.acronym or self.name, exclude_pk=self.pk)
         super().save(*args, **kwargs)
 
     @property

@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "coalition.middleware.AdminContentSecurityPolicy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session and authentication: a cached public page costs no database query.
+    "letters.caching.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

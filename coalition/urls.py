@@ -29,6 +29,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("documents/", include(wagtaildocs_urls)),
     path("sign/", include("signatories.urls")),
+    path("", include("signatories.public_urls")),
 ]
 
 if settings.DEBUG:

@@ -265,6 +265,7 @@ ORGANIZATION_PANELS = ObjectList(
             heading="Name",
         ),
         FieldRowPanel([FieldPanel("kind"), FieldPanel("status"), FieldPanel("country")]),
+        FieldPanel("public_page"),
         FieldPanel("website"),
         FieldPanel("logo"),
         FieldPanel("description"),

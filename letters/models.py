@@ -1,4 +1,5 @@
 import datetime
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -6,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.functional import cached_property
 from wagtail.admin.panels import FieldRowPanel, MultiFieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
@@ -30,14 +32,23 @@ class SignatoryLine:
     group: str = ""
     detail: str = ""
     logo_url: str = ""
+    # The signatory's public page, where it has one: the letters it signed.
+    url: str = ""
 
 
 class PublishedVersion(Protocol):
     """A letter as published, as this app reads it: the sign-on app's Publication, found through
     the reverse relation (this app never imports that one)."""
 
+    pk: int
+    version: int
+    note: str
+    # The sign-on it closed, as the sign-on app's SignOn: when it opened and closed.
+    sign_on: Any
+    changes: dict[str, Any]
     pdf: "FieldFile"
     pdf_sha256: str
+    pdf_size: int
     chain_head: str
     chain_length: int
     published_at: datetime.datetime
@@ -130,17 +141,20 @@ class LetterIndexPage(Page):
     content_panels = [*Page.content_panels, "intro"]
     subpage_types = ["letters.LetterPage"]
     max_count_per_parent = 1
+    letters_per_page = 20
 
     class Meta:
         verbose_name = "letter archive"
 
     def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        from .archive import find_letters  # which reads the models of this module
+
         context: dict[str, Any] = super().get_context(request, *args, **kwargs)
-        context["letters"] = (
-            LetterPage.objects.live()
-            .public()
-            .child_of(self)
-            .order_by("-letter_date", "-first_published_at")
+        context["archive"] = find_letters(
+            self,
+            request.GET,
+            letterhead=Letterhead.for_request(request),
+            per_page=self.letters_per_page,
         )
         return context
 
@@ -240,6 +254,8 @@ class LetterPage(RoutablePageMixin, Page):
         *Page.search_fields,
         index.SearchField("body"),
         index.SearchField("recipients"),
+        # The archive orders its search results by date (letters/archive.py).
+        index.FilterField("letter_date"),
     ]
     parent_page_types = ["letters.LetterIndexPage"]
     subpage_types: list[str] = []
@@ -292,7 +308,7 @@ class LetterPage(RoutablePageMixin, Page):
         # Publications live in the sign-on app, which depends on this one: walk the reverse relation.
         if self.pk is None:
             return None
-        return self.publications.order_by("-published_at", "-pk").first()
+        return self.publications.order_by("-version").first()
 
     def signatory_lines(self) -> list[SignatoryLine]:
         """The signatories as printed, in the order the letter sets: frozen once published."""
@@ -355,8 +371,66 @@ class LetterPage(RoutablePageMixin, Page):
         # The same letterhead the site's templates read, cached on the request: one query, not two.
         self.__dict__["letterhead"] = Letterhead.for_request(request)
         preview = getattr(request, "is_preview", False)
+        if not preview and self.pk is not None:
+            context.update(self.publication_context(request))
         context.update(self.letter_context(self.signatory_lines(), placeholders=preview))
         return context
+
+    def summary(self) -> str:
+        """A sentence or two of what the letter says: its search description, or its opening."""
+        from .archive import excerpt
+
+        return self.search_description or excerpt(self.body.raw_data)
+
+    def publication_context(self, request: HttpRequest) -> dict[str, Any]:
+        """Its versions and dates as the public page shows them, and what it tells other sites."""
+        # The latest version is also what prints, and its sign-on has the dates: one query.
+        versions: list[PublishedVersion] = list(
+            self.publications.select_related("sign_on").order_by("-version")
+        )
+        self.__dict__["publication"] = versions[0] if versions else None
+        sign_on = versions[0].sign_on if versions else None
+        first = versions[-1] if versions else None
+        url = request.build_absolute_uri(self.url)
+        structured: dict[str, Any] = {
+            "@context": "https://schema.org",
+            "@type": "CreativeWork",
+            "name": self.title,
+            "url": url,
+            "inLanguage": self.language_code,
+            "author": {"@type": "Organization", "name": self.author_name},
+            "description": self.summary(),
+        }
+        if self.recipient_lines:
+            structured["recipient"] = {"@type": "Person", "name": self.recipient_lines[0]}
+        if first is not None:
+            structured["datePublished"] = first.published_at.isoformat()
+            structured["dateModified"] = versions[0].published_at.isoformat()
+            structured["encoding"] = [
+                {
+                    "@type": "MediaObject",
+                    "encodingFormat": "application/pdf",
+                    "contentUrl": request.build_absolute_uri(f"{self.url}pdf/v{v.version}/"),
+                    "sha256": v.pdf_sha256,
+                    "contentSize": f"{v.pdf_size} B",
+                }
+                for v in versions
+                if v.pdf_sha256
+            ]
+        return {
+            "versions": versions,
+            "current": versions[0] if versions else None,
+            "first_published": first.published_at if first else None,
+            "circulated_at": sign_on.opened_at if sign_on else None,
+            "closed_at": sign_on.closed_at if sign_on else None,
+            "canonical_url": url,
+            "summary": structured["description"],
+            # Escaped as Django's json_script does: no "</script>" can end it early.
+            "structured_data": json.dumps(structured, ensure_ascii=False)
+            .replace("<", "\\u003c")
+            .replace(">", "\\u003e")
+            .replace("&", "\\u0026"),
+        }
 
     preview_modes = [("", "Web page"), ("pdf", "PDF")]
 
@@ -374,17 +448,34 @@ class LetterPage(RoutablePageMixin, Page):
         return super().serve_preview(request, mode_name)
 
     @path("pdf/")
-    def pdf(self, request: HttpRequest) -> HttpResponse:
-        from .pdf import stored_letter_pdf
-
+    def pdf(self, request: HttpRequest) -> HttpResponseBase:
+        """The latest version's PDF; readers' caches ask again, since a correction may follow."""
         if not self.live:
             raise Http404
-        publication = self.publication
-        if publication is not None and publication.pdf:
-            # The PDF rendered once at publication, whose SHA-256 the page shows.
-            with publication.pdf.open("rb") as fh:
-                pdf_file = fh.read()
-        elif publication is not None:
+        return self._serve_pdf(request, self.publication, versioned=False)
+
+    @path("pdf/v<int:version>/")
+    def pdf_version(self, request: HttpRequest, version: int) -> HttpResponseBase:
+        """One version's PDF, forever the same bytes as the hash the page showed for it."""
+        if not self.live:
+            raise Http404
+        publication = self.publications.filter(version=version).first()
+        if publication is None:
+            raise Http404("No such version of this letter.")
+        return self._serve_pdf(request, publication, versioned=True)
+
+    def _serve_pdf(
+        self, request: HttpRequest, publication: PublishedVersion | None, *, versioned: bool
+    ) -> HttpResponseBase:
+        from .caching import serve_stored_file
+        from .pdf import stored_letter_pdf
+
+        if publication is None:
+            # Made live outside the publication service (only code can): rendered and kept.
+            return HttpResponse(
+                stored_letter_pdf(self, self.signatory_lines()), content_type="application/pdf"
+            )
+        if not publication.pdf:
             # Being rendered by the worker: a PDF rendered here would not be the one whose hash
             # the page will show.
             response = HttpResponse(
@@ -394,11 +485,14 @@ class LetterPage(RoutablePageMixin, Page):
             )
             response["Retry-After"] = "30"
             return response
-        else:
-            pdf_file = stored_letter_pdf(self, self.signatory_lines())
-        response = HttpResponse(pdf_file, content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="{self.slug}.pdf"'
-        return response
+        return serve_stored_file(
+            request,
+            name=str(publication.pdf.name),
+            etag=f'"{publication.pdf_sha256}"',
+            content_type="application/pdf",
+            filename=f"{self.slug}-v{publication.version}.pdf",
+            immutable=versioned,
+        )
 
 
 class CirculationApproval(models.Model):

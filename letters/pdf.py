@@ -1,12 +1,15 @@
 """Rendering a letter as PDF with WeasyPrint, fetching nothing but the project's own files."""
 
+import dataclasses
 import hashlib
 import mimetypes
 import posixpath
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+import pydyf  # type: ignore[import-untyped]  # WeasyPrint's PDF writer, which its finisher gets
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.files.base import ContentFile
@@ -100,7 +103,8 @@ def render_pdf(html: str, *, variant: str | None = None, custom_metadata: bool =
         "custom_metadata": custom_metadata,
     }
     document = HTML(string=html, base_url=PDF_ORIGIN, url_fetcher=local_only_fetcher())
-    return document.write_pdf(**options)
+    finisher = partial(_mend_for_standards, archival=variant.startswith("pdf/a"))
+    return document.write_pdf(finisher=finisher, **options)
 
 
 def letter_pdf_html(
@@ -111,6 +115,10 @@ def letter_pdf_html(
     metadata: dict[str, str] | None = None,
 ) -> str:
     """The HTML WeasyPrint turns into the letter's PDF; `metadata` adds entries to the PDF's info."""
+    # The PDF is the letter as sent: the signatories' names do not link to this site's pages
+    # (relative links would point at the fetcher's made-up origin, and WeasyPrint 70 gives a
+    # link around a <span> a second annotation outside any Link tag, which PDF/UA-1 refuses).
+    lines = [dataclasses.replace(line, url="") for line in lines]
     context = page.letter_context(lines, placeholders=placeholders)
     context["pdf_metadata"] = sorted((metadata or {}).items())
     return render_to_string("letters/letter_pdf.html", context)
@@ -160,3 +168,155 @@ def _stored_name(page: "LetterPage", html: str, variant: str | None) -> str:
     key = hashlib.sha256(f"{variant}\n{html}".encode()).hexdigest()
     suffix = "" if variant == DEFAULT_VARIANT else "-pdfa"
     return f"letters/pdf/{page.slug}-{key[:24]}{suffix}.pdf"
+
+
+# WeasyPrint 70's tagged output falls short of PDF/UA-1 and PDF/A-3b in a few places. The
+# finisher below mends them on the PDF's objects, once WeasyPrint has built them and before the
+# file is written; each repair says which rule it answers.
+
+
+def _mend_for_standards(document: Any, pdf: Any, *, archival: bool) -> None:
+    """Repairs WeasyPrint's PDF where it breaks a rule of PDF/UA-1 or PDF/A-3b."""
+    if "Metadata" in pdf.catalog:
+        # PDF/A: no filter on the XMP metadata stream (WeasyPrint compresses it with the rest).
+        _object(pdf, pdf.catalog["Metadata"]).compress = False
+    if archival:
+        _without_image_interpolation(pdf)
+    if "StructTreeRoot" in pdf.catalog:
+        decorations = _decorations_out_of_the_tree(pdf)
+        _untagged_content_as_artifacts(pdf, decorations)
+        _list_item_bodies(pdf)
+
+
+def _object(pdf: Any, reference: bytes | str) -> Any:
+    return pdf.objects[_number(reference)]
+
+
+def _number(reference: bytes | str) -> int:
+    return int(reference.split()[0])
+
+
+def _elements(pdf: Any) -> list[Any]:
+    """Every structure element in the file, in the tree or not."""
+    return [
+        item
+        for item in pdf.objects
+        if isinstance(item, pydyf.Dictionary) and item.get("Type") == "/StructElem"
+    ]
+
+
+def _without_image_interpolation(pdf: Any) -> None:
+    """PDF/A forbids /Interpolate true, which WeasyPrint sets for `image-rendering: auto`."""
+    for item in pdf.objects:
+        if isinstance(item, pydyf.Stream) and item.extra.get("Subtype") == "/Image":
+            item.extra["Interpolate"] = "false"
+
+
+def _decorations_out_of_the_tree(pdf: Any) -> set[int]:
+    """Images with empty alternative text (alt="", the signatories' logos) are decoration.
+
+    WeasyPrint tags every image as a Figure, and PDF/UA-1 wants a Figure to have alternative
+    text; decoration is an artifact instead. Our templates give every other image its alt text.
+    """
+    decorations = set()
+    for item in _elements(pdf):
+        if item["S"] == "/Figure" and not (item.get("Alt") or item.get("ActualText")):
+            siblings = _object(pdf, item["P"])["K"]
+            if item.reference in siblings:  # not so in a page margin, whose tags hang loose
+                siblings.remove(item.reference)
+            decorations.add(item.number)
+    return decorations
+
+
+def _in_the_tree(pdf: Any) -> set[int]:
+    """The object numbers of the structure elements that the tree reaches from its root."""
+    reached: set[int] = set()
+    todo = list(_object(pdf, pdf.catalog["StructTreeRoot"])["K"])
+    while todo:
+        kid = todo.pop()
+        if isinstance(kid, int) or _number(kid) in reached:  # an int is marked content
+            continue
+        reached.add(_number(kid))
+        element = _object(pdf, kid)
+        if element.get("Type") == "/StructElem":
+            todo.extend(element["K"])
+    return reached
+
+
+def _untagged_content_as_artifacts(pdf: Any, decorations: set[int]) -> None:
+    """Marked content that the structure tree does not reach becomes an artifact.
+
+    That is the text of the page margins (running title, footer, "Page 2 of 5"): WeasyPrint
+    marks it as content and gives it structure elements that it leaves out of the tree
+    (Kozea/WeasyPrint#1836), so it still reads as content, on every page. It becomes a
+    pagination artifact, as do decorations a layout one; the elements go, and each page's
+    marked content is numbered again without them.
+    """
+    root = _object(pdf, pdf.catalog["StructTreeRoot"])
+    reached = _in_the_tree(pdf)
+    page_references = pdf.page_references
+    new_numbers: dict[bytes, dict[int, int]] = {}
+    artifacts: dict[bytes, dict[int, str]] = {}
+    nums = _object(pdf, root["ParentTree"])["Nums"]
+    for key, parents in zip(nums[::2], nums[1::2], strict=True):
+        if not isinstance(parents, list):  # an annotation's parent, not a page's content
+            continue
+        page = page_references[key]
+        new_numbers[page], artifacts[page] = {}, {}
+        kept: list[bytes] = []
+        for mcid, parent in enumerate(parents):
+            if _number(parent) in reached:
+                new_numbers[page][mcid] = len(kept)
+                kept.append(parent)
+            else:
+                artifacts[page][mcid] = (
+                    "/Layout" if _number(parent) in decorations else "/Pagination"
+                )
+        parents[:] = kept
+    for page, numbers in new_numbers.items():
+        operations = _object(pdf, _object(pdf, page)["Contents"]).stream
+        for index, operand in enumerate(operations):
+            if isinstance(operand, dict) and "MCID" in operand:
+                mcid = operand.pop("MCID")
+                if mcid in numbers:
+                    operand["MCID"] = numbers[mcid]
+                else:  # `/Span <</MCID 7>> BDC` becomes `/Artifact <</Type /Pagination>> BDC`
+                    operations[index - 1] = "/Artifact"
+                    operand["Type"] = artifacts[page][mcid]
+    for element in _elements(pdf):
+        if element.number not in reached:
+            element.clear()  # referenced by nothing now; pydyf cannot unnumber an object
+        elif numbers := new_numbers.get(element.get("Pg"), {}):
+            element["K"][:] = [numbers[k] if isinstance(k, int) else k for k in element["K"]]
+
+
+def _list_item_bodies(pdf: Any) -> None:
+    """What a list item holds besides its label goes into an LBody (PDF/UA-1: LI kids).
+
+    WeasyPrint adds the LBody only when the item's text is inline: an item whose rich text
+    is a paragraph (<li><p>) gets its P straight under the LI.
+    """
+    for item in [element for element in _elements(pdf) if element["S"] == "/LI"]:
+        kids, body = pydyf.Array(), None
+        for kid in item["K"]:
+            child = None if isinstance(kid, int) else _object(pdf, kid)
+            if child is not None and child.get("S") in ("/Lbl", "/LBody"):
+                kids.append(kid)
+                body = None
+                continue
+            if body is None:
+                body = pydyf.Dictionary(
+                    {
+                        "Type": "/StructElem",
+                        "S": "/LBody",
+                        "K": pydyf.Array(),
+                        "Pg": item["Pg"],
+                        "P": item.reference,
+                    }
+                )
+                pdf.add_object(body)
+                kids.append(body.reference)
+            body["K"].append(kid)
+            if child is not None:
+                child["P"] = body.reference
+        item["K"] = kids

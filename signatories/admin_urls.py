@@ -20,4 +20,5 @@ urlpatterns = [
     path("<int:pk>/open-link/", admin_views.issue_open_link, name="issue_open_link"),
     path("<int:pk>/open-link/close/", admin_views.close_open_link, name="close_open_link"),
     path("<int:pk>/publish/", admin_views.publish, name="publish"),
+    path("letters/<int:letter_pk>/corrections/", admin_views.corrections, name="corrections"),
 ]

@@ -16,9 +16,19 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from coalition.viewsets import neutralise_formula
+from letters.models import LetterPage
 
 from . import emails, selectors, services
-from .forms import CancelForm, OpenLinkForm, OpenSignOnForm, RecirculateForm, RejectForm
+from .forms import (
+    AddSignatoryForm,
+    CancelForm,
+    CorrectionForm,
+    OpenLinkForm,
+    OpenSignOnForm,
+    RecirculateForm,
+    RejectForm,
+    RetractForm,
+)
 from .models import Signature, SignOn
 
 View = Callable[..., HttpResponse]
@@ -484,3 +494,81 @@ def recirculate(request: HttpRequest, pk: int) -> HttpResponse:
             else "The new revision is circulated; the signatures stand.",
         )
     return redirect("signatories_admin:tracker", pk)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("change_signon")
+def corrections(request: HttpRequest, letter_pk: int) -> HttpResponse:
+    """A published letter's versions, the changes since the latest, and publishing a correction."""
+    letter = get_object_or_404(LetterPage, pk=letter_pk)
+    publications = list(letter.publications.order_by("-version"))
+    if not publications:
+        raise Http404("This letter is not published: there is nothing to correct.")
+    actor = services.Actor.from_request(request)
+    add_form = AddSignatoryForm(request.POST if request.POST.get("action") == "add" else None)
+    correction_form = CorrectionForm(
+        request.POST if request.POST.get("action") == "publish" else None
+    )
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "add" and add_form.is_valid():
+                data = add_form.cleaned_data
+                services.add_signatory(letter=letter, actor=actor, **data)
+                messages.success(
+                    request, f"Added “{data['display_name']}”: it prints from the next correction."
+                )
+                return redirect("signatories_admin:corrections", letter_pk)
+            if action == "retract":
+                signature = get_object_or_404(
+                    Signature, pk=request.POST.get("signature", 0), letter=letter
+                )
+                retract = RetractForm(request.POST)
+                if retract.is_valid():
+                    services.retract_signature(
+                        signature=signature, reason=retract.cleaned_data["reason"], actor=actor
+                    )
+                    messages.success(
+                        request,
+                        f"Withdrew “{signature.display_name}”: it stops printing from the next "
+                        "correction.",
+                    )
+                    return redirect("signatories_admin:corrections", letter_pk)
+                messages.error(request, "Reason: say why the signature is withdrawn.")
+            if action == "publish" and correction_form.is_valid():
+                data = correction_form.cleaned_data
+                publication = services.publish_correction(
+                    letter=letter,
+                    note=data["note"],
+                    revision=letter.get_latest_revision() if data["with_latest_text"] else None,
+                    actor=actor,
+                )
+                messages.success(
+                    request,
+                    f"Published correction {publication.version - 1} (version "
+                    f"{publication.version}); the earlier versions stay online with their PDFs.",
+                )
+                return redirect("signatories_admin:corrections", letter_pk)
+        except services.SignOnError as error:
+            messages.error(request, error.message)
+    lines = Signature.objects.printable_lines(letter)
+    latest_revision = letter.get_latest_revision()
+    pending = services.changes_between(
+        publications[0], latest_revision or publications[0].revision, lines
+    )
+    return TemplateResponse(
+        request,
+        "signatories/admin/corrections.html",
+        {
+            "page_title": f"Corrections: {letter.title}",
+            "header_icon": "doc-full-inverse",
+            "letter": letter,
+            "publications": publications,
+            "pending": pending,
+            "printed": Signature.objects.printable_in_order(letter),
+            "add_form": add_form,
+            "retract_form": RetractForm(),
+            "correction_form": correction_form,
+        },
+        status=400 if add_form.errors or correction_form.errors else 200,
+    )

@@ -8,14 +8,27 @@ def record_publication(sender: type, instance: object, revision: object, **kwarg
     record(letter=instance, revision=revision)  # type: ignore[arg-type]
 
 
+def organization_changed(sender: type, created: bool = False, **kwargs: object) -> None:
+    """An organization's name or page changed: the public pages that show it are stale.
+
+    A new one is on no published letter yet (an import creates thousands): nothing to do.
+    """
+    from letters.caching import invalidate_public_pages
+
+    if not created:
+        invalidate_public_pages()
+
+
 class SignatoriesConfig(AppConfig):
     name = "signatories"
     verbose_name = "Sign-ons"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_save
         from wagtail.signals import page_published
 
         from coalition import hooks
+        from coalition.models import Organization
         from letters import publishing
         from letters.models import LetterPage
 
@@ -28,4 +41,7 @@ class SignatoriesConfig(AppConfig):
         hooks.register_timeline_source(timeline_entries)
         page_published.connect(
             record_publication, sender=LetterPage, dispatch_uid="signatories-record-publication"
+        )
+        post_save.connect(
+            organization_changed, sender=Organization, dispatch_uid="signatories-cache-orgs"
         )

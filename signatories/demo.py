@@ -241,3 +241,24 @@ def _published_example(coalition: Coalition, actor: services.Actor, stdout: "Out
         f"Published “{PUBLISHED_TITLE}” after its sign-on, with "
         f"{len(publication.signatories)} signatories, at {letter.url}\n"
     )
+    # One that signed by email the day after the deadline: published as a dated correction.
+    late = (
+        invitations.exclude(organization__in=publication.organizations.all())
+        .select_related("organization")
+        .first()
+    )
+    if late is not None:
+        services.add_signatory(
+            letter=letter,
+            organization=late.organization,
+            display_name=late.organization.printed_name,
+            signer_name=late.name,
+            reason="Signed by email the morning after the deadline.",
+            actor=actor,
+        )
+        services.publish_correction(
+            letter=letter,
+            note=f"Adds {late.organization.printed_name}, which signed by email after the deadline.",
+            actor=actor,
+        )
+        stdout.write(f"… and corrected: {late.organization.printed_name} added as version 2.\n")

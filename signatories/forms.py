@@ -376,3 +376,45 @@ class RecirculateForm(forms.Form):
             .select_related("revision")
             .order_by("-revision__created_at")
         )
+
+
+class AddSignatoryForm(forms.Form):
+    """Staff add a signatory after the sign-on closed: one who signed by email, say."""
+
+    organization = forms.ModelChoiceField(
+        label="Organization",
+        queryset=Organization.objects.filter(status=Organization.Status.ACTIVE),
+        required=False,
+        help_text="Leave empty for an individual signing in a personal capacity.",
+    )
+    display_name = forms.CharField(label="Line as it prints", max_length=300)
+    signer_name = forms.CharField(label="Signer's name", max_length=200, required=False)
+    signer_title = forms.CharField(label="Signer's title", max_length=200, required=False)
+    group = forms.CharField(
+        label="Group heading", max_length=100, required=False, help_text="E.g. “Individuals”."
+    )
+    reason = forms.CharField(
+        label="Why it is added (kept in the record)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+    )
+
+
+class RetractForm(forms.Form):
+    reason = forms.CharField(
+        label="Why it is withdrawn (kept in the record)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+    )
+
+
+class CorrectionForm(forms.Form):
+    note = forms.CharField(
+        label="What the correction corrects (it prints on the letter)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+    with_latest_text = forms.BooleanField(
+        label="Publish the latest saved revision of the text too (a typo fixed in the editor)",
+        required=False,
+    )

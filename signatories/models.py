@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils import timezone
 
 from coalition.models import Membership, sort_name_for
@@ -150,6 +151,11 @@ class SignOn(models.Model):
         """When reminders fall due, earliest first."""
         days = sorted(set(self.reminder_days or ()), reverse=True)
         return [self.deadline - datetime.timedelta(days=day) for day in days]
+
+    @property
+    def publication(self) -> "Publication | None":
+        """The latest published version of the letter this sign-on circulated."""
+        return self.publications.order_by("-version").first()
 
     def chain_state(self) -> dict[str, Any]:
         """What an event records of the sign-on after a change: a later edit must show."""
@@ -481,11 +487,15 @@ class Signature(models.Model):
         detail = ""
         if with_signer and not self.is_individual:
             detail = ", ".join(part for part in (self.signer_name, self.signer_title) if part)
+        organization = self.organization
         return SignatoryLine(
             text=self.display_name,
             group=self.group,
             detail=detail,
             logo_url=self.logo.file.url if self.logo is not None else "",
+            url=reverse("public:organization", args=[organization.slug])
+            if organization is not None and organization.public_page
+            else "",
         )
 
     @staticmethod
@@ -578,17 +588,29 @@ class Event(models.Model):
 
 
 class Publication(models.Model):
-    """A letter as published at the close of its sign-on: the text, the frozen signatory list, the PDF.
+    """One published version of a letter: the text, the frozen signatory list, the PDF.
 
-    Later corrections are new publications; this record is never rewritten, except to attach the
-    PDF once the background job has rendered it.
+    Version 1 is the publication; each later version is a dated correction (a late signature, a
+    withdrawal, a typo), published beside the earlier ones. No version is ever rewritten, except
+    to attach its PDF once the background job has rendered it.
     """
 
     letter = models.ForeignKey(
         "letters.LetterPage", on_delete=models.PROTECT, related_name="publications"
     )
-    sign_on = models.OneToOneField(
-        SignOn, null=True, blank=True, on_delete=models.PROTECT, related_name="publication"
+    sign_on = models.ForeignKey(
+        SignOn, null=True, blank=True, on_delete=models.PROTECT, related_name="publications"
+    )
+    version = models.PositiveIntegerField(default=1)
+    # The version the letter shows now; set by the one service that publishes versions.
+    is_current = models.BooleanField(default=True)
+    note = models.TextField(blank=True, help_text="What a correction corrects, as it prints.")
+    # What changed from the version before: {"added": [lines], "removed": [lines], "text": bool}.
+    changes = models.JSONField(default=dict, blank=True)
+    # The organizations its list prints, frozen with it: the archive's filter and the
+    # organizations' pages read who signed from here, as the page and the PDF print it.
+    organizations = models.ManyToManyField(
+        "coalition.Organization", blank=True, related_name="publications"
     )
     revision = models.ForeignKey("wagtailcore.Revision", on_delete=models.PROTECT, related_name="+")
     signatories = models.JSONField(
@@ -596,6 +618,7 @@ class Publication(models.Model):
     )
     pdf = models.FileField(upload_to="letters/published/", blank=True)
     pdf_sha256 = models.CharField("PDF SHA-256", max_length=64, blank=True)
+    pdf_size = models.PositiveIntegerField("PDF size in bytes", default=0)
     # The head of the sign-on's event chain when it was published, printed on the page and in
     # the PDF's metadata: a later rewrite of the chain no longer ends at it.
     chain_head = models.CharField(max_length=64, blank=True)
@@ -606,11 +629,25 @@ class Publication(models.Model):
     )
 
     class Meta:
-        ordering = ["-published_at", "-pk"]
-        get_latest_by = ["published_at", "pk"]
+        ordering = ["-version"]
+        get_latest_by = "version"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["letter", "version"], name="one_publication_per_version"
+            ),
+            models.UniqueConstraint(
+                fields=["letter"],
+                condition=models.Q(is_current=True),
+                name="one_current_publication_per_letter",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.letter.title}, published {self.published_at:%Y-%m-%d}"
+        return f"{self.letter.title}, version {self.version} of {self.published_at:%Y-%m-%d}"
+
+    @property
+    def is_correction(self) -> bool:
+        return self.version > 1
 
     def lines(self) -> list[SignatoryLine]:
         return [SignatoryLine(**line) for line in self.signatories]

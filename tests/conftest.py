@@ -11,12 +11,16 @@ SHARED_SEED = Path(__file__).resolve().parent.parent / "signatories" / "demo" / 
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Each test counts its own rate limits: the cache is emptied around it."""
+    """Each test counts its own rate limits and caches its own pages: caches emptied around it."""
     from django.core.cache import cache
 
+    from letters.caching import LOCAL
+
     cache.clear()
+    LOCAL.forget()
     yield
     cache.clear()
+    LOCAL.forget()
 
 
 @pytest.fixture
@@ -39,6 +43,11 @@ def staff_client(client, staff):
 @pytest.fixture
 def member_user(db):
     return UserFactory(username="member", email="member@example.org")
+
+
+def body(response) -> bytes:
+    """A response's bytes, whether it streams (a stored PDF) or not."""
+    return b"".join(response.streaming_content) if response.streaming else response.content
 
 
 def pdftotext(pdf: bytes, tmp_path: Path, *, layout: bool = False, raw: bool = True) -> str:

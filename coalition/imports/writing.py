@@ -9,6 +9,7 @@ from coalition.models import (
     Membership,
     Organization,
     OrganizationTag,
+    assign_slugs,
     sort_name_for,
 )
 
@@ -49,6 +50,7 @@ def apply_plan(planner: ImportPlan, report: ImportReport, progress: Progress | N
                 changed_orgs.append(plan.existing)
             if plan.changed:
                 report.organizations_updated += 1
+    assign_slugs(new_orgs)
     for start in range(0, len(new_orgs), BATCH):
         Organization.objects.bulk_create(new_orgs[start : start + BATCH])
         step(len(new_orgs[start : start + BATCH]))

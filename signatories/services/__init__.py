@@ -14,7 +14,9 @@ from .events import Actor
 from .open_link import close_open_link, issue_open_link, request_to_sign, sign_as_individual
 from .publications import (
     attach_publication_pdf,
+    changes_between,
     publication_gate,
+    publish_correction,
     publish_letter,
     publish_sign_on,
     record_publication,
@@ -36,6 +38,7 @@ from .sign_ons import (
     revision_text_hash,
 )
 from .signatures import (
+    add_signatory,
     approve_signature,
     check_accepts_responses,
     confirm_signature,
@@ -44,6 +47,7 @@ from .signatures import (
     record_invitation_opened,
     reject_signature,
     reject_signatures,
+    retract_signature,
     sign_letter,
     withdraw_signature,
 )
@@ -56,10 +60,12 @@ __all__ = [
     "ResponsesClosed",
     "SignOnError",
     "TransitionNotAllowed",
+    "add_signatory",
     "approve_signature",
     "attach_publication_pdf",
     "audience_organizations",
     "cancel_sign_on",
+    "changes_between",
     "check_accepts_responses",
     "close_due_sign_ons",
     "close_open_link",
@@ -73,6 +79,7 @@ __all__ = [
     "issue_open_link",
     "open_sign_on",
     "publication_gate",
+    "publish_correction",
     "publish_letter",
     "publish_sign_on",
     "recirculate_sign_on",
@@ -83,6 +90,7 @@ __all__ = [
     "reject_signatures",
     "reminder_recipients",
     "request_to_sign",
+    "retract_signature",
     "revision_text_hash",
     "send_due_reminders",
     "send_reminders",

@@ -8,6 +8,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from coalition.models import Contact, Organization
+from letters.models import LetterPage
 from signatories import ratelimits, selectors, tasks, tokens
 from signatories.addresses import email_key, same_mailbox
 from signatories.errors import AlreadyResponded, ResponsesClosed, SignOnError, TransitionNotAllowed
@@ -346,7 +347,12 @@ def confirm_signature(*, signature: Signature, actor: Actor) -> Signature:
 def _check_reviewable(held: Held) -> Signature:
     signature = held.signature
     assert signature is not None
-    if held.sign_on.status not in (SignOn.Status.OPEN, SignOn.Status.CLOSED):
+    # After publication too: a late approval prints from the next correction.
+    if held.sign_on.status not in (
+        SignOn.Status.OPEN,
+        SignOn.Status.CLOSED,
+        SignOn.Status.PUBLISHED,
+    ):
         raise TransitionNotAllowed(
             f"The sign-on is {held.sign_on.get_status_display().lower()}; its signatures "
             "cannot change."
@@ -459,3 +465,127 @@ def reject_signatures(
 def reject_signature(*, signature: Signature, actor: Actor, reason: str) -> Signature:
     """Reject one signature held for review, telling the signer why."""
     return reject_signatures(signatures=[signature], actor=actor, reason=reason)[0]
+
+
+def _staff_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise SignOnError("Say why: it is kept in the letter's record.", field="reason")
+    if len(reason) > 2000:
+        raise SignOnError("The reason is too long: at most 2000 characters.", field="reason")
+    return reason
+
+
+def _sign_on_after_deadline(letter: LetterPage) -> SignOn | None:
+    """The letter's sign-on, once closed or published; staff change its list only then."""
+    sign_on = letter.sign_ons.exclude(status=SignOn.Status.CANCELLED).first()
+    if sign_on is not None and sign_on.status not in (
+        SignOn.Status.CLOSED,
+        SignOn.Status.PUBLISHED,
+    ):
+        raise TransitionNotAllowed(
+            "The sign-on is still open: signatories answer through their links until it closes."
+        )
+    return sign_on
+
+
+def add_signatory(
+    *,
+    letter: LetterPage,
+    display_name: str,
+    reason: str,
+    actor: Actor,
+    organization: Organization | None = None,
+    signer_name: str = "",
+    signer_title: str = "",
+    group: str = "",
+) -> Signature:
+    """Staff add a signatory after the sign-on closed (one who signed by email, say), approved;
+    it prints from the next correction."""
+    reason = _staff_reason(reason)
+    display_name = " ".join((display_name or "").split())
+    if not display_name or len(display_name) > 300:
+        raise SignOnError(
+            "Give the line as it prints, at most 300 characters.", field="display_name"
+        )
+    with transaction.atomic():
+        sign_on = _sign_on_after_deadline(letter)
+        now = timezone.now()
+        signature = Signature(
+            letter=letter,
+            sign_on=sign_on,
+            organization=organization,
+            response=Signature.Response.SIGNED,
+            status=Signature.Status.APPROVED,
+            display_name=display_name,
+            sort_key=organization.sort_name if organization else "",
+            group=group,
+            position=(
+                Signature.objects.filter(letter=letter).aggregate(top=Max("position"))["top"] or 0
+            )
+            + 1,
+            signer_name=signer_name,
+            signer_title=signer_title,
+            logo_id=organization.logo_id if organization else None,
+            reason=reason,
+            created_at=now,
+            approved_at=now,
+            reviewed_at=now,
+            reviewed_by=actor.user,
+        )
+        if sign_on is None:
+            return _save_without_chain(signature, organization)
+        held = hold(sign_on)
+        if organization is not None:
+            existing = selectors.active_response(held.sign_on, organization.pk)
+            if existing is not None:
+                raise AlreadyResponded(selectors.describe_response(existing), signature=existing)
+        return record_response(
+            held,
+            signature,
+            action="added_by_staff",
+            actor=actor,
+            detail={"reason": reason},
+            notify=[],
+        )
+
+
+def _save_without_chain(signature: Signature, organization: Organization | None) -> Signature:
+    """A letter published without a sign-on keeps no event chain: the versions are its record."""
+    try:
+        with transaction.atomic():
+            signature.save()
+    except IntegrityError:
+        name = organization.name if organization else signature.display_name
+        raise AlreadyResponded(f"{name} is already on this letter.") from None
+    return signature
+
+
+def retract_signature(*, signature: Signature, reason: str, actor: Actor) -> Signature:
+    """Staff withdraw a signature after the deadline, at its signer's request; it stops printing
+    from the next correction."""
+    reason = _staff_reason(reason)
+    with transaction.atomic():
+        sign_on = _sign_on_after_deadline(signature.letter)
+        if signature.status != Signature.Status.APPROVED or (
+            signature.response != Signature.Response.SIGNED
+        ):
+            raise TransitionNotAllowed("Only a signature that prints can be withdrawn.")
+        if sign_on is None:
+            Signature.objects.filter(pk=signature.pk).update(
+                status=Signature.Status.WITHDRAWN, withdrawn_at=timezone.now(), reason=reason
+            )
+            signature.refresh_from_db()
+            return signature
+        held = hold(sign_on, signature=signature)
+        assert held.signature is not None
+        transition(
+            held.sign_on,
+            held.signature,
+            action="withdrawn_by_staff",
+            actor=actor,
+            status=Signature.Status.WITHDRAWN,
+            fields={"withdrawn_at": timezone.now(), "reason": reason},
+            detail={"reason": reason},
+        )
+        return held.signature

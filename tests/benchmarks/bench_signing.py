@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from coalition.models import Contact, Membership, Organization
 from letters.services import approve_for_circulation
-from signatories import services
+from signatories import selectors, services
 from signatories.models import Signature
 from tests.e2e.conftest import ensure_wagtail_site
 from tests.factories import CoalitionFactory, make_letter
@@ -35,7 +35,10 @@ def _setup() -> tuple[object, list[tuple[str, Organization]]]:
     organizations = Organization.objects.bulk_create(
         [
             Organization(
-                name=f"Bench Org {i:03}", name_key=f"benchorg{i:03}", sort_name=f"Bench Org {i:03}"
+                name=f"Bench Org {i:03}",
+                name_key=f"benchorg{i:03}",
+                sort_name=f"Bench Org {i:03}",
+                slug=f"bench-org-{i:03}",
             )
             for i in range(ORGANIZATIONS)
         ]
@@ -65,11 +68,8 @@ def _setup() -> tuple[object, list[tuple[str, Organization]]]:
     )
     services.open_sign_on(sign_on=sign_on, actor=actor)
     invitations = list(sign_on.invitations.select_related("organization").order_by("pk"))
-    # Fresh tokens for the benchmark (the emailed ones are replaced).
-    return sign_on, [
-        (services.issue_invitation_token(invitation=i, actor=actor)[0], i.organization)
-        for i in invitations
-    ]
+    # Each signer's own link, as their invitation email carries it.
+    return sign_on, [(selectors.invitation_link_token(i), i.organization) for i in invitations]
 
 
 @pytest.mark.bench
@@ -95,8 +95,8 @@ def test_200_organizations_sign_within_a_minute(live_server, settings, caplog):
                 "display_name": org.name,
                 "signer_name": f"Signer of {org.name}",
                 "signer_title": "President",
-                "signer_email": f"s{int(org.name[-3:])}@bench.example.org",
                 "authorized": "on",
+                "action": "sign",
             }
             started = time.perf_counter()
             status = session.post(url, data=data, timeout=60, allow_redirects=False).status_code
@@ -126,7 +126,7 @@ def test_200_organizations_sign_within_a_minute(live_server, settings, caplog):
         f"\n  POST latency: p50 {quantiles[49] * 1000:.0f} ms, p95 {quantiles[94] * 1000:.0f} ms,"
         f" p99 {quantiles[98] * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
         f"\n  events: {sign_on.events.filter(action='signed').count()} signed; chain intact: "
-        f"{services.verify_event_chain(sign_on=sign_on) == []}"
+        f"{selectors.verify_event_chain(sign_on=sign_on) == []}"
     )
     assert duplicates == 0
     assert lost == 0

@@ -7,7 +7,7 @@ from pypdf import PdfReader
 
 from letters.pdf import read_local_url, render_pdf
 from signatories.interchange import import_letter
-from tests.conftest import pdftotext
+from tests.conftest import body, pdftotext
 
 pytestmark = pytest.mark.django_db
 
@@ -72,8 +72,8 @@ def test_the_pdf_is_rendered_once_and_served_from_storage(
         raise AssertionError("a published letter's PDF is never rendered for a reader")
 
     monkeypatch.setattr("letters.pdf.render_pdf", no_render)
-    first = client.get(f"{letter.url}pdf/").content
-    second = client.get(f"{letter.url}pdf/").content
+    first = body(client.get(f"{letter.url}pdf/"))
+    second = body(client.get(f"{letter.url}pdf/"))
 
     assert first == second
     assert hashlib.sha256(first).hexdigest() == publication.pdf_sha256
@@ -134,7 +134,7 @@ def test_publishing_renders_the_pdf_in_the_background(
     _, files = default_storage.listdir("letters/published")
     stored = [name for name in files if name.startswith(letter.slug)]
 
-    served = client.get(f"{letter.url}pdf/").content
+    served = body(client.get(f"{letter.url}pdf/"))
 
     assert len(stored) == 1
     with default_storage.open(f"letters/published/{stored[0]}", "rb") as fh:

@@ -1,9 +1,11 @@
 import re
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from letters.caching import LOCAL
 from signatories.interchange import import_letter
 from tests.factories import OrganizationFactory, SignatureFactory, make_letter, publish
 
@@ -45,6 +47,9 @@ def test_the_letter_archive_lists_published_letters(client, seed_document):
 
 
 def page_queries(client, url: str) -> int:
+    """The queries of rendering the page: a miss of the page cache."""
+    cache.clear()
+    LOCAL.forget()
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
     assert response.status_code == 200

@@ -9,7 +9,7 @@ from django.urls import reverse
 from letters.models import LetterPage
 from letters.services import create_letter_from_word
 from signatories.interchange import import_letter
-from tests.conftest import pdftotext
+from tests.conftest import body, pdftotext
 from tests.letters.word_documents import seed_letter_docx
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,7 @@ def test_the_imported_seed_letter_publishes_a_pdf_that_reads_like_the_original(
         letter = import_letter(document=seed_document, publish=True).letter
     response = client.get(f"{letter.url}pdf/")
     assert response.status_code == 200
-    text = pdftotext(response.content, tmp_path)
+    text = pdftotext(body(response), tmp_path)
     assert_reads_in_order(text, expected_in_order(seed_document))
     closing_at = flat(text).index("Sincerely,")
     for signatory in seed_document["signatories"]:
@@ -92,5 +92,5 @@ def test_the_seed_letter_from_word_previews_and_publishes_like_the_original(
     with django_capture_on_commit_callbacks(execute=True):
         letter.get_latest_revision().publish(user=staff)
     letter = LetterPage.objects.get(pk=letter.pk)
-    text = pdftotext(staff_client.get(f"{letter.url}pdf/").content, tmp_path)
+    text = pdftotext(body(staff_client.get(f"{letter.url}pdf/")), tmp_path)
     assert_reads_in_order(text, expected_in_order(seed_document))

@@ -8,6 +8,7 @@ from coalition.models import Organization
 from letters.models import LetterIndexPage, LetterPage
 from signatories.interchange import LetterDocumentError, export_letter, import_letter
 from signatories.models import Signature
+from signatories.services.publications import render_publication_pdf
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -167,7 +168,9 @@ def test_a_published_import_goes_through_the_publication_service(
     ]
     assert len(publication.signatories) == 14
     assert publication.chain_head == ""
-    assert len(callbacks) == 1  # the PDF and its SHA-256, rendered after commit
+    # Recorded once: one PDF job (the other hooks make cached public pages stale).
+    renders = [c for c in callbacks if getattr(c, "func", None) == render_publication_pdf.enqueue]
+    assert len(renders) == 1
 
 
 @pytest.mark.parametrize(

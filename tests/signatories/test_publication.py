@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from signatories import selectors, services
 from signatories.models import Publication, Signature, SignOn
-from tests.conftest import pdftotext
+from tests.conftest import body, pdftotext
 from tests.factories import StaffFactory
 
 from .conftest import STAFF_ACTOR, sign
@@ -40,7 +40,7 @@ def test_it_publishes_the_circulated_revision_with_a_frozen_list_and_pdf(
     assert [line["text"] for line in publication.signatories] == sorted(
         inv.organization.printed_name for inv in invitations[:2]
     )
-    pdf = client.get(f"{letter.url}pdf/").content
+    pdf = body(client.get(f"{letter.url}pdf/"))
     assert hashlib.sha256(pdf).hexdigest() == publication.pdf_sha256
     assert "Association of Widget Makers 0 (AWM0)" in pdftotext(pdf, tmp_path)
     page = client.get(letter.url).content.decode()

@@ -12,7 +12,7 @@ from letters.services import approve_for_circulation
 from signatories import selectors, services, tokens
 from signatories.inputs import Forwarding, IndividualSigning, Withdrawing
 from signatories.models import Event, Publication, Signature, SignOn
-from tests.conftest import pdftotext
+from tests.conftest import body, pdftotext
 
 from .conftest import (
     LINK,
@@ -392,7 +392,7 @@ def test_signatures_awaiting_reconfirmation_do_not_print(
     page = client.get(letter.url).content.decode()
     assert kept.display_name in page and dropped.display_name not in page
     assert "gadgets." in page
-    text = pdftotext(client.get(f"{letter.url}pdf/").content, tmp_path)
+    text = pdftotext(body(client.get(f"{letter.url}pdf/")), tmp_path)
     assert "Widget Makers 0" in text and "Widget Makers 1" not in text
     assert Publication.objects.count() == 1
 

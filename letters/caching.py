@@ -1,0 +1,256 @@
+"""Public pages cached whole, so that a letter shared widely costs a cache read per reader.
+
+A published letter changes only when a version is published (a publication or a correction) or
+its PDF is attached; the archive, the feeds and the organization pages change with it. Every
+cached page is keyed under a generation number that each of those events moves on, so one write
+makes every stale page unreachable at once. A hit is answered before the session or the
+authentication middleware runs: it costs no database query. Pages carry an ETag and
+Last-Modified, and a reader who has the page gets 304.
+
+The cache is Django's default one: Redis in production (CACHE_URL), so every app server sees
+the same pages and the same generation. Each process also keeps the pages it served last in
+memory, and reads the shared generation at most once a second: a hit then costs no round trip
+either, and another server's invalidation reaches this one within a second.
+"""
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date, parse_http_date
+
+GENERATION_KEY = "public-pages:generation"
+# Paths whose pages are the same for every anonymous reader. Signer pages (/sign/) are personal.
+PUBLIC_PREFIXES = ("/letters/", "/organizations/")
+TIMEOUT = 24 * 3600
+CSP_ATTRIBUTES = ("_csp_config", "_csp_ro_config")
+# Headers a cached page keeps; the CSP header is added on the way out by the middleware above.
+KEPT_HEADERS = (
+    "Content-Type",
+    "Content-Language",
+    "Content-Disposition",
+    "Cache-Control",
+    "X-Frame-Options",
+    "Content-Security-Policy",
+    "Vary",
+    "Link",
+)
+
+
+class _Local:
+    """This process's copy: the shared generation as last read, and the pages served last."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.generation = 0
+        self.read_at = 0.0
+        self.pages: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.size = 0
+
+    def forget(self) -> None:
+        with self.lock:
+            self.generation, self.read_at = 0, 0.0
+            self.pages.clear()
+            self.size = 0
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self.lock:
+            stored = self.pages.get(key)
+            if stored is not None:
+                self.pages.move_to_end(key)
+            return stored
+
+    def put(self, key: str, stored: dict[str, Any]) -> None:
+        size = len(stored.get("content", b""))
+        if size > LOCAL_BYTES // 8:
+            return  # a page this large stays in the shared cache only
+        with self.lock:
+            if key not in self.pages:
+                self.pages[key] = stored
+                self.size += size
+            while self.size > LOCAL_BYTES or len(self.pages) > LOCAL_PAGES:
+                _, dropped = self.pages.popitem(last=False)
+                self.size -= len(dropped.get("content", b""))
+
+
+LOCAL = _Local()
+LOCAL_PAGES = 512
+LOCAL_BYTES = 64 * 1024 * 1024
+# How long a process trusts its copy of the generation: another server's change shows by then.
+GENERATION_TTL = 1.0
+
+
+def generation() -> int:
+    now = time.monotonic()
+    if LOCAL.generation and now - LOCAL.read_at < GENERATION_TTL:
+        return LOCAL.generation
+    value = cache.get(GENERATION_KEY)
+    if value is None:
+        cache.add(GENERATION_KEY, 1, timeout=None)
+        value = cache.get(GENERATION_KEY, 1)
+    LOCAL.generation, LOCAL.read_at = int(value), now
+    return LOCAL.generation
+
+
+def invalidate_public_pages() -> None:
+    """Make every cached public page stale, once the change that calls for it is committed."""
+    transaction.on_commit(_next_generation)
+
+
+def _next_generation() -> None:
+    try:
+        value = cache.incr(GENERATION_KEY)
+    except ValueError:  # no generation yet: the first read starts one
+        cache.add(GENERATION_KEY, 2, timeout=None)
+        value = 2
+    # This process sees its own change at once.
+    LOCAL.generation, LOCAL.read_at = int(value), time.monotonic()
+
+
+def _key(request: HttpRequest) -> str:
+    path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+    return f"public-pages:{generation()}:{request.get_host()}:{path}"
+
+
+def _cacheable_request(request: HttpRequest) -> bool:
+    return (
+        request.method in ("GET", "HEAD")
+        and request.path.startswith(PUBLIC_PREFIXES)
+        # A visitor with a session may be staff (the userbar, drafts): served fresh.
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and "messages" not in request.COOKIES
+        # Searches are endless: each stays out rather than filling the cache.
+        and "q" not in request.GET
+    )
+
+
+def serve_stored_file(
+    request: HttpRequest,
+    *,
+    name: str,
+    etag: str,
+    content_type: str,
+    filename: str,
+    immutable: bool,
+) -> HttpResponseBase:
+    """A file from storage, streamed with its length, ETag and caching; 304 if the reader has it.
+
+    A versioned address never changes its bytes, so readers and CDNs may keep it for a year;
+    the address of the latest version is asked again after a few minutes.
+    """
+    headers = {
+        "Content-Type": content_type,
+        "Content-Disposition": f'inline; filename="{filename}"',
+        "Cache-Control": "public, max-age=31536000, immutable"
+        if immutable
+        else "public, max-age=300, must-revalidate",
+        "ETag": etag,
+    }
+    not_modified = get_conditional_response(request, etag=etag)
+    if not_modified is not None:
+        for header in ("ETag", "Cache-Control"):
+            not_modified[header] = headers[header]
+        return not_modified
+    response = FileResponse(default_storage.open(name, "rb"))
+    for header, value in headers.items():
+        response[header] = value
+    # The page cache keeps where the file is, not its bytes: a hit streams it from storage.
+    response.stored_file = {"name": name, "headers": headers}  # type: ignore[attr-defined]
+    return response
+
+
+def _cacheable_response(response: HttpResponseBase) -> bool:
+    cache_control = response.get("Cache-Control", "")
+    return (
+        response.status_code == 200
+        and (not response.streaming or hasattr(response, "stored_file"))
+        and not response.cookies
+        and "private" not in cache_control
+        and "no-store" not in cache_control
+        and "no-cache" not in cache_control
+    )
+
+
+def _serve_file_entry(request: HttpRequest, stored: dict[str, Any]) -> HttpResponseBase:
+    entry = stored["file"]
+    headers = entry["headers"]
+    not_modified = get_conditional_response(request, etag=headers["ETag"])
+    if not_modified is not None:
+        not_modified["ETag"] = headers["ETag"]
+        not_modified["Cache-Control"] = headers["Cache-Control"]
+        return not_modified
+    response = FileResponse(default_storage.open(entry["name"], "rb"))
+    for header, value in headers.items():
+        response[header] = value
+    return response
+
+
+class PublicPageCacheMiddleware:
+    """Answer public pages from the cache; store each one the first time it is rendered."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if not _cacheable_request(request):
+            return self.get_response(request)
+        key = _key(request)
+        stored: dict[str, Any] | None = LOCAL.get(key)
+        if stored is None:
+            stored = cache.get(key)
+            if stored is not None:
+                LOCAL.put(key, stored)
+        if stored is not None and "file" in stored:
+            return _serve_file_entry(request, stored)
+        if stored is None:
+            response = self.get_response(request)
+            if not _cacheable_response(response):
+                return response
+            stored_file = getattr(response, "stored_file", None)
+            if stored_file is not None:
+                cache.set(key, {"file": stored_file}, timeout=TIMEOUT)
+                LOCAL.put(key, {"file": stored_file})
+                return response
+            assert isinstance(response, HttpResponse)  # others stream: not cacheable
+            stored = {
+                "content": response.content,
+                "status": response.status_code,
+                "headers": {h: response[h] for h in KEPT_HEADERS if response.has_header(h)},
+                # A view's own policy (the embeddable widget may be framed) outlives the cache.
+                "csp": {a: getattr(response, a) for a in CSP_ATTRIBUTES if hasattr(response, a)},
+                "etag": f'"{hashlib.sha256(response.content).hexdigest()[:32]}"',
+                "last_modified": http_date(),
+            }
+            cache.set(key, stored, timeout=TIMEOUT)
+            LOCAL.put(key, stored)
+        return self._answer(request, stored)
+
+    def _answer(self, request: HttpRequest, stored: dict[str, Any]) -> HttpResponseBase:
+        not_modified = get_conditional_response(
+            request, etag=stored["etag"], last_modified=parse_http_date(stored["last_modified"])
+        )
+        if not_modified is not None:
+            not_modified["ETag"] = stored["etag"]
+            return not_modified
+        response = HttpResponse(stored["content"], status=stored["status"])
+        for name, value in stored["headers"].items():
+            response[name] = value
+        for attribute, value in stored.get("csp", {}).items():
+            setattr(response, attribute, value)
+        response["ETag"] = stored["etag"]
+        response["Last-Modified"] = stored["last_modified"]
+        # Readers' caches may keep a page a little, and must ask again after: corrections show.
+        response.setdefault("Cache-Control", "public, max-age=60, must-revalidate")
+        if request.method == "HEAD":
+            response.content = b""
+        return response

@@ -1,0 +1,28 @@
+"""Public pages beside the letters: organization pages and each letter's open data.
+
+Mounted at the site's root before Wagtail's catch-all, so these addresses under /letters/ are
+never looked up as pages (a page's slug cannot hold a dot, and a letter has no child pages).
+"""
+
+from django.urls import path
+
+from . import public_views
+
+app_name = "public"
+
+urlpatterns = [
+    path("organizations/<str:slug>/", public_views.organization, name="organization"),
+    path("letters/feed.atom", public_views.feed, name="feed"),
+    path(
+        "letters/<str:slug>/signatories.csv",
+        public_views.signatories_csv,
+        name="signatories_csv",
+    ),
+    path(
+        "letters/<str:slug>/signatories.json",
+        public_views.signatories_json,
+        name="signatories_json",
+    ),
+    path("letters/<str:slug>/letter.json", public_views.letter_json, name="letter_json"),
+    path("letters/<str:slug>/embed/", public_views.embed, name="embed"),
+]
