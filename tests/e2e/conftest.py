@@ -40,3 +40,27 @@ def ensure_wagtail_site() -> None:
     root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
     home = root.add_child(instance=Page(title="Home", slug="home"))
     Site.objects.create(hostname="localhost", root_page=home, is_default_site=True)
+
+
+def open_sign_on_to(coalition: object, *, accepts_individuals: bool = True) -> object:
+    """A letter approved for circulation, opened to every contact of the coalition's members."""
+    import datetime
+
+    from django.utils import timezone
+
+    from letters.services import approve_for_circulation
+    from signatories import services
+    from signatories.models import SignOn
+    from tests.factories import make_letter
+
+    staff = services.Actor.system("staff@example.org")
+    letter = make_letter(live=False, accepts_individuals=accepts_individuals)
+    approve_for_circulation(revision=letter.latest_revision, user=None)
+    sign_on = services.create_sign_on(
+        revision=letter.latest_revision,
+        deadline=timezone.now() + datetime.timedelta(days=3),
+        coalitions=[coalition],
+        recipients=SignOn.Recipients.ALL,
+        actor=staff,
+    )
+    return services.open_sign_on(sign_on=sign_on, actor=staff)  # commits: invitations emailed

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from letters.models import LetterIndexPage, LetterPage
@@ -21,7 +20,7 @@ from signatories import services
 from signatories.inputs import IndividualSigning
 from signatories.interchange import import_letter
 from signatories.models import SignOn
-from tests.e2e.conftest import ensure_wagtail_site
+from tests.e2e.conftest import ensure_wagtail_site, open_sign_on_to
 from tests.factories import (
     CoalitionFactory,
     ContactFactory,
@@ -216,16 +215,7 @@ def sign_on(mailoutbox) -> SignOn:
         email="ann@widgets.example.org",
         is_authorized_signer=True,
     )
-    letter = make_letter(live=False, accepts_individuals=True)
-    approve_for_circulation(revision=letter.latest_revision, user=None)
-    sign_on = services.create_sign_on(
-        revision=letter.latest_revision,
-        deadline=timezone.now() + datetime.timedelta(days=3),
-        coalitions=[coalition],
-        recipients=SignOn.Recipients.ALL,
-        actor=STAFF,
-    )
-    return services.open_sign_on(sign_on=sign_on, actor=STAFF)  # commits: invitations emailed
+    return open_sign_on_to(coalition)
 
 
 def test_an_invited_persons_page_its_errors_and_the_thanks(

@@ -1,26 +1,23 @@
 """The sign-on as its people meet it in a browser: their own links, a colleague asked to sign,
 a stranger confirming a request by email, and a signer told of a change to the text."""
 
-import datetime
 import re
 
 import pytest
 from django.conf import settings
 from django.test import Client
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from letters.services import approve_for_circulation
 from signatories import services
 from signatories.models import Signature, SignOn
-from tests.e2e.conftest import ensure_wagtail_site
+from tests.e2e.conftest import ensure_wagtail_site, open_sign_on_to
 from tests.factories import (
     CoalitionFactory,
     ContactFactory,
     MembershipFactory,
     OrganizationFactory,
     StaffFactory,
-    make_letter,
 )
 
 LINK = re.compile(r"http://[^/\s]+(/sign/[A-Za-z0-9_-]{43}/)")
@@ -71,16 +68,7 @@ def sign_on(mailoutbox) -> SignOn:
         email="bo@gadgets.example.org",
         is_authorized_signer=True,
     )
-    letter = make_letter(live=False, accepts_individuals=True)
-    approve_for_circulation(revision=letter.latest_revision, user=None)
-    sign_on = services.create_sign_on(
-        revision=letter.latest_revision,
-        deadline=timezone.now() + datetime.timedelta(days=3),
-        coalitions=[coalition],
-        recipients=SignOn.Recipients.ALL,
-        actor=STAFF,
-    )
-    return services.open_sign_on(sign_on=sign_on, actor=STAFF)  # commits: invitations emailed
+    return open_sign_on_to(coalition)
 
 
 @pytest.fixture
