@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Development uses the database task queue, as production does, so deferred jobs run.
 DEV_ENV := DEBUG=1 TASKS_IMMEDIATE=0
 
-.PHONY: run test bench lint format check-libs clean
+.PHONY: run serve test bench lint format check-libs clean
 
 # The first Python >= 3.12 that actually runs: PATH first, then pyenv's installed versions.
 FIND_PYTHON = for c in python3 python3.14 python3.13 python3.12 \
@@ -46,6 +46,12 @@ run: check-libs
 	@echo "The task worker (db_worker) runs beside the server: emails, PDFs, deadlines and reminders."
 	@echo
 	$(DEV_ENV) $(PY) manage.py rundev 127.0.0.1:8000
+
+# Production on this machine: PostgreSQL (DATABASE_URL), Redis (CACHE_URL), SECRET_KEY and
+# ALLOWED_HOSTS from the environment; migrates, collects static files, then gunicorn on PORT
+# (default 8000) with WEB_CONCURRENCY workers (default 2) and the task worker. Ctrl-C stops all.
+serve: check-libs
+	$(PY) -m coalition.management.commands.serve
 
 test: check-libs
 	$(PY) -m pytest $(PYTEST_ARGS)

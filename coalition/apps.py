@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class CoalitionConfig(AppConfig):
     name = "coalition"
     verbose_name = "Coalition"
+
+    def ready(self) -> None:
+        from . import images
+
+        images.connect()

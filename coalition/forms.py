@@ -1,9 +1,11 @@
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.widgets import AdminDateInput
 
+from coalition.imports import MAX_ROWS, MAX_UPLOAD_BYTES
 from coalition.models import Contact, Interaction, Organization
 from coalition.selectors import contact_email_taken, find_duplicate_organizations
 
@@ -132,8 +134,20 @@ class LogInteractionForm(forms.Form):
 class ImportForm(forms.Form):
     file = forms.FileField(
         help_text="CSV (UTF-8, UTF-8 with BOM, Latin-1 or UTF-16) or XLSX, one row per "
-        "organization, contact or membership."
+        f"organization, contact or membership; up to {MAX_UPLOAD_BYTES // 1_048_576} MB and "
+        f"{MAX_ROWS:,} rows."
     )
+
+    def clean_file(self) -> UploadedFile:
+        upload = self.cleaned_data["file"]
+        # Django has already spooled it to a temporary file; nothing past this reads it whole.
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"“{upload.name}” is {upload.size / 1_048_576:.1f} MB; the limit is "
+                f"{MAX_UPLOAD_BYTES // 1_048_576} MB. Split it into smaller files.",
+                code="too_large",
+            )
+        return upload
 
 
 class MergeForm(forms.Form):

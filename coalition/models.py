@@ -1,5 +1,6 @@
 import re
 import unicodedata
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -296,3 +297,22 @@ class Interaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} with {self.organization} on {self.occurred_on}"
+
+
+class ImportUpload(models.Model):
+    """A members file between its dry run and its import.
+
+    Kept in the database, where every app server finds it and nothing serves it (media is served
+    to anyone with the name); deleted by the import, or after a day (delete_stale_imports).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    data = models.BinaryField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}, uploaded {self.created_at:%Y-%m-%d %H:%M}"

@@ -25,6 +25,8 @@ __all__ = [
     "organization_timeline",
     "organizations_named",
     "search_contacts",
+    "search_interactions",
+    "search_memberships",
     "search_organizations",
 ]
 
@@ -115,19 +117,28 @@ def best_named(
     return by_acronym
 
 
+def _containing(query: str, *fields: str) -> models.Q:
+    found = models.Q()
+    for field in fields:
+        found |= models.Q(**{f"{field}__icontains": query})
+    return found
+
+
+# Both searches are a union of ids, each side filtering one table: on PostgreSQL each side can then
+# use that table's trigram indexes (migration 0006), where one OR across a join could use none
+# and scanned every row of both tables.
+
+
 def search_organizations(queryset: models.QuerySet, query: str) -> models.QuerySet:
     """Organizations whose name or acronym, or whose contacts' names or emails, contain `query`."""
     query = query.strip()
     if not query:
         return queryset
-    contacts = Contact.objects.filter(organization_id=models.OuterRef("pk")).filter(
-        models.Q(name__icontains=query) | models.Q(email__icontains=query)
+    named = Organization.objects.filter(_containing(query, "name", "acronym")).values("pk")
+    by_contact = Contact.objects.filter(_containing(query, "name", "email")).values(
+        "organization_id"
     )
-    return queryset.filter(
-        models.Q(name__icontains=query)
-        | models.Q(acronym__icontains=query)
-        | models.Exists(contacts)
-    )
+    return queryset.filter(pk__in=named.union(by_contact))
 
 
 def search_contacts(queryset: models.QuerySet, query: str) -> models.QuerySet:
@@ -135,12 +146,32 @@ def search_contacts(queryset: models.QuerySet, query: str) -> models.QuerySet:
     query = query.strip()
     if not query:
         return queryset
+    own = Contact.objects.filter(_containing(query, "name", "email", "title")).values("pk")
+    organizations = Organization.objects.filter(_containing(query, "name", "acronym")).values("pk")
+    by_organization = Contact.objects.filter(organization_id__in=organizations).values("pk")
+    return queryset.filter(pk__in=own.union(by_organization))
+
+
+def search_memberships(queryset: models.QuerySet, query: str) -> models.QuerySet:
+    """Memberships of organizations whose name or acronym contains `query`."""
+    query = query.strip()
+    if not query:
+        return queryset
+    organizations = Organization.objects.filter(_containing(query, "name", "acronym")).values("pk")
+    return queryset.filter(organization_id__in=organizations)
+
+
+def search_interactions(queryset: models.QuerySet, query: str) -> models.QuerySet:
+    """Interactions by summary, organization name or acronym, or the contact's name."""
+    query = query.strip()
+    if not query:
+        return queryset
+    organizations = Organization.objects.filter(_containing(query, "name", "acronym")).values("pk")
+    contacts = Contact.objects.filter(name__icontains=query).values("pk")
     return queryset.filter(
-        models.Q(name__icontains=query)
-        | models.Q(email__icontains=query)
-        | models.Q(title__icontains=query)
-        | models.Q(organization__name__icontains=query)
-        | models.Q(organization__acronym__icontains=query)
+        models.Q(summary__icontains=query)
+        | models.Q(organization_id__in=organizations)
+        | models.Q(contact_id__in=contacts)
     )
 
 

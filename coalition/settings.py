@@ -4,6 +4,7 @@ Defaults are production-safe: DEBUG is off and SECRET_KEY is required. `make run
 test suite turn on what development needs.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
     "wagtail.contrib.routable_page",
+    "wagtail.contrib.frontend_cache",
     "wagtail.embeds",
     "wagtail.sites",
     "wagtail.users",
@@ -135,9 +137,26 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Sign-ons take row locks; SQLite serialises writers, and waiting beats "database is locked".
+    # WAL lets readers (public pages, the admin's listings) read while a writer holds the lock;
+    # NORMAL is the synchronous level SQLite recommends with it (safe from corruption).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
     )
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL"):
+    # psycopg's pool keeps a few connections open per process, so a request does not pay for a
+    # new one; it replaces persistent connections, which Django refuses beside it.
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise ImproperlyConfigured("CONN_MAX_AGE must be 0 (or unset) when DATABASE_POOL is on")
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -173,10 +192,49 @@ STORAGES = {
         )
     },
 }
+# Media and the letters' PDFs on S3-compatible storage (AWS, MinIO, R2, ...) once a bucket is
+# named, so that every app server and worker reads the same files.
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+# Where pages load media images from when it is not this site: the policy lets them in.
+MEDIA_ORIGINS: list[str] = []
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            "custom_domain": env_str("AWS_S3_CUSTOM_DOMAIN") or None,
+            "location": env_str("AWS_LOCATION"),
+            # As on a disk: a second upload named "logo.png" gets a name of its own instead of
+            # replacing the first one's bytes under every letter that shows it.
+            "file_overwrite": False,
+            # Image addresses are kept in cached pages and frozen publications: unsigned, so they
+            # do not expire. The bucket makes only images public; PDFs stream through the site.
+            "querystring_auth": False,
+        },
+    }
+    # Documents stream through Wagtail's view, which checks who may see them.
+    WAGTAILDOCS_SERVE_METHOD = "serve_view"
+    if env_str("AWS_S3_CUSTOM_DOMAIN"):
+        MEDIA_ORIGINS = [f"https://{env_str('AWS_S3_CUSTOM_DOMAIN').split('/')[0]}"]
+    elif env_str("AWS_S3_ENDPOINT_URL"):
+        MEDIA_ORIGINS = ["/".join(env_str("AWS_S3_ENDPOINT_URL").split("/")[:3])]
+    else:
+        MEDIA_ORIGINS = [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com"]
 WHITENOISE_USE_FINDERS = DEBUG
 if DEBUG:
     # Development serves static files from the apps; WhiteNoise still expects the folder.
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# Uploads. A request's form fields are held in memory up to DATA_UPLOAD_MAX_MEMORY_SIZE; a file
+# past FILE_UPLOAD_MAX_MEMORY_SIZE goes to a temporary file instead. Each upload form caps its
+# own file and names the limit: Word letters and members files 10 MB, images 5 MB (below).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# The page editor posts four or five fields per block of a letter's body: Django's default of
+# 1,000 refused to save a letter of 200 paragraphs. This fits the longest a Word import accepts.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000
 
 # Email: the console in development, SMTP in production.
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Coalition sign-on <noreply@localhost>")
@@ -208,10 +266,21 @@ TASKS = {
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if env_str("CACHE_URL"):
+    if not env_str("CACHE_URL").startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            f"CACHE_URL must be a Redis URL (redis://host:6379/0), not {env_str('CACHE_URL')!r}"
+        )
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": env_str("CACHE_URL"),
     }
+elif not DEBUG:
+    # The page cache's generation, the rate limits and allauth's limits live in this cache: in
+    # each process's memory, every server would keep its own stale pages and its own counts.
+    raise ImproperlyConfigured(
+        "CACHE_URL must be set when DEBUG is off: a Redis URL such as redis://127.0.0.1:6379/0, "
+        "shared by every app server and worker (the page cache and the rate limits live there)"
+    )
 
 # Accounts: staff sign in by email and a one-time code; nobody signs up.
 LOGIN_URL = "account_login"
@@ -221,10 +290,16 @@ ACCOUNT_SIGNUP_FIELDS = ["email*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_SIGNUP_ENABLED = False
-ACCOUNT_ADAPTER = "coalition.accounts.ClosedSignupAdapter"
+ACCOUNT_ADAPTER = "coalition.accounts.AccountAdapter"
+ACCOUNT_FORMS = {"confirm_login_code": "coalition.accounts.LoginCodeForm"}
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
-ACCOUNT_RATE_LIMITS = {"request_login_code": "10/m/ip,3/m/key"}
+# Counted in Django's cache (Redis in production: CACHE_URL) per client address. No limit counts
+# per account alone: anyone could use it up for a staff address and lock its owner out.
+ACCOUNT_RATE_LIMITS = {
+    "request_login_code": "5/m/ip,20/h/ip",
+    "login_code_failed": "10/h/ip",  # wrong codes, whatever the address (coalition/accounts.py)
+}
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
@@ -237,11 +312,39 @@ WAGTAIL_PASSWORD_RESET_ENABLED = False
 WAGTAILUSERS_PASSWORD_ENABLED = False
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# No SVG (a script in an image); every upload is decoded and written afresh without its metadata
+# (coalition/images.py), within limits read from the header before anything is decoded.
 WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp"]
+WAGTAILIMAGES_IMAGE_FORM_BASE = "coalition.images.ImageForm"
+WAGTAILIMAGES_MAX_UPLOAD_SIZE = 5 * 1024 * 1024
+WAGTAILIMAGES_MAX_IMAGE_PIXELS = 16_000_000  # all frames together; about 64 MB once decoded
 WAGTAILDOCS_EXTENSIONS = ["pdf", "docx", "csv", "xlsx", "txt"]
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 # Approving a letter's review approves it for circulation; it never publishes the letter.
 WAGTAIL_FINISH_WORKFLOW_ACTION = "letters.workflows.finish_workflow"
+# A CDN or caching proxy in front of the public pages, purged when a letter is published or
+# corrected (letters/caching.py). Any of the three, or several; none by default.
+WAGTAILFRONTENDCACHE: dict[str, dict[str, object]] = {}
+_cdn_hostnames = env_list("FRONTEND_CACHE_HOSTNAMES") or ["*"]
+if env_str("FRONTEND_CACHE_PURGE_URL"):  # Varnish, nginx or Fastly-style PURGE requests
+    WAGTAILFRONTENDCACHE["http"] = {
+        "BACKEND": "wagtail.contrib.frontend_cache.backends.HTTPBackend",
+        "LOCATION": env_str("FRONTEND_CACHE_PURGE_URL"),
+        "HOSTNAMES": _cdn_hostnames,
+    }
+if env_str("CLOUDFLARE_ZONE_ID"):
+    WAGTAILFRONTENDCACHE["cloudflare"] = {
+        "BACKEND": "wagtail.contrib.frontend_cache.backends.CloudflareBackend",
+        "ZONEID": env_str("CLOUDFLARE_ZONE_ID"),
+        "BEARER_TOKEN": env_str("CLOUDFLARE_API_TOKEN"),
+        "HOSTNAMES": _cdn_hostnames,
+    }
+if env_str("CLOUDFRONT_DISTRIBUTION_ID"):  # credentials as boto3 finds them (AWS_ACCESS_KEY_ID…)
+    WAGTAILFRONTENDCACHE["cloudfront"] = {
+        "BACKEND": "wagtail.contrib.frontend_cache.backends.CloudfrontBackend",
+        "DISTRIBUTION_ID": env_str("CLOUDFRONT_DISTRIBUTION_ID"),
+        "HOSTNAMES": _cdn_hostnames,
+    }
 
 # Security: everything on unless DEBUG; behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER.
 SESSION_COOKIE_SECURE = not DEBUG
@@ -255,9 +358,24 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Public and signer pages run no inline script or style and load nothing from elsewhere.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
+    "img-src": [CSP.SELF, "data:", *MEDIA_ORIGINS],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+# The Wagtail admin (/admin/, coalition/middleware.py): its editor runs inline scripts and styles,
+# but no script comes from another origin; its images include data: and blob: URLs (uploads, the
+# focal point) and the media store's. frame-ancestors follows X-Frame-Options there.
+ADMIN_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:", "blob:", *MEDIA_ORIGINS],
+    "connect-src": [CSP.SELF],
+    "frame-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
@@ -266,9 +384,17 @@ if env_bool("BEHIND_TLS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Sign-ons: the key of the event chain (a secret outside the database; derived from SECRET_KEY
-# when unset) and the limits on the open link ("20/h/ip,3/h/address"; see signatories/ratelimits.py).
+# when unset) and the limits on the signer pages, over the defaults in signatories/ratelimits.py,
+# as JSON: SIGN_ON_RATE_LIMITS='{"sign": "120/h/ip,20/h/link", "open_link": "20/h/ip,3/h/address"}'.
 EVENT_CHAIN_KEY = env_str("EVENT_CHAIN_KEY")
-SIGN_ON_RATE_LIMITS: dict[str, str] = {}
+try:
+    SIGN_ON_RATE_LIMITS: dict[str, str] = json.loads(env_str("SIGN_ON_RATE_LIMITS") or "{}")
+except json.JSONDecodeError as error:
+    raise ImproperlyConfigured(f"SIGN_ON_RATE_LIMITS is not JSON: {error}") from None
+if not isinstance(SIGN_ON_RATE_LIMITS, dict) or not all(
+    isinstance(rates, str) for rates in SIGN_ON_RATE_LIMITS.values()
+):
+    raise ImproperlyConfigured('SIGN_ON_RATE_LIMITS must map actions to rates: {"sign": "…"}')
 
 # Letters
 LETTER_PDF_TIMEOUT = env_int("LETTER_PDF_TIMEOUT", 300)

@@ -3,19 +3,17 @@
 from django.contrib.auth.decorators import permission_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.crypto import get_random_string
 from django.views.decorators.http import require_POST
 from wagtail.admin import messages
 
 from coalition.forms import ImportForm, LogInteractionForm, MergeForm
 from coalition.imports import import_members
+from coalition.imports.uploads import keep_upload, take_upload
 from coalition.models import Membership, Organization
 from coalition.selectors import (
     current_organizations,
@@ -26,8 +24,9 @@ from coalition.selectors import (
 from coalition.services import CoalitionError, MergeError, log_interaction, merge_organizations
 
 IMPORT_SALT = "coalition.import"
-IMPORT_DIR = "coalition-imports"
 MAX_REPORT_ROWS = 1000
+# Enough to see what is wrong with a file; a file wrong on every row says so in one line more.
+MAX_REPORT_ERRORS = 100
 
 
 def _deny_unless(request: HttpRequest, *perms: str) -> None:
@@ -175,28 +174,25 @@ def import_view(request: HttpRequest) -> HttpResponse:
         except signing.BadSignature:
             messages.error(request, "That upload has expired. Please choose the file again.")
             return redirect("coalition_import:index")
-        if not default_storage.exists(stored["path"]):
+        upload = take_upload(upload_id=stored["upload"], user=request.user)
+        if upload is None:
             messages.error(request, "That upload has already been imported or has expired.")
             return redirect("coalition_import:index")
-        with default_storage.open(stored["path"], "rb") as handle:
-            data = handle.read()
-        report = import_members(data=data, filename=stored["name"], dry_run=False)
+        report = import_members(data=bytes(upload.data), filename=upload.name, dry_run=False)
         if report.ok:
-            default_storage.delete(stored["path"])
             messages.success(request, report.summary())
     elif request.method == "POST":
         form = ImportForm(request.POST, request.FILES)
         if form.is_valid():
-            upload = form.cleaned_data["file"]
-            data = upload.read()
-            report = import_members(data=data, filename=upload.name, dry_run=True)
+            upload_file = form.cleaned_data["file"]
+            data = upload_file.read()
+            report = import_members(data=data, filename=upload_file.name, dry_run=True)
             if report.ok:
                 # The real run reads the same bytes back: the user confirms what the dry run showed.
-                path = default_storage.save(
-                    f"{IMPORT_DIR}/{get_random_string(24)}.upload", ContentFile(data)
-                )
-                token = signing.dumps({"path": path, "name": upload.name}, salt=IMPORT_SALT)
+                kept = keep_upload(data=data, name=upload_file.name, user=request.user)
+                token = signing.dumps({"upload": str(kept.pk)}, salt=IMPORT_SALT)
     rows = report.rows if report else []
+    errors = report.errors if report else []
     return TemplateResponse(
         request,
         "coalition/import.html",
@@ -205,6 +201,8 @@ def import_view(request: HttpRequest) -> HttpResponse:
             "report": report,
             "rows": rows[:MAX_REPORT_ROWS],
             "rows_hidden": max(0, len(rows) - MAX_REPORT_ROWS),
+            "errors": errors[:MAX_REPORT_ERRORS],
+            "errors_hidden": max(0, len(errors) - MAX_REPORT_ERRORS),
             "token": token,
         },
     )

@@ -1,15 +1,26 @@
 """The "Coalition" section of the Wagtail admin: organizations, contacts, memberships, interactions."""
 
+import csv
+import datetime
+import io
+import tempfile
+from collections.abc import Callable, Iterator
+
 import django_filters
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Concat
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.urls import path, reverse
+from django.utils.functional import cached_property
 from taggit.models import Tag
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.forms.choosers import BaseFilterForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel, ObjectList
 from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views import generic
+from wagtail.admin.views.mixins import ExcelDateFormatter
 from wagtail.admin.viewsets.base import ViewSet, ViewSetGroup
 from wagtail.admin.viewsets.chooser import ChooserViewSet
 from wagtail.admin.viewsets.model import ModelViewSet
@@ -17,15 +28,28 @@ from wagtail.admin.widgets.button import Button
 
 from coalition import views
 from coalition.forms import ContactForm, OrganizationForm
-from coalition.models import Coalition, Contact, Interaction, Membership, Organization
+from coalition.models import (
+    Coalition,
+    Contact,
+    Interaction,
+    Membership,
+    Organization,
+    OrganizationTag,
+)
 from coalition.selectors import (
     current_organizations,
     is_member,
     search_contacts,
+    search_interactions,
+    search_memberships,
     search_organizations,
 )
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Rows an export reads from the database at a time (a server-side cursor on PostgreSQL).
+EXPORT_CHUNK = 2000
+#: Bytes of CSV gathered before they are sent on: one write per row would cost more than the row.
+CSV_BLOCK = 64 * 1024
 
 
 def neutralise_formula(value: object) -> object:
@@ -43,8 +67,10 @@ class CoalitionIndexView(generic.IndexView):
 
     #: A permission ("app.codename") needed to export, beyond seeing the listing.
     export_permission: str | None = None
-    #: Export columns computed by the view rather than read from the model: {name: callable}.
-    export_values: dict = {}
+    #: Export columns computed by the view from the exported row: {name: callable(row)}.
+    export_values: dict[str, Callable[[dict], object]] = {}
+    #: Export columns read through another lookup than their dotted name: {name: "a__b"}.
+    export_lookups: dict[str, str] = {}
 
     def user_may_export(self) -> bool:
         return self.export_permission is None or self.request.user.has_perm(self.export_permission)
@@ -53,23 +79,116 @@ class CoalitionIndexView(generic.IndexView):
     def show_export_buttons(self) -> bool:
         return bool(self.list_export) and self.user_may_export()
 
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if self.is_export:
+            # Straight to the file: the listing's context would count and load every row first.
+            return self.as_spreadsheet(self.get_queryset(), request.GET["export"])
+        return super().get(request, *args, **kwargs)
+
     def as_spreadsheet(self, queryset, spreadsheet_format):
         if not self.user_may_export():
             raise PermissionDenied("You may not export this listing.")
         return super().as_spreadsheet(queryset, spreadsheet_format)
 
-    def to_row_dict(self, item):
+    def get_export_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        """The rows of an export: what the listing shows, annotated with what export_values read."""
+        return queryset
+
+    @cached_property
+    def export_columns(self) -> dict[str, str]:
+        """The lookup each exported column reads, but for those export_values computes."""
+        return {
+            field: self.export_lookups.get(field, field.replace(".", "__"))
+            for field in self.list_export
+            if field not in self.export_values
+        }
+
+    def export_rows(self, queryset: models.QuerySet) -> Iterator[dict]:
+        # Plain rows of the exported columns, read in chunks as the file is written: the first
+        # bytes leave before the last row is read, memory stays flat, and no model instance is
+        # built (for tens of thousands of rows that was most of the time).
+        queryset = self.get_export_queryset(queryset).prefetch_related(None)
+        columns = {*self.export_columns.values(), *queryset.query.annotations}
+        return queryset.values(*columns).iterator(chunk_size=EXPORT_CHUNK)
+
+    def stream_csv(self, queryset):
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([self.get_heading(queryset, field) for field in self.list_export])
+        for row in self.export_rows(queryset):
+            writer.writerow(
+                [
+                    self.preprocess_field_value(field, value, self.FORMAT_CSV)
+                    for field, value in self.to_row_dict(row).items()
+                ]
+            )
+            if out.tell() >= CSV_BLOCK:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
+
+    def write_xlsx(self, queryset, output):
+        from openpyxl import Workbook
+
+        workbook = Workbook(write_only=True, iso_dates=True)
+        worksheet = workbook.create_sheet(title="Sheet1")
+        worksheet.append(self.get_heading(queryset, field) for field in self.list_export)
+        date_format = ExcelDateFormatter().get()
+        for item in self.export_rows(queryset):
+            worksheet.append(
+                self.generate_xlsx_row(worksheet, self.to_row_dict(item), date_format=date_format)
+            )
+        workbook.save(output)
+
+    def generate_xlsx_row(self, worksheet, row_dict, date_format=None):
+        from openpyxl.cell import WriteOnlyCell
+
+        for field, value in row_dict.items():
+            value = self.preprocess_field_value(field, value, self.FORMAT_XLSX)
+            # A cell object only where the value needs one (a formula kept as text, a date's
+            # format): openpyxl takes any other value as it is, and a cell object costs it an
+            # exception per value.
+            if isinstance(value, str) and value.startswith("="):
+                cell = WriteOnlyCell(worksheet, value)
+                cell.data_type = "s"
+                yield cell
+            elif date_format and isinstance(value, datetime.datetime):
+                cell = WriteOnlyCell(worksheet, value)
+                cell.number_format = date_format
+                yield cell
+            else:
+                yield value
+
+    def write_xlsx_response(self, queryset):
+        # A workbook is a zip, complete only at the end: it is written to a temporary file, not
+        # held in memory, and sent from there in blocks (FileResponse closes it).
+        output = tempfile.TemporaryFile()  # noqa: SIM115
+        self.write_xlsx(queryset, output)
+        output.seek(0)
+        return FileResponse(
+            output,
+            as_attachment=True,
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            filename=f"{self.get_filename()}.xlsx",
+        )
+
+    def to_row_dict(self, item: dict) -> dict:
+        columns = self.export_columns
         return {
             field: (
                 self.export_values[field](item)
                 if field in self.export_values
-                else _get(item, field)
+                else _blank_if_none(item[columns[field]])
             )
             for field in self.list_export
         }
 
     def preprocess_field_value(self, field, value, export_format):
-        value = super().preprocess_field_value(field, value, export_format)
+        # Text and numbers need no preprocessing (Wagtail's would leave them as they are): most
+        # cells skip the search for a preprocessing function.
+        if type(value) not in (str, int, bool):
+            value = super().preprocess_field_value(field, value, export_format)
         if export_format == self.FORMAT_CSV:
             return neutralise_formula(value)
         return value
@@ -87,25 +206,73 @@ class CoalitionIndexView(generic.IndexView):
         )
 
 
-def _get(item: models.Model, dotted: str) -> object:
-    value = item
-    for part in dotted.split("."):
-        value = getattr(value, part, None)
-        if callable(value):
-            value = value()
-        if value is None:
-            return ""
-    return value
+def _blank_if_none(value: object) -> object:
+    # As a missing related record (an interaction without a contact) printed before.
+    return "" if value is None else value
+
+
+def _in_coalition(coalition: str, tier: str) -> str:
+    return f"{coalition} ({Membership.Tier(tier).label.lower()})"
 
 
 def _active_coalitions(org: Organization) -> str:
-    return ", ".join(
-        f"{m.coalition.name} ({m.get_tier_display().lower()})" for m in org.active_memberships
+    return ", ".join(_in_coalition(m.coalition.name, m.tier) for m in org.active_memberships)
+
+
+# An export reads each organization's coalitions and tags as one string per row, aggregated by
+# the database in the same query: a control character no name contains separates the parts,
+# which Python sorts (SQLite before 3.44 cannot order inside an aggregate).
+PART = "\x1f"
+PAIR = "\x1e"
+
+
+def _aggregated(rows: models.QuerySet, group_by: str, value: models.Expression) -> models.Subquery:
+    return models.Subquery(
+        rows.order_by()
+        .values(group_by)
+        .annotate(joined=models.StringAgg(value, models.Value(PART)))
+        .values("joined")
     )
 
 
-def _tag_names(org: Organization) -> str:
-    return ", ".join(sorted(t.name for t in org.tags.all()))
+def _parts(joined: str | None) -> list[str]:
+    return [part for part in (joined or "").split(PART) if part]
+
+
+def _exported_coalitions(row: dict) -> str:
+    pairs = sorted(part.split(PAIR) for part in _parts(row["exported_coalitions"]))
+    return ", ".join(_in_coalition(coalition, tier) for coalition, tier in pairs)
+
+
+def _exported_tags(row: dict) -> str:
+    return ", ".join(sorted(_parts(row["exported_tags"])))
+
+
+def _contact_count() -> models.Expression:
+    contacts = (
+        Contact.objects.filter(organization_id=models.OuterRef("pk"))
+        .order_by()
+        .values("organization_id")
+        .annotate(n=models.Count("pk"))
+        .values("n")
+    )
+    return Coalesce(models.Subquery(contacts), 0)
+
+
+def _with_contact_counts(organizations: list[Organization]) -> list[Organization]:
+    """A page of organizations with their numbers of contacts, in one query for the page."""
+    missing = [org.pk for org in organizations if not hasattr(org, "contact_count")]
+    if missing:
+        counts = dict(
+            Contact.objects.filter(organization_id__in=missing)
+            .order_by()
+            .values_list("organization_id")
+            .annotate(n=models.Count("pk"))
+        )
+        for org in organizations:
+            if not hasattr(org, "contact_count"):
+                org.contact_count = counts.get(org.pk, 0)
+    return organizations
 
 
 class OrganizationFilterSet(WagtailFilterSet):
@@ -116,20 +283,13 @@ class OrganizationFilterSet(WagtailFilterSet):
         choices=Membership.Tier.choices, method="filter_tier", label="Tier"
     )
     kind = django_filters.ChoiceFilter(choices=Organization.Kind.choices)
-    country = django_filters.ChoiceFilter(
-        choices=lambda: [
-            (c, c)
-            for c in current_organizations()
-            .exclude(country="")
-            .order_by("country")
-            .values_list("country", flat=True)
-            .distinct()
-        ]
-    )
+    # The countries in use, read once per listing in __init__ (a callable would query each time
+    # the form validates or renders the list).
+    country = django_filters.ChoiceFilter(choices=[])
     tag = django_filters.ModelChoiceFilter(
-        queryset=Tag.objects.filter(coalition_organizationtag_items__isnull=False)
-        .distinct()
-        .order_by("name"),
+        queryset=Tag.objects.filter(
+            models.Exists(OrganizationTag.objects.filter(tag_id=models.OuterRef("pk")))
+        ).order_by("name"),
         method="filter_tag",
         label="Tag",
         to_field_name="slug",
@@ -139,6 +299,17 @@ class OrganizationFilterSet(WagtailFilterSet):
     class Meta:
         model = Organization
         fields = ["coalition", "tier", "kind", "country", "tag", "status"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["country"].extra["choices"] = [
+            (c, c)
+            for c in current_organizations()
+            .exclude(country="")
+            .order_by("country")
+            .values_list("country", flat=True)
+            .distinct()
+        ]
 
     def _memberships(self) -> models.QuerySet:
         active = Membership.objects.filter(
@@ -173,7 +344,7 @@ class OrganizationFilterSet(WagtailFilterSet):
 
 
 class OrganizationIndexView(CoalitionIndexView):
-    export_values = {"coalitions": _active_coalitions, "tag_names": _tag_names}
+    export_values = {"coalitions": _exported_coalitions, "tag_names": _exported_tags}
 
     def filter_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         queryset = super().filter_queryset(queryset)
@@ -186,26 +357,41 @@ class OrganizationIndexView(CoalitionIndexView):
         return queryset
 
     def get_base_queryset(self) -> models.QuerySet:
-        contacts = (
-            Contact.objects.filter(organization_id=models.OuterRef("pk"))
-            .order_by()
-            .values("organization_id")
-            .annotate(n=models.Count("pk"))
-            .values("n")
-        )
-        return (
-            current_organizations()
-            .annotate(contact_count=Coalesce(models.Subquery(contacts), 0))
-            .prefetch_related(
-                models.Prefetch(
-                    "memberships",
-                    queryset=Membership.objects.filter(left_on__isnull=True).select_related(
-                        "coalition"
-                    ),
-                    to_attr="active_memberships",
+        # The numbers of contacts are counted for the page shown (paginate_queryset), not in a
+        # subquery per row: PostgreSQL would run that for every row an OFFSET skips as well.
+        return current_organizations().prefetch_related(
+            models.Prefetch(
+                "memberships",
+                queryset=Membership.objects.filter(left_on__isnull=True).select_related(
+                    "coalition"
                 ),
-                "tags",
+                to_attr="active_memberships",
             )
+        )
+
+    def order_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        if self.ordering in ("contact_count", "-contact_count"):
+            queryset = queryset.annotate(contact_count=_contact_count())
+        return super().order_queryset(queryset)
+
+    def paginate_queryset(self, queryset: models.QuerySet, page_size: int) -> tuple:
+        paginator, page, object_list, is_paginated = super().paginate_queryset(queryset, page_size)
+        page.object_list = object_list = _with_contact_counts(list(object_list))
+        return paginator, page, object_list, is_paginated
+
+    def get_export_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        active = Membership.objects.filter(
+            organization_id=models.OuterRef("pk"), left_on__isnull=True
+        )
+        tags = OrganizationTag.objects.filter(content_object_id=models.OuterRef("pk"))
+        return queryset.annotate(
+            exported_coalitions=_aggregated(
+                active,
+                "organization_id",
+                Concat("coalition__name", models.Value(PAIR), "tier"),
+            ),
+            exported_tags=_aggregated(tags, "content_object_id", "tag__name"),
+            contact_count=_contact_count(),
         )
 
     def search_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
@@ -300,6 +486,29 @@ ORGANIZATION_PANELS = ObjectList(
 )
 
 
+class OrganizationSearchForm(BaseFilterForm):
+    """The chooser's search, as the listing's: names, acronyms and contacts, read from the tables.
+
+    Wagtail's search index cannot filter out merged records (a search there failed) and lags
+    behind imports until the worker has indexed them.
+    """
+
+    q = forms.CharField(
+        label="Search term",
+        widget=forms.TextInput(attrs={"placeholder": "Search"}),
+        required=False,
+    )
+
+    def filter(self, objects: models.QuerySet) -> models.QuerySet:
+        objects = super().filter(objects)
+        query = self.cleaned_data.get("q")
+        if query:
+            objects = search_organizations(objects, query)
+            self.is_searching = True
+            self.search_query = query
+        return objects
+
+
 class OrganizationChooserViewSet(ChooserViewSet):
     model = Organization
     icon = "group"
@@ -310,6 +519,9 @@ class OrganizationChooserViewSet(ChooserViewSet):
 
     def get_object_list(self) -> models.QuerySet:
         return current_organizations()
+
+    def get_common_view_kwargs(self, **kwargs) -> dict:
+        return super().get_common_view_kwargs(filter_form_class=OrganizationSearchForm, **kwargs)
 
 
 class ContactChooserViewSet(ChooserViewSet):
@@ -469,10 +681,7 @@ class MembershipIndexView(CoalitionIndexView):
     def search_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         if not self.is_searching:
             return queryset
-        q = self.search_query
-        return queryset.filter(
-            models.Q(organization__name__icontains=q) | models.Q(organization__acronym__icontains=q)
-        )
+        return search_memberships(queryset, self.search_query)
 
 
 class MembershipFilterSet(WagtailFilterSet):
@@ -532,19 +741,16 @@ class MembershipViewSet(ModelViewSet):
 
 
 class InteractionIndexView(CoalitionIndexView):
+    # The user as the listing prints it (str() of Django's user is the username).
+    export_lookups = {"author": "author__username"}
+
     def get_base_queryset(self) -> models.QuerySet:
         return Interaction.objects.select_related("organization", "contact", "author")
 
     def search_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         if not self.is_searching:
             return queryset
-        q = self.search_query
-        return queryset.filter(
-            models.Q(summary__icontains=q)
-            | models.Q(organization__name__icontains=q)
-            | models.Q(organization__acronym__icontains=q)
-            | models.Q(contact__name__icontains=q)
-        )
+        return search_interactions(queryset, self.search_query)
 
 
 class InteractionFilterSet(WagtailFilterSet):

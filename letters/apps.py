@@ -6,8 +6,10 @@ from django.apps import AppConfig
 def pages_changed(sender: type, **kwargs: Any) -> None:
     """A page went live or off, or the letterhead changed: every cached public page is stale."""
     from .caching import invalidate_public_pages
+    from .models import LetterPage
 
-    invalidate_public_pages()
+    instance = kwargs.get("instance")
+    invalidate_public_pages(letter=instance if isinstance(instance, LetterPage) else None)
 
 
 class LettersConfig(AppConfig):

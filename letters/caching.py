@@ -13,12 +13,14 @@ memory, and reads the shared generation at most once a second: a hit then costs 
 either, and another server's invalidation reaches this one within a second.
 """
 
+import contextlib
 import hashlib
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -26,8 +28,12 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.urls import NoReverseMatch, reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date
+
+if TYPE_CHECKING:
+    from .models import LetterPage
 
 GENERATION_KEY = "public-pages:generation"
 # Paths whose pages are the same for every anonymous reader. Signer pages (/sign/) are personal.
@@ -102,9 +108,56 @@ def generation() -> int:
     return LOCAL.generation
 
 
-def invalidate_public_pages() -> None:
-    """Make every cached public page stale, once the change that calls for it is committed."""
+def invalidate_public_pages(*, letter: "LetterPage | None" = None) -> None:
+    """Make every cached public page stale, once the change that calls for it is committed.
+
+    Given the letter that changed, a CDN in front of the site (WAGTAILFRONTENDCACHE) is told to
+    drop that letter's addresses, the archive and the feed as well.
+    """
     transaction.on_commit(_next_generation)
+    if letter is not None and settings.WAGTAILFRONTENDCACHE:
+        transaction.on_commit(partial(purge_letter_from_frontend_cache, letter.pk))
+
+
+# The letter's open data, mounted beside it by the sign-on app: found by name.
+LETTER_DATA_URLS = (
+    "public:signatories_csv",
+    "public:signatories_json",
+    "public:letter_json",
+    "public:embed",
+)
+
+
+def letter_public_urls(page: "LetterPage") -> list[str]:
+    """Every public address that shows the letter, absolute on SITE_URL (the CDN's address)."""
+    parts = page.get_url_parts()
+    if parts is None:
+        return []  # not routable: nothing public to drop
+    page_path = parts[2]
+    versions = page.publications.values_list("version", flat=True)
+    paths = [page_path, f"{page_path}pdf/", *(f"{page_path}pdf/v{v}/" for v in versions)]
+    archive = page.get_parent()
+    archive_parts = archive.get_url_parts() if archive is not None else None
+    if archive_parts is not None:
+        paths.append(archive_parts[2])
+    named = [*((name, {"slug": page.slug}) for name in LETTER_DATA_URLS), ("public:feed", {})]
+    for name, kwargs in named:
+        with contextlib.suppress(NoReverseMatch):  # not mounted: not public either
+            paths.append(reverse(name, kwargs=kwargs))
+    return [settings.SITE_URL + path for path in dict.fromkeys(paths)]
+
+
+def purge_letter_from_frontend_cache(letter_id: int) -> None:
+    """Ask the CDN to drop a letter's page, its PDFs and data, the archive and the feed."""
+    from wagtail.contrib.frontend_cache.tasks import purge_urls_from_cache_task
+
+    from .models import LetterPage
+
+    letter = LetterPage.objects.filter(pk=letter_id).first()
+    urls = letter_public_urls(letter) if letter is not None else []
+    if urls:
+        # In the worker: a slow or unreachable CDN API must not hold the publisher's request.
+        purge_urls_from_cache_task.using(backend="background").enqueue(urls)
 
 
 def _next_generation() -> None:

@@ -1,5 +1,6 @@
 import datetime
 import json
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -8,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 from django.utils.functional import cached_property
 from wagtail.admin.panels import FieldRowPanel, MultiFieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
@@ -517,3 +519,46 @@ class CirculationApproval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.letter} revision {self.revision_id}, approved {self.approved_at:%Y-%m-%d}"
+
+
+class WordImportJob(models.Model):
+    """A long Word file becoming a draft letter in the background, and how far it has come."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting for the task worker"
+        READING = "reading", "Reading paragraphs"
+        WRITING = "writing", "Creating the draft letter"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    FINISHED = (Status.DONE, Status.FAILED)
+
+    # Its address is shown to the staff member who started it: not a guessable number.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    # The upload until the job has read it: in a row every worker reaches, never in media,
+    # emptied when the job ends and deleted with the row after a day (delete_stale_imports).
+    document = models.BinaryField(default=b"", blank=True)
+    index = models.ForeignKey(
+        LetterIndexPage, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.WAITING)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    letter = models.ForeignKey(
+        LetterPage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.get_status_display()}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED

@@ -38,6 +38,10 @@ def read_local_url(url: str) -> tuple[bytes, str]:
     Raises ValueError for anything else: other schemes (file:, http:), other hosts, paths
     outside the static and media roots.
     """
+    stored = _stored_media_name(url)
+    if stored is not None and default_storage.exists(stored):
+        with default_storage.open(stored, "rb") as fh:
+            return fh.read(), mimetypes.guess_type(stored)[0] or "application/octet-stream"
     parts = urlsplit(url)
     if f"{parts.scheme}://{parts.netloc}/" != PDF_ORIGIN or parts.query:
         raise ValueError(f"blocked URL {url!r}: only the project's own static and media files")
@@ -61,6 +65,16 @@ def read_local_url(url: str) -> tuple[bytes, str]:
                 return fh.read(), ctype
         break
     raise ValueError(f"blocked URL {url!r}: not a static or media file of this project")
+
+
+def _stored_media_name(url: str) -> str | None:
+    """The file in media storage behind an absolute address of it, as S3 storage gives for a
+    logo (https://bucket.s3.amazonaws.com/original_images/…); None for any other address."""
+    probe = "probe"
+    base = default_storage.url(probe)[: -len(probe)]
+    if "://" not in base or not url.startswith(base) or "?" in url or "#" in url:
+        return None
+    return _safe_relative(url[len(base) :])
 
 
 def local_only_fetcher() -> "URLFetcher":

@@ -7,5 +7,6 @@ from . import views
 app_name = "letters_admin"
 urlpatterns = [
     path("import-word/", views.import_word, name="import_word"),
+    path("import-word/<uuid:job_id>/", views.word_import, name="word_import"),
     path("<int:page_id>/archive-pdf/", views.archive_pdf, name="archive_pdf"),
 ]

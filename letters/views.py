@@ -1,5 +1,7 @@
 """Staff views in the Wagtail admin: starting a letter from Word, the archival PDF/A."""
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
@@ -10,15 +12,21 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from .forms import WordImportForm
-from .models import LetterIndexPage, LetterPage
+from .models import LetterIndexPage, LetterPage, WordImportJob
 from .pdf import stored_letter_pdf
-from .services import create_letter_from_word
+from .services import create_letter_from_word, start_word_import
 from .word import WordImportError
+
+# Longer letters are read in the background, with a page that shows how far it has come; a
+# letter of this many paragraphs reads in well under a second.
+SYNC_PARAGRAPHS = 300
+REFRESH_SECONDS = 2
 
 
 @require_http_methods(["GET", "POST"])
 def import_word(request: HttpRequest) -> HttpResponse:
-    """Upload a .docx; a draft letter is made from it and its editor opens."""
+    """Upload a .docx; a draft letter is made from it (in the background if long), then its
+    editor opens."""
     index = LetterIndexPage.objects.first()
     if index is None:
         messages.error(request, "Create the letter archive page before importing letters.")
@@ -32,12 +40,15 @@ def import_word(request: HttpRequest) -> HttpResponse:
     )
     if form.is_bound and form.is_valid():
         upload = form.cleaned_data["document"]
+        user = request.user if isinstance(request.user, User) else None
+        if form.paragraphs > SYNC_PARAGRAPHS:
+            job = start_word_import(
+                upload=upload, name=upload.name, user=user, index=index, paragraphs=form.paragraphs
+            )
+            return redirect("letters_admin:word_import", job.pk)
         try:
             result = create_letter_from_word(
-                upload=upload,
-                name=upload.name,
-                user=request.user if isinstance(request.user, User) else None,
-                index=index,
+                upload=upload, name=upload.name, user=user, index=index
             )
         except WordImportError as error:
             form.add_error("document", str(error))
@@ -60,6 +71,29 @@ def import_word(request: HttpRequest) -> HttpResponse:
             "submit_button_label": "Import",
             "submit_button_active_label": "Importing…",
             "form_is_multipart": True,
+        },
+    )
+
+
+@require_http_methods(["GET"])
+def word_import(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    """How far a Word import running in the background has come; its letter once done."""
+    job = get_object_or_404(WordImportJob, pk=job_id, created_by_id=request.user.pk)
+    if job.status == WordImportJob.Status.DONE and job.letter_id is not None:
+        messages.success(request, f"Draft letter created from {job.name}.")
+        for note in job.notes:
+            messages.warning(request, note)
+        return redirect("wagtailadmin_pages:edit", job.letter_id)
+    return TemplateResponse(
+        request,
+        "letters/admin/word_import.html",
+        {
+            "job": job,
+            "done": f"{job.done:,}",
+            "total": f"{job.total:,}",
+            "statuses": WordImportJob.Status,
+            "import_url": reverse("letters_admin:import_word"),
+            "refresh_seconds": REFRESH_SECONDS,
         },
     )
 

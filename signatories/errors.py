@@ -39,3 +39,7 @@ class AlreadyResponded(SignOnError):
 
 class RateLimited(SignOnError):
     """Too many requests from one address or network in a short time."""
+
+    def __init__(self, message: str, *, retry_after: int = 0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds, at most, until the window closes

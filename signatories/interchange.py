@@ -4,7 +4,8 @@ import datetime
 import html
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,12 @@ from typing import Any
 import nh3
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import models, transaction
 from jsonschema import Draft202012Validator
 
-from coalition.models import Organization, name_key
-from coalition.selectors import best_named, organizations_named
+from coalition.imports.writing import INDEX_BATCH, index_members
+from coalition.models import Organization, assign_slugs, name_key, sort_name_for
+from coalition.selectors import organizations_named
 from letters.models import LetterPage
 from letters.services import ensure_letter_archive, unique_slug
 
@@ -26,6 +28,18 @@ from .services import Actor, publish_letter
 SCHEMA = json.loads((Path(__file__).parent / "schema" / "letter.schema.json").read_text())
 BLOCK_TYPES = ("paragraph", "heading", "bullets", "numbered")
 INLINE_TAGS = {"b", "strong", "i", "em", "br", "a"}
+# The format nests four levels deep ($.body[0].items[0]); json.loads and the schema validator
+# recurse, and a few kilobytes of brackets would exhaust Python's stack.
+MAX_DEPTH = 10
+MAX_SIGNATORIES = 20_000
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+# C0 and C1 controls but tab, line feed and carriage return, DEL, and lone surrogates: PostgreSQL
+# refuses NUL and surrogates, and nobody means the rest.
+FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# A schema message quotes the value it is about, which may be megabytes long.
+MAX_MESSAGE = 200
+# Names matched per query: SQLite takes at most 32,766 parameters.
+MATCH_BATCH = 5000
 
 
 class LetterDocumentError(Exception):
@@ -78,19 +92,129 @@ def _describe(error: Any) -> list[str]:
             return [
                 f"{where}: a signatory needs a name (an organization) or a person (an individual)"
             ]
-    return [f"{where}: {error.message}"]
+    return [f"{where}: {_shortened(error.message)}"]
 
 
 def _describe_at(error: Any, prefix: list[Any]) -> list[str]:
-    return [f"{json_path(prefix + list(error.absolute_path))}: {error.message}"]
+    return [f"{json_path(prefix + list(error.absolute_path))}: {_shortened(error.message)}"]
+
+
+def _shortened(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
+
+
+def load_document(text: str) -> Any:
+    """The document in a JSON text; LetterDocumentError when it is not JSON or nests too deep."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise LetterDocumentError(
+            [f"$: not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"]
+        ) from None
+    except RecursionError:
+        where = _deep_in_text(text, MAX_DEPTH) or "$"
+        raise LetterDocumentError([_too_deep(where)]) from None
+    except ValueError as error:  # an integer of more than 4,300 digits, for one
+        raise LetterDocumentError([f"$: not valid JSON: {_shortened(str(error))}"]) from None
+
+
+def _too_deep(where: str) -> str:
+    return (
+        f"{where}: nested more than {MAX_DEPTH} levels deep; a letter document nests four "
+        "levels at most"
+    )
+
+
+STRUCTURE = re.compile(r'["\[\]{},]')
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def _deep_in_text(text: str, limit: int) -> str | None:
+    """Where a JSON text nests deeper than `limit`, found without parsing it (which recurses)."""
+    # One entry per open container: [is an object, current key or index, a key comes next].
+    stack: list[list[Any]] = []
+    position = 0
+    while (match := STRUCTURE.search(text, position)) is not None:
+        char, position = match.group(), match.end()
+        if char == '"':
+            string = STRING.match(text, match.start())
+            if string is None:
+                return None  # an unterminated string: json.loads says where
+            position = string.end()
+            if stack and stack[-1][0] and stack[-1][2]:
+                try:
+                    stack[-1][1] = json.loads(string.group())
+                except ValueError:
+                    stack[-1][1] = string.group()[1:-1]
+                stack[-1][2] = False
+        elif char in "[{":
+            if len(stack) >= limit:
+                return json_path([entry[1] for entry in stack])
+            stack.append([char == "{", None if char == "{" else 0, char == "{"])
+        elif char in "]}":
+            if stack:
+                stack.pop()
+        elif stack:  # a comma
+            if stack[-1][0]:
+                stack[-1][2] = True
+            else:
+                stack[-1][1] += 1
+    return None
+
+
+class _TooDeep(Exception):
+    def __init__(self, path: list[Any]) -> None:
+        self.path = json_path(path)
+
+
+def _walk(document: Any) -> list[str]:
+    """Characters the database refuses, each with its JSON path; _TooDeep past MAX_DEPTH."""
+    problems: list[str] = []
+    stack: list[tuple[Any, list[Any]]] = [(document, [])]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            found = FORBIDDEN_CHARACTERS.search(value)
+            if found:
+                problems.append(
+                    f"{json_path(path)}: holds a control character "
+                    f"(U+{ord(found.group()):04X}), which the database refuses or nobody "
+                    "meant; remove it"
+                )
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if len(path) >= MAX_DEPTH:
+            raise _TooDeep(path)
+        children = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, child in reversed(list(children)):
+            if isinstance(key, str):
+                found = FORBIDDEN_CHARACTERS.search(key)
+                if found:
+                    problems.append(
+                        f"{json_path(path)}: the key {key[:40]!r} holds a control character "
+                        f"(U+{ord(found.group()):04X}); remove it"
+                    )
+            stack.append((child, [*path, key]))
+    return problems
 
 
 def validate_document(document: Any) -> list[str]:
     """Every problem in a letter document, each with its JSON path; empty when it is valid."""
     if not isinstance(document, dict):
         return ["$: a letter document must be a JSON object"]
+    try:
+        problems = _walk(document)
+    except _TooDeep as deep:
+        # All the schema would say about the value quotes it, recursing as deep as it goes.
+        return [_too_deep(deep.path)]
+    signatories = document.get("signatories")
+    if isinstance(signatories, list) and len(signatories) > MAX_SIGNATORIES:
+        return [
+            f"$.signatories: {len(signatories):,} signatories; the limit is "
+            f"{MAX_SIGNATORIES:,}. Split the list, or ask for the limit to be raised."
+        ]
     validator = Draft202012Validator(SCHEMA)
-    problems: list[str] = []
     for error in sorted(
         validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
     ):
@@ -102,8 +226,9 @@ def validate_document(document: Any) -> list[str]:
                 raise ValueError
             datetime.date.fromisoformat(date)
         except ValueError:
-            problems.append(f"$.date: {date!r} is not a date in the form YYYY-MM-DD")
-    signatories = document.get("signatories")
+            problems.append(
+                f"$.date: {_shortened(repr(date))} is not a date in the form YYYY-MM-DD"
+            )
     if isinstance(signatories, list):
         url_validator = URLValidator(schemes=["http", "https"])
         seen: dict[str, int] = {}
@@ -116,14 +241,14 @@ def validate_document(document: Any) -> list[str]:
                     url_validator(website)
                 except ValidationError:
                     problems.append(
-                        f"$.signatories[{i}].website: {website!r} is not an http(s) address"
+                        f"$.signatories[{i}].website: {_shortened(repr(website))} is not an http(s) address"
                     )
             name = item.get("name")
             if isinstance(name, str) and "person" not in item:
                 key = name_key(name)
                 if key in seen:
                     problems.append(
-                        f"$.signatories[{i}].name: {name!r} is already listed at $.signatories[{seen[key]}]"
+                        f"$.signatories[{i}].name: {_shortened(repr(name))} is already listed at $.signatories[{seen[key]}]"
                     )
                 else:
                     seen[key] = i
@@ -209,20 +334,32 @@ def body_stream(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _match_organizations(items: list[dict[str, Any]]) -> dict[int, Organization]:
-    """Existing organizations for the signatories that name one, by normalized name or acronym."""
+    """Existing organizations for the signatories that name one: by normalized name, else by
+    acronym (as coalition.selectors.best_named), looked up in a few queries for any length."""
     named = [item for item in items if "name" in item]
-    found = list(
-        organizations_named(
-            names=[item["name"] for item in named],
-            acronyms=[item.get("acronym", "") for item in named],
-        )
-    )
+    by_key: dict[str, Organization] = {}
+    by_acronym: dict[str, Organization] = {}
+    for start in range(0, len(named), MATCH_BATCH):
+        batch = named[start : start + MATCH_BATCH]
+        for org in organizations_named(
+            names=[item["name"] for item in batch],
+            acronyms=[item.get("acronym", "") for item in batch],
+        ):
+            if org.merged_into_id is not None:
+                continue
+            by_key.setdefault(org.name_key, org)
+            if org.acronym:
+                by_acronym.setdefault(org.acronym.lower(), org)
     matched = {}
     for i, item in enumerate(items):
         if "name" in item:
-            org = best_named(found, names=[item["name"]], acronyms=[item.get("acronym", "")])
-            if org is not None:
-                matched[i] = org
+            key = name_key(item["name"])
+            acronym = item.get("acronym", "").strip().lower()
+            found = (by_key.get(key) if key else None) or (
+                by_acronym.get(acronym) if acronym else None
+            )
+            if found is not None:
+                matched[i] = found
     return matched
 
 
@@ -233,95 +370,208 @@ class ImportResult:
     signatures_created: int
 
 
-@transaction.atomic
+@dataclass
+class _Plan:
+    """Everything an import writes, built and checked before the write transaction opens."""
+
+    letter: LetterPage
+    organizations: list[Organization] = field(default_factory=list)
+    # Each signature with the new organization it waits for (its primary key comes on writing).
+    signatures: list[tuple[Signature, Organization | None]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
 def import_letter(*, document: Any, publish: bool = False) -> ImportResult:
-    """Create a letter, its missing organizations and its approved signatures from a document."""
+    """Create a letter, its missing organizations and its approved signatures from a document.
+
+    Everything is checked and built first; the write is one short transaction, all or nothing
+    (on SQLite it holds the one write lock: 10,000 signatories took minutes when each
+    organization was saved, indexed and looked up in turn inside it).
+    """
     problems = validate_document(document)
     if problems:
         raise LetterDocumentError(problems)
-    index = ensure_letter_archive()
-    title = document.get("title") or derive_title(document)
-    letter = LetterPage(
-        title=title,
-        slug=unique_slug(index, title),
-        letter_date=datetime.date.fromisoformat(document["date"]) if "date" in document else None,
-        dateline=document.get("dateline", ""),
-        recipients="\n".join(line.strip() for line in document.get("recipients", [])),
-        salutation=document.get("salutation", ""),
-        body=body_stream(document["body"]),
-        closing=document.get("closing", ""),
-        cc="\n".join(document.get("cc", [])),
-        footnotes="\n".join(document.get("footnotes", [])),
-        signatory_order=LetterPage.SignatoryOrder.AS_ENTERED,
-        signatory_style=(
-            LetterPage.SignatoryStyle.SIGNERS
-            if any("signer" in item for item in document["signatories"])
-            else LetterPage.SignatoryStyle.ORGANIZATIONS
-        ),
-        accepts_individuals=any("person" in item for item in document["signatories"]),
-        live=False,
+    plan = _plan(document)
+    if plan.problems:
+        raise LetterDocumentError(plan.problems)
+    letter = plan.letter
+    with transaction.atomic():
+        index = ensure_letter_archive()
+        letter.slug = unique_slug(index, letter.title)
+        index.add_child(instance=letter)
+        revision = letter.save_revision()
+        assign_slugs(plan.organizations)
+        Organization.objects.bulk_create(plan.organizations, batch_size=500)
+        for signature, new_org in plan.signatures:
+            signature.letter = letter
+            if new_org is not None:
+                signature.organization = new_org
+        Signature.objects.bulk_create([s for s, _ in plan.signatures], batch_size=500)
+        if publish:
+            # The same service as every other publication: a frozen list, a PDF and its SHA-256.
+            publish_letter(letter=letter, revision=revision, actor=Actor.system("import_letter"))
+        # bulk_create sends no signals: the search index learns of them in the worker.
+        pks = [org.pk for org in plan.organizations]
+        for start in range(0, len(pks), INDEX_BATCH):
+            transaction.on_commit(
+                partial(
+                    index_members.enqueue,
+                    Organization._meta.label,
+                    pks[start : start + INDEX_BATCH],
+                )
+            )
+    if publish:
+        letter.refresh_from_db()
+    return ImportResult(
+        letter=letter,
+        organizations_created=len(plan.organizations),
+        signatures_created=len(plan.signatures),
     )
-    index.add_child(instance=letter)
-    revision = letter.save_revision()
 
+
+def _plan(document: dict[str, Any]) -> _Plan:
+    # A title made from a long recipient line is cut, not refused: nobody typed it.
+    title = document.get("title") or derive_title(document)[:255]
+    plan = _Plan(
+        letter=LetterPage(
+            title=title,
+            letter_date=datetime.date.fromisoformat(document["date"])
+            if "date" in document
+            else None,
+            dateline=document.get("dateline", ""),
+            recipients="\n".join(line.strip() for line in document.get("recipients", [])),
+            salutation=document.get("salutation", ""),
+            body=body_stream(document["body"]),
+            closing=document.get("closing", ""),
+            cc="\n".join(document.get("cc", [])),
+            footnotes="\n".join(document.get("footnotes", [])),
+            signatory_order=LetterPage.SignatoryOrder.AS_ENTERED,
+            signatory_style=(
+                LetterPage.SignatoryStyle.SIGNERS
+                if any("signer" in item for item in document["signatories"])
+                else LetterPage.SignatoryStyle.ORGANIZATIONS
+            ),
+            accepts_individuals=any("person" in item for item in document["signatories"]),
+            live=False,
+        )
+    )
+    too_long: dict[str, str] = {}
+    _check_lengths(
+        plan.letter,
+        {name: (f".{name}", "") for name in ("dateline", "salutation", "closing")},
+        too_long,
+    )
     items = document["signatories"]
     organizations = _match_organizations(items)
-    created = 0
-    signatures = []
     for position, item in enumerate(items):
+        where = f"$.signatories[{position}]"
         if "name" in item:
             org = organizations.get(position)
+            new_org = None
             if org is None:
-                org = Organization(
-                    name=item["name"].strip(),
+                name = item["name"].strip()
+                new_org = org = Organization(
+                    name=name,
                     acronym=item.get("acronym", ""),
                     display=item.get("display", ""),
                     website=item.get("website", ""),
                     country=item.get("country", ""),
+                    # bulk_create skips save(), which derives these.
+                    name_key=name_key(name),
+                    sort_name=sort_name_for(name),
                 )
-                org.save()
-                organizations[position] = org
-                created += 1
+                plan.organizations.append(new_org)
+                _check_lengths(new_org, _ORGANIZATION_SOURCES, too_long, where=where)
             default = f"{item['name']} ({item['acronym']})" if item.get("acronym") else item["name"]
-            signatures.append(
-                Signature(
-                    letter=letter,
-                    organization=org,
-                    display_name=item.get("display") or default,
-                    sort_key=org.sort_name,
-                    signer_name=item.get("signer", ""),
-                    signer_title=item.get("title", ""),
-                    logo_id=org.logo_id,
-                    **_common(item, position),
-                )
+            signature = Signature(
+                organization=org if new_org is None else None,
+                display_name=item.get("display") or default,
+                sort_key=org.sort_name,
+                signer_name=item.get("signer", ""),
+                signer_title=item.get("title", ""),
+                logo_id=org.logo_id,
+                **_common(item, position),
             )
+            plan.signatures.append((signature, new_org))
         else:
             default = Signature.default_individual_line(
                 item["person"], item.get("title", ""), item.get("affiliation", "")
             )
-            signatures.append(
-                Signature(
-                    letter=letter,
-                    display_name=item.get("display") or default,
-                    sort_key=item["person"].split()[-1]
-                    if item["person"].split()
-                    else item["person"],
-                    signer_name=item["person"],
-                    signer_title=item.get("title", ""),
-                    affiliation=item.get("affiliation", ""),
-                    website=item.get("website", ""),
-                    country=item.get("country", ""),
-                    **_common(item, position),
-                )
+            signature = Signature(
+                display_name=item.get("display") or default,
+                sort_key=item["person"].split()[-1] if item["person"].split() else item["person"],
+                signer_name=item["person"],
+                signer_title=item.get("title", ""),
+                affiliation=item.get("affiliation", ""),
+                website=item.get("website", ""),
+                country=item.get("country", ""),
+                **_common(item, position),
             )
-    Signature.objects.bulk_create(signatures, batch_size=500)
-    if publish:
-        # The same service as every other publication: a frozen list, a PDF and its SHA-256.
-        publish_letter(letter=letter, revision=revision, actor=Actor.system("import_letter"))
-        letter.refresh_from_db()
-    return ImportResult(
-        letter=letter, organizations_created=created, signatures_created=len(signatures)
-    )
+            plan.signatures.append((signature, None))
+        _check_lengths(signature, _signature_sources(item), too_long, where=where)
+    plan.problems = list(too_long.values())
+    return plan
+
+
+# Where each model field comes from, below the signatory: a JSON key, and how it is made from it
+# when it is not taken as it is.
+Sources = dict[str, tuple[str, str]]
+_ORGANIZATION_SOURCES: Sources = {
+    "name": (".name", ""),
+    "acronym": (".acronym", ""),
+    "display": (".display", ""),
+    "website": (".website", ""),
+    "country": (".country", ""),
+    "name_key": (".name", "normalized to match organizations by, it"),
+    "sort_name": (".name", "as it sorts, it"),
+}
+_SIGNATURE_SOURCES: Sources = {
+    "signer_name": (".signer", ""),
+    "signer_title": (".title", ""),
+    "group": (".group", ""),
+}
+_INDIVIDUAL_SOURCES: Sources = {
+    "sort_key": (".person", ""),
+    "signer_name": (".person", ""),
+    "signer_title": (".title", ""),
+    "affiliation": (".affiliation", ""),
+    "group": (".group", ""),
+    "website": (".website", ""),
+    "country": (".country", ""),
+}
+
+
+def _signature_sources(item: dict[str, Any]) -> Sources:
+    if "person" in item:
+        line = ("", "the line printed from person, title and affiliation")
+        return {
+            **_INDIVIDUAL_SOURCES,
+            "display_name": (".display", "") if "display" in item else line,
+        }
+    line = ("", "the line printed from name and acronym")
+    return {**_SIGNATURE_SOURCES, "display_name": (".display", "") if "display" in item else line}
+
+
+def _check_lengths(
+    instance: models.Model, sources: Sources, found: dict[str, str], *, where: str = "$"
+) -> None:
+    """Note every text too long for its column, under the JSON path it came from.
+
+    PostgreSQL refuses such a value with a DataError mid-import; SQLite stores it whole. The
+    first limit met for a path is the one reported (an organization's before its line's).
+    """
+    for model_field in instance._meta.concrete_fields:
+        limit = getattr(model_field, "max_length", None)
+        value = getattr(instance, model_field.attname)
+        if model_field.name not in sources or not isinstance(value, str):
+            continue
+        if not limit or len(value) <= limit:
+            continue
+        key, made = sources[model_field.name]
+        path = where + key
+        if path not in found:
+            what = f"{made} is {len(value):,} characters" if made else f"{len(value):,} characters"
+            found[path] = f"{path}: {what}; the limit is {limit:,}"
 
 
 def _common(item: dict[str, Any], position: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from wagtail.models import Revision
@@ -31,53 +31,67 @@ from .models import Event, Invitation, Signature, SignOn
 # Links
 
 
+# What a signer's page never reads of the letter row: the text prints from the circulated revision.
+LETTER_TEXT_FIELDS = ("body", "recipients", "cc", "footnotes")
+
+
+def _without_letter_text(path: str) -> list[str]:
+    return [f"{path}__{name}" for name in LETTER_TEXT_FIELDS]
+
+
 def find_invitation(token: str) -> Invitation:
     """The invitation a link belongs to; InvalidToken for anything forged, truncated or replaced."""
     if not tokens.is_well_formed(token):
         raise InvalidToken("This link is not valid. Check that you copied all of it.")
-    invitation = (
-        Invitation.objects.select_related(
-            "sign_on", "sign_on__letter", "sign_on__revision", "organization", "contact"
-        )
-        .filter(token_hash=tokens.digest(token))
-        .first()
+    # Whether the organization ever answered this letter, read with the link: most requests are
+    # of organizations that have not, whose pages then need no query for their response.
+    answered = Signature.objects.filter(
+        letter_id=OuterRef("sign_on__letter_id"), organization_id=OuterRef("organization_id")
     )
-    if invitation is None:
+    try:
+        # Not the letter: its pages show the circulated revision's title and text (cached).
+        return (
+            Invitation.objects.select_related("sign_on", "organization", "contact")
+            .annotate(answered=Exists(answered))
+            .get(token_hash=tokens.digest(token))
+        )
+    except Invitation.DoesNotExist:
         raise InvalidToken(
             "This link is not valid or has been replaced by a newer one. "
             "Use the link in the latest email you received."
-        )
-    return invitation
+        ) from None
 
 
 def find_signature(token: str) -> Signature:
     """The signature a signer's own link belongs to (to confirm, reconfirm or withdraw it)."""
     if not tokens.is_well_formed(token):
         raise InvalidToken("This link is not valid. Check that you copied all of it.")
-    signature = (
-        Signature.objects.select_related(
-            "sign_on", "sign_on__letter", "sign_on__revision", "organization", "invitation"
+    try:
+        return (
+            Signature.objects.select_related(
+                "sign_on", "sign_on__letter", "organization", "invitation"
+            )
+            .defer(*_without_letter_text("sign_on__letter"))
+            .get(token_hash=tokens.digest(token), sign_on__isnull=False)
         )
-        .filter(token_hash=tokens.digest(token), sign_on__isnull=False)
-        .first()
-    )
-    if signature is None:
-        raise InvalidToken("This link is not valid or has been replaced by a newer one.")
-    return signature
+    except Signature.DoesNotExist:
+        raise InvalidToken("This link is not valid or has been replaced by a newer one.") from None
 
 
 def find_sign_on_by_open_link(token: str) -> SignOn:
     """The sign-on an open link belongs to; InvalidToken for anything forged, turned off or replaced."""
     if not tokens.is_well_formed(token):
         raise InvalidToken("This link is not valid. Check that you copied all of it.")
-    sign_on = (
-        SignOn.objects.select_related("letter", "revision")
-        .filter(open_link_token_hash=tokens.digest(token))
-        .first()
-    )
-    if sign_on is None:
-        raise InvalidToken("This link is not valid, or it has been turned off or replaced.")
-    return sign_on
+    try:
+        return (
+            SignOn.objects.select_related("letter")
+            .defer(*_without_letter_text("letter"))
+            .get(open_link_token_hash=tokens.digest(token))
+        )
+    except SignOn.DoesNotExist:
+        raise InvalidToken(
+            "This link is not valid, or it has been turned off or replaced."
+        ) from None
 
 
 def invitation_link_token(invitation: Invitation) -> str:
@@ -92,6 +106,12 @@ def signature_link_token(signature: Signature) -> str:
 # Responses
 
 
+def may_have_answered(invitation: Invitation) -> bool:
+    """False when the organization had given no answer to the letter when its link was read
+    (`find_invitation`); True when it had, or when that is not known."""
+    return bool(getattr(invitation, "answered", True))
+
+
 def active_response(sign_on: SignOn, organization_id: int) -> Signature | None:
     """The organization's response that stands (signed, declined, waiting), if any."""
     return (
@@ -100,23 +120,49 @@ def active_response(sign_on: SignOn, organization_id: int) -> Signature | None:
             organization_id=organization_id,
             status__in=Signature.ACTIVE_STATUSES,
         )
-        .select_related("invitation")
+        .select_related("invitation", "organization")
         .order_by("-created_at")
         .first()
     )
 
 
-def last_withdrawal(sign_on: SignOn, organization_id: int) -> Signature | None:
-    """The organization's latest signature, when it was withdrawn and nothing stands since."""
-    return (
-        Signature.objects.filter(
-            sign_on=sign_on,
-            organization_id=organization_id,
-            status=Signature.Status.WITHDRAWN,
-            response=Signature.Response.SIGNED,
+def standing_response_and_last_position(
+    sign_on: SignOn, organization_id: int
+) -> tuple[int | None, int]:
+    """The pk of the organization's standing response, if any, and the position of the letter's
+    last signature, in one query: read under the sign-on's lock, both hold until it is released."""
+    found = Signature.objects.filter(letter_id=sign_on.letter_id).aggregate(
+        standing=Max(
+            "pk",
+            filter=Q(organization_id=organization_id, status__in=Signature.ACTIVE_STATUSES),
+        ),
+        last=Max("position"),
+    )
+    return found["standing"], found["last"] or 0
+
+
+def page_responses(
+    sign_on: SignOn, organization_id: int
+) -> tuple[Signature | None, Signature | None]:
+    """What the organization's page shows, in one query: its response that stands (as
+    `active_response`), or else its latest signature of this sign-on that was withdrawn."""
+    rows = list(
+        Signature.objects.filter(letter_id=sign_on.letter_id, organization_id=organization_id)
+        .filter(
+            Q(status__in=Signature.ACTIVE_STATUSES)
+            | Q(
+                sign_on=sign_on,
+                status=Signature.Status.WITHDRAWN,
+                response=Signature.Response.SIGNED,
+            )
         )
-        .order_by("-withdrawn_at", "-pk")
-        .first()
+        .select_related("invitation")
+    )
+    standing = [row for row in rows if row.status in Signature.ACTIVE_STATUSES]
+    if standing:
+        return max(standing, key=lambda row: row.created_at), None
+    return None, max(
+        rows, key=lambda row: (row.withdrawn_at is not None, row.withdrawn_at, row.pk), default=None
     )
 
 

@@ -2,25 +2,36 @@
 
 Arguments are ids (JSON-serialisable). Each job reads the current state, checks the email still
 applies (someone may have answered while it waited in the queue), derives the link from the
-row's nonce and sends. Jobs change nothing and import no service: the services queue them.
+row's nonce and hands the email to `deliveries.deliver`, which sends it once however often the
+job runs, and queues the job again (with `retrying`, the delivery's id) while the mail server is
+away. Jobs change nothing and import no service: the services queue them.
 """
 
 from django.tasks import task
 from django.urls import reverse
 
-from . import emails, selectors, text_diff
+from . import deliveries, emails, selectors, text_diff
 from .deadlines import describe_deadline, format_moment
-from .models import Invitation, Signature, SignOn
+from .deliveries import Outgoing
+from .models import Event, Invitation, Signature, SignOn
 
-INVITATION_EMAILS = {"invitation", "reminder", "forwarded", "text_changed"}
-SIGNATURE_EMAILS = {
-    "signed",
-    "declined",
-    "confirm",
-    "withdrawn",
-    "approved",
-    "rejected",
-    "reconfirmed",
+# Each email follows a change recorded as an event, by kind: the latest such event is the
+# email's occasion. A job that runs twice finds the email of that occasion sent; the next
+# reminder or forward is a new event, and sends. The new text follows the sign-on's own event.
+INVITATION_EMAILS: dict[str, tuple[str, ...]] = {
+    "invitation": ("invited",),
+    "reminder": ("reminder_sent",),
+    "forwarded": ("forwarded",),
+    "text_changed": ("recirculated",),
+}
+SIGNATURE_EMAILS: dict[str, tuple[str, ...]] = {
+    "signed": ("signed", "confirmed"),
+    "declined": ("declined",),
+    "confirm": ("requested", "individual_signed"),
+    "withdrawn": ("withdrawn",),
+    "approved": ("approved",),
+    "rejected": ("rejected",),
+    "reconfirmed": ("reconfirmed",),
 }
 
 
@@ -32,12 +43,33 @@ def _deadline_context(sign_on: SignOn) -> dict[str, str]:
     }
 
 
+def _occasion(sign_on_id: int, actions: tuple[str, ...], **about: int) -> str:
+    """The latest event of these actions (about this row): "event 12", or "" if none is recorded."""
+    latest = (
+        Event.objects.filter(sign_on_id=sign_on_id, action__in=actions, **about)
+        .order_by("-sequence")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return f"event {latest}" if latest is not None else ""
+
+
 @task(backend="background", queue_name="email")
-def send_invitation(invitation_id: int, kind: str, note: str = "") -> int:
+def send_invitation(
+    invitation_id: int, kind: str, note: str = "", retrying: int | None = None
+) -> int:
     """Email one invited person their link: the invitation, a reminder, a colleague's forward,
     or the new text after a material change."""
     if kind not in INVITATION_EMAILS:
         raise ValueError(f"unknown invitation email {kind!r}")
+    outgoing = _invitation_email(invitation_id, kind, note)
+    sent = deliveries.deliver(
+        outgoing, job=send_invitation, args=(invitation_id, kind, note), retrying=retrying
+    )
+    return int(sent)
+
+
+def _invitation_email(invitation_id: int, kind: str, note: str) -> Outgoing | None:
     invitation = (
         Invitation.objects.select_related(
             "sign_on", "sign_on__letter", "organization", "contact", "forwarded_by"
@@ -46,18 +78,23 @@ def send_invitation(invitation_id: int, kind: str, note: str = "") -> int:
         .first()
     )
     if invitation is None or invitation.sign_on.status != SignOn.Status.OPEN:
-        return 0
+        return None
     if invitation.contact is not None and invitation.contact.email_opt_out:
-        return 0
+        return None
     # The organization may have answered while a reminder or the new text waited in the queue.
     waiting = selectors.awaiting_response(invitation.sign_on).filter(pk=invitation.pk)
     if kind in {"reminder", "text_changed"} and not waiting.exists():
-        return 0
+        return None
     sign_on = invitation.sign_on
     token = selectors.invitation_link_token(invitation)
-    emails.send(
-        kind if kind != "text_changed" else "invitation-text-changed",
-        to=[invitation.email],
+    about = {} if kind == "text_changed" else {"invitation_id": invitation.pk}
+    return Outgoing(
+        name=kind if kind != "text_changed" else "invitation-text-changed",
+        to=invitation.email,
+        job=f"invitation:{kind}",
+        regarding=f"invitation {invitation.pk}",
+        occasion=_occasion(sign_on.pk, INVITATION_EMAILS[kind], **about),
+        sign_on_id=sign_on.pk,
         context={
             **_deadline_context(sign_on),
             "name": invitation.name,
@@ -72,7 +109,6 @@ def send_invitation(invitation_id: int, kind: str, note: str = "") -> int:
             else f"{invitation.organization.name} was invited to sign this letter",
         },
     )
-    return 1
 
 
 def _forward_note(invitation: Invitation) -> str:
@@ -81,28 +117,39 @@ def _forward_note(invitation: Invitation) -> str:
 
 
 @task(backend="background", queue_name="email")
-def send_signature_email(signature_id: int, kind: str) -> bool:
+def send_signature_email(signature_id: int, kind: str, retrying: int | None = None) -> bool:
     """Tell the signer what became of their response: confirm the address, signed, withdrawn,
     approved, rejected, reconfirmed."""
     if kind not in SIGNATURE_EMAILS:
         raise ValueError(f"unknown signature email {kind!r}")
+    outgoing = _signature_email(signature_id, kind)
+    return deliveries.deliver(
+        outgoing, job=send_signature_email, args=(signature_id, kind), retrying=retrying
+    )
+
+
+def _signature_email(signature_id: int, kind: str) -> Outgoing | None:
     signature = (
         Signature.objects.select_related("sign_on", "sign_on__letter", "organization")
         .filter(pk=signature_id)
         .first()
     )
     if signature is None or not signature.signer_email or signature.sign_on is None:
-        return False
+        return None
     if kind == "confirm" and signature.status != Signature.Status.UNCONFIRMED:
-        return False
+        return None
     sign_on = signature.sign_on
     link = ""
     if signature.token_nonce and (signature.is_active or kind == "confirm"):
         token = selectors.signature_link_token(signature)
         link = emails.absolute_url(reverse("signatories:signature", args=[token]))
-    emails.send(
-        f"signature-{kind}",
-        to=[signature.signer_email],
+    return Outgoing(
+        name=f"signature-{kind}",
+        to=signature.signer_email,
+        job=f"signature:{kind}",
+        regarding=f"signature {signature.pk}",
+        occasion=_occasion(sign_on.pk, SIGNATURE_EMAILS[kind], signature_id=signature.pk),
+        sign_on_id=sign_on.pk,
         context={
             **_deadline_context(sign_on),
             "kind": kind,
@@ -119,7 +166,6 @@ def send_signature_email(signature_id: int, kind: str) -> bool:
             "why": _why(signature),
         },
     )
-    return True
 
 
 def _why(signature: Signature) -> str:
@@ -129,9 +175,19 @@ def _why(signature: Signature) -> str:
 
 
 @task(backend="background", queue_name="email")
-def send_text_changed(signature_id: int, kind: str, note: str = "") -> int:
+def send_text_changed(
+    signature_id: int, kind: str, note: str = "", retrying: int | None = None
+) -> int:
     """After a material change: a signer gets what changed and a link to reconfirm; an
     organization that declined gets the new text, in case it changes its mind."""
+    outgoing = _text_changed_email(signature_id, kind, note)
+    sent = deliveries.deliver(
+        outgoing, job=send_text_changed, args=(signature_id, kind, note), retrying=retrying
+    )
+    return int(sent)
+
+
+def _text_changed_email(signature_id: int, kind: str, note: str) -> Outgoing | None:
     signature = (
         Signature.objects.select_related(
             "sign_on", "sign_on__letter", "sign_on__revision", "organization", "invitation"
@@ -140,13 +196,13 @@ def send_text_changed(signature_id: int, kind: str, note: str = "") -> int:
         .first()
     )
     if signature is None or not signature.is_active or signature.sign_on is None:
-        return 0
+        return None
     sign_on = signature.sign_on
     if sign_on.status != SignOn.Status.OPEN or not signature.signer_email:
-        return 0
+        return None
     signed = kind == "signed"
     if signed and signature.status != Signature.Status.NEEDS_RECONFIRMATION:
-        return 0  # reconfirmed or withdrawn before this job ran
+        return None  # reconfirmed or withdrawn before this job ran
     if signed:
         token = selectors.signature_link_token(signature)
         link = reverse("signatories:signature", args=[token])
@@ -155,12 +211,16 @@ def send_text_changed(signature_id: int, kind: str, note: str = "") -> int:
             "signatories:sign", args=[selectors.invitation_link_token(signature.invitation)]
         )
     else:
-        return 0
+        return None
     before = selectors.signed_revision(signature) if signed else sign_on.previous_revision
     changes = text_diff.diff_revisions(before, sign_on.revision) if before else []
-    emails.send(
-        "signature-reconfirm",
-        to=[signature.signer_email],
+    return Outgoing(
+        name="signature-reconfirm",
+        to=signature.signer_email,
+        job=f"text_changed:{kind}",
+        regarding=f"signature {signature.pk}",
+        occasion=_occasion(sign_on.pk, ("recirculated",)),
+        sign_on_id=sign_on.pk,
         context={
             **_deadline_context(sign_on),
             "organization": signature.organization.name if signature.organization else "",
@@ -173,4 +233,3 @@ def send_text_changed(signature_id: int, kind: str, note: str = "") -> int:
             "why": _why(signature),
         },
     )
-    return 1

@@ -6,16 +6,22 @@ open link. Reading never changes a response (mail scanners open links); only an 
 does. Each POST hands a form's typed input to one service and shows its refusal where it belongs.
 """
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from . import selectors, services, text_diff
+from letters.models import Letterhead, LetterPage, SignatoryLine
+
+from . import ratelimits, selectors, services, text_diff
 from .forms import (
     DeclineForm,
     ForwardForm,
@@ -29,6 +35,9 @@ from .forms import (
 from .models import Invitation, Signature, SignOn
 
 OPEN_LINK_SESSION_KEY = "open_link_signature"
+# A revision's text never changes; the hour bounds what a template change or a moved page that
+# the text links to leaves showing.
+LETTER_CACHE_SECONDS = 3600
 AnySignerForm = SignerForm[Any]
 
 
@@ -40,15 +49,49 @@ def _closed_status(sign_on: SignOn) -> int:
     return 403 if sign_on.status == SignOn.Status.DRAFT else 410
 
 
-def _letter_context(sign_on: SignOn) -> dict[str, Any]:
+def _letter_context(request: HttpRequest, sign_on: SignOn) -> dict[str, Any]:
     """The circulated revision as the signer reads it, with who signed so far if staff allow."""
-    page = sign_on.revision.as_object()
-    lines = Signature.objects.printable_lines(page) if sign_on.show_signatories else []
-    context = page.letter_context(lines)
-    context["hide_signatories"] = not lines
+    title, html = _circulated_letter(request, sign_on)
+    context: dict[str, Any] = {"letter_title": title, "letter_html": html}
     if sign_on.show_signatories:
         context["signed_so_far"] = selectors.signed_so_far(sign_on)
     return context
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:32]
+
+
+def _circulated_letter(request: HttpRequest, sign_on: SignOn) -> tuple[str, SafeString]:
+    """The circulated revision's title and its text as it prints, rendered once per revision and
+    letterhead and then read from the shared cache: two hundred signers opening their links in
+    the last hour would otherwise build and render the same revision two hundred times.
+
+    Where staff show who has signed, the list is read on each request and the text is rendered
+    again only when the list has changed.
+    """
+    # The letterhead the page's own frame shows (already read for it): no query of its own.
+    letterhead = Letterhead.for_request(request)
+    lines: list[SignatoryLine] = []
+    if sign_on.show_signatories:
+        # The circulated revision's order and style, from its content, without building the page.
+        circulated = LetterPage.from_serializable_data(
+            sign_on.revision.content, check_fks=False, strict_fks=False
+        )
+        lines = Signature.objects.printable_lines(circulated)
+    printed_with = [str(getattr(letterhead, f.attname)) for f in Letterhead._meta.concrete_fields]
+    key = f"signatories:letter:{sign_on.revision_id}:{_digest(printed_with)}"
+    version = _digest(lines)
+    cached = cache.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1], mark_safe(cached[2])  # noqa: S308 (autoescaped by the template below)
+    page = sign_on.revision.as_object()
+    page.__dict__["letterhead"] = letterhead
+    context = page.letter_context(lines)
+    context["hide_signatories"] = not lines
+    html = render_to_string("letters/includes/letter_text.html", context)
+    cache.set(key, (version, page.title, html), LETTER_CACHE_SECONDS)
+    return page.title, mark_safe(html)  # noqa: S308 (autoescaped by the template)
 
 
 def _reconfirmation(
@@ -97,11 +140,17 @@ def _render_sign_page(
     bound: AnySignerForm | None = None,
     notice: str = "",
     status: int = 200,
+    standing: Signature | None = None,
 ) -> HttpResponse:
-    """The invited person's page, with the form they sent (and its errors) where it belongs."""
+    """The invited person's page, with the form they sent (and its errors) where it belongs.
+
+    `standing` is the organization's response when the caller has just read it.
+    """
     sign_on = invitation.sign_on
     organization = invitation.organization
-    response = selectors.active_response(sign_on, organization.pk)
+    response, withdrawn = standing, None
+    if standing is None and selectors.may_have_answered(invitation):
+        response, withdrawn = selectors.page_responses(sign_on, organization.pk)
     contact = invitation.contact
     forms: dict[type[AnySignerForm], AnySignerForm] = {
         SignForm: SignForm(
@@ -125,7 +174,7 @@ def _render_sign_page(
         "organization": organization,
         "deadline_words": selectors.deadline_words(sign_on),
         "response": response,
-        "withdrawn": None if response else selectors.last_withdrawal(sign_on, organization.pk),
+        "withdrawn": withdrawn,
         "response_is_mine": response is not None and response.invitation_id == invitation.pk,
         "authorized": contact is not None and contact.is_authorized_signer,
         "sign_form": forms[SignForm],
@@ -142,7 +191,9 @@ def _render_sign_page(
         "show_letter": sign_on.status not in (SignOn.Status.DRAFT, SignOn.Status.CANCELLED),
     }
     if context["show_letter"]:
-        context.update(_letter_context(sign_on))
+        context.update(_letter_context(request, sign_on))
+    else:
+        context["letter_title"] = sign_on.letter.title
     return render(request, "signatories/sign.html", context, status=status)
 
 
@@ -168,7 +219,15 @@ def _act[Input](
     except services.ResponsesClosed:
         return _render_sign_page(request, invitation, token, status=410)
     except services.AlreadyResponded as error:
-        return _render_sign_page(request, invitation, token, notice=error.message, status=409)
+        # The response that stands came with the refusal: the page shows it without a query.
+        standing = error.signature
+        if standing is not None and (
+            standing.organization_id != invitation.organization_id or not standing.is_active
+        ):
+            standing = None
+        return _render_sign_page(
+            request, invitation, token, notice=error.message, status=409, standing=standing
+        )
     except services.RateLimited as error:
         return _render_sign_page(request, invitation, token, notice=error.message, status=429)
     except services.SignOnError as error:
@@ -184,7 +243,12 @@ def _answer(request: HttpRequest, invitation: Invitation, token: str) -> HttpRes
     """One POST of the invited person's page, by its `action`."""
     action = request.POST.get("action", "sign")
     name = invitation.organization.name
-    response = selectors.active_response(invitation.sign_on, invitation.organization_id)
+    # Only withdrawing and reconfirming act on the standing response: signing finds it itself.
+    response = (
+        selectors.active_response(invitation.sign_on, invitation.organization_id)
+        if action in ("withdraw", "reconfirm")
+        else None
+    )
     if action == "decline":
         return _act(
             request,
@@ -266,6 +330,7 @@ def _answer(request: HttpRequest, invitation: Invitation, token: str) -> HttpRes
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@ratelimits.limit_posts("sign")
 def sign(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _find_invitation(token)
     if isinstance(invitation, str):
@@ -310,6 +375,7 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@ratelimits.limit_posts("sign")
 def signature(request: HttpRequest, token: str) -> HttpResponse:
     try:
         found = selectors.find_signature(token)
@@ -370,7 +436,7 @@ def signature(request: HttpRequest, token: str) -> HttpResponse:
         "token": token,
     }
     if found.status == Signature.Status.NEEDS_RECONFIRMATION:
-        context.update(_letter_context(sign_on))
+        context.update(_letter_context(request, sign_on))
         context["show_letter"] = True
     return render(request, "signatories/signature.html", context, status=status)
 
@@ -407,7 +473,7 @@ def _render_open_page(
         "show_letter": sign_on.status not in (SignOn.Status.DRAFT, SignOn.Status.CANCELLED),
     }
     if context["show_letter"]:
-        context.update(_letter_context(sign_on))
+        context.update(_letter_context(request, sign_on))
     return render(request, "signatories/open_link.html", context, status=status)
 
 

@@ -23,6 +23,20 @@ def fresh_cache():
     LOCAL.forget()
 
 
+@pytest.fixture(autouse=True)
+def wagtail_site_after_flush(request: pytest.FixtureRequest) -> None:
+    """A transactional test finds Wagtail's root page and default site, as a migrated database has.
+
+    An earlier transactional test flushed them with the rest (see pytest_collection_modifyitems).
+    """
+    if not _is_transactional(request.node):
+        return
+    request.getfixturevalue("_django_db_helper")
+    from tests.e2e.conftest import ensure_wagtail_site
+
+    ensure_wagtail_site()
+
+
 @pytest.fixture
 def seed_document() -> dict:
     """The seed letter in the interchange format (a fresh copy per test)."""

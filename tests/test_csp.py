@@ -1,7 +1,10 @@
 """Who may frame what: the editor frames its own previews; nobody frames public or signer pages."""
 
 import datetime
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from django.conf import settings
@@ -19,6 +22,7 @@ from tests.factories import (
     make_letter,
 )
 from tests.letters.test_preview import edit_form_data
+from tests.test_settings import ROOT
 
 STRICT = build_policy(settings.SECURE_CSP)
 SAME_ORIGIN_FRAMING = build_policy({**settings.SECURE_CSP, "frame-ancestors": [CSP.SELF]})
@@ -134,9 +138,45 @@ def test_a_signer_link_that_is_not_valid_is_never_framed(client, db) -> None:
     ],
     ids=["dashboard", "page editor"],
 )
-def test_admin_pages_have_no_policy_and_are_not_framed(staff_client, letter, url) -> None:
-    """The admin's inline scripts need it without a policy; only its previews may be framed."""
+def test_admin_pages_have_their_own_policy_and_are_not_framed(staff_client, letter, url) -> None:
+    """Issue 10: the admin sent no policy at all; its own allows inline code, nothing remote."""
     response = staff_client.get(url(letter))
     assert response.status_code == 200
-    assert "Content-Security-Policy" not in response
+    policy = response["Content-Security-Policy"]
+    assert policy == build_policy({**settings.ADMIN_CSP, "frame-ancestors": [CSP.NONE]})
+    assert "script-src 'self' 'unsafe-inline';" in policy
+    assert "connect-src 'self';" in policy
+    assert "object-src 'none'" in policy
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_the_preview_panels_own_admin_pages_may_be_framed_by_the_admin(staff_client, letter):
+    """Wagtail's "preview not available" page is the admin's, shown inside the panel."""
+    url = reverse("wagtailadmin_pages:preview_on_edit", args=[letter.pk])
+    response = staff_client.get(url, {"mode": "", "in_preview_panel": "true"})  # nothing posted
+    assert response.status_code == 200
+    assert "Preview not available" in response.content.decode()
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    assert response["Content-Security-Policy"] == build_policy(
+        {**settings.ADMIN_CSP, "frame-ancestors": [CSP.SELF]}
+    )
+
+
+def test_on_s3_the_admin_may_show_the_buckets_images() -> None:
+    """Thumbnails and the focal point editor load renditions from the media store."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {
+        **kept,
+        "DEBUG": "1",
+        "CACHE_URL": "redis://127.0.0.1:6379/5",
+        "AWS_STORAGE_BUCKET_NAME": "letters-media",
+        "AWS_S3_ENDPOINT_URL": "https://minio.internal:9000",
+    }
+    code = "import django; django.setup(); from django.conf import settings; "
+    code += "print(' '.join(map(str, settings.ADMIN_CSP['img-src'])))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["'self'", "data:", "blob:", "https://minio.internal:9000"]

@@ -28,6 +28,7 @@ def test_production_settings_pass_the_deployment_checks():
         "WARNING",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="letters.example.org",
+        CACHE_URL="redis://127.0.0.1:6379/1",
     )
 
     assert result.returncode == 0, result.stderr

@@ -9,19 +9,23 @@ The package: `base` (columns and report), `reading`, `checking`, `writing`.
 
 import csv
 
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 
 from .base import COLUMNS, ImportFileError, ImportReport, Progress, RowResult
 from .checking import ImportPlan
-from .reading import decode_text, read_rows
+from .reading import MAX_COLUMNS, MAX_ROWS, MAX_UPLOAD_BYTES, Table, decode_text, read_rows
 from .writing import apply_plan
 
 __all__ = [
     "COLUMNS",
+    "MAX_COLUMNS",
+    "MAX_ROWS",
+    "MAX_UPLOAD_BYTES",
     "ImportFileError",
     "ImportReport",
     "Progress",
     "RowResult",
+    "Table",
     "decode_text",
     "import_members",
     "read_rows",
@@ -38,21 +42,22 @@ def import_members(
     """Check a members file row by row and, unless dry_run or anything is wrong, import it atomically."""
     report = ImportReport(dry_run=dry_run)
     try:
-        header, rows = read_rows(data, filename)
+        table = read_rows(data, filename)
     except (ImportFileError, UnicodeDecodeError, csv.Error) as error:
         report.errors.append(str(error))
         return report
-    planner = ImportPlan(header, rows)
+    planner = ImportPlan(table.header, table.rows)
     if not planner.check_header():
-        report.errors = planner.errors
+        report.errors = table.problems + planner.errors
         return report
-    if not rows:
+    if not table.rows:
         report.errors.append("The file has a header but no rows.")
         return report
     planner.load_existing()
     planner.plan(progress)
     report.rows = planner.results
-    report.errors = planner.errors
+    # What reading found (control characters, an unclosed quote) comes before what checking did.
+    report.errors = table.problems + planner.errors
     report.organizations_created = sum(1 for p in planner.orgs.values() if p.existing is None)
     report.organizations_updated = sum(1 for p in planner.orgs.values() if p.existing and p.changed)
     report.contacts_created = sum(1 for p in planner.contacts if p.existing is None)
@@ -61,7 +66,15 @@ def import_members(
     report.memberships_updated = sum(1 for p in planner.memberships if p.existing is not None)
     if report.errors or dry_run:
         return report
-    with transaction.atomic():
-        report.organizations_updated = 0
-        apply_plan(planner, report, progress)
+    try:
+        with transaction.atomic():
+            report.organizations_updated = 0
+            apply_plan(planner, report, progress)
+    except (DataError, IntegrityError) as error:
+        # What the checks missed, or a change made meanwhile: a message, never a 500.
+        reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
+        report.errors.append(
+            f"The database refused the import ({reason or type(error).__name__}); "
+            "nothing was imported. Check the file again."
+        )
     return report

@@ -29,6 +29,8 @@ from .base import (
     RowResult,
 )
 
+EMAIL_BATCH = 5000
+
 
 def _choice(value: str, choices: list[tuple[str, str]], column: str, number: int) -> str:
     wanted = value.strip().lower()
@@ -135,10 +137,12 @@ class ImportPlan:
         emails = {row.get("contact_email", "").lower() for _, row in self.rows} - {""}
         email_list = list(emails)
         self.existing_contacts: dict[str, Contact] = {}
-        for start in range(0, len(email_list), BATCH):
+        # PostgreSQL answers a list of addresses with a scan of the table, not an index lookup
+        # each: a few long lists cost a few scans (SQLite takes up to 32,766 parameters).
+        for start in range(0, len(email_list), EMAIL_BATCH):
             found = (
                 Contact.objects.annotate(email_lower=Lower("email"))
-                .filter(email_lower__in=email_list[start : start + BATCH])
+                .filter(email_lower__in=email_list[start : start + EMAIL_BATCH])
                 .select_related("organization")
             )
             for contact in found:

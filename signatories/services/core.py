@@ -46,11 +46,8 @@ def hold(
         raise RuntimeError("hold() locks rows until the end of a transaction: open one first.")
     held = Held(sign_on=SignOn.objects.select_for_update(of=("self",)).get(pk=sign_on.pk))
     if invitation is not None:
-        held.invitation = (
-            Invitation.objects.select_for_update(of=("self",))
-            .select_related("organization", "contact")
-            .get(pk=invitation.pk)
-        )
+        locked = Invitation.objects.select_for_update(of=("self",)).get(pk=invitation.pk)
+        held.invitation = _with_rows_read(locked, invitation, ("organization", "contact"))
     if signature is not None:
         if signature.sign_on_id != sign_on.pk:
             raise SignOnError("This signature came with an imported letter; it has no sign-on.")
@@ -60,6 +57,20 @@ def hold(
             .get(pk=signature.pk)
         )
     return held
+
+
+def _with_rows_read[Row: models.Model](locked: Row, read: Row, names: Iterable[str]) -> Row:
+    """The locked row, given the related rows the caller read with it where it still points to
+    them: those are not locked either way, and reading them again under the lock would only
+    make every answer wait longer. One that changed meanwhile (a merge) is read when used."""
+    for name in names:
+        relation = locked._meta.get_field(name)
+        assert isinstance(relation, models.ForeignKey)
+        if relation.is_cached(read) and getattr(locked, relation.attname) == getattr(
+            read, relation.attname
+        ):
+            relation.set_cached_value(locked, relation.get_cached_value(read))
+    return locked
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 
+from coalition.accounts import client_ip
 from signatories.models import Event, Invitation, Signature, SignOn
 
 
@@ -29,7 +30,9 @@ class Actor:
         return cls(
             user=user,
             label=label,
-            ip_address=clean_ip(request.META.get("REMOTE_ADDR")),
+            # Behind a load balancer, the address it saw (TRUSTED_PROXY_COUNT), as allauth's
+            # limits and the sign-on's own limits count it.
+            ip_address=clean_ip(client_ip(request)),
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:500],
         )
 

@@ -130,7 +130,7 @@ def _go_live(
     )
     freeze_organizations(publication)
     transaction.on_commit(partial(render_publication_pdf.enqueue, publication.pk))
-    invalidate_public_pages()
+    invalidate_public_pages(letter=letter)
     return publication
 
 
@@ -259,7 +259,7 @@ def record_publication(
         )
         freeze_organizations(publication)
         transaction.on_commit(partial(render_publication_pdf.enqueue, publication.pk))
-        invalidate_public_pages()
+        invalidate_public_pages(letter=letter)
     return publication
 
 
@@ -280,7 +280,7 @@ def attach_publication_pdf(*, publication: Publication) -> Publication:
         locked.pdf_size = len(pdf)
         locked.save(update_fields=["pdf", "pdf_sha256", "pdf_size"])
         # The page shows the PDF's size and hash once it exists.
-        invalidate_public_pages()
+        invalidate_public_pages(letter=letter)
     return locked
 
 

@@ -102,54 +102,85 @@ def _answered(held: Held) -> list[Change]:
     return [Change(held.invitation, fields={"responded_at": timezone.now()})]
 
 
+def _signature_of(
+    sign_on: SignOn, invitation: Invitation, signing: Signing, text_hash: str
+) -> Signature:
+    """The signature an invited person gives for their organization, not yet saved."""
+    organization = invitation.organization
+    return Signature(
+        letter_id=sign_on.letter_id,
+        sign_on=sign_on,
+        invitation=invitation,
+        organization=organization,
+        response=Signature.Response.SIGNED,
+        display_name=signing.display_name,
+        sort_key=organization.sort_name,
+        signer_name=signing.signer_name,
+        signer_title=signing.signer_title,
+        signer_email=invitation.email,
+        signer_email_key=email_key(invitation.email),
+        logo_id=organization.logo_id,
+        website=organization.website,
+        country=organization.country,
+        text_hash=text_hash,
+        comment=signing.comment,
+        authorized=True,
+        created_at=timezone.now(),
+    )
+
+
 def sign_letter(
     *, invitation: Invitation, signing: Signing, text_hash: str, actor: Actor
 ) -> Signature:
     """Sign the circulated letter for the invited organization: the first answer stands."""
+    # Every answer to the sign-on waits for its lock, so what needs no lock happens before it: a
+    # repeat is refused, and the reasons for review are found, without holding up the others.
+    check_accepts_responses(invitation.sign_on)
+    check_text_hash(invitation.sign_on, text_hash)
+    standing = (
+        selectors.active_response(invitation.sign_on, invitation.organization_id)
+        if selectors.may_have_answered(invitation)
+        else None
+    )
+    if standing is not None and standing.response == Signature.Response.SIGNED:
+        raise AlreadyResponded(selectors.describe_response(standing), signature=standing)
+    signature = _signature_of(invitation.sign_on, invitation, signing, text_hash)
+    reasons = selectors.review_reasons(signature)
     with transaction.atomic():
         held = _hold_for_answer(invitation)
         check_text_hash(held.sign_on, text_hash)
-        invitation = held.invitation  # type: ignore[assignment]
-        organization = invitation.organization
-        actor = actor.with_label(invitation.email)
-        existing = selectors.active_response(held.sign_on, organization.pk)
-        if existing is not None and existing.response == Signature.Response.SIGNED:
-            raise AlreadyResponded(selectors.describe_response(existing), signature=existing)
-        if existing is not None:
+        answering = held.invitation
+        assert answering is not None
+        actor = actor.with_label(answering.email)
+        standing_pk, last_position = selectors.standing_response_and_last_position(
+            held.sign_on, answering.organization_id
+        )
+        if standing_pk is not None:
+            standing = selectors.active_response(held.sign_on, answering.organization_id)
+            assert standing is not None
+            if standing.response == Signature.Response.SIGNED:
+                raise AlreadyResponded(selectors.describe_response(standing), signature=standing)
             # A decline gives way to a later signature from the same organization.
             transition(
                 held.sign_on,
-                existing,
+                standing,
                 action="decline_replaced",
                 actor=actor,
                 status=Signature.Status.WITHDRAWN,
                 fields={"withdrawn_at": timezone.now()},
             )
-        now = timezone.now()
-        signature = Signature(
-            letter_id=held.sign_on.letter_id,
-            sign_on=held.sign_on,
-            invitation=invitation,
-            organization=organization,
-            response=Signature.Response.SIGNED,
-            display_name=signing.display_name,
-            sort_key=organization.sort_name,
-            position=next_position(held.sign_on),
-            signer_name=signing.signer_name,
-            signer_title=signing.signer_title,
-            signer_email=invitation.email,
-            signer_email_key=email_key(invitation.email),
-            logo_id=organization.logo_id,
-            website=organization.website,
-            country=organization.country,
-            text_hash=text_hash,
-            comment=signing.comment,
-            authorized=True,
-            created_at=now,
-        )
-        reasons = selectors.review_reasons(signature)
+        seen = (invitation.organization_id, invitation.contact_id)
+        if seen != (answering.organization_id, answering.contact_id) or (
+            invitation.sign_on.auto_approve_authorized != held.sign_on.auto_approve_authorized
+        ):
+            # The organization was merged, or staff changed the invitation or the review, while
+            # the signer was on the page: the signature is what the rows say now.
+            signature = _signature_of(held.sign_on, answering, signing, text_hash)
+            reasons = selectors.review_reasons(signature)
+        signature.sign_on, signature.invitation = held.sign_on, answering
+        signature.position = last_position + 1
         signature.status = Signature.Status.PENDING_REVIEW if reasons else Signature.Status.APPROVED
-        signature.approved_at = None if reasons else now
+        signature.approved_at = None if reasons else signature.created_at
         return record_response(
             held,
             signature,

@@ -78,7 +78,7 @@ def _wrk(url: str) -> float:
 
 @pytest.mark.bench
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_published_letters_keep_up_with_a_static_file(seed_document, tmp_path):
+def test_published_letters_keep_up_with_a_static_file(seed_document, tmp_path, bench_row):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://…")
     if shutil.which("wrk") is None:
@@ -157,4 +157,12 @@ def test_published_letters_keep_up_with_a_static_file(seed_document, tmp_path):
             f"{rates[name] / static:>8.2f}x"
         )
     print(f"  target: every letter page and PDF at least {TARGET}x the static file")
+    section = f"Public pages through gunicorn (2 workers, PostgreSQL, Redis), wrk -c8 -d{DURATION}s"
+    for name in targets:
+        bench_row(
+            section,
+            name,
+            f"{rates[name]:.0f} req/s = {rates[name] / static:.2f}x static",
+            "" if name == "static CSS (whitenoise)" else f"at least {TARGET}x static",
+        )
     assert Signature.objects.filter(letter=long_letter).count() == LONG_LIST

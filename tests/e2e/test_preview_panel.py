@@ -88,5 +88,12 @@ def test_the_preview_panel_shows_the_letter_as_the_pdf(
     frame.wait_for_load_state()
     assert "/edit/preview/?" in frame.url
     assert frame.evaluate("document.contentType") == "application/pdf"
-    assert any(child.url.startswith("chrome-extension://") for child in frame.child_frames)
+    # The viewer attaches its frame a moment after the document loads: wait for it, up to 15 s.
+    for _ in range(150):
+        if any(child.url.startswith("chrome-extension://") for child in frame.child_frames):
+            break
+        page.wait_for_timeout(100)
+    assert [c.url for c in frame.child_frames if c.url.startswith("chrome-extension://")], (
+        f"no PDF viewer in the panel's frame; its children: {[c.url for c in frame.child_frames]}"
+    )
     assert framing_refusals == []

@@ -17,7 +17,7 @@ STOP_TIMEOUT = 10.0
 
 class Command(BaseCommand):
     help = (
-        "Development server: runs `db_worker` for the background task queue and `runserver`, "
+        "Development server: runs `worker` for the background task queue and `runserver`, "
         "and stops both when either exits or on Ctrl-C."
     )
     # The children check the project themselves; checking here too only doubles the start-up.
@@ -38,7 +38,8 @@ class Command(BaseCommand):
         # Both children keep their own autoreloader (on under DEBUG); this process is never
         # re-executed by one, so the worker starts exactly once.
         children = {
-            "db_worker": _manage("db_worker", "--backend", BACKEND, "--queue-name", "*"),
+            # db_worker with a heartbeat: a job it was killed in the middle of runs again.
+            "worker": _manage("worker", "--backend", BACKEND, "--queue-name", "*"),
             "runserver": _manage("runserver", addrport),
         }
         # Explicitly, also for SIGINT: a shell that starts us in the background has it ignored.

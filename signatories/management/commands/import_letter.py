@@ -1,10 +1,18 @@
-import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from letters.pdf import stored_letter_pdf
-from signatories.interchange import LetterDocumentError, import_letter
+from signatories.interchange import (
+    MAX_DOCUMENT_BYTES,
+    LetterDocumentError,
+    import_letter,
+    load_document,
+)
+
+# A document wrong on every one of 10,000 signatories says so in a screenful, then a count.
+MAX_PROBLEMS_SHOWN = 100
 
 
 class Command(BaseCommand):
@@ -18,23 +26,36 @@ class Command(BaseCommand):
 
     def handle(self, *args: str, file: Path, publish: bool, **options: object) -> None:
         try:
-            document = json.loads(file.read_text(encoding="utf-8-sig"))
+            size = file.stat().st_size
+            if size > MAX_DOCUMENT_BYTES:
+                raise CommandError(
+                    f"{file}: {size / 1_048_576:.1f} MB; the limit is "
+                    f"{MAX_DOCUMENT_BYTES // 1_048_576} MB"
+                )
+            text = file.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
             raise CommandError(f"{file}: no such file") from None
         except UnicodeDecodeError as error:
             raise CommandError(
                 f"{file}: not UTF-8 text ({error.reason} at byte {error.start})"
             ) from None
-        except json.JSONDecodeError as error:
-            raise CommandError(
-                f"{file}: not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
-            ) from None
         try:
-            result = import_letter(document=document, publish=publish)
+            result = import_letter(document=load_document(text), publish=publish)
         except LetterDocumentError as error:
-            lines = "\n".join(f"  {problem}" for problem in error.problems)
+            shown = error.problems[:MAX_PROBLEMS_SHOWN]
+            more = len(error.problems) - len(shown)
+            lines = "\n".join(f"  {problem}" for problem in shown)
+            if more:
+                lines += f"\n  … and {more:,} more"
             raise CommandError(
-                f"{file}: {len(error.problems)} problem(s); nothing was imported:\n{lines}"
+                f"{file}: {len(error.problems):,} problem(s); nothing was imported:\n{lines}"
+            ) from None
+        except DatabaseError as error:
+            # What no check foresaw (an organization added meanwhile under the same name): the
+            # transaction was rolled back whole.
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise CommandError(
+                f"{file}: the database refused the import ({reason}); nothing was imported"
             ) from None
         letter = result.letter
         self.stdout.write(

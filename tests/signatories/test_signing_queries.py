@@ -1,0 +1,130 @@
+"""Signing stays cheap as a sign-on fills up.
+
+The signer's page and a signature cost a few queries, the same with 3 signatures before them as
+with 50; the letter is rendered once per circulated revision and letterhead, while what changes
+(who has signed, where staff show it) stays live.
+"""
+
+import datetime
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+from wagtail.models import Revision, Site
+
+from letters.models import Letterhead
+from signatories.models import Invitation, Signature, SignOn
+
+from .conftest import approved_revision, make_members, open_new_sign_on, sign, sign_data, token_for
+
+# The queries of each request, as the test database counts them (savepoints included, the
+# email job queued after commit not: it is one INSERT more in production).
+OPENING = 10  # the link, recording the first opening (locked, chained), the site, its letterhead
+READING = 3  # the link (with whether the organization answered), the site and its letterhead
+READING_ANSWERED = 4  # READING and the organization's response
+SIGNING = 12  # the link; under the sign-on's lock: the sign-on, the invitation, what stands and
+# the last position, the signature (in a savepoint), the invitation, the event, the chain's head
+REPEATING = 4  # a second answer: refused before any lock, the page shows the answer that stands
+LISTED = 8  # READING, the tally behind "signed so far", the circulated revision and its list
+
+
+def url(invitation: Invitation) -> str:
+    return reverse("signatories:sign", args=[token_for(invitation)])
+
+
+def sign_on_with(prior: int, **options) -> tuple[SignOn, list[Invitation]]:
+    """An open sign-on with `prior` signatures already, and the invitations still to answer."""
+    sign_on = open_new_sign_on(make_members(prior + 3), **options)
+    invitations = list(sign_on.invitations.select_related("organization", "sign_on").order_by("pk"))
+    for invitation in invitations[:prior]:
+        sign(invitation)
+    return sign_on, invitations[prior:]
+
+
+@pytest.mark.parametrize("prior", [3, 50])
+def test_it_opens_and_reads_the_sign_page_in_a_few_queries(
+    db, client, prior, django_assert_max_num_queries
+):
+    _, (first, second, _) = sign_on_with(prior)
+    assert client.get(url(first)).status_code == 200  # renders the letter into the cache
+    with django_assert_max_num_queries(OPENING):
+        response = client.get(url(second))
+    assert response.status_code == 200
+    assert b"We write about widgets." in response.content
+    second.refresh_from_db()
+    assert second.opened_at is not None
+    with django_assert_max_num_queries(READING):
+        again = client.get(url(second))
+    assert again.content.count(b"We write about widgets.") == 1
+    sign(second)
+    with django_assert_max_num_queries(READING_ANSWERED):
+        signed = client.get(url(second))
+    assert b"has signed" in signed.content
+
+
+@pytest.mark.parametrize("prior", [3, 50])
+def test_it_signs_in_a_few_queries(db, client, prior, django_assert_max_num_queries):
+    sign_on, (invitation, *_) = sign_on_with(prior)
+    data = sign_data(sign_on, invitation.organization)
+    client.get(url(invitation))  # the signer reads the letter first
+    with django_assert_max_num_queries(SIGNING):
+        response = client.post(url(invitation), data)
+    assert response.status_code == 302
+    signature = Signature.objects.get(sign_on=sign_on, organization=invitation.organization)
+    assert signature.status == Signature.Status.APPROVED
+    assert signature.position == prior + 1
+    with django_assert_max_num_queries(REPEATING):
+        repeat = client.post(url(invitation), data)
+    assert repeat.status_code == 409
+    assert b"already signed" in repeat.content
+    assert Signature.objects.filter(sign_on=sign_on).count() == prior + 1
+
+
+@pytest.mark.parametrize("prior", [3, 50])
+def test_the_page_that_shows_who_signed_reads_them_in_a_few_queries(
+    db, client, prior, django_assert_max_num_queries
+):
+    _, (invitation, *_) = sign_on_with(prior, show_signatories=True)
+    client.get(url(invitation))
+    with django_assert_max_num_queries(LISTED):
+        response = client.get(url(invitation))
+    assert f"{prior} organizations have signed so far.".encode() in response.content
+    assert response.content.count(b'class="sig"') == prior
+
+
+def test_the_letter_is_rendered_once_for_every_signer(db, client):
+    _, invitations = sign_on_with(0)
+    with mock.patch.object(
+        Revision, "as_object", autospec=True, side_effect=Revision.as_object
+    ) as built:
+        pages = [client.get(url(invitation)).content for invitation in invitations]
+    assert built.call_count == 1
+    assert all(b"We write about widgets." in page for page in pages)
+
+
+def test_a_new_letterhead_date_format_shows_at_once(db, client):
+    revision = approved_revision(letter_date=datetime.date(2026, 3, 12))
+    sign_on = open_new_sign_on(make_members(1), revision=revision)
+    invitation = sign_on.invitations.get()
+    assert b"March 12, 2026" in client.get(url(invitation)).content
+    letterhead = Letterhead.for_site(Site.objects.get(is_default_site=True))
+    letterhead.date_format = Letterhead.DateFormat.INTERNATIONAL
+    letterhead.save()
+    page = client.get(url(invitation)).content
+    assert b"12 March 2026" in page
+    assert b"March 12, 2026" not in page
+
+
+def test_the_list_of_who_signed_stays_live_under_the_cached_text(db, client):
+    _, (first, second, third) = sign_on_with(0, show_signatories=True)
+    assert b'class="sig"' not in client.get(url(third)).content
+    sign(first)
+    page = client.get(url(third)).content
+    assert page.count(b'class="sig"') == 1
+    assert first.organization.name.encode() in page
+    assert b"1 organization has signed so far." in page
+    sign(second)
+    page = client.get(url(third)).content
+    assert page.count(b'class="sig"') == 2
+    assert second.organization.name.encode() in page
+    assert b"2 organizations have signed so far." in page

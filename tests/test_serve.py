@@ -1,0 +1,224 @@
+"""`make serve`: the production configuration on this machine, in one command.
+
+The command `make serve` runs is started for real against the test database on PostgreSQL and
+Redis database 1: it migrates and collects static files, gunicorn answers with a letter page, a
+static file and a PDF, the task worker runs a queued job, and Ctrl-C or SIGTERM stops every
+process it started.
+"""
+
+import hashlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.tasks import task
+
+from coalition.management.commands.serve import environment_problems
+from coalition.settings import TASK_QUEUES
+from signatories.interchange import import_letter
+from tests.e2e.conftest import ensure_wagtail_site
+from tests.production import (
+    ROOT,
+    alive,
+    descendants,
+    flush_redis,
+    free_port,
+    kill_all,
+    production_env,
+    require_gunicorn,
+    require_postgresql_and_redis,
+    static_url,
+    wait_for,
+)
+
+SERVE = [sys.executable, "-m", "coalition.management.commands.serve"]
+
+
+@task(backend="background")
+def echo(value: str) -> str:
+    """Run by the worker of the server under test, which imports it from this module."""
+    return value
+
+
+def test_the_makefile_serves_with_this_command():
+    recipe = subprocess.run(
+        ["make", "-n", "-o", ".venv/.installed", "serve"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "-m coalition.management.commands.serve" in recipe
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({}, "DATABASE_URL"),
+        ({"DATABASE_URL": "sqlite:///var/db.sqlite3"}, "DATABASE_URL"),
+        ({"CACHE_URL": ""}, "CACHE_URL"),
+        ({"CACHE_URL": "locmem://"}, "CACHE_URL"),
+        ({"SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
+        ({"DEBUG": "1"}, "DEBUG"),
+    ],
+)
+def test_it_names_what_to_set(env, named):
+    complete = {
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/coalition",
+        "CACHE_URL": "redis://127.0.0.1:6379/0",
+        "SECRET_KEY": "s" * 50,
+        "ALLOWED_HOSTS": "letters.example.org",
+    }
+    assert environment_problems(complete) == []
+
+    problems = environment_problems({**complete, **env} if env else {})
+
+    assert any(problem.startswith(f"{named} must") for problem in problems), problems
+
+
+def test_it_refuses_sqlite_before_django_starts():
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL"}}
+    result = subprocess.run(
+        SERVE, cwd=ROOT, env={**env, "CACHE_URL": ""}, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 2
+    assert "DATABASE_URL must point at PostgreSQL (it is not set): set DATABASE_URL=" in (
+        result.stderr
+    )
+    assert "CACHE_URL must be a Redis URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def published(transactional_db, seed_document):
+    require_postgresql_and_redis()
+    require_gunicorn()
+    flush_redis()
+    ensure_wagtail_site()
+    # Rendered here (the test runs jobs inline): the server then serves the stored PDF.
+    return import_letter(document=seed_document, publish=True).letter
+
+
+def start_serve(tmp_path: Path, port: int, *, ignore_sigint: bool) -> subprocess.Popen[bytes]:
+    log = (tmp_path / "serve.log").open("wb")
+
+    def as_a_background_shell_does() -> None:
+        if ignore_sigint:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return subprocess.Popen(  # its own session: the test presses "Ctrl-C" on it as a terminal
+        SERVE,
+        cwd=ROOT,
+        env=production_env(PORT=str(port)),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=as_a_background_shell_does,
+    )
+
+
+def enqueue_for_the_worker(value: str) -> object:
+    """Queue a job in the database queue that the server's worker reads.
+
+    Written as the database backend writes it: this process runs its own jobs inline, so its
+    "background" backend (and the class of the tasks it makes) is not the worker's.
+    """
+    from django_tasks_db.models import DBTaskResult
+
+    assert "default" in TASK_QUEUES
+    return DBTaskResult.objects.create(
+        args_kwargs={"args": [value], "kwargs": {}},
+        priority=0,
+        task_path=f"{__name__}.echo",
+        queue_name="default",
+        backend_name="background",
+    )
+
+
+def wait_for_job(result_id: object, timeout: float = 60) -> tuple[str, object]:
+    from django_tasks_db.models import DBTaskResult
+
+    deadline = time.monotonic() + timeout
+    while True:
+        row = DBTaskResult.objects.get(id=result_id)
+        if row.status not in {"READY", "RUNNING"} or time.monotonic() > deadline:
+            return row.status, row.return_value
+        time.sleep(0.2)
+
+
+def stop_and_check_everything_stopped(
+    server: subprocess.Popen[bytes], how: signal.Signals, log: Path
+) -> None:
+    started = descendants(server.pid)
+    # gunicorn's master and workers, and the task worker.
+    assert len(started) >= 4, (started, log.read_text()[-3000:])
+    if how == signal.SIGINT:
+        os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C in its terminal does
+    else:
+        server.send_signal(signal.SIGTERM)  # what a service manager does
+    try:
+        assert server.wait(timeout=30) == 0, log.read_text()[-3000:]
+        deadline = time.monotonic() + 10
+        while alive(started) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert alive(started) == set(), log.read_text()[-3000:]
+    finally:
+        kill_all(started | {server.pid})
+
+
+def test_make_serve_serves_runs_jobs_and_stops_everything_on_ctrl_c(published, tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    # Started as a shell starts a job in the background: with Ctrl-C (SIGINT) ignored.
+    server = start_serve(tmp_path, port, ignore_sigint=True)
+    log = tmp_path / "serve.log"
+    try:
+        wait_for(f"{base}/static/", server, log)
+        ready = time.monotonic() - started
+
+        page = requests.get(f"{base}{published.url}", timeout=30)
+        assert page.status_code == 200, log.read_text()[-3000:]
+        assert published.title in page.text
+        assert "Strict-Transport-Security" not in page.headers  # plain http: browsers ignore it
+        stylesheet = requests.get(base + static_url("letters/site.css"), timeout=30)
+        assert stylesheet.status_code == 200
+        assert stylesheet.headers["Cache-Control"] == "max-age=315360000, public, immutable"
+        publication = published.publications.get()
+        pdf = requests.get(f"{base}{published.url}pdf/v1/", timeout=30)
+        assert pdf.status_code == 200
+        assert hashlib.sha256(pdf.content).hexdigest() == publication.pdf_sha256
+
+        job = enqueue_for_the_worker("ran by the worker")
+        assert wait_for_job(job.id) == ("SUCCESSFUL", "ran by the worker")
+
+        assert re.search(r"Serving http://127\.0\.0\.1:\d+/ with gunicorn", log.read_text())
+        stop_and_check_everything_stopped(server, signal.SIGINT, log)
+        print(f"\nmake serve answered {ready:.1f} s after it started")
+    finally:
+        if server.poll() is None:
+            kill_all(descendants(server.pid) | {server.pid})
+        server.wait(timeout=10)
+
+
+def test_sigterm_stops_everything_it_started(published, tmp_path):
+    port = free_port()
+    server = start_serve(tmp_path, port, ignore_sigint=False)
+    log = tmp_path / "serve.log"
+    try:
+        wait_for(f"http://127.0.0.1:{port}/static/", server, log)
+        response = requests.get(f"http://127.0.0.1:{port}{published.url}", timeout=30)
+        assert response.status_code == 200
+        stop_and_check_everything_stopped(server, signal.SIGTERM, log)
+    finally:
+        if server.poll() is None:
+            kill_all(descendants(server.pid) | {server.pid})
+        server.wait(timeout=10)
