@@ -34,6 +34,11 @@ check-libs: $(STAMP)
 	  echo "On Debian or Ubuntu: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0" >&2; \
 	  echo "On macOS: brew install pango.  Other systems: https://doc.courtbouillon.org/weasyprint/stable/first_steps.html" >&2; \
 	  exit 1; }
+	@fc-list -q 'Noto Serif CJK JP' 2>/dev/null || { \
+	  echo "The Noto Serif CJK fonts are missing: letters' PDFs print Chinese, Japanese and Korean names with them." >&2; \
+	  echo "On Debian or Ubuntu: sudo apt-get install fonts-noto-cjk" >&2; \
+	  echo "Other systems: install Noto Serif CJK (https://github.com/notofonts/noto-cjk) where fontconfig finds it (fc-list)." >&2; \
+	  exit 1; }
 
 run: check-libs
 	@mkdir -p var
@@ -43,7 +48,7 @@ run: check-libs
 	@echo "Serving http://127.0.0.1:8000  (letters: http://127.0.0.1:8000/letters/, admin: http://127.0.0.1:8000/admin/)"
 	@echo "Log in at http://127.0.0.1:8000/accounts/login/code/ with staff@example.org:"
 	@echo "the one-time code is printed in this terminal (the console email backend)."
-	@echo "The task worker (db_worker) runs beside the server: emails, PDFs, deadlines and reminders."
+	@echo "The task worker runs beside the server: emails, PDFs, deadlines and reminders."
 	@echo
 	$(DEV_ENV) $(PY) manage.py rundev 127.0.0.1:8000
 

@@ -1,17 +1,21 @@
 """Demo and development data for the member CRM.
 
-`load()` adds to the demo content (a second coalition, tags, interactions) and is idempotent;
+`load()` adds to the demo content (a second coalition, tags, interactions, logos) and is idempotent;
 `generate_members()` makes large, realistic fake data sets for development and benchmarks.
 """
 
 import datetime
 import random
-from typing import Protocol
+from io import BytesIO
+from typing import Any, Protocol
 
 from django.contrib.auth import get_user_model
+from django.core.files.images import ImageFile
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageDraw, ImageFont
 from taggit.models import Tag
+from wagtail.images import get_image_model
 
 from coalition.models import (
     Coalition,
@@ -55,6 +59,44 @@ DEMO_INTERACTIONS = [
 ]
 
 
+# Logos for a few demo members, drawn here rather than shipped: a wordmark on a colour, as a
+# member might upload one.
+# Members whose names are in other scripts: they import, match, sort and print like any other.
+DEMO_WORLD_MEMBERS = [
+    ("Союз промышленников и предпринимателей", "РСПП", "RU", "policy@rspp.example.org"),
+    ("Ελληνική Ένωση Βιομηχανιών", "", "GR", "policy@sev.example.org"),
+    ("東京商工会議所", "", "JP", "policy@tokyo-cci.example.org"),
+    ("اتحاد الصناعات", "", "AE", "policy@fei.example.org"),
+]
+# A likely duplicate of a member, as a spreadsheet would have typed it: offered for merging.
+DEMO_LIKELY_DUPLICATE = ("Computer and Communications Industry Assn", "ccia-dc@example.org")
+
+DEMO_LOGOS = {"ACT": "#1f5f7a", "CSI": "#7a1f3d", "CCIA": "#2c6e31", "CTA": "#4f3a80"}
+
+
+def logo_png(wordmark: str, colour: str) -> bytes:
+    """A small PNG logo: the wordmark in white on the colour."""
+    image = Image.new("RGB", (240, 96), colour)
+    font = ImageFont.load_default(size=52)
+    ImageDraw.Draw(image).text((120, 48), wordmark, fill="white", font=font, anchor="mm")
+    out = BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def demo_logo(acronym: str) -> Any:
+    """The demo logo of the member with this acronym, as a Wagtail image (made once)."""
+    images = get_image_model()
+    title = f"{acronym} logo"
+    existing = images.objects.filter(title=title).first()
+    if existing is not None:
+        return existing
+    data = logo_png(acronym, DEMO_LOGOS[acronym])
+    return images.objects.create(
+        title=title, file=ImageFile(BytesIO(data), name=f"{acronym.lower()}-logo.png")
+    )
+
+
 class Output(Protocol):
     """Where a demo says what it did: a command's stdout, or a StringIO in tests."""
 
@@ -66,6 +108,11 @@ def load(stdout: "Output") -> None:
     with transaction.atomic():
         staff = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
         by_acronym = {o.acronym.upper(): o for o in Organization.objects.exclude(acronym="")}
+        for acronym in DEMO_LOGOS:
+            org = by_acronym.get(acronym)
+            if org is not None and org.logo_id is None:
+                org.logo = demo_logo(acronym)
+                org.save(update_fields=["logo"])
         for acronym, tags in DEMO_TAGS.items():
             org = by_acronym.get(acronym)
             if org is not None:
@@ -87,6 +134,8 @@ def load(stdout: "Output") -> None:
                     left_on=None,
                     defaults={"tier": Membership.Tier.LEAD if i == 0 else Membership.Tier.MEMBER},
                 )
+        _world_members()
+        _likely_duplicate(ai)
         today = timezone.localdate()
         for acronym, kind, days_ago, summary in DEMO_INTERACTIONS:
             org = by_acronym.get(acronym)
@@ -103,6 +152,56 @@ def load(stdout: "Output") -> None:
     stdout.write(
         f"CRM demo: {'created' if created else 'kept'} the coalition {ai.name}; "
         f"{Interaction.objects.count()} interactions."
+    )
+
+
+def _member(name: str, *, acronym: str = "", country: str = "") -> Organization:
+    organization = Organization.objects.filter(name_key=name_key(name)).first()
+    if organization is None:
+        organization = Organization(name=name, acronym=acronym, country=country)
+        organization.sort_name = sort_name_for(name)
+        organization.save()
+    return organization
+
+
+def _world_members() -> None:
+    """Members in Cyrillic, Greek, Japanese and Arabic, in the seed letter's coalition: they are
+    invited to the demo sign-ons, and the published demo letter prints their names."""
+    coalition = Coalition.objects.filter(slug="digital-trade-coalition").first()
+    if coalition is None:
+        return
+    for name, acronym, country, email in DEMO_WORLD_MEMBERS:
+        organization = _member(name, acronym=acronym, country=country)
+        Membership.objects.get_or_create(
+            coalition=coalition,
+            organization=organization,
+            left_on=None,
+            defaults={"tier": Membership.Tier.MEMBER},
+        )
+        Contact.objects.get_or_create(
+            email=email,
+            defaults={
+                "organization": organization,
+                "name": "Policy office",
+                "is_authorized_signer": True,
+                "is_primary": True,
+            },
+        )
+
+
+def _likely_duplicate(coalition: Coalition) -> None:
+    """A second record of a member under an abbreviated name: the admin's "Likely duplicates"
+    page offers the pair for merging."""
+    name, email = DEMO_LIKELY_DUPLICATE
+    organization = _member(name, country="US")
+    Membership.objects.get_or_create(
+        coalition=coalition,
+        organization=organization,
+        left_on=None,
+        defaults={"tier": Membership.Tier.MEMBER},
+    )
+    Contact.objects.get_or_create(
+        email=email, defaults={"organization": organization, "name": "Front desk"}
     )
 
 

@@ -6,7 +6,7 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.widgets import AdminDateInput
 
 from coalition.imports import MAX_ROWS, MAX_UPLOAD_BYTES
-from coalition.models import Contact, Interaction, Organization
+from coalition.models import Contact, Interaction, Organization, name_key
 from coalition.selectors import contact_email_taken, find_duplicate_organizations
 
 
@@ -31,7 +31,14 @@ class OrganizationForm(WagtailAdminModelForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         name = cleaned.get("name") or ""
+        if name and not name_key(name):
+            # The key that tells organizations apart would be empty, and it must be unique.
+            self.add_error("name", "A name needs at least one letter or digit.")
+            return cleaned
         exclude = self.instance.pk
+        if exclude is not None and not {"name", "acronym", "website"} & set(self.changed_data):
+            # Staff saw the warnings when they entered these; other edits are not asked again.
+            return cleaned
         found = find_duplicate_organizations(
             name=name,
             acronym=cleaned.get("acronym") or "",

@@ -20,6 +20,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db.models.signals import pre_save
+from django.template.defaultfilters import filesizeformat
 from PIL import Image, ImageOps
 from wagtail.images import get_image_model
 from wagtail.images.fields import WagtailImageField
@@ -110,6 +111,67 @@ def reencode(upload: UploadedFile) -> SimpleUploadedFile:
     image.save(out, written_as, **OPTIONS[written_as])
     name = f"{Path(upload.name or 'image').stem}.{EXTENSION[written_as]}"
     return SimpleUploadedFile(name, out.getvalue(), content_type=f"image/{written_as.lower()}")
+
+
+# A logo prints about 16 points high beside a name: a larger file or image only costs bytes in
+# every PDF. Wider than tall (a wordmark) is why the limit is on the longer side.
+LOGO_MAX_UPLOAD_SIZE = 2 * 1024 * 1024
+LOGO_MAX_SIDE = 1200
+SVG_MARKERS = (b"<svg", b"<?xml", b"<!doctype svg")
+
+
+def clean_logo(upload: UploadedFile, *, label: str = "Logo") -> SimpleUploadedFile:
+    """An organization's logo as uploaded by a member: a raster image within the logo limits,
+    written afresh and scaled down to LOGO_MAX_SIDE pixels; every refusal names the field."""
+    name = (upload.name or "").lower()
+    upload.seek(0)
+    head = upload.read(1024).lstrip().lower()
+    upload.seek(0)
+    if name.endswith((".svg", ".svgz")) or head.startswith(SVG_MARKERS):
+        raise ValidationError(
+            f"{label}: SVG files are not accepted, because an SVG can carry scripts. "
+            "Upload a PNG, JPEG, GIF or WebP image.",
+            code="svg",
+        )
+    if upload.size is not None and upload.size > LOGO_MAX_UPLOAD_SIZE:
+        raise ValidationError(
+            f"{label}: this file is {filesizeformat(upload.size)}; a logo may be at most "
+            f"{filesizeformat(LOGO_MAX_UPLOAD_SIZE)}. Save it smaller and upload it again.",
+            code="file_too_large",
+        )
+    try:
+        with Image.open(upload) as header:
+            known = header.format in WRITTEN_AS
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        known = False
+    finally:
+        upload.seek(0)
+    if not known:
+        raise ValidationError(
+            f"{label}: this file is not an image we can read. Upload a PNG, JPEG, GIF or WebP image.",
+            code="invalid_image",
+        )
+    try:
+        check_pixels(upload)
+        fresh = reencode(upload)
+    except ValidationError as error:
+        raise ValidationError(f"{label}: {error.messages[0]}", code=error.code) from error
+    return _within(fresh, LOGO_MAX_SIDE)
+
+
+def _within(upload: SimpleUploadedFile, side: int) -> SimpleUploadedFile:
+    """The image scaled down so that neither side exceeds `side` pixels; unchanged if it fits."""
+    with Image.open(upload) as image:
+        if max(image.size) <= side:
+            upload.seek(0)
+            return upload
+        written_as = image.format or "PNG"
+        image.load()
+        smaller = image.copy()
+    smaller.thumbnail((side, side), Image.Resampling.LANCZOS)
+    out = BytesIO()
+    smaller.save(out, written_as, **OPTIONS.get(written_as, {}))
+    return SimpleUploadedFile(upload.name, out.getvalue(), content_type=upload.content_type)
 
 
 class ImageForm(BaseImageForm):

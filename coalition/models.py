@@ -1,3 +1,4 @@
+import contextlib
 import re
 import unicodedata
 import uuid
@@ -13,22 +14,101 @@ from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
 from wagtail.search import index
 
+NAME_KEY_LENGTH = 255  # Organization.name_key's max_length
+
+# Letters whose stroke or ligature no Unicode decomposition takes off, folded as people write them
+# without it ("Łódź" as "Lodz", "Søren" as "Soren").
+LATIN_FOLDS = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t", "\u0131": "i", "æ": "ae"}
+    | {"œ": "oe", "þ": "th"}
+    # Russian prints "ё" without its dots more often than not.
+    | {"ё": "\u0435"}
+)
+# Arabic vowel signs, shadda and sukun are optional in writing, and the tatweel only stretches a
+# line: "اتِّحَاد" and "اتحـاد" are "اتحاد".
+ARABIC_OPTIONAL = frozenset(map(chr, range(0x064B, 0x0653))) | {"\u0640"}
+
+
+def _without_optional_marks(text: str) -> str:
+    """Text in NFC without the marks a name may be written with or without.
+
+    Accents are spelling variants in Latin and Greek ("Société" is "Societe", "Ένωση" "Ενωση"), so
+    they go. A Cyrillic letter with a mark is a letter of its own ("й" is not "и"), so only stray
+    stress marks go. Everywhere else a mark makes another letter (the voiced mark makes "ガ" of
+    "カ"; Hindi vowel signs), so it stays.
+    """
+    kept = []
+    after_alphabet = False  # the last letter was Latin, Greek or Cyrillic
+    for ch in text:
+        if unicodedata.category(ch).startswith("M"):
+            if not after_alphabet and ch not in ARABIC_OPTIONAL:
+                kept.append(ch)
+            continue
+        if ch in ARABIC_OPTIONAL:
+            continue
+        script = unicodedata.name(ch, "").partition(" ")[0]
+        after_alphabet = script in ("LATIN", "GREEK", "CYRILLIC")
+        if script in ("LATIN", "GREEK"):
+            ch = unicodedata.normalize("NFD", ch)[0]
+        kept.append(ch)
+    return "".join(kept)
+
+
+def _words(text: str) -> list[str]:
+    """Runs of letters, marks and digits; digits of every script as 0-9 ("٢٠٢٤" is "2024")."""
+    words, word = [], []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category == "Nd":
+            word.append(str(unicodedata.decimal(ch)))
+        elif category[0] in "LMN":
+            word.append(ch)
+        elif word:
+            words.append("".join(word))
+            word = []
+    if word:
+        words.append("".join(word))
+    return words
+
 
 def name_key(value: str) -> str:
-    """The form of a name that duplicates share: no case, accents, punctuation, spacing or leading "The"."""
-    text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
-    text = text.replace("&", " and ")
-    text = re.sub(r"[^a-z0-9]+", " ", text).strip()
-    text = re.sub(r"^the ", "", text)
-    return text.replace(" ", "")
+    """The form of a name that duplicates share, in its own script.
+
+    No case (Unicode case folding), accents on Latin and Greek letters, punctuation, spacing or
+    leading "The"; "&" is "and"; compatibility forms are one (NFKC: full-width Latin letters are
+    plain ones, half-width "ｶﾞ" is "ガ"). Empty only for a name without a letter or digit.
+    """
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
+    text = _without_optional_marks(text.translate(LATIN_FOLDS).replace("&", " and "))
+    words = _words(text)
+    if len(words) > 1 and words[0] == "the":
+        words = words[1:]
+    # "&" and compatibility forms ("㍿" is "株式会社") lengthen a name: cut to the column's length.
+    return "".join(words)[:NAME_KEY_LENGTH]
+
+
+def _readable_host(host: str) -> str:
+    """A host with its IDNA labels ("xn--…") in the script they encode."""
+    labels = []
+    for label in host.split("."):
+        if label.startswith("xn--"):
+            with contextlib.suppress(UnicodeError):  # not punycode: compared as written
+                label = label.encode("ascii").decode("idna")
+        labels.append(label)
+    return ".".join(labels)
 
 
 def website_key(value: str) -> str:
-    """A website reduced to its host and path, for spotting duplicates."""
-    text = value.strip().lower()
+    """A website reduced to its host and path, for spotting duplicates.
+
+    An internationalized host is one site however it is written: "https://bücher.example" and
+    "http://www.xn--bcher-kva.example/" match.
+    """
+    text = unicodedata.normalize("NFKC", value.strip()).casefold()
     text = re.sub(r"^[a-z]+://", "", text)
     text = re.sub(r"^www\.", "", text)
-    return text.rstrip("/")
+    host, slash, path = text.partition("/")
+    return (_readable_host(host) + slash + path).rstrip("/")
 
 
 def _slug_base(text: str) -> str:
@@ -316,3 +396,75 @@ class ImportUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}, uploaded {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ProfileProposal(models.Model):
+    """A change to an organization's profile proposed by one of its contacts in the member portal.
+
+    Nothing of it prints until staff approve it: the organization's name and logo go onto letters,
+    and a contact is trusted to speak for their organization only as far as staff confirm.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    TRANSITIONS: dict[str, set[str]] = {
+        Status.PENDING: {Status.APPROVED, Status.REJECTED},
+        Status.APPROVED: set(),
+        Status.REJECTED: set(),
+    }
+    # The profile fields a contact may propose changes to, besides the logo, as the portal names them.
+    FIELDS = {"name": "Name", "acronym": "Acronym", "display": "Printed as", "website": "Website"}
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="profile_proposals"
+    )
+    contact = models.ForeignKey(
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="profile_proposals",
+    )
+    # Who proposed it, in words that outlive the contact row: "Jane Doe <jane@example.org>".
+    proposed_by = models.CharField(max_length=500)
+    changes = models.JSONField(
+        default=dict, blank=True, help_text="The fields proposed, with their new values."
+    )
+    previous = models.JSONField(
+        default=dict, blank=True, help_text="Those fields' values when the change was proposed."
+    )
+    logo = models.ImageField(
+        upload_to="logos/proposed/",
+        blank=True,
+        help_text="A new logo, written afresh from the upload; it becomes an image on approval.",
+    )
+    message = models.TextField(blank=True, help_text="What the contact told staff about it.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True, help_text="Staff's note to the contact.")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Profile change for {self.organization.name} ({self.get_status_display()})"
+
+    @classmethod
+    def can_transition(cls, current: str, target: str) -> bool:
+        return target in cls.TRANSITIONS.get(current, set())
+
+    def changed_fields(self) -> list[tuple[str, str, str]]:
+        """(label, value before, value proposed) for each field proposed, in the form's order."""
+        return [
+            (label, str(self.previous.get(name, "")), str(self.changes[name]))
+            for name, label in self.FIELDS.items()
+            if name in self.changes
+        ]

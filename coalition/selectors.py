@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
+from coalition.duplicates import likely_duplicates_of
 from coalition.hooks import TimelineEntry, timeline_sources
 from coalition.models import Contact, Interaction, Organization, name_key, website_key
 from coalition.services import MERGE_ACTION
@@ -84,6 +85,11 @@ def find_duplicate_organizations(
         else:
             continue
         found.append((org, reason))
+    # Spellings the name key keeps apart: "&" for "and", "Assn", "Inc.", the acronym as the name.
+    seen = {org.pk for org, _ in found}
+    for org, match in likely_duplicates_of(name=name, acronym=acronym, exclude_pk=exclude_pk):
+        if org.pk not in seen:
+            found.append((org, match.reason))
     return found
 
 

@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After authentication and messages: staff without a second factor are sent to enrol.
+    "coalition.mfa.RequireStaffMFA",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -291,7 +293,12 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_SIGNUP_ENABLED = False
 ACCOUNT_ADAPTER = "coalition.accounts.AccountAdapter"
-ACCOUNT_FORMS = {"confirm_login_code": "coalition.accounts.LoginCodeForm"}
+ACCOUNT_FORMS = {
+    "confirm_login_code": "coalition.accounts.LoginCodeForm",
+    # Member contacts: an account is made for a known contact when a code is asked for.
+    "login": "coalition.accounts.ContactLoginForm",
+    "request_login_code": "coalition.accounts.ContactLoginCodeRequestForm",
+}
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 # Counted in Django's cache (Redis in production: CACHE_URL) per client address. No limit counts
@@ -303,6 +310,8 @@ ACCOUNT_RATE_LIMITS = {
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+# Staff reach the admin only with an authenticator app or a passkey enrolled (coalition/mfa.py).
+STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", not DEBUG)
 
 # Wagtail
 WAGTAIL_SITE_NAME = env_str("WAGTAIL_SITE_NAME", "Coalition letters")
@@ -407,5 +416,8 @@ LOGGING = {
     "loggers": {
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "ERROR"},
+        # Django's default gives "django" a console handler of its own under DEBUG, so each of its
+        # lines (the worker's "Task … state=…", the autoreloader's) would print twice.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

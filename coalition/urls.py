@@ -34,6 +34,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("documents/", include(wagtaildocs_urls)),
     path("sign/", include("signatories.urls")),
+    path("portal/", include("signatories.portal.urls")),
     path("", include("signatories.public_urls")),
 ]
 

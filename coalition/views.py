@@ -1,4 +1,4 @@
-"""Admin views of the member CRM beyond Wagtail's generic ones: log, merge and import."""
+"""Admin views of the member CRM beyond Wagtail's generic ones: log, merge, duplicates, import."""
 
 from django.contrib.auth.decorators import permission_required
 from django.core import signing
@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from wagtail.admin import messages
 
+from coalition.duplicates import likely_duplicate_pairs
 from coalition.forms import ImportForm, LogInteractionForm, MergeForm
 from coalition.imports import import_members
 from coalition.imports.uploads import keep_upload, take_upload
@@ -138,6 +139,9 @@ def merge_view(request: HttpRequest, pk: int) -> HttpResponse:
                 request, f"Merged {duplicate.name} into {survivor.name} (moved {moved}).{kept}"
             )
             return redirect("coalition_organizations:inspect", survivor.pk)
+    # The pair the list of likely duplicates offered, chosen in advance.
+    duplicate_id = request.GET.get("duplicate", "")
+    chosen = others.filter(pk=duplicate_id).first() if duplicate_id.isdigit() else None
     if query:
         candidates = list(search_organizations(others, query)[:20])
         reasons = {}
@@ -150,6 +154,8 @@ def merge_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
         candidates = [org for org, _ in found]
         reasons = {org.pk: reason for org, reason in found}
+    if chosen is not None and chosen not in candidates:
+        candidates.insert(0, chosen)
     return TemplateResponse(
         request,
         "coalition/organization/merge.html",
@@ -158,9 +164,31 @@ def merge_view(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "query": query,
             "candidates": [(org, reasons.get(org.pk, "")) for org in candidates],
+            "chosen": chosen.pk if chosen is not None else None,
             "page_url": reverse("coalition_organizations:inspect", args=[survivor.pk]),
         },
     )
+
+
+def likely_duplicates_view(request: HttpRequest) -> HttpResponse:
+    """Pairs of organizations that look like one, each with a link to merge them."""
+    _deny_unless(
+        request,
+        "coalition.merge_organizations",
+        "coalition.change_organization",
+        "coalition.delete_organization",
+    )
+    pairs = [
+        {
+            "older": older,
+            "newer": newer,
+            "reason": reason,
+            "merge_url": reverse("coalition_organizations:merge", args=[older.pk])
+            + f"?duplicate={newer.pk}",
+        }
+        for older, newer, reason in likely_duplicate_pairs()
+    ]
+    return TemplateResponse(request, "coalition/duplicates.html", {"pairs": pairs})
 
 
 @permission_required("coalition.import_organizations", raise_exception=True)

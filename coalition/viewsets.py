@@ -28,6 +28,7 @@ from wagtail.admin.widgets.button import Button
 
 from coalition import views
 from coalition.forms import ContactForm, OrganizationForm
+from coalition.imports.base import FORMULA_STARTS
 from coalition.models import (
     Coalition,
     Contact,
@@ -45,7 +46,6 @@ from coalition.selectors import (
     search_organizations,
 )
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: Rows an export reads from the database at a time (a server-side cursor on PostgreSQL).
 EXPORT_CHUNK = 2000
 #: Bytes of CSV gathered before they are sent on: one write per row would cost more than the row.
@@ -64,6 +64,9 @@ def neutralise_formula(value: object) -> object:
 
 class CoalitionIndexView(generic.IndexView):
     """A listing whose exports are safe to open in a spreadsheet and honour the export permission."""
+
+    # Wagtail's listing, with names that wrap between words only.
+    template_name = "coalition/listing.html"
 
     #: A permission ("app.codename") needed to export, beyond seeing the listing.
     export_permission: str | None = None
@@ -185,9 +188,12 @@ class CoalitionIndexView(generic.IndexView):
         }
 
     def preprocess_field_value(self, field, value, export_format):
+        # As the listing prints it, and as the import reads it back.
+        if type(value) is bool:
+            return "yes" if value else "no"
         # Text and numbers need no preprocessing (Wagtail's would leave them as they are): most
         # cells skip the search for a preprocessing function.
-        if type(value) not in (str, int, bool):
+        if type(value) not in (str, int):
             value = super().preprocess_field_value(field, value, export_format)
         if export_format == self.FORMAT_CSV:
             return neutralise_formula(value)
@@ -204,6 +210,16 @@ class CoalitionIndexView(generic.IndexView):
             get_url=lambda instance: self.get_inspect_url(instance) or self.get_edit_url(instance),
             **kwargs,
         )
+
+
+class YesNoColumn(Column):
+    """A yes-or-no field printed as a word a reader takes in at a glance, not "True"."""
+
+    def __init__(self, name: str, **kwargs) -> None:
+        super().__init__(name, sort_key=kwargs.pop("sort_key", name), **kwargs)
+
+    def get_value(self, instance: models.Model) -> str:
+        return "Yes" if super().get_value(instance) else "No"
 
 
 def _blank_if_none(value: object) -> object:
@@ -411,6 +427,21 @@ class OrganizationIndexView(CoalitionIndexView):
                     priority=80,
                 )
             )
+        if self.request.user.has_perms(
+            [
+                "coalition.merge_organizations",
+                "coalition.change_organization",
+                "coalition.delete_organization",
+            ]
+        ):
+            buttons.append(
+                Button(
+                    "Likely duplicates",
+                    url=reverse("coalition_organizations:duplicates"),
+                    icon_name="group",
+                    priority=90,
+                )
+            )
         return buttons
 
 
@@ -559,14 +590,19 @@ class OrganizationViewSet(ModelViewSet):
         Column("status", label="Status", accessor="get_status_display", sort_key="status"),
     ]
     filterset_class = OrganizationFilterSet
+    # The columns the members import reads (coalition/imports/base.py), under headings it knows,
+    # so that a file exported, edited and imported again changes only what was edited.
     list_export = [
         "name",
         "acronym",
         "display",
+        "sort_name",
         "kind",
         "country",
         "website",
+        "public_page",
         "status",
+        "description",
         "tag_names",
         "coalitions",
         "contact_count",
@@ -581,6 +617,7 @@ class OrganizationViewSet(ModelViewSet):
             *super().get_urlpatterns(),
             path("log/<int:pk>/", views.log_interaction_view, name="log_interaction"),
             path("merge/<int:pk>/", views.merge_view, name="merge"),
+            path("duplicates/", views.likely_duplicates_view, name="duplicates"),
         ]
 
 
@@ -629,7 +666,7 @@ class ContactViewSet(ModelViewSet):
     list_per_page = 50
     list_display = [
         "name",
-        "email",
+        Column("email", label="Email", sort_key="email", classname="coalition-email"),
         Column(
             "organization",
             label="Organization",
@@ -637,9 +674,9 @@ class ContactViewSet(ModelViewSet):
             sort_key="organization__sort_name",
         ),
         "title",
-        "is_authorized_signer",
-        "is_primary",
-        "email_opt_out",
+        YesNoColumn("is_authorized_signer", label="Authorized signer"),
+        YesNoColumn("is_primary", label="Primary"),
+        YesNoColumn("email_opt_out", label="Opted out"),
     ]
     filterset_class = ContactFilterSet
     list_export = [

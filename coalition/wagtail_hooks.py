@@ -1,5 +1,11 @@
+from django.http import HttpRequest
+from django.urls import include, path, reverse
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 
+from coalition.portal import admin_urls as portal_admin_urls
+from coalition.portal.admin_views import PERMISSION as PROPOSAL_PERMISSION
+from coalition.portal.services import APPROVE_ACTION, PROPOSE_ACTION, REJECT_ACTION
 from coalition.services import INTERACTION_ACTION, MERGE_ACTION
 from coalition.viewsets import (
     CoalitionViewSetGroup,
@@ -17,3 +23,29 @@ def register_coalition_admin() -> list:
 def register_coalition_log_actions(actions) -> None:
     actions.register_action(MERGE_ACTION, "Merge", "Merged another organization into this one")
     actions.register_action(INTERACTION_ACTION, "Log interaction", "Logged an interaction")
+    actions.register_action(
+        PROPOSE_ACTION, "Propose profile change", "A contact proposed a profile change"
+    )
+    actions.register_action(
+        APPROVE_ACTION, "Approve profile change", "Approved a contact's profile change"
+    )
+    actions.register_action(
+        REJECT_ACTION, "Reject profile change", "Rejected a contact's profile change"
+    )
+
+
+class ProposalsMenuItem(MenuItem):
+    def is_shown(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PROPOSAL_PERMISSION)
+
+
+@hooks.register("register_admin_urls")
+def register_portal_admin_urls() -> list:
+    return [path("profile-changes/", include(portal_admin_urls, namespace="portal_admin"))]
+
+
+@hooks.register("register_admin_menu_item")
+def register_portal_admin_menu_item() -> MenuItem:
+    return ProposalsMenuItem(
+        "Profile changes", reverse("portal_admin:proposals"), icon_name="user", order=260
+    )

@@ -1,5 +1,6 @@
 import datetime
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import IO, Any
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
+from django.utils.module_loading import autodiscover_modules
 from django.utils.text import slugify
 from wagtail.log_actions import log
 from wagtail.models import (
@@ -25,7 +27,14 @@ from wagtail.models import (
 from coalition.imports.uploads import KEEP_UPLOADS, delete_stale_uploads
 
 from .models import CirculationApproval, LetterIndexPage, LetterPage, WordImportJob
-from .word import Progress, WordImportError, WordLetter, read_word_letter
+from .word import (
+    Progress,
+    WordImportError,
+    WordLetter,
+    interchange_document,
+    read_word_letter,
+    with_word_lines,
+)
 
 REVIEW_WORKFLOW_NAME = "Internal review"
 # A job whose progress has not moved for this long lost its worker (reading stops at
@@ -102,6 +111,66 @@ def ensure_letter_archive() -> LetterIndexPage:
 class WordImport:
     letter: LetterPage
     notes: list[str]
+    # Where staff invite the member organizations among the recognized signatories, if any.
+    invite_url: str = ""
+
+
+# Importing a letter with its signatories --------------------------------------------------------
+#
+# A finished letter is created with its signatures, which live in the sign-on app; this app
+# never imports that one. The sign-on app registers how it imports an interchange document and
+# matches signatories to organizations, in its `interchange` module (found as Django finds
+# `admin` modules), and the Word import calls it through here.
+
+
+@dataclass
+class ImportedLetter:
+    letter: LetterPage
+    organizations_created: int
+    signatures_created: int
+
+
+@dataclass
+class SignatoryMatch:
+    """An organization of the members list that a recognized signatory line names."""
+
+    organization_id: int
+    name: str
+    invitable: bool
+
+
+class LetterDocumentRefused(WordImportError):
+    """An interchange document the importer refused; `problems` name JSON paths."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class LetterImporter:
+    # import_document(document, publish=...): all or nothing; raises LetterDocumentRefused.
+    import_document: Callable[..., ImportedLetter]
+    match_signatories: Callable[[list[dict[str, str]]], list[SignatoryMatch | None]]
+    invite_url: Callable[[list[int]], str]
+
+
+_importers: list[LetterImporter] = []
+
+
+def register_letter_importer(importer: LetterImporter) -> None:
+    """Let an app import letter documents with their signatories (the sign-on app does)."""
+    _importers[:] = [importer]
+
+
+def letter_importer() -> LetterImporter:
+    if not _importers:
+        autodiscover_modules("interchange")
+    if not _importers:
+        raise WordImportError(
+            "Letters with their signatories cannot be imported: the sign-on app is not installed."
+        )
+    return _importers[0]
 
 
 def unique_slug(parent: Page, title: str) -> str:
@@ -121,14 +190,97 @@ def create_letter_from_word(
     user: User | None,
     index: LetterIndexPage,
     progress: Progress | None = None,
+    finished: bool = False,
 ) -> WordImport:
-    """Start a draft letter under the archive from a Word (.docx) file; raises WordImportError.
+    """Start a draft letter under the archive from a Word (.docx) file, or import it finished
+    with its signatories; raises WordImportError.
 
     The file is read before the write transaction opens: on SQLite the transaction holds the
     one write lock, which logins and signatures wait for.
     """
     parsed = read_word_letter(upload, name=name, progress=progress)
-    return create_draft_letter(parsed, user=user, index=index)
+    if finished:
+        return import_finished_letter(parsed, name=name, user=user)
+    return start_draft_letter(parsed, user=user, index=index)
+
+
+def start_draft_letter(
+    parsed: WordLetter, *, user: User | None, index: LetterIndexPage
+) -> WordImport:
+    """A draft of the letter's text; its recognized signatories are listed in the notes."""
+    notes = list(parsed.notes)
+    invite_url = ""
+    if parsed.signatories:
+        importer = letter_importer()
+        matches = importer.match_signatories(parsed.signatories)
+        notes.insert(0, _recognized_note(parsed, matches))
+        invitable = sorted({m.organization_id for m in matches if m is not None and m.invitable})
+        if invitable:
+            invite_url = importer.invite_url(invitable)
+    result = create_draft_letter(parsed, user=user, index=index)
+    return WordImport(letter=result.letter, notes=notes, invite_url=invite_url)
+
+
+def _recognized_note(parsed: WordLetter, matches: list[SignatoryMatch | None]) -> str:
+    where = "after the closing" if parsed.closing else "at the end of the letter"
+    members = [m.name for m in matches if m is not None and m.invitable]
+    individuals = [
+        line
+        for line, item in zip(parsed.signatory_lines, parsed.signatories, strict=True)
+        if "person" in item
+    ]
+    others = [
+        line
+        for line, item, match in zip(
+            parsed.signatory_lines, parsed.signatories, matches, strict=True
+        )
+        if "person" not in item and (match is None or not match.invitable)
+    ]
+    parts = [
+        f"{len(members)} match member organizations ({_listed(members)})"
+        if members
+        else "none matches a member organization"
+    ]
+    if others:
+        parts.append(f"{len(others)} are not members ({_listed(others)})")
+    if individuals:
+        parts.append(f"{len(individuals)} are individuals ({_listed(individuals)})")
+    return (
+        f"{len(parsed.signatories)} line(s) {where} were left out of the body as signatories: "
+        + "; ".join(parts)
+        + "."
+    )
+
+
+def _listed(names: list[str], shown: int = 5) -> str:
+    return ", ".join(names[:shown]) + (", …" if len(names) > shown else "")
+
+
+def import_finished_letter(parsed: WordLetter, *, name: str, user: User | None) -> WordImport:
+    """The letter with its signatories, created as the JSON import creates them (all or
+    nothing), ready to publish through the publication service."""
+    if not parsed.signatories:
+        raise WordImportError(
+            f"No signatories were found at the end of “{name}”. Put a closing line such as "
+            "“Sincerely,” or a heading such as “Signatories” before the list, or start a draft "
+            "instead."
+        )
+    try:
+        imported = letter_importer().import_document(
+            interchange_document(parsed), publish=False, owner=user
+        )
+    except LetterDocumentRefused as refused:
+        problems = with_word_lines(refused.problems, parsed)
+        raise WordImportError(
+            f"“{name}”: {len(problems):,} problem(s); nothing was imported: " + "; ".join(problems)
+        ) from None
+    notes = [
+        f"{imported.signatures_created} signatories imported "
+        f"({imported.organizations_created} new organizations): publish the letter to print "
+        "them with its PDF.",
+        *parsed.notes,
+    ]
+    return WordImport(letter=imported.letter, notes=notes)
 
 
 @transaction.atomic
@@ -146,6 +298,7 @@ def create_draft_letter(
         body=parsed.body,
         closing=parsed.closing[:255],
         cc="\n".join(parsed.cc),
+        footnotes="\n".join(parsed.footnotes),
         owner=user,
         live=False,
     )
@@ -155,25 +308,39 @@ def create_draft_letter(
 
 
 def start_word_import(
-    *, upload: IO[bytes], name: str, user: User | None, index: LetterIndexPage, paragraphs: int
+    *,
+    upload: IO[bytes],
+    name: str,
+    user: User | None,
+    index: LetterIndexPage,
+    paragraphs: int,
+    finished: bool = False,
 ) -> WordImportJob:
     """Queue a long Word file for the background; its job row says how far it has come."""
     upload.seek(0)
     job = WordImportJob.objects.create(
         name=name[:255], document=upload.read(), index=index, created_by=user, total=paragraphs
     )
-    transaction.on_commit(partial(import_word_letter.enqueue, str(job.pk)))
+    # Which way in travels with the task, so that a run taking over a stale job goes the same.
+    task = import_finished_word_letter if finished else import_word_letter
+    transaction.on_commit(partial(task.enqueue, str(job.pk)))
     return job
 
 
 @task(backend="background")
 def import_word_letter(job_id: str) -> str:
-    """The background half of start_word_import."""
+    """The background half of start_word_import: a draft letter."""
     return run_word_import(job_id=job_id)
 
 
-def run_word_import(*, job_id: str) -> str:
-    """Read the job's Word file and save its draft letter, noting progress on the job.
+@task(backend="background")
+def import_finished_word_letter(job_id: str) -> str:
+    """The background half of start_word_import: a finished letter with its signatories."""
+    return run_word_import(job_id=job_id, finished=True)
+
+
+def run_word_import(*, job_id: str, finished: bool = False) -> str:
+    """Read the job's Word file and save its letter, noting progress on the job.
 
     Safe to run twice: a finished job is left alone, and one whose worker died (no progress
     for STALE_AFTER) is taken over. The letter and the job's "done" are saved together.
@@ -205,9 +372,15 @@ def run_word_import(*, job_id: str) -> str:
             status=WordImportJob.Status.WRITING, updated_at=timezone.now()
         )
         with transaction.atomic():
-            index = job.index or ensure_letter_archive()
-            result = create_draft_letter(parsed, user=job.created_by, index=index)
-            _finish(job, WordImportJob.Status.DONE, letter=result.letter, notes=result.notes)
+            if finished:
+                result = import_finished_letter(parsed, name=job.name, user=job.created_by)
+            else:
+                index = job.index or ensure_letter_archive()
+                result = start_draft_letter(parsed, user=job.created_by, index=index)
+            notes: list[Any] = list(result.notes)
+            if result.invite_url:
+                notes.append({"invite_url": result.invite_url})
+            _finish(job, WordImportJob.Status.DONE, letter=result.letter, notes=notes)
     except WordImportError as error:
         _finish(job, WordImportJob.Status.FAILED, message=str(error))
     except Exception:

@@ -1,6 +1,7 @@
 """Staff views in the Wagtail admin: starting a letter from Word, the archival PDF/A."""
 
 import uuid
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -9,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 
 from .forms import WordImportForm
@@ -25,8 +27,8 @@ REFRESH_SECONDS = 2
 
 @require_http_methods(["GET", "POST"])
 def import_word(request: HttpRequest) -> HttpResponse:
-    """Upload a .docx; a draft letter is made from it (in the background if long), then its
-    editor opens."""
+    """Upload a .docx; a draft letter, or a finished one with its signatories, is made from it
+    (in the background if long), then its editor opens."""
     index = LetterIndexPage.objects.first()
     if index is None:
         messages.error(request, "Create the letter archive page before importing letters.")
@@ -43,21 +45,24 @@ def import_word(request: HttpRequest) -> HttpResponse:
         user = request.user if isinstance(request.user, User) else None
         if form.paragraphs > SYNC_PARAGRAPHS:
             job = start_word_import(
-                upload=upload, name=upload.name, user=user, index=index, paragraphs=form.paragraphs
+                upload=upload,
+                name=upload.name,
+                user=user,
+                index=index,
+                paragraphs=form.paragraphs,
+                finished=form.finished,
             )
             return redirect("letters_admin:word_import", job.pk)
         try:
             result = create_letter_from_word(
-                upload=upload, name=upload.name, user=user, index=index
+                upload=upload, name=upload.name, user=user, index=index, finished=form.finished
             )
         except WordImportError as error:
             form.add_error("document", str(error))
         else:
-            messages.success(
-                request, f"Draft letter “{result.letter.title}” created from {upload.name}."
-            )
-            for note in result.notes:
-                messages.warning(request, note)
+            what = "Letter with its signatories" if form.finished else "Draft letter"
+            messages.success(request, f"{what} “{result.letter.title}” created from {upload.name}.")
+            _tell(request, [*result.notes, {"invite_url": result.invite_url}])
             return redirect("wagtailadmin_pages:edit", result.letter.pk)
     return TemplateResponse(
         request,
@@ -80,9 +85,8 @@ def word_import(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """How far a Word import running in the background has come; its letter once done."""
     job = get_object_or_404(WordImportJob, pk=job_id, created_by_id=request.user.pk)
     if job.status == WordImportJob.Status.DONE and job.letter_id is not None:
-        messages.success(request, f"Draft letter created from {job.name}.")
-        for note in job.notes:
-            messages.warning(request, note)
+        messages.success(request, f"Letter created from {job.name}.")
+        _tell(request, job.notes)
         return redirect("wagtailadmin_pages:edit", job.letter_id)
     return TemplateResponse(
         request,
@@ -96,6 +100,24 @@ def word_import(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
             "refresh_seconds": REFRESH_SECONDS,
         },
     )
+
+
+def _tell(request: HttpRequest, notes: list[Any]) -> None:
+    """An import's notes as messages; the link that invites the recognized members as a button."""
+    for note in notes:
+        if isinstance(note, dict):
+            if note.get("invite_url"):
+                messages.info(
+                    request,
+                    format_html(
+                        '<a class="button button-small" href="{}">Invite the member '
+                        "organizations among the signatories</a> once the letter is approved "
+                        "for circulation.",
+                        note["invite_url"],
+                    ),
+                )
+        else:
+            messages.warning(request, note)
 
 
 @require_http_methods(["GET"])

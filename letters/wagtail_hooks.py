@@ -5,7 +5,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from django.urls import URLPattern, URLResolver, include, path, reverse
 from wagtail import hooks
-from wagtail.admin.menu import MenuItem
+from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+from wagtail.admin.viewsets.pages import PageListingViewSet
 from wagtail.admin.widgets import Button
 from wagtail.log_actions import LogActionRegistry
 from wagtail.models import Page
@@ -20,14 +21,49 @@ def register_letters_admin_urls() -> list[URLPattern | URLResolver]:
     return [path("letters/", include(urls, namespace="letters_admin"))]
 
 
+class LetterListingViewSet(PageListingViewSet):
+    """Every letter in one flat list, wherever it sits in the page tree, with "New letter"."""
+
+    model = LetterPage
+    icon = "doc-full"
+    menu_label = "All letters"
+    add_to_admin_menu = False  # in the Letters menu below
+
+
+letter_listing = LetterListingViewSet("letter_listing", url_prefix="letters/all")
+
+
+@hooks.register("register_admin_viewset")
+def register_letter_listing() -> PageListingViewSet:
+    return letter_listing
+
+
 @hooks.register("register_admin_menu_item")
-def register_import_word_menu_item() -> MenuItem:
-    return MenuItem(
-        "Import from Word",
-        reverse("letters_admin:import_word"),
-        icon_name="doc-full-inverse",
-        order=250,
+def register_letters_menu() -> SubmenuMenuItem:
+    """Letters at the top of the sidebar, beside Sign-ons: not three levels down under Pages."""
+    menu = Menu(
+        items=[
+            MenuItem(
+                "All letters",
+                reverse("letter_listing:index"),
+                icon_name="list-ul",
+                order=100,
+            ),
+            MenuItem(
+                "New letter",
+                reverse("letter_listing:choose_parent"),
+                icon_name="plus",
+                order=200,
+            ),
+            MenuItem(
+                "Import from Word",
+                reverse("letters_admin:import_word"),
+                icon_name="doc-full-inverse",
+                order=300,
+            ),
+        ]
     )
+    return SubmenuMenuItem("Letters", menu, icon_name="doc-full", order=110)
 
 
 @hooks.register("register_page_header_buttons")

@@ -62,9 +62,24 @@ def index(request: HttpRequest) -> TemplateResponse:
     )
 
 
+def _picked_from_query(request: HttpRequest) -> dict[str, Any]:
+    """Organizations named in the address (`?organizations=3&organizations=7`), ticked in advance.
+
+    The Word import links here with the members its signatory block names. Ids that are not
+    numbers or not active organizations are left out, as the form would refuse them.
+    """
+    if request.method != "GET":
+        return {}
+    ids = [int(value) for value in request.GET.getlist("organizations") if value.isdigit()]
+    if not ids:
+        return {}
+    queryset = OpenSignOnForm.base_fields["organizations"].queryset  # type: ignore[attr-defined]
+    return {"organizations": list(queryset.filter(pk__in=ids).order_by("pk"))}
+
+
 @require_perm("add_signon")
 def open_sign_on(request: HttpRequest) -> HttpResponse:
-    form = OpenSignOnForm(request.POST or None)
+    form = OpenSignOnForm(request.POST or None, initial=_picked_from_query(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         actor = services.Actor.from_request(request)

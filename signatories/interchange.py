@@ -11,16 +11,27 @@ from pathlib import Path
 from typing import Any
 
 import nh3
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models, transaction
+from django.urls import reverse
+from django.utils.http import urlencode
 from jsonschema import Draft202012Validator
 
 from coalition.imports.writing import INDEX_BATCH, index_members
 from coalition.models import Organization, assign_slugs, name_key, sort_name_for
 from coalition.selectors import organizations_named
 from letters.models import LetterPage
-from letters.services import ensure_letter_archive, unique_slug
+from letters.services import (
+    ImportedLetter,
+    LetterDocumentRefused,
+    LetterImporter,
+    SignatoryMatch,
+    ensure_letter_archive,
+    register_letter_importer,
+    unique_slug,
+)
 
 from .models import Signature
 from .services import Actor, publish_letter
@@ -381,7 +392,9 @@ class _Plan:
     problems: list[str] = field(default_factory=list)
 
 
-def import_letter(*, document: Any, publish: bool = False) -> ImportResult:
+def import_letter(
+    *, document: Any, publish: bool = False, owner: User | None = None
+) -> ImportResult:
     """Create a letter, its missing organizations and its approved signatures from a document.
 
     Everything is checked and built first; the write is one short transaction, all or nothing
@@ -395,11 +408,12 @@ def import_letter(*, document: Any, publish: bool = False) -> ImportResult:
     if plan.problems:
         raise LetterDocumentError(plan.problems)
     letter = plan.letter
+    letter.owner = owner
     with transaction.atomic():
         index = ensure_letter_archive()
         letter.slug = unique_slug(index, letter.title)
         index.add_child(instance=letter)
-        revision = letter.save_revision()
+        revision = letter.save_revision(user=owner)
         assign_slugs(plan.organizations)
         Organization.objects.bulk_create(plan.organizations, batch_size=500)
         for signature, new_org in plan.signatures:
@@ -658,3 +672,51 @@ def _export_signatory(signature: Signature) -> dict[str, Any]:
     if country:
         item["country"] = country
     return item
+
+
+# The Word import (letters app) imports finished letters and matches signatories through these.
+
+
+def _import_word_document(
+    document: dict[str, Any], *, publish: bool, owner: User | None = None
+) -> ImportedLetter:
+    try:
+        result = import_letter(document=document, publish=publish, owner=owner)
+    except LetterDocumentError as error:
+        raise LetterDocumentRefused(error.problems) from None
+    return ImportedLetter(
+        letter=result.letter,
+        organizations_created=result.organizations_created,
+        signatures_created=result.signatures_created,
+    )
+
+
+def match_signatories(signatories: list[dict[str, str]]) -> list[SignatoryMatch | None]:
+    """Each signatory's organization in the members list, matched as an import matches it;
+    invitable when it is an active member (a pending one is no member yet)."""
+    matched = _match_organizations(signatories)
+    return [
+        SignatoryMatch(
+            organization_id=org.pk,
+            name=org.name,
+            invitable=org.status == Organization.Status.ACTIVE,
+        )
+        if (org := matched.get(position)) is not None
+        else None
+        for position in range(len(signatories))
+    ]
+
+
+def invite_url(organization_ids: list[int]) -> str:
+    """The page that opens a sign-on, with these organizations picked."""
+    query = urlencode({"organizations": organization_ids}, doseq=True)
+    return f"{reverse('signatories_admin:open')}?{query}"
+
+
+register_letter_importer(
+    LetterImporter(
+        import_document=_import_word_document,
+        match_signatories=match_signatories,
+        invite_url=invite_url,
+    )
+)

@@ -4,8 +4,13 @@ from django.http import HttpRequest
 from django.urls import URLPattern, URLResolver, include, path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+from wagtail.admin.site_summary import SummaryItem
+from wagtail.admin.ui.components import Component
+
+from coalition import mfa
 
 from . import admin_urls
+from .dashboard import LettersInReviewPanel, SignOnsPanel
 
 
 class PermissionMenuItem(MenuItem):
@@ -49,4 +54,29 @@ def register_sign_on_menu() -> SubmenuMenuItem:
             ),
         ]
     )
-    return SubmenuMenuItem("Sign-ons", menu, icon_name="doc-full-inverse", order=250)
+    return SubmenuMenuItem("Sign-ons", menu, icon_name="doc-full-inverse", order=120)
+
+
+# Wagtail's own panel of "your pages in a workflow": the letters in review panel lists them all.
+STOCK_PANELS_REPLACED = {"user_objects_in_workflow_moderation"}
+
+
+@hooks.register("construct_homepage_panels")
+def put_the_secretariats_desk_on_the_dashboard(
+    request: HttpRequest, panels: list[Component]
+) -> None:
+    panels[:] = [panel for panel in panels if panel.name not in STOCK_PANELS_REPLACED]
+    panels.extend([SignOnsPanel(request), LettersInReviewPanel(request)])
+
+
+# Last, after Wagtail's own apps have added their counts.
+@hooks.register("construct_homepage_summary_items", order=1000)
+def leave_out_the_site_summary(request: HttpRequest, items: list[SummaryItem]) -> None:
+    """Counts of pages, images and documents say nothing about the work at hand; the first links
+    to the site's root page rather than to the letters."""
+    items.clear()
+
+
+# The admin's account page leads to allauth's two-factor pages (coalition/mfa.py).
+hooks.register("register_account_settings_panel", mfa.TwoFactorSettingsPanel)
+hooks.register("register_account_menu_item", mfa.account_menu_item)

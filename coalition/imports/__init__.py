@@ -2,7 +2,10 @@
 
 A file has one row per organization, contact or membership: an organization may span several
 rows (its details on any of them, which must agree), each adding a contact, a membership or both.
-Everything is checked before anything is written; with any error nothing is imported.
+Everything is checked before anything is written, and every problem is reported at once; with
+any error nothing is imported. The organizations and contacts exports read back as they are, and
+a name spelled differently from an existing organization's ("Assn" for "Association", its
+acronym) is taken for it when nothing else fits (coalition.duplicates).
 
 The package: `base` (columns and report), `reading`, `checking`, `writing`.
 """
@@ -47,18 +50,25 @@ def import_members(
         report.errors.append(str(error))
         return report
     planner = ImportPlan(table.header, table.rows)
-    if not planner.check_header():
-        report.errors = table.problems + planner.errors
-        return report
-    if not table.rows:
-        report.errors.append("The file has a header but no rows.")
+    # Problems with the columns are reported with those of every row, in one pass: only a
+    # file without names stops here.
+    readable = planner.check_header()
+    if not readable or not table.rows:
+        if readable:
+            planner.errors.append("The file has a header but no rows.")
+        report.errors = planner.errors + table.problems
         return report
     planner.load_existing()
     planner.plan(progress)
     report.rows = planner.results
-    # What reading found (control characters, an unclosed quote) comes before what checking did.
-    report.errors = table.problems + planner.errors
+    # The columns first, then what reading found (control characters, an unclosed quote), then
+    # what checking each row found.
+    report.errors = planner.errors[: planner.header_errors] + table.problems
+    report.errors += planner.errors[planner.header_errors :]
     report.organizations_created = sum(1 for p in planner.orgs.values() if p.existing is None)
+    report.organizations_matched = len(
+        {r.taken_as.pk for r in planner.resolutions.values() if r.taken_as is not None}
+    )
     report.organizations_updated = sum(1 for p in planner.orgs.values() if p.existing and p.changed)
     report.contacts_created = sum(1 for p in planner.contacts if p.existing is None)
     report.contacts_updated = sum(1 for p in planner.contacts if p.existing is not None)

@@ -7,9 +7,11 @@ ORGANIZATION_COLUMNS = [
     "name",
     "acronym",
     "display",
+    "sort_name",
     "kind",
     "country",
     "website",
+    "public_page",
     "description",
     "tags",
     "status",
@@ -23,9 +25,26 @@ CONTACT_COLUMNS = [
     "primary_contact",
     "email_opt_out",
 ]
-MEMBERSHIP_COLUMNS = ["coalition", "tier", "joined_on"]
+# "coalitions" is the organizations export's column: "Coalition A (lead), Coalition B (member)".
+MEMBERSHIP_COLUMNS = ["coalition", "tier", "joined_on", "coalitions"]
+# Columns the organizations export adds that the database computes: read past, never written.
+COMPUTED_COLUMNS = ["contacts", "created_at"]
 COLUMNS = ORGANIZATION_COLUMNS + CONTACT_COLUMNS + MEMBERSHIP_COLUMNS
+KNOWN_COLUMNS = COLUMNS + COMPUTED_COLUMNS
+# The contacts export names its columns as a contact's own: "Name" is the person's, and the
+# organization is "Organization". Its file is recognised by those two and "Email".
+CONTACTS_EXPORT_COLUMNS = {
+    "organization": "name",
+    "name": "contact_name",
+    "email": "contact_email",
+    "title": "contact_title",
+    "phone": "contact_phone",
+    "opted_out_of_email": "email_opt_out",
+}
 REQUIRED_COLUMNS = ["name"]
+# What a spreadsheet would run as a formula: the CSV export puts a quote before such a cell, and
+# reading a CSV file takes that quote off again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TRUE = {"1", "yes", "y", "true", "x", "✓"}
 FALSE = {"", "0", "no", "n", "false"}
 BATCH = 500
@@ -57,6 +76,8 @@ class ImportReport:
     contacts_updated: int = 0
     memberships_created: int = 0
     memberships_updated: int = 0
+    # Rows taken for an existing organization spelled differently ("Assn" for "Association").
+    organizations_matched: int = 0
 
     @property
     def ok(self) -> bool:
@@ -67,10 +88,22 @@ class ImportReport:
 
     def summary(self) -> str:
         verb = "would be" if self.dry_run else "were"
+        matched = (
+            f" {self.organizations_matched} organization{'s' if self.organizations_matched != 1 else ''} "
+            "spelled differently matched existing ones (see the warnings)."
+            if self.organizations_matched
+            else ""
+        )
+        if self.rows and self.count("skip") == len(self.rows):
+            return (
+                f"{len(self.rows)} rows: every row matches what the database holds; nothing "
+                f"{verb} created or changed.{matched}"
+            )
         return (
             f"{len(self.rows)} rows: {self.count('create')} {verb} created, "
             f"{self.count('update')} {verb} updated, {self.count('skip')} skipped "
             f"(organizations: {self.organizations_created} new, {self.organizations_updated} "
             f"updated; contacts: {self.contacts_created} new, {self.contacts_updated} updated; "
             f"memberships: {self.memberships_created} new, {self.memberships_updated} updated)."
+            f"{matched}"
         )

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import ImportFileError
+from .base import CONTACTS_EXPORT_COLUMNS, FORMULA_STARTS, ImportFileError
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -74,6 +74,25 @@ def _cell(value: object) -> str:
     return str(value).strip()
 
 
+def _unquoted(value: str) -> str:
+    """A CSV cell as it was before the export made a would-be formula inert ("'+1 555" is "+1 555")."""
+    if value.startswith("'") and value[1:2] and value[1] in FORMULA_STARTS:
+        return value[1:]
+    return value
+
+
+def as_import_columns(header: list[str]) -> list[str]:
+    """The header with the contacts export's column names read as the import's own.
+
+    The contacts export calls the person's name "Name" and the organization "Organization";
+    a file with "Organization" and "Email" but no "contact_email" is one.
+    """
+    present = set(header)
+    if {"organization", "email"} <= present and "contact_email" not in present:
+        return [CONTACTS_EXPORT_COLUMNS.get(name, name) for name in header]
+    return header
+
+
 def read_rows(data: bytes, filename: str = "") -> Table:
     """The header and the non-blank rows of a CSV or XLSX file, each with its spreadsheet row number."""
     if len(data) > MAX_UPLOAD_BYTES:
@@ -92,7 +111,7 @@ def read_rows(data: bytes, filename: str = "") -> Table:
         header_row = next(table)
     except StopIteration:
         raise ImportFileError("The file is empty.") from None
-    header = [_header_name(h) for h in header_row]
+    header = as_import_columns([_header_name(h) for h in header_row])
     while header and not header[-1]:
         header.pop()
     if len(header) > MAX_COLUMNS:
@@ -114,6 +133,8 @@ def read_rows(data: bytes, filename: str = "") -> Table:
                 "(besides the header). Split it into smaller files."
             )
         cells = [_cell(v) for v in values[: len(header)]]
+        if lines is not None:
+            cells = [_unquoted(cell) for cell in cells]
         if not any(cells):
             continue
         row = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header) if h}

@@ -65,12 +65,11 @@ def test_it_keeps_bold_italic_and_links(sample: bytes) -> None:
     )
 
 
-def test_it_tells_staff_what_it_left_out(sample: bytes) -> None:
-    notes = read(sample).notes
-    assert notes == [
-        "1 line(s) after the closing were left out (Association of Widget Makers): "
-        "signatories are added through the sign-on, not typed into the letter."
-    ]
+def test_the_line_after_the_closing_is_read_as_a_signatory(sample: bytes) -> None:
+    letter = read(sample)
+    assert letter.signatory_lines == ["Association of Widget Makers"]
+    assert letter.signatories == [{"name": "Association of Widget Makers"}]
+    assert letter.notes == []
 
 
 def test_a_dateline_with_a_place_is_kept_as_written() -> None:

@@ -373,3 +373,19 @@ def test_cancelling_asks_first(staff_client, sign_on, invitations):
     sign_on.refresh_from_db()
     assert sign_on.status == SignOn.Status.CANCELLED
     assert sign_on.events.get(action="cancelled").detail["reason"] == "The hearing was called off"
+
+
+def test_the_open_page_ticks_the_organizations_its_address_names(staff_client, members):
+    """The Word import links here with the members a letter's signatory block names."""
+    first, second, *_ = members.organizations
+    url = reverse("signatories_admin:open")
+    page = staff_client.get(
+        f"{url}?organizations={first.pk}&organizations={second.pk}&organizations=x"
+    )
+    assert page.status_code == 200
+    ticked = page.context["form"]["organizations"].value()
+    assert sorted(int(pk) for pk in ticked) == sorted([first.pk, second.pk])
+    html = page.content.decode()
+    assert f'<option value="{first.pk}" selected>' in html
+
+    assert not staff_client.get(url).context["form"]["organizations"].value()

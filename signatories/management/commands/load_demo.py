@@ -3,6 +3,7 @@ from pathlib import Path
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandParser
@@ -14,10 +15,15 @@ from wagtail.models import Site
 
 from coalition import demo as coalition_demo
 from coalition.models import Coalition, Contact, Membership, Organization, name_key
+from coalition.portal.selectors import active_organizations
 from letters import demo as letters_demo
 from letters.models import Letterhead, LetterPage
+from letters.word_samples import sample_signed_letter_docx
 from signatories import demo as signatories_demo
+from signatories import selectors
 from signatories.interchange import import_letter
+from signatories.models import SignOn
+from signatories.services import Actor, publish_letter
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 STAFF_EMAIL = "staff@example.org"
@@ -41,8 +47,8 @@ class Command(BaseCommand):
             seed = json.loads((DEMO_DIR / "seed-letter.json").read_text())
             letter = LetterPage.objects.filter(title=seed["title"]).first()
             if letter is None:
-                letter = import_letter(document=seed, publish=True).letter
-                self.stdout.write(f"Published the seed letter at {letter.get_url()}")
+                letter = self.publish_seed(seed)
+                self.stdout.write(f"Published the seed letter, with logos, at {letter.get_url()}")
             else:
                 self.stdout.write(f"The seed letter is already at {letter.get_url()}")
             coalition = self.coalition(seed)
@@ -53,6 +59,78 @@ class Command(BaseCommand):
         letters_demo.load(self.stdout)
         signatories_demo.load(self.stdout)
         self.stdout.write(f"Staff login: {staff.email} (login by emailed code)")
+        if not settings.STAFF_MFA_REQUIRED:
+            self.stdout.write(
+                "Two-factor sign-in for staff is off in development: set STAFF_MFA_REQUIRED=1 to "
+                "try it (the admin then sends you to /accounts/2fa/ to add an app or a passkey)."
+            )
+        self.portal_login()
+        self.word_sample()
+
+    def word_sample(self) -> None:
+        """A finished letter in Word, to try the import page with."""
+        path = Path(settings.BASE_DIR) / "var" / "samples" / "joint-statement.docx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(sample_signed_letter_docx())
+        self.stdout.write(
+            f"A signed letter in Word to import: {path.relative_to(settings.BASE_DIR)} "
+            "(admin: Letters, Import from Word; choose the finished letter with its signatories)."
+        )
+
+    def publish_seed(self, seed: dict[str, Any]) -> LetterPage:
+        """The seed letter, published with the logos of a few of its signatories.
+
+        Their organizations are made first, with the logos, so that the import finds them and
+        their signatures carry the logos as they print.
+        """
+        for item in seed["signatories"]:
+            acronym = item.get("acronym", "")
+            if acronym not in coalition_demo.DEMO_LOGOS or "name" not in item:
+                continue
+            if not Organization.objects.filter(name_key=name_key(item["name"])).exists():
+                Organization.objects.create(
+                    name=item["name"],
+                    acronym=acronym,
+                    display=item.get("display", ""),
+                    website=item.get("website", ""),
+                    country=item.get("country", ""),
+                    logo=coalition_demo.demo_logo(acronym),
+                )
+        letter = import_letter(document=seed).letter
+        letter.show_logos = True
+        revision = letter.save_revision()
+        publish_letter(letter=letter, revision=revision, actor=Actor.system("load_demo"))
+        letter.refresh_from_db()
+        return letter
+
+    def portal_login(self) -> None:
+        """How a member contact signs in to the member portal: one still asked to answer."""
+        sign_on = SignOn.objects.filter(status=SignOn.Status.OPEN).order_by("pk").first()
+        contact = None
+        if sign_on is not None:
+            waiting = (
+                selectors.awaiting_response(sign_on)
+                .filter(contact__isnull=False, organization__in=active_organizations())
+                .select_related("contact", "organization")
+                .order_by("organization__logo", "organization__sort_name", "pk")
+            )
+            with_logo = [i for i in waiting if i.organization.logo_id is not None]
+            chosen = with_logo[0] if with_logo else waiting.first()
+            contact = chosen.contact if chosen is not None else None
+        if contact is None:
+            contact = (
+                Contact.objects.filter(organization__in=active_organizations())
+                .select_related("organization")
+                .order_by("organization__sort_name", "pk")
+                .first()
+            )
+        if contact is None:
+            return
+        self.stdout.write(
+            f"Member portal: sign in at {settings.SITE_URL}/accounts/login/ with {contact.email} "
+            f"(a contact of {contact.organization.name}); the code is printed in this terminal "
+            "(the console email backend), and you land on /portal/."
+        )
 
     def letterhead(self) -> None:
         site = Site.objects.get(is_default_site=True)
@@ -62,6 +140,12 @@ class Command(BaseCommand):
             letterhead.address = "1200 G Street NW, Suite 800\nWashington, DC 20005"
             letterhead.footer = "Digital Trade Coalition · digitaltrade.example.org"
             letterhead.save()
+        home = site.root_page
+        if home.title.startswith("Welcome to your new Wagtail site"):
+            # Wagtail's first page: the admin's page tree shows the site under the coalition's name.
+            home.title = letterhead.coalition_name
+            home.draft_title = letterhead.coalition_name
+            home.save(update_fields=["title", "draft_title"])
 
     def staff(self, email: str) -> User:
         user_model = get_user_model()

@@ -9,10 +9,12 @@ import datetime
 import re
 import time
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from html import escape
 from typing import IO, Any
+
+from .blocks import Para, WordLetter
+from .signatories import recognize_signatory_block
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # What a small hostile file can cost is bounded before a paragraph is read (100,000 paragraphs
@@ -31,43 +33,11 @@ SECTION_ARROWS = "➤►▶▸→➔➜➢Ø"
 TYPED_BULLET = re.compile(r"^[•·▪◦‣*\-\u2013\u2014]\s+")
 TYPED_NUMBER = re.compile(r"^\(?\d{1,2}[.)]\s+")
 SALUTATION = re.compile(r"^(dear|to whom it may concern|madam|sir|mesdames|messieurs)\b", re.I)
-CLOSING = re.compile(
-    r"^(sincerely|respectfully|yours|best|kind|warm|with best|with kind|regards|cordially|"
-    r"thank you|very truly)\b[^.]*,?$",
-    re.I,
-)
 DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%Y-%m-%d", "%B %d %Y")
 
 
 class WordImportError(Exception):
     """The upload cannot be read as a Word letter; the message says why, for the form."""
-
-
-@dataclass
-class Para:
-    """One paragraph of the document, as far as the import cares."""
-
-    text: str
-    html: str
-    kind: str = "paragraph"  # paragraph, heading, bullet, number
-    all_bold: bool = False
-    styled_heading: bool = False
-    lines: list[str] = field(default_factory=list)
-
-
-@dataclass
-class WordLetter:
-    """What a .docx yields: the letter's fields, its body stream and notes for staff."""
-
-    title: str = ""
-    letter_date: datetime.date | None = None
-    dateline: str = ""
-    recipients: list[str] = field(default_factory=list)
-    salutation: str = ""
-    body: list[dict[str, Any]] = field(default_factory=list)
-    closing: str = ""
-    cc: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 def open_document(upload: IO[bytes], *, name: str) -> Any:
@@ -171,27 +141,85 @@ def read_word_letter(
     styles = _paragraph_style_names(document)
     total = paragraph_count(document)
     paras: list[Para] = []
-    skipped_tables = 0
-    for done, item in enumerate(document.iter_inner_content(), start=1):
+    tables = 0
+    for done, (item, columns) in enumerate(_top_level_items(document), start=1):
         if time.monotonic() > deadline:
             raise WordImportError(
                 f"“{name}” took longer than {time_limit:g} s to read; simplify or split it."
             )
         if item.__class__.__name__ == "Table":
-            skipped_tables += 1
-        else:
-            para = _read_paragraph(item, numbering, styles)
-            if para is not None:
-                paras.append(para)
+            for cell_para in _read_table(item, numbering, styles, table_number=tables):
+                cell_para.columns = columns
+                paras.append(cell_para)
+            tables += 1
+        elif (para := _read_paragraph(item, numbering, styles)) is not None:
+            para.columns = columns
+            paras.append(para)
         if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
             progress(done, total)
     if not paras:
         raise WordImportError(f"“{name}” has no text to import.")
     letter = _assemble(paras)
     letter.title = (document.core_properties.title or "").strip()[:255] or letter.title
-    if skipped_tables:
-        letter.notes.append(f"{skipped_tables} table(s) were left out: letters have no tables.")
     return letter
+
+
+def _top_level_items(document: Any) -> Iterator[tuple[Any, int]]:
+    """The body's paragraphs and tables in order, each with its section's number of text columns.
+
+    A section's settings (w:sectPr) close it: in the last paragraph of each section but the
+    last, whose settings close the body.
+    """
+    from docx.oxml.ns import qn
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    body = document.element.body
+    items = body.xpath("w:p|w:tbl")
+    columns_of_sections = [
+        _columns(section) for section in body.xpath("w:p/w:pPr/w:sectPr|w:sectPr")
+    ]
+    section = 0
+    parent = document._body
+    for element in items:
+        columns = columns_of_sections[section] if section < len(columns_of_sections) else 1
+        if element.tag == qn("w:tbl"):
+            yield Table(element, parent), columns
+        else:
+            yield Paragraph(element, parent), columns
+            if element.xpath("w:pPr/w:sectPr"):
+                section += 1
+
+
+def _columns(section: Any) -> int:
+    found = section.xpath("w:cols/@w:num")
+    try:
+        return max(1, int(found[0])) if found else 1
+    except ValueError:
+        return 1
+
+
+def _read_table(
+    table: Any,
+    numbering: dict[tuple[str, str], str],
+    styles: dict[str | None, str],
+    *,
+    table_number: int,
+) -> Iterator[Para]:
+    """The paragraphs of a table's cells, row by row, each with its cell's place.
+
+    Only the table's own cells: a table nested in a cell is left out with the rest of the table
+    when it is in the body, and holds no signatories that anyone types that way.
+    """
+    from docx.text.paragraph import Paragraph
+
+    for row_number, row in enumerate(table._tbl.xpath("w:tr")):
+        for column_number, cell in enumerate(row.xpath("w:tc")):
+            for element in cell.xpath("w:p"):
+                para = _read_paragraph(Paragraph(element, table), numbering, styles)
+                if para is not None:
+                    para.table, para.cell = table_number, (row_number, column_number)
+                    yield para
 
 
 def _paragraph_style_names(document: Any) -> dict[str | None, str]:
@@ -259,7 +287,7 @@ def _list_kind(paragraph: Any, numbering: dict[tuple[str, str], str], style: str
 
 
 def _run_html(run: Any) -> tuple[str, bool]:
-    text = escape(run.text).replace("\n", "<br/>").replace("\t", " ")
+    text = escape(run.text, quote=False).replace("\n", "<br/>").replace("\t", " ")
     if not run.text.strip():
         return text, True
     if run.italic:
@@ -340,7 +368,12 @@ def parse_date(text: str) -> datetime.date | None:
 
 
 def _is_plain_line(para: Para) -> bool:
-    return para.kind == "paragraph" and len(para.text) <= 200 and "<a " not in para.html
+    return (
+        para.kind == "paragraph"
+        and para.table is None
+        and len(para.text) <= 200
+        and "<a " not in para.html
+    )
 
 
 def _assemble(paras: list[Para]) -> WordLetter:
@@ -377,29 +410,21 @@ def _assemble(paras: list[Para]) -> WordLetter:
                     "of the body: move it to Recipients."
                 )
             break
-    # The closing: the last short "Sincerely,"-like line. What follows is the signature block.
-    end = len(paras)
-    for i in range(len(paras) - 1, start - 1, -1):
-        para = paras[i]
-        if _is_plain_line(para) and len(para.text) <= 60 and CLOSING.match(para.text):
-            letter.closing = para.text
-            after = paras[i + 1 :]
-            letter.cc = [
-                line.split(":", 1)[1].strip()
-                for p in after
-                for line in p.lines
-                if line.lower().startswith("cc:") and line.split(":", 1)[1].strip()
-            ]
-            left_out = [p.text for p in after if not p.text.lower().startswith("cc:")]
-            if left_out:
-                shown = "; ".join(left_out[:3]) + ("; …" if len(left_out) > 3 else "")
-                letter.notes.append(
-                    f"{len(left_out)} line(s) after the closing were left out ({shown}): "
-                    "signatories are added through the sign-on, not typed into the letter."
-                )
-            end = i
-            break
-    letter.body = _body_blocks(paras[start:end])
+    found = recognize_signatory_block(paras, start)
+    letter.closing = found.closing
+    letter.cc = found.cc
+    letter.footnotes = found.footnotes
+    letter.signatories = found.signatories
+    letter.signatory_lines = found.lines
+    # Tables have no place in a letter's body; one in the signatory block is read as its list.
+    body = paras[start : found.body_end]
+    left_out_tables = {p.table for p in body if p.table is not None}
+    letter.body = _body_blocks([p for p in body if p.table is None])
+    if left_out_tables:
+        letter.notes.append(
+            f"{len(left_out_tables)} table(s) were left out: letters have no tables."
+        )
+    letter.notes.extend(found.notes)
     if not letter.title:
         if letter.recipients:
             letter.title = f"Letter to {letter.recipients[0]}"[:255]

@@ -1,0 +1,157 @@
+"""What the member portal shows of an organization: its open requests, its history and the
+published letters it is on.
+
+A response's state and its words come from the sign-on's own selectors, as on the staff
+tracker: the portal and the tracker never tell one organization's answer two ways.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import F
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from wagtail.models import Page
+
+from coalition.models import Contact, Organization, ProfileProposal
+from signatories import selectors as sign_on_selectors
+from signatories.models import Invitation, Publication, Signature, SignOn
+
+
+@dataclass
+class OpenRequest:
+    """A sign-on the organization was asked to answer that still takes responses."""
+
+    letter_title: str
+    sign_on: SignOn
+    deadline_words: str
+    # This person's own link, when they were invited themselves; colleagues' links are theirs.
+    answer_url: str
+    invited_colleagues: list[str]
+    response: Signature | None
+    state_label: str
+
+
+@dataclass
+class HistoryEntry:
+    """One response of the organization to a letter, as the tracker states it."""
+
+    letter_title: str
+    signature: Signature
+    state_label: str
+    answered_at: datetime.datetime
+    # When it ended: withdrawn or rejected, else None.
+    ended_at: datetime.datetime | None
+
+
+@dataclass
+class PublishedLetter:
+    title: str
+    url: str
+    published_at: datetime.datetime
+
+
+@dataclass
+class Overview:
+    organization: Organization
+    open_requests: list[OpenRequest] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
+    published: list[PublishedLetter] = field(default_factory=list)
+    proposals: list[ProfileProposal] = field(default_factory=list)
+
+
+def _standing(signatures: list[Signature]) -> Signature | None:
+    """The response that counts among one letter's responses: the active one (the database
+    allows one per organization and letter), else the latest."""
+    active = [s for s in signatures if s.is_active]
+    return active[0] if active else (signatures[-1] if signatures else None)
+
+
+def overview(request: HttpRequest, contact: Contact) -> Overview:
+    """Everything the portal shows of the contact's organization, in a fixed number of queries."""
+    organization = contact.organization
+    signatures = list(
+        Signature.objects.filter(organization=organization)
+        .annotate(letter_title=F("letter__title"))
+        .order_by("created_at", "pk")
+    )
+    by_letter: dict[int, list[Signature]] = {}
+    for signature in signatures:
+        by_letter.setdefault(signature.letter_id, []).append(signature)
+
+    invitations = list(
+        Invitation.objects.filter(
+            organization=organization,
+            sign_on__status=SignOn.Status.OPEN,
+            sign_on__deadline__gt=timezone.now(),
+        )
+        .select_related("sign_on")
+        .annotate(letter_title=F("sign_on__letter__title"))
+        .order_by("sign_on__deadline", "sign_on_id", "name")
+    )
+    result = Overview(organization=organization)
+    by_sign_on: dict[int, list[Invitation]] = {}
+    for invitation in invitations:
+        by_sign_on.setdefault(invitation.sign_on_id, []).append(invitation)
+    for people in by_sign_on.values():
+        sign_on = people[0].sign_on
+        own = next((i for i in people if i.contact_id == contact.pk), None)
+        response = _standing(by_letter.get(sign_on.letter_id, []))
+        result.open_requests.append(
+            OpenRequest(
+                letter_title=people[0].letter_title,  # type: ignore[attr-defined]
+                sign_on=sign_on,
+                deadline_words=sign_on_selectors.deadline_words(sign_on),
+                answer_url=reverse(
+                    "signatories:sign", args=[sign_on_selectors.invitation_link_token(own)]
+                )
+                if own is not None
+                else "",
+                invited_colleagues=[i.name for i in people if i is not own],
+                response=response,
+                state_label=state_label(response, opened=any(i.opened_at for i in people)),
+            )
+        )
+
+    for signature in reversed(signatures):
+        ended = None
+        if signature.status == Signature.Status.WITHDRAWN:
+            ended = signature.withdrawn_at
+        elif signature.status == Signature.Status.REJECTED:
+            ended = signature.reviewed_at
+        result.history.append(
+            HistoryEntry(
+                letter_title=signature.letter_title,  # type: ignore[attr-defined]
+                signature=signature,
+                state_label=state_label(signature),
+                answered_at=signature.created_at,
+                ended_at=ended,
+            )
+        )
+
+    published_at = dict(
+        Publication.objects.filter(organizations=organization, is_current=True).values_list(
+            "letter_id", "published_at"
+        )
+    )
+    # Plain pages: a letter's address needs its path, not its text.
+    letters = Page.objects.filter(pk__in=published_at, live=True).only("title", "url_path")
+    for letter in letters:
+        url = letter.get_url(request=request)
+        if url:
+            result.published.append(
+                PublishedLetter(title=letter.title, url=url, published_at=published_at[letter.pk])
+            )
+    result.published.sort(key=lambda item: item.published_at, reverse=True)
+    result.proposals = list(
+        ProfileProposal.objects.filter(organization=organization).order_by("-created_at", "-pk")[
+            :20
+        ]
+    )
+    return result
+
+
+def state_label(response: Signature | None, *, opened: bool = False) -> str:
+    """How the staff tracker words the state an organization is in after this response."""
+    return sign_on_selectors.STATES[sign_on_selectors.state_of(response, opened=opened)]

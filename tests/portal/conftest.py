@@ -1,0 +1,58 @@
+"""Member contacts signed in to the portal: real accounts, made as a code request makes them."""
+
+import io
+import re
+
+import pytest
+from PIL import Image as PILImage
+
+from coalition.models import Contact
+from coalition.portal.services import address_for_login_code
+from tests.signatories.conftest import Members, make_members
+
+CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
+
+
+def png(colour: str = "navy", size: tuple[int, int] = (60, 24)) -> bytes:
+    out = io.BytesIO()
+    PILImage.new("RGB", size, colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def account_of(contact: Contact):
+    """The contact's account, made as asking for a sign-in code makes it."""
+    address_for_login_code(contact.email)
+    contact.refresh_from_db()
+    assert contact.user is not None
+    return contact.user
+
+
+def log_in(client, contact: Contact):
+    client.force_login(account_of(contact))
+    return client
+
+
+@pytest.fixture
+def members(db) -> Members:
+    return make_members()
+
+
+@pytest.fixture
+def contact(members: Members) -> Contact:
+    return members.contacts[0]
+
+
+@pytest.fixture
+def other_contact(members: Members) -> Contact:
+    return members.contacts[1]
+
+
+@pytest.fixture
+def contact_client(client, contact):
+    return log_in(client, contact)
+
+
+@pytest.fixture
+def no_staff_mfa(settings):
+    """The admin without a second factor: these tests are about the portal, not staff MFA."""
+    settings.STAFF_MFA_REQUIRED = False
