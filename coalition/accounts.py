@@ -106,3 +106,10 @@ def client_ip(request: HttpRequest) -> str | None:
     except PermissionDenied:  # no address at all (a request made up in code)
         return None
     return str(ip)
+
+
+def user_display(user: AbstractBaseUser) -> str:
+    """How allauth names a person ("Signed in as …"): their name, else their address, never the
+    username made up for a contact's account."""
+    full_name = getattr(user, "get_full_name", lambda: "")()
+    return str(full_name or getattr(user, "email", "") or user.get_username())

@@ -293,6 +293,7 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_SIGNUP_ENABLED = False
 ACCOUNT_ADAPTER = "coalition.accounts.AccountAdapter"
+ACCOUNT_USER_DISPLAY = "coalition.accounts.user_display"
 ACCOUNT_FORMS = {
     "confirm_login_code": "coalition.accounts.LoginCodeForm",
     # Member contacts: an account is made for a known contact when a code is asked for.

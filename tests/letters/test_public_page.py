@@ -26,7 +26,7 @@ def test_it_shows_the_whole_seed_letter_with_its_signatories_in_order(client, se
     assert html.count("<li") >= 9 + 14
     assert "Sincerely," in html
     assert f'href="{letter.url}pdf/"' in html
-    names = re.findall(r'<span class="sig-name">([^<]+)</span>', html)
+    names = re.findall(r'<span class="sig-name" dir="auto">([^<]+)</span>', html)
     expected = [
         s.get("display") or (f"{s['name']} ({s['acronym']})" if "acronym" in s else s["name"])
         for s in seed_document["signatories"]

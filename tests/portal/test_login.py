@@ -43,6 +43,14 @@ def test_a_known_contact_signs_in_by_code_and_lands_on_the_portal(
     assert client.get("/portal/")["Location"] == f"/portal/{contact.organization.slug}/"
 
 
+def test_the_welcome_names_the_person_not_their_made_up_username(client, mailoutbox, contact):
+    sign_in(client, mailoutbox, contact.email)
+    page = client.get(f"/portal/{contact.organization.slug}/").content.decode()
+    assert f"Successfully signed in as {contact.name}." in page
+    contact.refresh_from_db()
+    assert contact.user.username not in page
+
+
 def test_an_address_reaching_the_same_mailbox_gets_the_code_at_the_address_on_file(
     client, mailoutbox, contact
 ):

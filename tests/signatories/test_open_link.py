@@ -437,7 +437,7 @@ def test_markup_is_escaped_on_the_page_the_queue_the_email_and_the_published_let
     open_sign_on.letter.refresh_from_db()
     page = Client().get(open_sign_on.letter.url).content.decode()
     assert "<script>alert" not in page
-    assert f'<span class="sig-name">{escape(XSS)}</span>' in page
+    assert f'<span class="sig-name" dir="auto">{escape(XSS)}</span>' in page
     assert f"Jane Doe, Professor of Economics, {escape(XSS)}" in page
 
 

@@ -104,10 +104,10 @@ def test_the_letter_page_links_each_signatory_to_its_page(client):
     html = client.get("/letters/widgets/").content.decode()
 
     assert (
-        f'<a class="sig-link" href="{page_url(org)}"><span class="sig-name">'
+        f'<a class="sig-link" href="{page_url(org)}"><span class="sig-name" dir="auto">'
         "Association of Widget Makers (AWM)</span></a>"
     ) in html
-    assert '<span class="sig-name">Quiet Council</span>' in html
+    assert '<span class="sig-name" dir="auto">Quiet Council</span>' in html
     assert f'href="{page_url(kept_off)}"' not in html
     assert "/letters/widgets/" in client.get(page_url(org)).content.decode()
 
@@ -161,7 +161,7 @@ def test_keeping_an_organization_off_hides_its_page_and_later_letters_do_not_lin
 
     assert client.get(page_url(org)).status_code == 404
     after = client.get("/letters/after/").content.decode()
-    assert '<span class="sig-name">Association of Widget Makers (AWM)</span>' in after
+    assert '<span class="sig-name" dir="auto">Association of Widget Makers (AWM)</span>' in after
     assert page_url(org) not in after
     assert Publication.objects.get(letter__slug="after").signatories[0]["url"] == ""
 
