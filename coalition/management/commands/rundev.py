@@ -1,15 +1,15 @@
 """Serve the site and run the task worker beside it, so that queued and deferred jobs run."""
 
-import signal
 import subprocess
 import sys
 import time
-from types import FrameType
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.tasks import task_backends
 from django_tasks_db import DatabaseBackend
+
+from coalition import supervision
 
 BACKEND = "background"
 STOP_TIMEOUT = 10.0
@@ -42,9 +42,7 @@ class Command(BaseCommand):
             "worker": _manage("worker", "--backend", BACKEND, "--queue-name", "*"),
             "runserver": _manage("runserver", addrport),
         }
-        # Explicitly, also for SIGINT: a shell that starts us in the background has it ignored.
-        signal.signal(signal.SIGINT, _raise_interrupt)
-        signal.signal(signal.SIGTERM, _raise_interrupt)
+        supervision.interrupt_on_signals()
         try:
             while True:
                 for name, child in children.items():
@@ -54,30 +52,10 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            _stop(list(children.values()))
+            supervision.stop(list(children.values()), timeout=STOP_TIMEOUT)
 
 
 def _manage(*args: str) -> subprocess.Popen[bytes]:
     # Our process group: a Ctrl-C in the terminal reaches the children too, and a breakpoint()
     # in a view can still read from the terminal.
     return subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), *args])  # noqa: S603
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
-def _stop(children: list[subprocess.Popen[bytes]]) -> None:
-    # A second Ctrl-C must not cut the clean-up short and leave a child behind.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    deadline = time.monotonic() + STOP_TIMEOUT
-    for child in children:
-        try:
-            child.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()

@@ -17,9 +17,10 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import FrameType
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from coalition import supervision
 
 ROOT = Path(__file__).resolve().parents[3]
 BACKEND = "background"
@@ -87,9 +88,7 @@ class Command(BaseCommand):
         problems = environment_problems(os.environ)
         if problems:
             raise CommandError("\n".join(problems))
-        # Explicitly, also for SIGINT: a shell that starts us in the background has it ignored.
-        signal.signal(signal.SIGINT, _raise_interrupt)
-        signal.signal(signal.SIGTERM, _raise_interrupt)
+        supervision.interrupt_on_signals()
         try:
             self._prepare()
         except KeyboardInterrupt:
@@ -143,7 +142,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("Stopping.")
         finally:
-            _stop(list(children.values()))
+            supervision.stop(list(children.values()), timeout=STOP_TIMEOUT)
 
     def _prepare(self) -> None:
         """Check what the settings made of the environment, migrate and collect static files."""
@@ -234,7 +233,7 @@ def _without_control_socket() -> list[str]:
 
 def _die_with_parent() -> None:
     """In the child, before it runs: Linux sends it SIGTERM if this supervisor is killed."""
-    # Elsewhere than Linux there is no such call: Ctrl-C and SIGTERM still stop them (_stop).
+    # Elsewhere than Linux there is no such call: Ctrl-C and SIGTERM still stop them (supervision.stop).
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
@@ -246,26 +245,6 @@ def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(  # noqa: S603
         command, cwd=ROOT, env=env, process_group=0, preexec_fn=_die_with_parent
     )
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
-def _stop(children: list[subprocess.Popen[bytes]]) -> None:
-    # A second Ctrl-C must not cut the clean-up short and leave a child behind.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    deadline = time.monotonic() + STOP_TIMEOUT
-    for child in children:
-        try:
-            child.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
 
 
 def main() -> None:
