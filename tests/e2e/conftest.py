@@ -1,6 +1,7 @@
 """Playwright drives Debian's Chromium: a browser downloaded by `playwright install` is not used."""
 
 import shutil
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,23 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
             "--no-first-run",
         ],
     }
+
+
+@pytest.fixture
+def staff_page(page: Any, live_server: Any) -> Any:
+    """The browser holds a staff member's session, as if they had logged in by code."""
+    from django.conf import settings
+    from django.test import Client
+
+    from tests.factories import StaffFactory
+
+    client = Client()
+    client.force_login(StaffFactory(username="editor", email="editor@example.org"))
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+    )
+    return page
 
 
 def ensure_wagtail_site() -> None:

@@ -5,9 +5,7 @@ Security Policy directive …"), so a page that works and logs none of them work
 """
 
 import pytest
-from django.conf import settings
 from django.db import connection
-from django.test import Client
 from playwright.sync_api import ConsoleMessage, Error, Page, expect
 from wagtail.models import Collection
 
@@ -18,7 +16,6 @@ from tests.factories import (
     ContactFactory,
     MembershipFactory,
     OrganizationFactory,
-    StaffFactory,
     make_letter,
 )
 
@@ -42,18 +39,6 @@ def sign_on() -> SignOn:
         MembershipFactory(coalition=coalition, organization=organization)
         ContactFactory(organization=organization, is_authorized_signer=True)
     return open_sign_on_to(coalition)
-
-
-@pytest.fixture
-def staff_page(page: Page, live_server) -> Page:
-    """The browser holds a staff user's session, as if they had logged in."""
-    client = Client()
-    client.force_login(StaffFactory(username="editor", email="editor@example.org"))
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-    )
-    return page
 
 
 @pytest.fixture

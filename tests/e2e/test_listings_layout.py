@@ -7,8 +7,6 @@ the table fits the screen.
 """
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import Page
 
@@ -18,7 +16,6 @@ from tests.factories import (
     ContactFactory,
     MembershipFactory,
     OrganizationFactory,
-    StaffFactory,
 )
 
 pytestmark = [
@@ -105,21 +102,10 @@ def members() -> None:
 
 
 @pytest.fixture
-def staff_page(page: Page, live_server) -> Page:
+def staff_page(staff_page: Page) -> Page:
     """A 1280 x 800 browser window holding a staff user's session."""
-    client = Client()
-    client.force_login(StaffFactory(username="editor", email="editor@example.org"))
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    page.set_viewport_size({"width": 1280, "height": 800})
-    return page
+    staff_page.set_viewport_size({"width": 1280, "height": 800})
+    return staff_page
 
 
 @pytest.mark.parametrize("listing", NAME_CELLS)

@@ -4,12 +4,10 @@ A site-wide `frame-ancestors 'none'` on the preview response blanks the panel (i
 """
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from tests.e2e.conftest import ensure_wagtail_site
-from tests.factories import StaffFactory, make_letter
+from tests.factories import make_letter
 
 pytestmark = [
     pytest.mark.browser,
@@ -26,19 +24,7 @@ def letter():
 
 
 @pytest.fixture
-def logged_in_page(page: Page, live_server) -> Page:
-    """The browser holds a staff user's session, as if they had logged in."""
-    client = Client()
-    client.force_login(StaffFactory(username="editor", email="editor@example.org"))
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-    )
-    return page
-
-
-@pytest.fixture
-def framing_refusals(logged_in_page: Page) -> list[str]:
+def framing_refusals(staff_page: Page) -> list[str]:
     """What Chromium logs when a response refuses to be framed (CSP or X-Frame-Options)."""
     refusals: list[str] = []
 
@@ -46,7 +32,7 @@ def framing_refusals(logged_in_page: Page) -> list[str]:
         if "frame-ancestors" in message.text or "X-Frame-Options" in message.text:
             refusals.append(message.text)
 
-    logged_in_page.on("console", record)
+    staff_page.on("console", record)
     return refusals
 
 
@@ -57,9 +43,9 @@ def open_preview_panel(page: Page, url: str) -> None:
 
 
 def test_the_preview_panel_shows_the_letter_as_a_web_page(
-    logged_in_page: Page, live_server, letter, framing_refusals
+    staff_page: Page, live_server, letter, framing_refusals
 ) -> None:
-    page = logged_in_page
+    page = staff_page
     open_preview_panel(page, f"{live_server.url}/admin/pages/{letter.pk}/edit/")
 
     frame = page.frame_locator(PREVIEW_FRAME)
@@ -69,9 +55,9 @@ def test_the_preview_panel_shows_the_letter_as_a_web_page(
 
 
 def test_the_preview_panel_shows_the_letter_as_the_pdf(
-    logged_in_page: Page, live_server, letter, framing_refusals
+    staff_page: Page, live_server, letter, framing_refusals
 ) -> None:
-    page = logged_in_page
+    page = staff_page
     open_preview_panel(page, f"{live_server.url}/admin/pages/{letter.pk}/edit/")
     expect(page.frame_locator(PREVIEW_FRAME).get_by_text("We write about widgets.")).to_be_visible()
 

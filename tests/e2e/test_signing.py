@@ -4,8 +4,6 @@ a stranger confirming a request by email, and a signer told of a change to the t
 import re
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import Page, expect
 
 from letters.services import approve_for_circulation
@@ -17,7 +15,6 @@ from tests.factories import (
     ContactFactory,
     MembershipFactory,
     OrganizationFactory,
-    StaffFactory,
 )
 
 LINK = re.compile(r"http://[^/\s]+(/sign/[A-Za-z0-9_-]{43}/)")
@@ -69,23 +66,6 @@ def sign_on(mailoutbox) -> SignOn:
         is_authorized_signer=True,
     )
     return open_sign_on_to(coalition)
-
-
-@pytest.fixture
-def staff_page(page: Page, live_server) -> Page:
-    """The browser holds a staff member's session, as if they had logged in by code."""
-    client = Client()
-    client.force_login(StaffFactory(username="staff", email="staff@example.org"))
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return page
 
 
 def test_each_person_has_a_link_and_a_colleague_asked_to_sign_answers_first(
