@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,24 +26,13 @@ from signatories.interchange import import_letter
 from signatories.models import Publication, Signature
 from signatories.services import attach_publication_pdf
 from tests.e2e.conftest import ensure_wagtail_site
+from tests.production import database_url, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
 LONG_LIST = 1821
 DURATION = os.environ.get("BENCH_SECONDS", "5")
 TARGET = 0.5
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def _published_letters(seed: dict) -> tuple[LetterPage, LetterPage]:
@@ -96,7 +84,7 @@ def test_published_letters_keep_up_with_a_static_file(seed_document, tmp_path, b
         "DEBUG": "0",
         "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "CACHE_URL": REDIS_URL,
         "SECURE_SSL_REDIRECT": "0",
         "STATIC_ROOT": str(static_root),
@@ -109,7 +97,7 @@ def test_published_letters_keep_up_with_a_static_file(seed_document, tmp_path, b
         check=True,
     )
     manifest = json.loads((static_root / "staticfiles.json").read_text())["paths"]
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [

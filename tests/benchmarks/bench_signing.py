@@ -14,7 +14,6 @@ import datetime
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from signatories import selectors, services
 from signatories.models import Signature, SignOn
 from tests.e2e.conftest import ensure_wagtail_site
 from tests.factories import CoalitionFactory, make_letter
+from tests.production import database_url, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("SIGNING_REDIS_URL", "redis://127.0.0.1:6379/3")
@@ -45,18 +45,6 @@ TARGET_P95 = 0.250
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 HASH = re.compile(r'name="text_hash" value="([0-9a-f]{64})"')
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def _setup() -> tuple[SignOn, list[tuple[str, Organization]]]:
@@ -110,7 +98,7 @@ def _serve(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
         "DEBUG": "0",
         # Emails go to the database queue and stay there: the web process only enqueues them.
         "TASKS_IMMEDIATE": "0",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "DATABASE_POOL": "1",
         "CACHE_URL": REDIS_URL,
         # The event chain and the links are keyed with the test process's secret.
@@ -128,7 +116,7 @@ def _serve(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
         env=env,
         check=True,
     )
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             sys.executable,
