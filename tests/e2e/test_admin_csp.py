@@ -114,7 +114,11 @@ def test_the_page_editor_adds_a_block_previews_and_saves_under_the_policy(
 
     page.get_by_role("button", name="Insert a block").last.click()
     page.get_by_role("option", name="Paragraph").click()
-    page.locator("[contenteditable=true]").last.click()
+    # The new block's own editor, once it is there: the last editor on the page may be another
+    # field's while the new one mounts.
+    editor = page.get_by_role("region", name="Paragraph *", exact=True).get_by_role("textbox")
+    expect(editor).to_be_visible()
+    editor.click()
     page.keyboard.type("A paragraph added in the browser.")
     expect(preview.get_by_text("A paragraph added in the browser.")).to_be_visible(timeout=15_000)
 
