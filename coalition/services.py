@@ -7,6 +7,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
+from django.urls import NoReverseMatch, reverse
+from wagtail.contrib.redirects.models import Redirect
 from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
@@ -178,6 +180,7 @@ def merge_organizations(
             object_id=str(survivor.pk)
         )
         merged_id = duplicate.pk
+        _redirect_public_page(duplicate, survivor)
         result.kept = _retire(duplicate, survivor)
         log(
             instance=survivor,
@@ -191,6 +194,26 @@ def merge_organizations(
             },
         )
     return result
+
+
+def _redirect_public_page(duplicate: Organization, survivor: Organization) -> None:
+    """Links to the duplicate's public page, printed in letters published before the merge, lead
+    to the survivor's: a permanent redirect, followed by Wagtail's redirect middleware once the
+    old address finds no page. Earlier redirects to the duplicate's page now go to the survivor's.
+    """
+    if duplicate.slug == survivor.slug:
+        return
+    try:
+        old = reverse("public:organization", args=[duplicate.slug])
+        new = reverse("public:organization", args=[survivor.slug])
+    except NoReverseMatch:  # a project that mounts no public pages
+        return
+    Redirect.objects.filter(redirect_link=old).update(redirect_link=new)
+    Redirect.objects.update_or_create(
+        old_path=Redirect.normalise_path(old),
+        site=None,
+        defaults={"redirect_link": new, "redirect_page": None, "is_permanent": True},
+    )
 
 
 def _retire(duplicate: Organization, survivor: Organization) -> bool:

@@ -540,3 +540,30 @@ def test_no_other_public_page_may_be_framed(client, letter):
             assert response.status_code == 200, url
             assert response["X-Frame-Options"] == "DENY", url
             assert "frame-ancestors 'none'" in response["Content-Security-Policy"], url
+
+
+def test_the_page_of_an_organization_merged_away_sends_readers_to_the_one_it_became(client, staff):
+    from coalition.services import merge_organizations
+
+    survivor = OrganizationFactory(name="Association of Widget Makers", acronym="AWM")
+    duplicate = OrganizationFactory(name="Widget Makers Assn", acronym="WMA")
+    published_letter("widgets", duplicate)
+    old_link = page_url(duplicate)
+    assert client.get(old_link).status_code == 200
+
+    merge_organizations(survivor=survivor, duplicate=duplicate, user=staff)
+    LOCAL.forget()
+    cache.clear()
+
+    response = client.get(old_link)
+    assert response.status_code == 301
+    assert response["Location"] == page_url(survivor)
+    assert "/letters/widgets/" in client.get(page_url(survivor)).content.decode()
+
+    # Merged again: the oldest link goes straight to where the organization lives now.
+    third = OrganizationFactory(name="Widget Industry Council", acronym="WIC")
+    merge_organizations(survivor=third, duplicate=survivor, user=staff)
+    LOCAL.forget()
+    cache.clear()
+    assert client.get(old_link)["Location"] == page_url(third)
+    assert client.get(page_url(survivor))["Location"] == page_url(third)
