@@ -449,6 +449,8 @@ class ProfileProposal(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(blank=True, help_text="Staff's note to the contact.")
+    # When the contact was emailed the decision: set before the email goes, so that it goes once.
+    decision_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

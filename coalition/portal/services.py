@@ -17,6 +17,7 @@ from coalition.errors import CoalitionError
 from coalition.models import Contact, Organization, ProfileProposal, name_key, sort_name_for
 
 from .selectors import contacts_reaching
+from .tasks import email_proposal_decision
 
 PROPOSE_ACTION = "coalition.propose_profile_change"
 APPROVE_ACTION = "coalition.approve_profile_change"
@@ -233,10 +234,13 @@ def reject_profile_proposal(
 
 
 def _reviewed(proposal: ProfileProposal, user: AbstractBaseUser | None, note: str) -> None:
+    """Record the decision; once it is committed, the worker emails it to the contact."""
     proposal.reviewed_by = user  # type: ignore[assignment]
     proposal.reviewed_at = timezone.now()
     proposal.review_note = note.strip()
     proposal.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
+    proposal_id = proposal.pk
+    transaction.on_commit(lambda: email_proposal_decision.enqueue(proposal_id))
 
 
 __all__ = [

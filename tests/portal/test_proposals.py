@@ -228,3 +228,35 @@ def test_staff_find_the_profile_changes_in_the_admin_menu(client, staff, no_staf
     client.force_login(staff)
 
     assert reverse("portal_admin:proposals") in client.get("/admin/").content.decode()
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_the_contact_is_emailed_the_decision_once(
+    client, contact, staff, no_staff_mfa, mailoutbox, decision, django_capture_on_commit_callbacks
+):
+    from coalition.portal.tasks import email_proposal_decision
+
+    organization = contact.organization
+    log_in(client, contact)
+    propose(client, organization, website="https://awm.example.org")
+    proposal = ProfileProposal.objects.get()
+    assert mailoutbox == []  # proposing tells staff in the admin, not the contact
+
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        review(client, proposal, decision, note="Checked with your office.")
+
+    [email] = mailoutbox
+    assert email.to == [contact.email]
+    approved = decision == "approve"
+    assert email.subject == (
+        f"Profile change {'approved' if approved else 'not made'}: {organization.name}"
+    )
+    assert "website: https://awm.example.org" in email.body
+    assert "Their note: Checked with your office." in email.body
+    assert f"/portal/{organization.slug}/" in email.body
+    proposal.refresh_from_db()
+    assert proposal.decision_emailed_at is not None
+
+    assert email_proposal_decision.call(proposal.pk) is False  # the job run again sends nothing
+    assert len(mailoutbox) == 1
