@@ -15,8 +15,9 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from coalition.models import Organization, name_key
+from coalition.models import DistinctOrganizations, Organization, name_key
 
 #: Abbreviations and variants, by the word they stand for (after apostrophes and periods go).
 ABBREVIATIONS = {
@@ -259,8 +260,23 @@ def likely_duplicate_pairs() -> list[tuple[Organization, Organization, str]]:
     """Pairs of existing organizations that look like one, the older first, with the reason."""
     pairs = duplicate_index().pairs()
     found = Organization.objects.in_bulk({pk for pair in pairs for pk in pair[:2]})
+    distinct = set(DistinctOrganizations.objects.values_list("first_id", "second_id"))
     return [
         (found[first], found[second], reason)
         for first, second, reason in pairs
-        if first in found and second in found
+        if first in found and second in found and _ordered(first, second) not in distinct
     ]
+
+
+def _ordered(one: int, other: int) -> tuple[int, int]:
+    return (one, other) if one < other else (other, one)
+
+
+def mark_distinct(one: Organization, other: Organization, *, user: Any) -> None:
+    """Staff found these two to be different organizations: they are no longer offered as a pair."""
+    first, second = _ordered(one.pk, other.pk)
+    if first == second:
+        return
+    DistinctOrganizations.objects.get_or_create(
+        first_id=first, second_id=second, defaults={"decided_by": user}
+    )

@@ -470,3 +470,29 @@ class ProfileProposal(models.Model):
             for name, label in self.FIELDS.items()
             if name in self.changes
         ]
+
+
+class DistinctOrganizations(models.Model):
+    """Two organizations that staff looked at as likely duplicates and found to be different.
+
+    The pair is stored with the lower id first; the "Likely duplicates" page no longer offers it.
+    """
+
+    first = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "distinct organizations"
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="distinct_pair_once"),
+            models.CheckConstraint(
+                condition=models.Q(first__lt=models.F("second")), name="distinct_pair_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_id} and {self.second_id} are different organizations"

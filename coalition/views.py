@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from wagtail.admin import messages
 
-from coalition.duplicates import likely_duplicate_pairs
+from coalition.duplicates import likely_duplicate_pairs, mark_distinct
 from coalition.forms import ImportForm, LogInteractionForm, MergeForm
 from coalition.imports import import_members
 from coalition.imports.uploads import keep_upload, take_upload
@@ -189,6 +189,26 @@ def likely_duplicates_view(request: HttpRequest) -> HttpResponse:
         for older, newer, reason in likely_duplicate_pairs()
     ]
     return TemplateResponse(request, "coalition/duplicates.html", {"pairs": pairs})
+
+
+@require_POST
+def not_duplicates_view(request: HttpRequest) -> HttpResponse:
+    """Staff say a pair offered as likely duplicates are two organizations: it is not offered again."""
+    _deny_unless(request, "coalition.merge_organizations", "coalition.change_organization")
+    ids = [request.POST.get("older", ""), request.POST.get("newer", "")]
+    if not all(value.isdigit() for value in ids):
+        messages.error(request, "Choose the two organizations from the list.")
+        return redirect("coalition_organizations:duplicates")
+    found = current_organizations().in_bulk([int(value) for value in ids])
+    if len(found) != 2:
+        messages.error(request, "One of the two organizations no longer exists, or was merged.")
+        return redirect("coalition_organizations:duplicates")
+    older, newer = (found[int(value)] for value in ids)
+    mark_distinct(older, newer, user=request.user)
+    messages.success(
+        request, f"{older.name} and {newer.name} are kept apart: they are no longer offered."
+    )
+    return redirect("coalition_organizations:duplicates")
 
 
 @permission_required("coalition.import_organizations", raise_exception=True)

@@ -618,6 +618,7 @@ class OrganizationViewSet(ModelViewSet):
             path("log/<int:pk>/", views.log_interaction_view, name="log_interaction"),
             path("merge/<int:pk>/", views.merge_view, name="merge"),
             path("duplicates/", views.likely_duplicates_view, name="duplicates"),
+            path("duplicates/distinct/", views.not_duplicates_view, name="not_duplicates"),
         ]
 
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from coalition.duplicates import DuplicateIndex, likely_duplicate_key
 from coalition.imports import import_members
-from coalition.models import Organization
+from coalition.models import DistinctOrganizations, Organization
 from tests.coalition.test_duplicates import organization_post
 from tests.factories import ContactFactory, OrganizationFactory
 
@@ -258,3 +258,36 @@ def test_only_staff_who_may_merge_see_likely_duplicates(viewer_client):
     response = viewer_client.get(reverse("coalition_organizations:duplicates"))
     assert response.status_code == 302  # Wagtail's answer to a permission denied
     assert response.context is None or "pairs" not in response.context
+
+
+@pytest.mark.django_db
+def test_staff_keep_apart_a_pair_that_only_looks_alike(manager_client):
+    first = OrganizationFactory(name="National Association of Manufacturers (NAM)", acronym="")
+    second = OrganizationFactory(name="NAM", acronym="")
+    url = reverse("coalition_organizations:duplicates")
+    assert [(p["older"], p["newer"]) for p in manager_client.get(url).context["pairs"]] == [
+        (first, second)
+    ]
+    assert "Not the same: keep both" in manager_client.get(url).content.decode()
+
+    keep_apart = reverse("coalition_organizations:not_duplicates")
+    response = manager_client.post(keep_apart, {"older": first.pk, "newer": second.pk}, follow=True)
+    assert "are kept apart" in response.content.decode()
+    assert response.context["pairs"] == []
+    assert Organization.objects.filter(pk__in=[first.pk, second.pk]).count() == 2
+    # Once only, in either order.
+    manager_client.post(keep_apart, {"older": second.pk, "newer": first.pk})
+    assert DistinctOrganizations.objects.count() == 1
+
+    bad = manager_client.post(keep_apart, {"older": first.pk, "newer": "x"}, follow=True)
+    assert "Choose the two organizations from the list." in bad.content.decode()
+
+
+@pytest.mark.django_db
+def test_only_staff_who_may_merge_keep_pairs_apart(viewer_client):
+    first = OrganizationFactory(name="Computer & Communications Industry Association")
+    second = OrganizationFactory(name="Computer and Communications Industry Assn")
+    viewer_client.post(
+        reverse("coalition_organizations:not_duplicates"), {"older": first.pk, "newer": second.pk}
+    )
+    assert not DistinctOrganizations.objects.exists()
