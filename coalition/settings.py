@@ -51,6 +51,9 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "development-only-key-not-for-production"  # noqa: S105
+# Earlier keys, comma-separated, while rotating SECRET_KEY: sessions, signed links and the
+# encrypted second-factor secrets made under them still read.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -310,6 +313,7 @@ ACCOUNT_RATE_LIMITS = {
 }
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_ADAPTER = "coalition.mfa.MFAAdapter"  # authenticator secrets stored encrypted
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 # Staff reach the admin only with an authenticator app or a passkey enrolled (coalition/mfa.py).
 STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", not DEBUG)

@@ -19,7 +19,7 @@ from bs4 import BeautifulSoup
 from django.urls import reverse
 
 from coalition.mfa import ENROL_FIRST, must_enrol
-from tests.factories import OrganizationFactory, make_letter
+from tests.factories import OrganizationFactory, StaffFactory, make_letter
 from tests.test_settings import run_manage
 
 pytestmark = pytest.mark.django_db
@@ -303,3 +303,21 @@ def test_mfa_is_required_by_default_in_production_only(env, required):
     )
 
     assert result.stdout.strip().splitlines()[-1] == required, result.stderr
+
+
+def test_an_authenticator_secret_is_stored_encrypted_and_still_gives_codes(settings, db):
+    from allauth.mfa.adapter import get_adapter as get_mfa_adapter
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    staff = StaffFactory(username="keeper", email="keeper@example.org")
+    secret = generate_totp_secret()
+    totp = TOTP.activate(staff, secret)
+
+    stored = Authenticator.objects.get(pk=totp.instance.pk).data["secret"]
+    assert stored.startswith("fernet:") and secret not in stored
+    assert TOTP(Authenticator.objects.get(pk=totp.instance.pk)).validate_code(totp_code(secret))
+
+    # The secret key rotated, the old one kept among the fallbacks: the secret still reads.
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    assert get_mfa_adapter().decrypt(stored) == secret
