@@ -10,7 +10,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models.functions import Coalesce, Concat
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils.functional import cached_property
@@ -256,8 +256,15 @@ def _parts(joined: str | None) -> list[str]:
 
 
 def _exported_coalitions(row: dict) -> str:
-    pairs = sorted(part.split(PAIR) for part in _parts(row["exported_coalitions"]))
-    return ", ".join(_in_coalition(coalition, tier) for coalition, tier in pairs)
+    """Every membership with its tier and the day it began, which the import reads back:
+    "Digital Trade Coalition (lead; joined 2021-03-01), AI Policy Working Group (member; …)"."""
+    memberships = sorted(part.split(PAIR) for part in _parts(row["exported_coalitions"]))
+    return ", ".join(
+        f"{_in_coalition(coalition, tier)[:-1]}; joined {joined[:10]})"
+        if joined
+        else _in_coalition(coalition, tier)
+        for coalition, tier, joined in memberships
+    )
 
 
 def _exported_tags(row: dict) -> str:
@@ -404,7 +411,13 @@ class OrganizationIndexView(CoalitionIndexView):
             exported_coalitions=_aggregated(
                 active,
                 "organization_id",
-                Concat("coalition__name", models.Value(PAIR), "tier"),
+                Concat(
+                    "coalition__name",
+                    models.Value(PAIR),
+                    "tier",
+                    models.Value(PAIR),
+                    Cast("joined_on", models.CharField()),
+                ),
             ),
             exported_tags=_aggregated(tags, "content_object_id", "tag__name"),
             contact_count=_contact_count(),

@@ -551,22 +551,23 @@ class ImportPlan:
             return False
         org.coalitions = cell
         added = False
-        for coalition, tier in memberships:
+        for coalition, tier, joined_on in memberships:
             added |= self._add_membership(
-                number, row, org, coalition, tier, None, result, seen, problems
+                number, row, org, coalition, tier, joined_on, result, seen, problems
             )
         return added
 
     def _read_coalitions(
         self, number: int, cell: str, problems: list[str]
-    ) -> list[tuple[Coalition, str]] | None:
+    ) -> list[tuple[Coalition, str, datetime.date | None]] | None:
         """The memberships a "coalitions" cell lists, or None after reporting what is wrong.
 
-        Items are "Name (tier)" or "Name", separated by commas; a coalition's name may itself
-        hold a comma, so the longest run of items that names a coalition is taken.
+        Items are "Name (tier; joined 2021-03-01)", "Name (tier)" or "Name", separated by
+        commas; a coalition's name may itself hold a comma, so the longest run of items that
+        names a coalition is taken.
         """
         pieces = cell.split(",")
-        found: list[tuple[Coalition, str]] = []
+        found: list[tuple[Coalition, str, datetime.date | None]] = []
         ok = True
         start = 0
         while start < len(pieces):
@@ -592,6 +593,18 @@ class ImportPlan:
                 start += 1
                 continue
             tier = Membership.Tier.MEMBER.value
+            tier_text, _, joined_text = tier_text.partition(";")
+            tier_text, joined_text = tier_text.strip(), joined_text.strip()
+            joined_on = None
+            if joined_text:
+                try:
+                    joined_on = datetime.date.fromisoformat(joined_text.removeprefix("joined "))
+                except ValueError:
+                    problems.append(
+                        f"Row {number}: “{joined_text}” in coalitions, for {coalition.name}, "
+                        "should read “joined” and a date like 2024-05-31."
+                    )
+                    ok = False
             if tier_text:
                 try:
                     tier = _choice(tier_text, Membership.Tier.choices, "tier", number)
@@ -600,7 +613,7 @@ class ImportPlan:
                         f"{m[:-1]} (in coalitions, for {coalition.name})." for m in error.messages
                     )
                     ok = False
-            found.append((coalition, tier))
+            found.append((coalition, tier, joined_on))
             start = end
         return found if ok else None
 

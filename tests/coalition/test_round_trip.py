@@ -2,9 +2,10 @@
 import as they are, into an empty database (the same members again) or into the same one
 (nothing changes, and the report says so).
 
-A membership's date joined is not in the organizations export: into an empty database,
-memberships are re-created as of the day of the import.
+Each membership keeps its tier and the day it began ("Name (lead; joined 2021-03-01)").
 """
+
+import datetime
 
 import pytest
 from django.urls import reverse
@@ -52,7 +53,9 @@ def members(coalition) -> None:
     )
     ccia.tags.add("tech", "Digital")
     ccia.save()
-    MembershipFactory(organization=ccia, coalition=coalition, tier="steering")
+    MembershipFactory(
+        organization=ccia, coalition=coalition, tier="steering", joined_on=datetime.date(2019, 3, 1)
+    )
     MembershipFactory(organization=ccia, coalition=alliance, tier="observer")
     ContactFactory(
         organization=ccia,
@@ -79,7 +82,9 @@ def members(coalition) -> None:
         public_page=False,
         status=Organization.Status.ARCHIVED,
     )
-    MembershipFactory(organization=act, coalition=fair_trade, tier="lead")
+    MembershipFactory(
+        organization=act, coalition=fair_trade, tier="lead", joined_on=datetime.date(2021, 11, 30)
+    )
     MembershipFactory(organization=act, coalition=coalition, tier="member")
     ContactFactory(organization=act, name="Zoë Müller", email="zoe@act.example", title="CEO")
 
@@ -92,14 +97,15 @@ def members(coalition) -> None:
 
 
 def snapshot() -> dict:
-    """Every member as the exports describe it: details, tags, coalitions with tiers, contacts."""
+    """Every member as the exports describe it: details, tags, coalitions with tiers and the days
+    they joined, contacts."""
     found = {}
     for org in Organization.objects.prefetch_related("tags", "contacts", "memberships"):
         found[org.name] = {
             **{name: getattr(org, name) for name in ORGANIZATION_FIELDS},
             "tags": sorted(tag.name.lower() for tag in org.tags.all()),
             "memberships": sorted(
-                (Coalition.objects.get(pk=m.coalition_id).name, m.tier)
+                (Coalition.objects.get(pk=m.coalition_id).name, m.tier, m.joined_on)
                 for m in org.memberships.all()
                 if m.left_on is None
             ),
@@ -177,3 +183,18 @@ def test_the_exports_print_booleans_as_yes_and_no(manager_client, members):
     assert contacts.splitlines()[0].endswith("Authorized signer,Primary contact,Opted out of email")
     assert "ann@ccianet.example,President,'+1 202 555 0100," in contacts
     assert contacts.count(",yes,yes,no") == 1  # Ann: a signer, the primary contact, not opted out
+
+
+@pytest.mark.django_db
+def test_a_join_date_in_the_coalitions_cell_that_is_no_date_is_named(coalition):
+    data = f'name,coalitions\nWidget Guild,"{coalition.name} (lead; joined soon)"\n'.encode()
+    report = import_members(data=data, filename="members.csv", dry_run=True)
+    assert report.errors == [
+        f"Row 2: “joined soon” in coalitions, for {coalition.name}, should read “joined” and a "
+        "date like 2024-05-31."
+    ]
+    good = f'name,coalitions\nWidget Guild,"{coalition.name} (lead; joined 2021-03-01)"\n'
+    report = import_members(data=good.encode(), filename="members.csv", dry_run=False)
+    assert report.ok, report.errors
+    membership = Membership.objects.get(organization__name="Widget Guild")
+    assert (membership.tier, membership.joined_on) == ("lead", datetime.date(2021, 3, 1))

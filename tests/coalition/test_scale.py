@@ -110,9 +110,17 @@ def members(coalition):
     guild = OrganizationFactory(name="Widget Guild", acronym="WG")
     guild.tags.add("zeta", "alpha")
     guild.save()
-    MembershipFactory(organization=guild, coalition=coalition, tier="steering")
     MembershipFactory(
-        organization=guild, coalition=CoalitionFactory(name="Another Coalition"), tier="observer"
+        organization=guild,
+        coalition=coalition,
+        tier="steering",
+        joined_on=datetime.date(2022, 5, 2),
+    )
+    MembershipFactory(
+        organization=guild,
+        coalition=CoalitionFactory(name="Another Coalition"),
+        tier="observer",
+        joined_on=datetime.date(2024, 9, 30),
     )
     MembershipFactory(
         organization=guild,
@@ -136,7 +144,11 @@ def test_the_organization_export_has_coalitions_tags_and_contacts_of_members_onl
 
     assert set(rows) == {"Widget Guild", "Lonely Society"}
     guild = rows["Widget Guild"]
-    assert guild["Coalitions"] == "Another Coalition (observer), Digital Trade Coalition (steering)"
+    # With the day each membership began, which the import reads back (the listing leaves it out).
+    assert guild["Coalitions"] == (
+        "Another Coalition (observer; joined 2024-09-30), "
+        "Digital Trade Coalition (steering; joined 2022-05-02)"
+    )
     assert guild["Tags"] == "alpha, zeta"
     assert guild["Contacts"] == "3"
     assert guild["Kind"] == "trade_association"
