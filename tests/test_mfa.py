@@ -321,3 +321,19 @@ def test_an_authenticator_secret_is_stored_encrypted_and_still_gives_codes(setti
     settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
     settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
     assert get_mfa_adapter().decrypt(stored) == secret
+
+
+def test_staff_made_in_the_admin_can_still_add_a_second_factor(client, db, mailoutbox, settings):
+    """An account made in Wagtail's Users page has its address on the user row only. Before,
+    allauth then offered no way to confirm who was there, and adding a factor was a 403:
+    with MFA required, such staff were locked out of the admin for good."""
+    settings.STAFF_MFA_REQUIRED = True
+    staff = StaffFactory(username="newcomer", email="newcomer@example.org")
+    assert not EmailAddress.objects.filter(user=staff).exists()
+
+    assert log_in_by_code(client, staff, mailoutbox).status_code == 302
+    assert EmailAddress.objects.get(user=staff).verified  # the code proved the address
+
+    response = client.get(reverse("mfa_activate_totp"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_request_reauthentication_code"))

@@ -42,6 +42,7 @@ def address_for_login_code(address: str) -> str:
     is, and allauth answers it exactly as it answers an address it knows, sending nothing.
     """
     if _has_account(address):
+        _record_address(address)
         return address
     contacts = contacts_reaching(address)
     if not contacts:
@@ -49,6 +50,26 @@ def address_for_login_code(address: str) -> str:
     if _has_account(contacts[0].email):  # typed another way: the account has it as on file
         return contacts[0].email
     return _ensure_account(contacts).email
+
+
+def _record_address(address: str) -> None:
+    """An account made in the admin (staff) has its address on the user only: allauth records it
+    here, unverified, so that the code about to be typed verifies it. allauth asks a verified
+    address for a fresh code before a second factor is added; without one, staff who must
+    enrol could never do so."""
+    if EmailAddress.objects.filter(email__iexact=address).exists():
+        return
+    users = list(get_user_model().objects.filter(email__iexact=address)[:2])
+    if len(users) != 1:
+        return  # none, or an address two accounts share: allauth's own rules decide
+    EmailAddress.objects.get_or_create(
+        user=users[0],
+        email=users[0].email,
+        defaults={
+            "verified": False,
+            "primary": not EmailAddress.objects.filter(user=users[0], primary=True).exists(),
+        },
+    )
 
 
 def _has_account(address: str) -> bool:
