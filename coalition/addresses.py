@@ -7,9 +7,10 @@ import unicodedata
 DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
 
 
-def _readable_domain(domain: str) -> str:
-    """A domain with its IDNA labels ("xn--…") in the script they encode: "jane@bücher.example"
-    and "jane@xn--bcher-kva.example" are one mailbox."""
+def readable_host(domain: str) -> str:
+    """A host with its IDNA labels ("xn--…") in the script they encode: "jane@bücher.example"
+    and "jane@xn--bcher-kva.example" are one mailbox, "bücher.example" and its "xn--" form one
+    website."""
     labels = []
     for label in domain.split("."):
         if label.startswith("xn--"):
@@ -29,7 +30,7 @@ def email_key(address: str) -> str:
     local, at, domain = folded.rpartition("@")
     if not at:
         return folded
-    domain = _readable_domain(domain)
+    domain = readable_host(domain)
     local = local.split("+", 1)[0]
     if domain in DOTLESS_DOMAINS:
         domain = DOTLESS_DOMAINS[domain]

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from coalition.models import DistinctOrganizations, Organization, name_key
+from coalition.models import DistinctOrganizations, Organization, name_key, name_words
 
 #: Abbreviations and variants, by the word they stand for (after apostrophes and periods go).
 ABBREVIATIONS = {
@@ -97,26 +97,12 @@ def split_acronym(name: str) -> tuple[str, str]:
     return match["name"], match["acronym"]
 
 
-def _split(text: str) -> list[str]:
-    """Runs of letters, marks and digits: a vowel sign or accent belongs to its word."""
-    words, word = [], []
-    for ch in text:
-        if unicodedata.category(ch)[0] in "LMN":
-            word.append(ch)
-        elif word:
-            words.append("".join(word))
-            word = []
-    if word:
-        words.append("".join(word))
-    return words
-
-
 def _words(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = APOSTROPHES.sub("", text)
     text = INITIALISM.sub(lambda m: m.group().replace(".", ""), text)
     text = AMPERSANDS.sub(" and ", text)
-    words = [ABBREVIATIONS.get(word, word) for word in _split(text)]
+    words = [ABBREVIATIONS.get(word, word) for word in name_words(text)]
     words = [word for word in words if word not in FILLER_WORDS]
     while len(words) > 1 and words[-1] in LEGAL_FORMS:
         words.pop()
@@ -138,7 +124,7 @@ def likely_duplicate_key(name: str) -> str:
 
 def acronym_key(text: str) -> str:
     """An acronym without case, periods or spaces: "N.A.M." and "nam" are one."""
-    return "".join(_split(unicodedata.normalize("NFKC", text).casefold()))
+    return "".join(name_words(unicodedata.normalize("NFKC", text).casefold()))
 
 
 @dataclass(frozen=True)

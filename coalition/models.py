@@ -1,4 +1,3 @@
-import contextlib
 import re
 import unicodedata
 import uuid
@@ -13,6 +12,8 @@ from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
 from wagtail.search import index
+
+from coalition.addresses import readable_host
 
 NAME_KEY_LENGTH = 255  # Organization.name_key's max_length
 
@@ -54,7 +55,7 @@ def _without_optional_marks(text: str) -> str:
     return "".join(kept)
 
 
-def _words(text: str) -> list[str]:
+def name_words(text: str) -> list[str]:
     """Runs of letters, marks and digits; digits of every script as 0-9 ("٢٠٢٤" is "2024")."""
     words, word = [], []
     for ch in text:
@@ -80,22 +81,11 @@ def name_key(value: str) -> str:
     """
     text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
     text = _without_optional_marks(text.translate(LATIN_FOLDS).replace("&", " and "))
-    words = _words(text)
+    words = name_words(text)
     if len(words) > 1 and words[0] == "the":
         words = words[1:]
     # "&" and compatibility forms ("㍿" is "株式会社") lengthen a name: cut to the column's length.
     return "".join(words)[:NAME_KEY_LENGTH]
-
-
-def _readable_host(host: str) -> str:
-    """A host with its IDNA labels ("xn--…") in the script they encode."""
-    labels = []
-    for label in host.split("."):
-        if label.startswith("xn--"):
-            with contextlib.suppress(UnicodeError):  # not punycode: compared as written
-                label = label.encode("ascii").decode("idna")
-        labels.append(label)
-    return ".".join(labels)
 
 
 def website_key(value: str) -> str:
@@ -108,7 +98,7 @@ def website_key(value: str) -> str:
     text = re.sub(r"^[a-z]+://", "", text)
     text = re.sub(r"^www\.", "", text)
     host, slash, path = text.partition("/")
-    return (_readable_host(host) + slash + path).rstrip("/")
+    return (readable_host(host) + slash + path).rstrip("/")
 
 
 def _slug_base(text: str) -> str:

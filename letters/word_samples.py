@@ -4,6 +4,7 @@ headings "Organizations" and "Individuals", affiliations for identification only
 """
 
 import io
+from typing import Any
 
 import docx
 from docx.enum.section import WD_SECTION
@@ -23,6 +24,17 @@ INDIVIDUALS = [
     "John Smith, Open Data Institute",
     "Ana Ruiz, Senior Fellow, Hertie School",
 ]
+
+
+def start_columns(document: Any, count: int) -> None:
+    """What follows flows in `count` text columns: a continuous section break, then w:cols."""
+    document.add_section(WD_SECTION.CONTINUOUS)
+    section = document.sections[-1]._sectPr
+    columns = section.find(qn("w:cols"))
+    if columns is None:
+        columns = OxmlElement("w:cols")
+        section.append(columns)
+    columns.set(qn("w:num"), str(count))
 
 
 def sample_signed_letter_docx() -> bytes:
@@ -46,13 +58,7 @@ def sample_signed_letter_docx() -> bytes:
         "We stand ready to work with the institutions on rules that serve everyone."
     )
     # The signatories flow in two text columns, as printed statements often set them.
-    document.add_section(WD_SECTION.CONTINUOUS)
-    section = document.sections[-1]._sectPr
-    columns = section.find(qn("w:cols"))
-    if columns is None:
-        columns = OxmlElement("w:cols")
-        section.append(columns)
-    columns.set(qn("w:num"), "2")
+    start_columns(document, 2)
     document.add_paragraph("Organizations", style="Heading 2")
     for line in ORGANIZATIONS:
         document.add_paragraph(line)

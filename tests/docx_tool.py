@@ -12,11 +12,12 @@ from html.parser import HTMLParser
 from typing import Any
 
 import docx
-from docx.enum.section import WD_SECTION
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.text.run import Run
+
+from letters.word_samples import start_columns
 
 LAYOUTS = ("lines", "list", "table", "columns")
 
@@ -120,13 +121,7 @@ def letter_docx(
         document.add_paragraph(letter["closing"])
     if layout == "columns":
         # The letter so far is one section of one column; the signatories flow in two.
-        document.add_section(WD_SECTION.CONTINUOUS)
-        section = document.sections[-1]._sectPr
-        columns = section.find(qn("w:cols"))
-        if columns is None:
-            columns = OxmlElement("w:cols")
-            section.append(columns)
-        columns.set(qn("w:num"), "2")
+        start_columns(document, 2)
     for group, signatories in _groups(letter["signatories"]):
         if group and headings:
             document.add_paragraph(group, style="Heading 2")

@@ -110,6 +110,29 @@ def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: flo
     pytest.fail(f"nothing answered at {url} in {timeout:.0f} s:\n{log.read_text()[-4000:]}")
 
 
+def start_gunicorn(
+    env: dict[str, str], log: Path, *, workers: int = 2
+) -> tuple[subprocess.Popen[bytes], str]:
+    """gunicorn as `make serve` runs it, with `env`; returns it and its address once it answers.
+
+    Its output goes to `log` (a benchmark's table stays clean of its warnings).
+    """
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gunicorn", "coalition.wsgi"),
+            *("--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for(f"{base}/letters/", server, log)
+    return server, base
+
+
 def static_url(path: str) -> str:
     """A collected static file's hashed address, as the templates print it."""
     import json

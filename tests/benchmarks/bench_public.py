@@ -13,12 +13,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
 from django.db import connection
 
 from letters.models import LetterPage
@@ -26,9 +23,8 @@ from signatories.interchange import import_letter
 from signatories.models import Publication, Signature
 from signatories.services import attach_publication_pdf
 from tests.e2e.conftest import ensure_wagtail_site
-from tests.production import database_url, free_port
+from tests.production import ROOT, production_env, start_gunicorn
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
 LONG_LIST = 1821
 DURATION = os.environ.get("BENCH_SECONDS", "5")
@@ -79,17 +75,7 @@ def test_published_letters_keep_up_with_a_static_file(seed_document, tmp_path, b
         pytest.skip(f"needs Redis at {REDIS_URL} ({error})")
     seed_letter, long_letter = _published_letters(seed_document)
     static_root = tmp_path / "static"
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": database_url(),
-        "CACHE_URL": REDIS_URL,
-        "SECURE_SSL_REDIRECT": "0",
-        "STATIC_ROOT": str(static_root),
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-    }
+    env = production_env(CACHE_URL=REDIS_URL, STATIC_ROOT=str(static_root))
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT,
@@ -97,29 +83,8 @@ def test_published_letters_keep_up_with_a_static_file(seed_document, tmp_path, b
         check=True,
     )
     manifest = json.loads((static_root / "staticfiles.json").read_text())["paths"]
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "coalition.wsgi",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server, base = start_gunicorn(env, tmp_path / "gunicorn.log")
     try:
-        for _ in range(100):
-            try:
-                if requests.get(f"{base}/letters/", timeout=10).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
         targets = {
             "static CSS (whitenoise)": f"/static/{manifest['letters/site.css']}",
             f"seed letter page ({seed_letter.signatures.count()} signatories)": seed_letter.url,

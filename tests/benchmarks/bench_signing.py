@@ -35,9 +35,8 @@ from signatories import selectors, services
 from signatories.models import Signature, SignOn
 from tests.e2e.conftest import ensure_wagtail_site
 from tests.factories import CoalitionFactory, make_letter
-from tests.production import database_url, free_port
+from tests.production import ROOT, production_env, start_gunicorn
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("SIGNING_REDIS_URL", "redis://127.0.0.1:6379/3")
 ORGANIZATIONS = 200
 CLIENTS = 20
@@ -93,57 +92,23 @@ def _setup() -> tuple[SignOn, list[tuple[str, Organization]]]:
 
 def _serve(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     """gunicorn as `make serve` runs it, on the test database; returns it once it answers."""
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        # Emails go to the database queue and stay there: the web process only enqueues them.
-        "TASKS_IMMEDIATE": "0",
-        "DATABASE_URL": database_url(),
-        "DATABASE_POOL": "1",
-        "CACHE_URL": REDIS_URL,
+    env = production_env(
+        CACHE_URL=REDIS_URL,
+        DATABASE_POOL="1",
         # The event chain and the links are keyed with the test process's secret.
-        "SECRET_KEY": settings.SECRET_KEY,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "0",
+        SECRET_KEY=settings.SECRET_KEY,
         # Behind a load balancer: each organization signs from its own address (X-Forwarded-For).
-        "TRUSTED_PROXY_COUNT": "1",
-        "STATIC_ROOT": str(tmp_path / "static"),
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-    }
+        TRUSTED_PROXY_COUNT="1",
+        STATIC_ROOT=str(tmp_path / "static"),
+    )
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT,
         env=env,
         check=True,
     )
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "coalition.wsgi",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        # The 409s of the repeats are logged as warnings, one line each: kept out of the table.
-        stderr=(tmp_path / "gunicorn.log").open("wb"),
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(f"{base}/letters/", timeout=10)
-            return server, base
-        except requests.RequestException:
-            time.sleep(0.3)
-    server.kill()
-    raise AssertionError("gunicorn did not answer within 30 s")
+    # The 409s of the repeats are logged as warnings, one line each: kept out of the table.
+    return start_gunicorn(env, tmp_path / "gunicorn.log")
 
 
 def _sign(

@@ -8,13 +8,11 @@ import docx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from docx.enum.section import WD_SECTION
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
 
 from coalition.models import Organization
 from letters.models import LetterPage
 from letters.word import WordLetter, parse_signatory, read_word_letter
+from letters.word_samples import start_columns
 from signatories.models import Signature
 from tests.factories import OrganizationFactory
 from tests.letters.word_documents import save
@@ -141,14 +139,7 @@ def test_a_table_in_the_body_is_still_left_out_with_a_note() -> None:
 
 
 def two_columns(document: docx.Document) -> None:
-    """What follows flows in two text columns (a continuous section break, then w:cols)."""
-    document.add_section(WD_SECTION.CONTINUOUS)
-    section = document.sections[-1]._sectPr
-    columns = section.find(qn("w:cols"))
-    if columns is None:
-        columns = OxmlElement("w:cols")
-        section.append(columns)
-    columns.set(qn("w:num"), "2")
+    start_columns(document, 2)
 
 
 def test_it_recognizes_two_names_set_in_two_text_columns() -> None:
