@@ -5,9 +5,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Development uses the database task queue, as production does, so deferred jobs run.
-DEV_ENV := DEBUG=1 TASKS_IMMEDIATE=0
+# `make run PORT=8001` serves on another port; emailed and printed links follow it unless
+# SITE_URL says otherwise.
+PORT ?= 8000
+SITE_URL ?= http://127.0.0.1:$(PORT)
+DEV_ENV := DEBUG=1 TASKS_IMMEDIATE=0 SITE_URL=$(SITE_URL)
 
-.PHONY: run serve test bench lint format check-libs clean
+.PHONY: run serve test bench lint format clean
 
 # The first Python >= 3.12 that actually runs: PATH first, then pyenv's installed versions.
 FIND_PYTHON = for c in python3 python3.14 python3.13 python3.12 \
@@ -28,40 +32,33 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-check-libs: $(STAMP)
-	@$(PY) -c 'import weasyprint' 2>/dev/null || { \
-	  echo "WeasyPrint cannot load Pango, which it needs to make PDFs." >&2; \
-	  echo "On Debian or Ubuntu: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0" >&2; \
-	  echo "On macOS: brew install pango.  Other systems: https://doc.courtbouillon.org/weasyprint/stable/first_steps.html" >&2; \
-	  exit 1; }
-	@fc-list -q 'Noto Serif CJK JP' 2>/dev/null || { \
-	  echo "The Noto Serif CJK fonts are missing: letters' PDFs print Chinese, Japanese and Korean names with them." >&2; \
-	  echo "On Debian or Ubuntu: sudo apt-get install fonts-noto-cjk" >&2; \
-	  echo "Other systems: install Noto Serif CJK (https://github.com/notofonts/noto-cjk) where fontconfig finds it (fc-list)." >&2; \
-	  exit 1; }
+# What each command needs from the system: installed with apt-get when we are root, otherwise
+# named with the command that installs it.
+check-libs-%: $(STAMP)
+	@$(PY) -m coalition.system_packages $*
 
-run: check-libs
+run: check-libs-run
 	@mkdir -p var
 	$(DEV_ENV) $(PY) manage.py migrate --no-input
 	$(DEV_ENV) $(PY) manage.py load_demo
 	@echo
-	@echo "Serving http://127.0.0.1:8000  (letters: http://127.0.0.1:8000/letters/, admin: http://127.0.0.1:8000/admin/)"
-	@echo "Log in at http://127.0.0.1:8000/accounts/login/code/ with staff@example.org:"
+	@echo "Serving http://127.0.0.1:$(PORT)  (letters: http://127.0.0.1:$(PORT)/letters/, admin: http://127.0.0.1:$(PORT)/admin/)"
+	@echo "Log in at http://127.0.0.1:$(PORT)/accounts/login/code/ with staff@example.org:"
 	@echo "the one-time code is printed in this terminal (the console email backend)."
 	@echo "The task worker runs beside the server: emails, PDFs, deadlines and reminders."
 	@echo
-	$(DEV_ENV) $(PY) manage.py rundev 127.0.0.1:8000
+	$(DEV_ENV) $(PY) manage.py rundev 127.0.0.1:$(PORT)
 
 # Production on this machine: PostgreSQL (DATABASE_URL), Redis (CACHE_URL), SECRET_KEY and
 # ALLOWED_HOSTS from the environment; migrates, collects static files, then gunicorn on PORT
 # (default 8000) with WEB_CONCURRENCY workers (default 2) and the task worker. Ctrl-C stops all.
-serve: check-libs
+serve: check-libs-serve
 	$(PY) -m coalition.management.commands.serve
 
-test: check-libs
+test: check-libs-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: check-libs
+bench: check-libs-bench
 	$(PY) -m pytest -m bench -s -q tests/benchmarks $(PYTEST_ARGS)
 
 lint: $(STAMP)
