@@ -50,6 +50,9 @@ def register_gate(gate: Gate) -> None:
 
 def refusal(letter: "LetterPage") -> Refusal | None:
     """Why Wagtail's own doors may not publish this letter now; None if they may."""
+    if letter.pk is None:
+        # Being created in the editor: nothing of it (a sign-on, a version) exists to hold it back.
+        return None
     if letter.pk in _through_service.get():
         return None
     for gate in _gates:
