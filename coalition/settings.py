@@ -91,12 +91,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    # allauth's list of passkeys uses its filters ("added 3 days ago").
+    "django.contrib.humanize",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "coalition.middleware.AdminContentSecurityPolicy",
+    # Before anything reads the path: a NUL or a 10,000-character slug is a 404, never a query.
+    "coalition.middleware.RefuseImpossiblePaths",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before the session and authentication: a cached public page costs no database query.
     "letters.caching.PublicPageCacheMiddleware",
@@ -110,6 +114,8 @@ MIDDLEWARE = [
     # After authentication and messages: staff without a second factor are sent to enrol.
     "coalition.mfa.RequireStaffMFA",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # A staff form posted without the fields Wagtail's forms count on: 400 with a message.
+    "coalition.middleware.IncompleteAdminForms",
 ]
 
 ROOT_URLCONF = "coalition.urls"
@@ -165,17 +171,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
-
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
-]
+# Nobody has a password: everyone signs in by emailed code (and staff by a second factor). The one
+# backend reads permissions as Django's does and authenticates nobody, so no form that posts a
+# password signs anyone in; the one hasher stores any password set as an unusable one and
+# verifies none, so a hash left from before, or set by code, opens nothing (coalition/accounts.py).
+AUTHENTICATION_BACKENDS = ["coalition.accounts.NoPasswordBackend"]
+PASSWORD_HASHERS = ["coalition.accounts.NoPasswordHasher"]
+AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
@@ -246,7 +248,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Coalition sign-on <noreply@l
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
+    # Prints each message as it reads, in any script (Django's console prints base64 for Greek).
+    "coalition.mail.ConsoleEmailBackend"
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
@@ -286,6 +289,21 @@ elif not DEBUG:
         "CACHE_URL must be set when DEBUG is off: a Redis URL such as redis://127.0.0.1:6379/0, "
         "shared by every app server and worker (the page cache and the rate limits live there)"
     )
+# The public pages (letters/caching.py) live in a cache that may evict them: a page lost is
+# only rendered again, whereas a rate limit or a used sign-in code lost lets someone through.
+# The same store as the rest by default; PAGE_CACHE_URL puts them in a Redis of their own, set
+# to evict (maxmemory and allkeys-lru: see the README), so that the default one never evicts.
+CACHES["pages"] = {**CACHES["default"]}
+if env_str("PAGE_CACHE_URL"):
+    if not env_str("PAGE_CACHE_URL").startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            "PAGE_CACHE_URL must be a Redis URL (redis://host:6380/0), "
+            f"not {env_str('PAGE_CACHE_URL')!r}"
+        )
+    CACHES["pages"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_str("PAGE_CACHE_URL"),
+    }
 
 # Accounts: staff sign in by email and a one-time code; nobody signs up.
 LOGIN_URL = "account_login"
@@ -303,7 +321,12 @@ ACCOUNT_FORMS = {
     "login": "coalition.accounts.ContactLoginForm",
     "request_login_code": "coalition.accounts.ContactLoginCodeRequestForm",
 }
-ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# allauth hands an address nobody has to the adapter as an "unknown account" email: ours renders
+# a sign-in code email for it too and queues it for nobody, so that a known and an unknown address
+# get the same answer after the same work, and nothing is sent to a stranger (coalition/accounts.py).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = True
+# Asked again before a second factor is added or removed: by emailed code or that factor.
+ACCOUNT_REAUTHENTICATION_METHODS = ["code", "mfa"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 # Counted in Django's cache (Redis in production: CACHE_URL) per client address. No limit counts
 # per account alone: anyone could use it up for a staff address and lock its owner out.
@@ -321,6 +344,13 @@ STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", not DEBUG)
 # Wagtail
 WAGTAIL_SITE_NAME = env_str("WAGTAIL_SITE_NAME", "Coalition letters")
 WAGTAILADMIN_LOGIN_URL = "/accounts/login/"
+# Pages and documents that need a sign-in send readers to the code login; none is opened with a
+# shared password (coalition/urls.py answers Wagtail's password views with no form).
+WAGTAIL_FRONTEND_LOGIN_URL = "/accounts/login/code/"
+WAGTAIL_PRIVATE_PAGE_OPTIONS = {"SHARED_PASSWORD": False}
+WAGTAILDOCS_PRIVATE_COLLECTION_OPTIONS = {"SHARED_PASSWORD": False}
+WAGTAIL_PASSWORD_REQUIRED_TEMPLATE = "account/no_shared_password.html"  # noqa: S105
+WAGTAILDOCS_PASSWORD_REQUIRED_TEMPLATE = WAGTAIL_PASSWORD_REQUIRED_TEMPLATE
 WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
 WAGTAIL_PASSWORD_RESET_ENABLED = False
 WAGTAILUSERS_PASSWORD_ENABLED = False

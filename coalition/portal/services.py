@@ -41,10 +41,14 @@ def address_for_login_code(address: str) -> str:
     rights: the code only ever goes to an address staff entered. Any other address is left as it
     is, and allauth answers it exactly as it answers an address it knows, sending nothing.
     """
-    if _has_account(address):
-        _record_address(address)
-        return address
+    # The same three reads for every address, on file or not: the answer takes as long.
+    recorded = EmailAddress.objects.filter(email__iexact=address).exists()
+    users = list(get_user_model().objects.filter(email__iexact=address)[:2])
     contacts = contacts_reaching(address)
+    if recorded or users:
+        if not recorded and len(users) == 1:
+            _record_address(users[0])
+        return address
     if not contacts:
         return address
     if _has_account(contacts[0].email):  # typed another way: the account has it as on file
@@ -52,22 +56,17 @@ def address_for_login_code(address: str) -> str:
     return _ensure_account(contacts).email
 
 
-def _record_address(address: str) -> None:
+def _record_address(user: AbstractBaseUser) -> None:
     """An account made in the admin (staff) has its address on the user only: allauth records it
     here, unverified, so that the code about to be typed verifies it. allauth asks a verified
     address for a fresh code before a second factor is added; without one, staff who must
-    enrol could never do so."""
-    if EmailAddress.objects.filter(email__iexact=address).exists():
-        return
-    users = list(get_user_model().objects.filter(email__iexact=address)[:2])
-    if len(users) != 1:
-        return  # none, or an address two accounts share: allauth's own rules decide
+    enrol could never do so. (An address two accounts share is left to allauth's own rules.)"""
     EmailAddress.objects.get_or_create(
-        user=users[0],
-        email=users[0].email,
+        user=user,
+        email=user.email,  # type: ignore[attr-defined]
         defaults={
             "verified": False,
-            "primary": not EmailAddress.objects.filter(user=users[0], primary=True).exists(),
+            "primary": not EmailAddress.objects.filter(user=user, primary=True).exists(),
         },
     )
 

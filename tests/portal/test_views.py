@@ -147,7 +147,7 @@ def test_the_organization_page_reads_the_same_number_of_queries_however_much_it_
         publish(letter)
 
     assert queries() == fewer
-    assert fewer <= 10
+    assert fewer <= 12  # two of them the header's: whether this person may open the admin
 
 
 @pytest.mark.parametrize("name", PORTAL_URLS)
