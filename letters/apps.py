@@ -12,16 +12,36 @@ def pages_changed(sender: type, **kwargs: Any) -> None:
     invalidate_public_pages(letter=instance if isinstance(instance, LetterPage) else None)
 
 
+def page_privacy_changed(sender: type, instance: Any, **kwargs: Any) -> None:
+    """A view restriction was made, changed or removed (the admin's privacy dialog, or code), or
+    a page moved: the pages it covers are cached as they were, public."""
+    from wagtail.models import Page
+
+    from .caching import privacy_changed
+
+    privacy_changed(page_id=instance.pk if isinstance(instance, Page) else instance.page_id)
+
+
 class LettersConfig(AppConfig):
     name = "letters"
     verbose_name = "Letters"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
-        from wagtail.signals import page_published, page_unpublished
+        from django.db.models.signals import post_delete, post_save
+        from wagtail.models import PageViewRestriction
+        from wagtail.signals import page_published, page_unpublished, post_page_move
 
         from .models import Letterhead
 
         page_published.connect(pages_changed, dispatch_uid="letters-cache-published")
         page_unpublished.connect(pages_changed, dispatch_uid="letters-cache-unpublished")
         post_save.connect(pages_changed, sender=Letterhead, dispatch_uid="letters-cache-letterhead")
+        # Which groups a restriction admits changes nothing for the anonymous readers whose
+        # pages are cached: its making, type and removal do.
+        for signal, name in ((post_save, "saved"), (post_delete, "deleted")):
+            signal.connect(
+                page_privacy_changed,
+                sender=PageViewRestriction,
+                dispatch_uid=f"letters-cache-restriction-{name}",
+            )
+        post_page_move.connect(page_privacy_changed, dispatch_uid="letters-cache-moved")

@@ -3,18 +3,27 @@
 A published letter changes only when a version is published (a publication or a correction) or
 its PDF is attached; the archive, the feeds and the organization pages change with it. Every
 cached page is keyed under a generation number that each of those events moves on, so one write
-makes every stale page unreachable at once. A hit is answered before the session or the
-authentication middleware runs: it costs no database query. Pages carry an ETag and
-Last-Modified, and a reader who has the page gets 304.
+makes every stale page unreachable at once; so does a change of a page's privacy (a view
+restriction made, changed or removed), and a page under a view restriction is never stored. A
+hit is answered before the session or the authentication middleware runs: it costs no database
+query. Pages carry an ETag and Last-Modified, and a reader who has the page gets 304.
 
-The cache is Django's default one: Redis in production (CACHE_URL), so every app server sees
-the same pages and the same generation. Each process also keeps the pages it served last in
-memory, and reads the shared generation at most once a second: a hit then costs no round trip
-either, and another server's invalidation reaches this one within a second.
+A page is keyed by its host, its path and the GET parameters its view reads (PAGE_PARAMETERS),
+in one order; the others are taken off the request before the view sees it, so a tracker's
+`utm_source` or a random cache-buster is served the same stored page. Entries expire after
+TIMEOUT, a page larger than MAX_ENTRY_BYTES is not stored, and the pages live in the "pages"
+cache, which PAGE_CACHE_URL may put in a Redis of its own that evicts what it must (see the
+README); the generation stays in the default cache beside the rate limits, which is never
+evicted.
+
+Each process also keeps the pages it served last in memory, and reads the shared generation at
+most once a second: a hit then costs no round trip either, and another server's invalidation
+reaches this one within a second.
 """
 
 import contextlib
 import hashlib
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -23,22 +32,41 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.base import BaseCache
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date
 
 if TYPE_CHECKING:
+    from wagtail.models import Page
+
     from .models import LetterPage
+
+logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "public-pages:generation"
 # Paths whose pages are the same for every anonymous reader. Signer pages (/sign/) are personal.
 PUBLIC_PREFIXES = ("/letters/", "/organizations/")
-TIMEOUT = 24 * 3600
+# The GET parameters each public address reads, by path. A page is rendered and stored from these
+# alone: any other (a tracker's utm_source, a cache-buster) is taken off the request, so it
+# reaches neither the view nor the key. Every public address not named here reads none.
+PAGE_PARAMETERS: dict[str, tuple[str, ...]] = {
+    # The archive, a LetterIndexPage: its search, filters and page (letters/archive.py).
+    "/letters/": ("coalition", "organization", "page", "q", "recipient", "year"),
+}
+# A page asked for with any of these is rendered afresh and not stored: searches are endless.
+SEARCH_PARAMETERS = frozenset({"q"})
+# The Django cache holding the pages (settings.CACHES): PAGE_CACHE_URL, or CACHE_URL's Redis.
+PAGE_CACHE = "pages"
+# The generation moves on at every change anyway: this only frees what nobody asks for.
+TIMEOUT = 10 * 60
+# About a letter of 10,000 signatories: a page larger than this is rendered each time.
+MAX_ENTRY_BYTES = 2 * 1024 * 1024
 CSP_ATTRIBUTES = ("_csp_config", "_csp_ro_config")
 # Headers a cached page keeps; the CSP header is added on the way out by the middleware above.
 KEPT_HEADERS = (
@@ -68,6 +96,14 @@ class _Local:
             self.generation, self.read_at = 0, 0.0
             self.pages.clear()
             self.size = 0
+
+    def advance(self, generation: int, read_at: float) -> None:
+        """The shared generation as just read: the pages of an older one can go at once."""
+        with self.lock:
+            if generation != self.generation:
+                self.pages.clear()
+                self.size = 0
+            self.generation, self.read_at = generation, read_at
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self.lock:
@@ -104,8 +140,13 @@ def generation() -> int:
     if value is None:
         cache.add(GENERATION_KEY, 1, timeout=None)
         value = cache.get(GENERATION_KEY, 1)
-    LOCAL.generation, LOCAL.read_at = int(value), now
+    LOCAL.advance(int(value), now)
     return LOCAL.generation
+
+
+def page_cache() -> BaseCache:
+    """Where the pages are stored: a cache that may evict them (never the rate limits)."""
+    return caches[PAGE_CACHE] if PAGE_CACHE in settings.CACHES else cache
 
 
 def invalidate_public_pages(*, letter: "LetterPage | None" = None) -> None:
@@ -116,7 +157,16 @@ def invalidate_public_pages(*, letter: "LetterPage | None" = None) -> None:
     """
     transaction.on_commit(_next_generation)
     if letter is not None and settings.WAGTAILFRONTENDCACHE:
-        transaction.on_commit(partial(purge_letter_from_frontend_cache, letter.pk))
+        transaction.on_commit(partial(purge_from_frontend_cache, letter.pk))
+
+
+def privacy_changed(*, page_id: int) -> None:
+    """A page's view restriction was made, changed or removed, or the page moved (under another
+    one's, perhaps): every cached page is stale once that is committed, and a CDN in front of
+    the site drops the addresses of the page and of every letter below it."""
+    transaction.on_commit(_next_generation)
+    if settings.WAGTAILFRONTENDCACHE:
+        transaction.on_commit(partial(purge_from_frontend_cache, page_id))
 
 
 # The letter's open data, mounted beside it by the sign-on app: found by name.
@@ -147,14 +197,25 @@ def letter_public_urls(page: "LetterPage") -> list[str]:
     return [settings.SITE_URL + path for path in dict.fromkeys(paths)]
 
 
-def purge_letter_from_frontend_cache(letter_id: int) -> None:
-    """Ask the CDN to drop a letter's page, its PDFs and data, the archive and the feed."""
-    from wagtail.contrib.frontend_cache.tasks import purge_urls_from_cache_task
-
+def public_urls_below(page: "Page") -> list[str]:
+    """The addresses of a page and of every letter at or below it, with their PDFs and data,
+    the archive and the feed, absolute on SITE_URL."""
     from .models import LetterPage
 
-    letter = LetterPage.objects.filter(pk=letter_id).first()
-    urls = letter_public_urls(letter) if letter is not None else []
+    parts = page.get_url_parts()
+    urls = [settings.SITE_URL + parts[2]] if parts is not None else []
+    for letter in LetterPage.objects.descendant_of(page, inclusive=True):
+        urls.extend(letter_public_urls(letter))
+    return list(dict.fromkeys(urls))
+
+
+def purge_from_frontend_cache(page_id: int) -> None:
+    """Ask the CDN to drop a page and the letters below it (a letter: its own addresses)."""
+    from wagtail.contrib.frontend_cache.tasks import purge_urls_from_cache_task
+    from wagtail.models import Page
+
+    page = Page.objects.filter(pk=page_id).first()
+    urls = public_urls_below(page) if page is not None else []
     if urls:
         # In the worker: a slow or unreachable CDN API must not hold the publisher's request.
         purge_urls_from_cache_task.using(backend="background").enqueue(urls)
@@ -167,12 +228,24 @@ def _next_generation() -> None:
         cache.add(GENERATION_KEY, 2, timeout=None)
         value = 2
     # This process sees its own change at once.
-    LOCAL.generation, LOCAL.read_at = int(value), time.monotonic()
+    LOCAL.advance(int(value), time.monotonic())
 
 
-def _key(request: HttpRequest) -> str:
-    path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-    return f"public-pages:{generation()}:{request.get_host()}:{path}"
+def canonical_query(request: HttpRequest) -> QueryDict:
+    """The parameters the page at this path reads, in one order, each as its view reads it (the
+    last value given, without surrounding spaces); blank ones are dropped, as the view ignores
+    them."""
+    query = QueryDict(mutable=True)
+    for name in sorted(PAGE_PARAMETERS.get(request.path, ())):
+        value = request.GET.get(name, "").strip()
+        if value:
+            query[name] = value
+    return query
+
+
+def _key(request: HttpRequest, query: QueryDict) -> str:
+    address = hashlib.sha256(f"{request.path}?{query.urlencode()}".encode()).hexdigest()
+    return f"public-pages:{generation()}:{request.get_host()}:{address}"
 
 
 def _cacheable_request(request: HttpRequest) -> bool:
@@ -182,9 +255,62 @@ def _cacheable_request(request: HttpRequest) -> bool:
         # A visitor with a session may be staff (the userbar, drafts): served fresh.
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and "messages" not in request.COOKIES
-        # Searches are endless: each stays out rather than filling the cache.
-        and "q" not in request.GET
     )
+
+
+def _as_read(request: HttpRequest, query: QueryDict) -> None:
+    """The request as its view will see it: with the parameters it reads, and no others."""
+    query_string = query.urlencode()
+    request.GET = QueryDict(query_string)
+    request.META["QUERY_STRING"] = query_string
+
+
+def under_view_restriction(path: str) -> bool:
+    """Whether a page at `path` or above it is private (a view restriction of any kind), on any
+    site: the page and everything served below its address (open data, the feed)."""
+    from wagtail.models import PageViewRestriction, Site
+
+    restricted = PageViewRestriction.objects.values_list("page__url_path", flat=True)
+    roots = [root.root_path for root in Site.get_site_root_paths()]
+    for url_path in restricted:
+        for root in roots:
+            if url_path.startswith(root) and path.startswith("/" + url_path[len(root) :]):
+                return True
+    return False
+
+
+def _private(request: HttpRequest) -> bool:
+    """Whether what was just served is under a view restriction, so never to be stored."""
+    match = request.resolver_match
+    if match is not None and match.url_name == "wagtail_serve":
+        # Wagtail served a page or its PDF: it answers a reader of a private one with a redirect
+        # to sign in, or a password form marked no-store, and the miss costs no query more.
+        return False
+    return under_view_restriction(request.path)
+
+
+def _store(key: str, stored: dict[str, Any]) -> None:
+    """Keep a page; a cache that refuses it (full, or away) costs a render, never an error."""
+    try:
+        page_cache().set(key, stored, timeout=TIMEOUT)
+    except Exception:
+        logger.warning("The page cache refused %s.", key, exc_info=True)
+        return
+    LOCAL.put(key, stored)
+
+
+def _stored(key: str) -> dict[str, Any] | None:
+    stored: dict[str, Any] | None = LOCAL.get(key)
+    if stored is not None:
+        return stored
+    try:
+        stored = page_cache().get(key)
+    except Exception:
+        logger.warning("The page cache could not be read.", exc_info=True)
+        return None
+    if stored is not None:
+        LOCAL.put(key, stored)
+    return stored
 
 
 def serve_stored_file(
@@ -257,24 +383,25 @@ class PublicPageCacheMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if not _cacheable_request(request):
             return self.get_response(request)
-        key = _key(request)
-        stored: dict[str, Any] | None = LOCAL.get(key)
-        if stored is None:
-            stored = cache.get(key)
-            if stored is not None:
-                LOCAL.put(key, stored)
+        query = canonical_query(request)
+        if SEARCH_PARAMETERS.intersection(query):
+            return self.get_response(request)
+        _as_read(request, query)
+        key = _key(request, query)
+        stored = _stored(key)
         if stored is not None and "file" in stored:
             return _serve_file_entry(request, stored)
         if stored is None:
             response = self.get_response(request)
-            if not _cacheable_response(response):
+            if not _cacheable_response(response) or _private(request):
                 return response
             stored_file = getattr(response, "stored_file", None)
             if stored_file is not None:
-                cache.set(key, {"file": stored_file}, timeout=TIMEOUT)
-                LOCAL.put(key, {"file": stored_file})
+                _store(key, {"file": stored_file})
                 return response
             assert isinstance(response, HttpResponse)  # others stream: not cacheable
+            if len(response.content) > MAX_ENTRY_BYTES:
+                return response
             stored = {
                 "content": response.content,
                 "status": response.status_code,
@@ -284,8 +411,7 @@ class PublicPageCacheMiddleware:
                 "etag": f'"{hashlib.sha256(response.content).hexdigest()[:32]}"',
                 "last_modified": http_date(),
             }
-            cache.set(key, stored, timeout=TIMEOUT)
-            LOCAL.put(key, stored)
+            _store(key, stored)
         return self._answer(request, stored)
 
     def _answer(self, request: HttpRequest, stored: dict[str, Any]) -> HttpResponseBase:

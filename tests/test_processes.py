@@ -1,13 +1,15 @@
 """Processes agree: two app servers and a task worker on one PostgreSQL and one Redis.
 
 Deployed as the README says: two `manage.py serve` app servers (gunicorn, DEBUG off), the first
-with the task worker beside it and the second without, on the test database and Redis database
-1. A signature made through one server shows through the other; the PDF that the worker renders
-is served by both; a publication makes both servers' cached pages stale.
+with the task worker beside it and the second without, on the test database, Redis database 1
+for the rate limits and the pages' generation and Redis database 2 for the pages
+(PAGE_CACHE_URL). A signature made through one server shows through the other; the PDF that the
+worker renders is served by both; a publication makes both servers' cached pages stale.
 """
 
 import contextlib
 import hashlib
+import os
 import signal
 import subprocess
 import sys
@@ -15,15 +17,17 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 from wagtail.models import Site
 
-from letters.caching import GENERATION_TTL
+from letters.caching import GENERATION_KEY, GENERATION_TTL
 from letters.models import Letterhead
 from signatories.models import Publication, Signature
 from tests.e2e.conftest import ensure_wagtail_site
 from tests.factories import OrganizationFactory, SignatureFactory, make_letter
 from tests.production import (
+    REDIS_URL,
     ROOT,
     alive,
     csrf_token,
@@ -37,6 +41,8 @@ from tests.production import (
     wait_for,
 )
 from tests.signatories.conftest import make_members, open_new_sign_on, sign_data, token_for
+
+PAGES_REDIS_URL = os.environ.get("TEST_PAGE_REDIS_URL", "redis://127.0.0.1:6379/2")
 
 # Run by a production process: the publication's PDF job goes to the database queue.
 PUBLISH = """
@@ -53,6 +59,7 @@ def running(django_db_setup, django_db_blocker, tmp_path_factory):
     require_postgresql_and_redis()
     require_gunicorn()
     flush_redis()
+    redis.Redis.from_url(PAGES_REDIS_URL).flushdb()
     logs = tmp_path_factory.mktemp("servers")
     started: list[tuple[subprocess.Popen[bytes], Path]] = []
     bases = []
@@ -62,7 +69,9 @@ def running(django_db_setup, django_db_blocker, tmp_path_factory):
         process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--workers", "1"],
             cwd=ROOT,
-            env=production_env(PORT=str(port), TASK_WORKERS=task_workers),
+            env=production_env(
+                PORT=str(port), TASK_WORKERS=task_workers, PAGE_CACHE_URL=PAGES_REDIS_URL
+            ),
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -136,6 +145,11 @@ def test_the_worker_renders_the_pdf_both_servers_serve_and_both_caches_go_stale(
     time.sleep(GENERATION_TTL + 0.1)
     for base in servers:  # served from the cache: stored when first asked
         assert requests.get(f"{base}/letters/", timeout=30).headers["Last-Modified"] == cached[base]
+    # The pages in a Redis of their own, which may evict them; the generation with the limits.
+    pages = redis.Redis.from_url(PAGES_REDIS_URL).keys("*public-pages:*")
+    limits = redis.Redis.from_url(REDIS_URL).keys("*public-pages:*")
+    assert pages and all(GENERATION_KEY.encode() not in key for key in pages)
+    assert [key for key in limits if GENERATION_KEY.encode() not in key] == []
 
     published = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", PUBLISH],

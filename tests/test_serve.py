@@ -22,6 +22,7 @@ from django.tasks import task
 from coalition.management.commands.serve import environment_problems
 from coalition.settings import TASK_QUEUES
 from signatories.interchange import import_letter
+from signatories.models import WorkerHeartbeat
 from tests.e2e.conftest import ensure_wagtail_site
 from tests.production import (
     ROOT,
@@ -64,6 +65,7 @@ def test_the_makefile_serves_with_this_command():
         ({"DATABASE_URL": "sqlite:///var/db.sqlite3"}, "DATABASE_URL"),
         ({"CACHE_URL": ""}, "CACHE_URL"),
         ({"CACHE_URL": "locmem://"}, "CACHE_URL"),
+        ({"PAGE_CACHE_URL": "memcached://127.0.0.1:11211"}, "PAGE_CACHE_URL"),
         ({"SECRET_KEY": ""}, "SECRET_KEY"),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
         ({"DEBUG": "1"}, "DEBUG"),
@@ -209,16 +211,50 @@ def test_make_serve_serves_runs_jobs_and_stops_everything_on_ctrl_c(published, t
         server.wait(timeout=10)
 
 
-def test_sigterm_stops_everything_it_started(published, tmp_path):
+def test_a_killed_task_worker_is_restarted_while_the_site_answers_and_sigterm_stops_all(
+    published, tmp_path
+):
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     server = start_serve(tmp_path, port, ignore_sigint=False)
     log = tmp_path / "serve.log"
     try:
-        wait_for(f"http://127.0.0.1:{port}/static/", server, log)
-        response = requests.get(f"http://127.0.0.1:{port}{published.url}", timeout=30)
+        wait_for(f"{base}/static/", server, log)
+        response = requests.get(f"{base}{published.url}", timeout=30)
         assert response.status_code == 200
+        worker = task_worker(server.pid)
+        deadline = time.monotonic() + 60
+        while not WorkerHeartbeat.objects.filter(pid=worker).exists():
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        killed = set(WorkerHeartbeat.objects.values_list("worker_id", flat=True))
+
+        os.kill(worker, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not WorkerHeartbeat.objects.exclude(worker_id__in=killed).exists():
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            assert requests.get(f"{base}{published.url}", timeout=10).status_code == 200
+            time.sleep(0.2)
+
+        assert "task worker 1 exited with status -9 (SIGKILL); restarting in 1 s" in (
+            log.read_text()
+        )
+        assert task_worker(server.pid) != worker
+        assert server.poll() is None
         stop_and_check_everything_stopped(server, signal.SIGTERM, log)
     finally:
         if server.poll() is None:
             kill_all(descendants(server.pid) | {server.pid})
         server.wait(timeout=10)
+
+
+def task_worker(server_pid: int) -> int:
+    """The process id of the one task worker `make serve` runs."""
+    found = subprocess.run(
+        ["pgrep", "-P", str(server_pid), "-f", "manage.py worker"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    assert len(found) == 1, found
+    return int(found[0])

@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -17,8 +16,8 @@ STOP_TIMEOUT = 10.0
 
 class Command(BaseCommand):
     help = (
-        "Development server: runs `worker` for the background task queue and `runserver`, "
-        "and stops both when either exits or on Ctrl-C."
+        "Development server: runs `worker` for the background task queue and `runserver`; "
+        "starts the worker again if it dies, and stops both when runserver exits or on Ctrl-C."
     )
     # The children check the project themselves; checking here too only doubles the start-up.
     requires_system_checks = []
@@ -35,24 +34,25 @@ class Command(BaseCommand):
                 "to do and deferred jobs (deadlines, reminders) cannot be queued. "
                 "Run with TASKS_IMMEDIATE=0."
             )
-        # Both children keep their own autoreloader (on under DEBUG); this process is never
-        # re-executed by one, so the worker starts exactly once.
-        children = {
-            # db_worker with a heartbeat: a job it was killed in the middle of runs again.
-            "worker": _manage("worker", "--backend", BACKEND, "--queue-name", "*"),
-            "runserver": _manage("runserver", addrport),
-        }
         supervision.interrupt_on_signals()
+        supervisor = supervision.Supervisor(log=self.stderr.write)
         try:
-            while True:
-                for name, child in children.items():
-                    if child.poll() is not None:
-                        raise CommandError(f"{name} exited with status {child.returncode}.")
-                time.sleep(0.2)
+            # Both children keep their own autoreloader (on under DEBUG); this process is never
+            # re-executed by one, so the worker starts exactly once, and again only if it dies.
+            supervisor.start(
+                # db_worker with a heartbeat: a job it was killed in the middle of runs again.
+                "worker",
+                lambda: _manage("worker", "--backend", BACKEND, "--queue-name", "*"),
+                restart=True,
+            )
+            supervisor.start("runserver", lambda: _manage("runserver", addrport))
+            supervisor.watch()
+        except supervision.ChildExited as exited:
+            raise CommandError(str(exited)) from None
         except KeyboardInterrupt:
             pass
         finally:
-            supervision.stop(list(children.values()), timeout=STOP_TIMEOUT)
+            supervisor.stop(timeout=STOP_TIMEOUT)
 
 
 def _manage(*args: str) -> subprocess.Popen[bytes]:

@@ -14,8 +14,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -45,6 +45,13 @@ def environment_problems(env: Mapping[str, str]) -> list[str]:
             "CACHE_URL must be a Redis URL, e.g. CACHE_URL=redis://127.0.0.1:6379/0: the page "
             "cache, the rate limits and the login limits are shared there by every process."
         )
+    page_cache_url = env.get("PAGE_CACHE_URL", "")
+    if page_cache_url and not page_cache_url.startswith(("redis://", "rediss://", "unix://")):
+        problems.append(
+            "PAGE_CACHE_URL must be a Redis URL when set, e.g. "
+            "PAGE_CACHE_URL=redis://127.0.0.1:6380/0: a Redis of the page cache's own, which "
+            "may evict pages (see the README)."
+        )
     if not env.get("SECRET_KEY"):
         problems.append(
             "SECRET_KEY must be set: a long random string kept secret, e.g. the output of "
@@ -63,8 +70,8 @@ def environment_problems(env: Mapping[str, str]) -> list[str]:
 class Command(BaseCommand):
     help = (
         "Production on this machine: migrates, collects static files, then runs gunicorn "
-        "(WEB_CONCURRENCY workers, default 2, on PORT, default 8000) and the task worker, and "
-        "stops them all on Ctrl-C or SIGTERM."
+        "(WEB_CONCURRENCY workers, default 2, on PORT, default 8000) and the task worker, "
+        "which is started again if it dies, and stops them all on Ctrl-C or SIGTERM."
     )
     requires_system_checks = []  # run below, with the deployment checks, once
 
@@ -96,58 +103,49 @@ class Command(BaseCommand):
             return
         # psycopg's pool in each child unless asked otherwise: no connection set up per request.
         child_env = {**os.environ, "DATABASE_POOL": os.environ.get("DATABASE_POOL", "1")}
-        children = {
-            "gunicorn": _start(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "coalition.wsgi",
-                    "--bind",
-                    f"{host}:{port}",
-                    "--workers",
-                    str(workers),
-                    "--graceful-timeout",
-                    str(int(STOP_TIMEOUT) - 5),
-                    *_without_control_socket(),
-                ],
-                child_env,
-            )
-        }
-        for number in range(1, task_workers + 1):
-            children[f"task worker {number}"] = _start(
-                [
-                    sys.executable,
-                    str(ROOT / "manage.py"),
-                    # db_worker with a heartbeat: a job whose worker died runs again.
-                    "worker",
-                    "--backend",
-                    BACKEND,
-                    "--queue-name",
-                    "*",
-                ],
-                child_env,
-            )
-        shown = "127.0.0.1" if host in {"0.0.0.0", ""} else host  # noqa: S104
-        self.stdout.write(
-            f"Serving http://{shown}:{port}/ with gunicorn ({workers} workers) and "
-            f"{task_workers} task worker(s). Ctrl-C stops them all."
-        )
+        gunicorn = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "coalition.wsgi",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(workers),
+            "--graceful-timeout",
+            str(int(STOP_TIMEOUT) - 5),
+            *_without_control_socket(),
+        ]
+        # db_worker with a heartbeat: a job whose worker died runs again.
+        worker = [
+            *(sys.executable, str(ROOT / "manage.py"), "worker"),
+            *("--backend", BACKEND, "--queue-name", "*"),
+        ]
+        supervisor = supervision.Supervisor(log=self.stderr.write)
         try:
-            while True:
-                for name, child in children.items():
-                    if child.poll() is not None:
-                        raise CommandError(f"{name} exited with status {child.returncode}.")
-                time.sleep(0.2)
+            supervisor.start("gunicorn", partial(_start, gunicorn, child_env))
+            for number in range(1, task_workers + 1):
+                # A worker that dies is started again while the site stays up.
+                supervisor.start(
+                    f"task worker {number}", partial(_start, worker, child_env), restart=True
+                )
+            shown = "127.0.0.1" if host in {"0.0.0.0", ""} else host  # noqa: S104
+            self.stdout.write(
+                f"Serving http://{shown}:{port}/ with gunicorn ({workers} workers) and "
+                f"{task_workers} task worker(s). Ctrl-C stops them all."
+            )
+            supervisor.watch()
+        except supervision.ChildExited as exited:
+            raise CommandError(str(exited)) from None
         except KeyboardInterrupt:
             self.stdout.write("Stopping.")
         finally:
-            supervision.stop(list(children.values()), timeout=STOP_TIMEOUT)
+            supervisor.stop(timeout=STOP_TIMEOUT)
 
     def _prepare(self) -> None:
         """Check what the settings made of the environment, migrate and collect static files."""
         from django.conf import settings
-        from django.core.cache import cache
+        from django.core.cache import caches
         from django.core.management import call_command
         from django.db import connection
 
@@ -157,10 +155,11 @@ class Command(BaseCommand):
             connection.ensure_connection()
         except Exception as error:
             raise CommandError(f"Cannot reach PostgreSQL at DATABASE_URL: {error}") from error
-        try:
-            cache.set("serve:ping", 1, timeout=5)
-        except Exception as error:
-            raise CommandError(f"Cannot reach Redis at CACHE_URL: {error}") from error
+        for alias, variable in (("default", "CACHE_URL"), ("pages", "PAGE_CACHE_URL")):
+            try:
+                caches[alias].set("serve:ping", 1, timeout=5)
+            except Exception as error:
+                raise CommandError(f"Cannot reach Redis at {variable}: {error}") from error
         call_command("check", deploy=True, fail_level="ERROR")
         if settings.SECURE_SSL_REDIRECT and not getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
             self.stderr.write(
@@ -233,7 +232,7 @@ def _without_control_socket() -> list[str]:
 
 def _die_with_parent() -> None:
     """In the child, before it runs: Linux sends it SIGTERM if this supervisor is killed."""
-    # Elsewhere than Linux there is no such call: Ctrl-C and SIGTERM still stop them (supervision.stop).
+    # Elsewhere than Linux there is no such call: Ctrl-C and SIGTERM still stop them (Supervisor.stop).
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
