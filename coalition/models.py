@@ -14,6 +14,7 @@ from taggit.models import TaggedItemBase
 from wagtail.search import index
 
 from coalition.addresses import readable_host
+from coalition.validators import validate_no_bidi_controls
 
 NAME_KEY_LENGTH = 255  # Organization.name_key's max_length
 
@@ -159,12 +160,13 @@ class Organization(index.Indexed, ClusterableModel):
         ACTIVE = "active", "Active"
         ARCHIVED = "archived", "Archived"
 
-    name = models.CharField(max_length=255)
-    acronym = models.CharField(max_length=50, blank=True)
+    name = models.CharField(max_length=255, validators=[validate_no_bidi_controls])
+    acronym = models.CharField(max_length=50, blank=True, validators=[validate_no_bidi_controls])
     display = models.CharField(
         max_length=255,
         blank=True,
         help_text='How it prints on letters, when not "Name (ACRONYM)".',
+        validators=[validate_no_bidi_controls],
     )
     sort_name = models.CharField(
         max_length=255,
@@ -252,9 +254,9 @@ class Organization(index.Indexed, ClusterableModel):
 class Contact(index.Indexed, models.Model):
     # A ParentalKey so that the organization editor can edit its contacts inline.
     organization = ParentalKey(Organization, on_delete=models.CASCADE, related_name="contacts")
-    name = models.CharField(max_length=255)
+    name = models.CharField(max_length=255, validators=[validate_no_bidi_controls])
     email = models.EmailField(max_length=254)
-    title = models.CharField(max_length=255, blank=True)
+    title = models.CharField(max_length=255, blank=True, validators=[validate_no_bidi_controls])
     phone = models.CharField(max_length=50, blank=True)
     is_authorized_signer = models.BooleanField(
         "authorized signer", default=False, help_text="May sign letters for the organization."

@@ -10,6 +10,8 @@ from typing import Any, Self
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 
+from coalition.validators import bidi_control_problem
+
 from .addresses import email_key
 from .errors import SignOnError
 
@@ -76,6 +78,9 @@ class _Cleaner:
             self.errors[name] = (
                 f"{self._label(name)}: at most {LIMITS[name]} characters (this has {len(value)})."
             )
+        elif not multiline and (problem := bidi_control_problem(value)):
+            # The one-line fields are names, titles and addresses: what prints or is printed to.
+            self.errors[name] = f"{self._label(name)}: {problem}; remove it."
         return value
 
     def email(self, name: str) -> str:

@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator
 from coalition.imports.writing import INDEX_BATCH, index_members
 from coalition.models import Organization, assign_slugs, name_key, sort_name_for
 from coalition.selectors import organizations_named
+from coalition.validators import bidi_control_problem
 from letters.models import LetterPage
 from letters.services import (
     ImportedLetter,
@@ -32,6 +33,7 @@ from letters.services import (
     register_letter_importer,
     unique_slug,
 )
+from letters.word import MAX_PARAGRAPHS
 
 from .models import Signature
 from .services import Actor, publish_letter
@@ -43,7 +45,20 @@ INLINE_TAGS = {"b", "strong", "i", "em", "br", "a"}
 # recurse, and a few kilobytes of brackets would exhaust Python's stack.
 MAX_DEPTH = 10
 MAX_SIGNATORIES = 20_000
+# Room for the longest list of signatories; the body's own bounds below are what keep a page small.
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+# The body is bounded as a Word letter is (letters.word.MAX_PARAGRAPHS), counting each heading and
+# list item as Word does, as a paragraph: 30,000 took seven minutes to import and made a 3.3 MB page.
+MAX_BODY_PARAGRAPHS = MAX_PARAGRAPHS
+# A long paragraph of a real letter runs to a few thousand characters; a whole letter of a few
+# hundred pages to half a million.
+MAX_PARAGRAPH_CHARACTERS = 10_000
+MAX_BODY_CHARACTERS = 500_000
+# A printed line: the addressee block's own limit (LetterPage.recipients' validator), and a heading's.
+MAX_LINE_CHARACTERS = 500
+MAX_LINES = 200
+# What each text of a signatory is, to a reader: a name or the form it prints in.
+SIGNATORY_NAMES = ("name", "acronym", "display", "signer", "title", "person", "affiliation")
 # C0 and C1 controls but tab, line feed and carriage return, DEL, and lone surrogates: PostgreSQL
 # refuses NUL and surrogates, and nobody means the rest.
 FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -219,12 +234,12 @@ def validate_document(document: Any) -> list[str]:
     except _TooDeep as deep:
         # All the schema would say about the value quotes it, recursing as deep as it goes.
         return [_too_deep(deep.path)]
+    too_many = _too_many(document)
+    problems += too_many + _too_long(document) + _names_that_mislead(document)
+    if too_many:
+        # The schema is not run on a document this size: checking it is the cost to avoid.
+        return problems
     signatories = document.get("signatories")
-    if isinstance(signatories, list) and len(signatories) > MAX_SIGNATORIES:
-        return [
-            f"$.signatories: {len(signatories):,} signatories; the limit is "
-            f"{MAX_SIGNATORIES:,}. Split the list, or ask for the limit to be raised."
-        ]
     validator = Draft202012Validator(SCHEMA)
     for error in sorted(
         validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
@@ -263,6 +278,87 @@ def validate_document(document: Any) -> list[str]:
                     )
                 else:
                     seen[key] = i
+    return problems
+
+
+def _body_paragraphs(document: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(JSON path, what it is, text) of each paragraph, heading and list item of the body."""
+    found: list[tuple[str, str, str]] = []
+    body = document.get("body")
+    for i, block in enumerate(body if isinstance(body, list) else []):
+        if not isinstance(block, dict):
+            continue
+        if isinstance(block.get("text"), str):
+            kind = "heading" if block.get("type") == "heading" else "paragraph"
+            found.append((f"$.body[{i}].text", kind, block["text"]))
+        items = block.get("items")
+        for j, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, str):
+                found.append((f"$.body[{i}].items[{j}]", "item", item))
+    return found
+
+
+def _too_many(document: dict[str, Any]) -> list[str]:
+    """The counts over their bounds: signatories, the body's paragraphs and characters, lines."""
+    problems = []
+    signatories = document.get("signatories")
+    if isinstance(signatories, list) and len(signatories) > MAX_SIGNATORIES:
+        problems.append(
+            f"$.signatories: {len(signatories):,} signatories; the limit is "
+            f"{MAX_SIGNATORIES:,}. Split the list, or ask for the limit to be raised."
+        )
+    paragraphs = _body_paragraphs(document)
+    if len(paragraphs) > MAX_BODY_PARAGRAPHS:
+        problems.append(
+            f"$.body: {len(paragraphs):,} paragraphs, headings and list items; the limit is "
+            f"{MAX_BODY_PARAGRAPHS:,}. A letter that long is better split."
+        )
+    characters = sum(len(text) for _, _, text in paragraphs)
+    if characters > MAX_BODY_CHARACTERS:
+        problems.append(
+            f"$.body: {characters:,} characters in all; the limit is {MAX_BODY_CHARACTERS:,}. "
+            "A letter that long is better split."
+        )
+    for key in ("recipients", "cc", "footnotes"):
+        lines = document.get(key)
+        if isinstance(lines, list) and len(lines) > MAX_LINES:
+            problems.append(f"$.{key}: {len(lines):,} lines; the limit is {MAX_LINES:,}")
+    return problems
+
+
+def _too_long(document: dict[str, Any]) -> list[str]:
+    """Each paragraph, heading, list item and line longer than its own limit, by JSON path."""
+    limits = {
+        "paragraph": MAX_PARAGRAPH_CHARACTERS,
+        "item": MAX_PARAGRAPH_CHARACTERS,
+        "heading": MAX_LINE_CHARACTERS,
+        "line": MAX_LINE_CHARACTERS,
+        "footnote": MAX_PARAGRAPH_CHARACTERS,
+    }
+    texts = _body_paragraphs(document)
+    for key, kind in (("recipients", "line"), ("cc", "line"), ("footnotes", "footnote")):
+        lines = document.get(key)
+        for i, line in enumerate(lines if isinstance(lines, list) else []):
+            if isinstance(line, str):
+                texts.append((f"$.{key}[{i}]", kind, line))
+    return [
+        f"{path}: at most {limits[kind]:,} characters (this {kind} has {len(text):,})"
+        for path, kind, text in texts
+        if len(text) > limits[kind]
+    ]
+
+
+def _names_that_mislead(document: dict[str, Any]) -> list[str]:
+    """Each signatory's name or printed form that holds a bidirectional control character."""
+    problems = []
+    signatories = document.get("signatories")
+    for i, item in enumerate(signatories if isinstance(signatories, list) else []):
+        if not isinstance(item, dict):
+            continue
+        for key in SIGNATORY_NAMES:
+            value = item.get(key)
+            if isinstance(value, str) and (problem := bidi_control_problem(value)):
+                problems.append(f"$.signatories[{i}].{key}: {problem}; remove it")
     return problems
 
 
@@ -475,6 +571,7 @@ def _plan(document: dict[str, Any]) -> _Plan:
         {name: (f".{name}", "") for name in ("dateline", "salutation", "closing")},
         too_long,
     )
+    _check_letter_fields(plan.letter, too_long)
     items = document["signatories"]
     organizations = _match_organizations(items)
     for position, item in enumerate(items):
@@ -586,6 +683,32 @@ def _check_lengths(
         if path not in found:
             what = f"{made} is {len(value):,} characters" if made else f"{len(value):,} characters"
             found[path] = f"{path}: {what}; the limit is {limit:,}"
+
+
+# The letter's fields that a document fills, with the JSON path each comes from.
+_LETTER_FIELDS = {
+    "title": "$.title",
+    "letter_date": "$.date",
+    "dateline": "$.dateline",
+    "recipients": "$.recipients",
+    "salutation": "$.salutation",
+    "closing": "$.closing",
+    "cc": "$.cc",
+    "footnotes": "$.footnotes",
+}
+
+
+def _check_letter_fields(letter: LetterPage, found: dict[str, str]) -> None:
+    """The letter's own validators, run before the write: saving its first revision runs them,
+    and what they refuse there ended the import in a traceback."""
+    exclude = [f.name for f in LetterPage._meta.fields if f.name not in _LETTER_FIELDS]
+    try:
+        letter.clean_fields(exclude=exclude)
+    except ValidationError as error:
+        for name, messages in error.message_dict.items():
+            path = _LETTER_FIELDS.get(name, "$")
+            if not any(known == path or known.startswith(path + "[") for known in found):
+                found[path] = f"{path}: {' '.join(messages)}"
 
 
 def _common(item: dict[str, Any], position: int) -> dict[str, Any]:

@@ -6,23 +6,25 @@ never looked up as pages (a page's slug cannot hold a dot, and a letter has no c
 
 from django.urls import path
 
+import coalition.converters  # noqa: F401  (registers unicode_slug)
+
 from . import public_views
 
 app_name = "public"
 
 urlpatterns = [
-    path("organizations/<str:slug>/", public_views.organization, name="organization"),
+    path("organizations/<unicode_slug:slug>/", public_views.organization, name="organization"),
     path("letters/feed.atom", public_views.feed, name="feed"),
     path(
-        "letters/<str:slug>/signatories.csv",
+        "letters/<unicode_slug:slug>/signatories.csv",
         public_views.signatories_csv,
         name="signatories_csv",
     ),
     path(
-        "letters/<str:slug>/signatories.json",
+        "letters/<unicode_slug:slug>/signatories.json",
         public_views.signatories_json,
         name="signatories_json",
     ),
-    path("letters/<str:slug>/letter.json", public_views.letter_json, name="letter_json"),
-    path("letters/<str:slug>/embed/", public_views.embed, name="embed"),
+    path("letters/<unicode_slug:slug>/letter.json", public_views.letter_json, name="letter_json"),
+    path("letters/<unicode_slug:slug>/embed/", public_views.embed, name="embed"),
 ]

@@ -671,3 +671,168 @@ def test_an_import_that_fails_while_writing_leaves_nothing_behind(monkeypatch) -
     with pytest.raises(IntegrityError):
         import_letter(document=many_signatories(50))
     assert written() == (0, 0, 0)
+
+
+# A letter document without bounds on its body ---------------------------------------------------
+
+
+def paragraphs(count: int, length: int = 40) -> list[dict]:
+    return [{"type": "paragraph", "text": "w" * (length - 1) + "."} for _ in range(count)]
+
+
+def test_a_body_of_30000_paragraphs_is_refused_at_once_naming_the_limit() -> None:
+    from signatories.interchange import MAX_BODY_PARAGRAPHS, validate_document
+
+    # The probe's document: seven minutes to import, a 3.3 MB page.
+    document = letter_document({"name": "Widget Makers"}, body=paragraphs(30_000, 10))
+    started = time.perf_counter()
+    problems = validate_document(document)
+    assert time.perf_counter() - started < 5
+    assert problems == [
+        f"$.body: 30,000 paragraphs, headings and list items; the limit is "
+        f"{MAX_BODY_PARAGRAPHS:,}. A letter that long is better split."
+    ]
+
+
+def test_list_items_count_as_the_paragraphs_they_are() -> None:
+    from signatories.interchange import MAX_BODY_PARAGRAPHS, validate_document
+
+    items = ["An ask."] * (MAX_BODY_PARAGRAPHS - 1)
+    document = letter_document(
+        {"name": "Widget Makers"},
+        body=[*paragraphs(2), {"type": "bullets", "items": items}],
+    )
+    assert validate_document(document) == [
+        f"$.body: {MAX_BODY_PARAGRAPHS + 1:,} paragraphs, headings and list items; the limit is "
+        f"{MAX_BODY_PARAGRAPHS:,}. A letter that long is better split."
+    ]
+
+
+@pytest.mark.django_db
+def test_the_longest_body_accepted_imports_in_seconds() -> None:
+    from signatories.interchange import (
+        MAX_BODY_CHARACTERS,
+        MAX_BODY_PARAGRAPHS,
+        import_letter,
+    )
+
+    length = MAX_BODY_CHARACTERS // MAX_BODY_PARAGRAPHS
+    document = letter_document(
+        {"name": "Widget Makers"}, body=paragraphs(MAX_BODY_PARAGRAPHS, length)
+    )
+    started = time.perf_counter()
+    with within(120):
+        letter = import_letter(document=document).letter
+    print(f"{MAX_BODY_PARAGRAPHS:,} paragraphs: {time.perf_counter() - started:.1f} s")
+    assert len(letter.body) == MAX_BODY_PARAGRAPHS
+
+
+@pytest.mark.django_db
+def test_a_3_mb_paragraph_is_refused_by_its_path(tmp_path) -> None:
+    from signatories.interchange import MAX_BODY_CHARACTERS, MAX_PARAGRAPH_CHARACTERS
+
+    body = [*paragraphs(1), {"type": "paragraph", "text": "w" * 3_000_000}]
+    said = import_file(tmp_path, json.dumps(letter_document({"name": "Widget Makers"}, body=body)))
+    assert said.endswith(
+        "2 problem(s); nothing was imported:\n"
+        f"  $.body: 3,000,040 characters in all; the limit is {MAX_BODY_CHARACTERS:,}. A letter "
+        "that long is better split.\n"
+        f"  $.body[1].text: at most {MAX_PARAGRAPH_CHARACTERS:,} characters (this paragraph has "
+        "3,000,000)"
+    )
+    assert written() == (0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_a_200000_character_addressee_line_is_a_listed_problem_not_a_traceback(tmp_path) -> None:
+    # Before: the letter's own validator refused it while its first revision was saved.
+    document = letter_document(
+        {"name": "Widget Makers"}, recipients=["The President", "R" * 200_000]
+    )
+    said = import_file(tmp_path, json.dumps(document))
+    assert said.endswith(
+        "1 problem(s); nothing was imported:\n"
+        "  $.recipients[1]: at most 500 characters (this line has 200,000)"
+    )
+    assert "Traceback" not in said
+    assert written() == (0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_every_text_of_the_letter_over_its_own_limit_is_listed_at_once() -> None:
+    from signatories.interchange import LetterDocumentError, import_letter
+
+    document = letter_document(
+        {"name": "Widget Makers"},
+        body=[
+            {"type": "heading", "text": "H" * 501},
+            {"type": "paragraph", "text": "P" * 10_001},
+            {"type": "numbered", "items": ["Fine.", "I" * 10_002]},
+        ],
+        recipients=["R" * 501],
+        cc=["Fine", "C" * 600],
+        footnotes=["F" * 10_003],
+        salutation="S" * 256,
+    )
+    with pytest.raises(LetterDocumentError) as refused:
+        import_letter(document=document)
+    assert refused.value.problems == [
+        "$.body[0].text: at most 500 characters (this heading has 501)",
+        "$.body[1].text: at most 10,000 characters (this paragraph has 10,001)",
+        "$.body[2].items[1]: at most 10,000 characters (this item has 10,002)",
+        "$.recipients[0]: at most 500 characters (this line has 501)",
+        "$.cc[1]: at most 500 characters (this line has 600)",
+        "$.footnotes[0]: at most 10,000 characters (this footnote has 10,003)",
+    ]
+    # The salutation is the letter's own column: its limit is found when the letter is built.
+    del document["body"][:], document["recipients"], document["cc"], document["footnotes"]
+    document["body"] = paragraphs(1)
+    with pytest.raises(LetterDocumentError) as refused:
+        import_letter(document=document)
+    assert refused.value.problems == ["$.salutation: 256 characters; the limit is 255"]
+    assert written() == (0, 0, 0)
+
+
+@pytest.mark.parametrize("key", ["recipients", "cc", "footnotes"])
+def test_too_many_lines_are_refused(key: str) -> None:
+    from signatories.interchange import MAX_LINES, validate_document
+
+    document = letter_document({"name": "Widget Makers"}, **{key: ["A line."] * (MAX_LINES + 1)})
+    assert validate_document(document) == [
+        f"$.{key}: {MAX_LINES + 1:,} lines; the limit is {MAX_LINES:,}"
+    ]
+
+
+@pytest.mark.django_db
+def test_what_the_letter_refuses_when_saved_is_listed_before_anything_is_written(
+    monkeypatch,
+) -> None:
+    from signatories import interchange
+
+    # Were a bound of the document looser than the letter's own, the letter's validators would
+    # still be run before the write, and their messages listed by path.
+    monkeypatch.setattr(interchange, "MAX_LINE_CHARACTERS", 1_000_000)
+    document = letter_document({"name": "Widget Makers"}, recipients=["R" * 600])
+    with pytest.raises(interchange.LetterDocumentError) as refused:
+        interchange.import_letter(document=document)
+    assert refused.value.problems == ["$.recipients: Each line must be at most 500 characters."]
+    assert written() == (0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch) -> None:
+    from django.core.management import CommandError, call_command
+
+    from signatories.management.commands import import_letter as command
+
+    monkeypatch.setattr(command, "MAX_DOCUMENT_BYTES", 1_048_576)
+    source = tmp_path / "letter.json"
+    text = json.dumps(letter_document({"name": "Widget Makers"}, body=paragraphs(300, 4000)))
+    source.write_text(text)
+    with pytest.raises(CommandError) as refused:
+        call_command("import_letter", str(source))
+    assert str(refused.value) == (
+        f"{source}: {len(text) / 1_048_576:.1f} MB; the limit is 1 MB. Split the letter or its signatories; nothing was "
+        "imported"
+    )
+    assert written() == (0, 0, 0)

@@ -22,6 +22,7 @@ from coalition.models import (
     name_key,
     website_key,
 )
+from coalition.validators import bidi_control_problem
 
 from .base import (
     BATCH,
@@ -37,6 +38,8 @@ from .base import (
 
 EMAIL_BATCH = 5000
 BOOLEAN_ORGANIZATION_COLUMNS = {"public_page"}
+# The columns that print on letters or name someone: no bidirectional controls in them.
+NAME_COLUMNS = ("name", "acronym", "display", "contact_name", "contact_title")
 # "Digital Trade Coalition (steering)", as the organizations export writes a membership.
 WITH_TIER = re.compile(r"^(?P<name>.*?)\s*\((?P<tier>[^()]*)\)$")
 
@@ -303,6 +306,9 @@ class ImportPlan:
             problems.append(f"Row {number}: name is empty.")
         elif not key:
             problems.append(f"Row {number}: name “{name}” has no letters or digits.")
+        for column in NAME_COLUMNS:
+            if problem := bidi_control_problem(row.get(column, "")):
+                problems.append(f"Row {number}, column {column}: {problem}; remove it.")
         fields = self.organization_fields(number, row, problems)
         tags = [t.strip() for t in row.get("tags", "").replace(";", ",").split(",") if t.strip()]
 

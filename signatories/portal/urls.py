@@ -1,11 +1,13 @@
 from django.urls import path
 
+import coalition.converters  # noqa: F401  (registers unicode_slug)
+
 from . import views
 
 app_name = "portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("<str:slug>/", views.organization, name="organization"),
-    path("<str:slug>/profile/", views.profile, name="profile"),
+    path("<unicode_slug:slug>/", views.organization, name="organization"),
+    path("<unicode_slug:slug>/profile/", views.profile, name="profile"),
 ]

@@ -95,17 +95,24 @@ class Command(BaseCommand):
 
     def _read_json(self, file: Path) -> str:
         try:
-            size = file.stat().st_size
-            if size > MAX_DOCUMENT_BYTES:
-                raise CommandError(
-                    f"{file}: {size / 1_048_576:.1f} MB; the limit is "
-                    f"{MAX_DOCUMENT_BYTES // 1_048_576} MB"
-                )
-            text = file.read_text(encoding="utf-8-sig")
+            with file.open("rb") as source:
+                # No more is read than the limit, whatever size the file system gives (a pipe's
+                # is 0).
+                data = source.read(MAX_DOCUMENT_BYTES + 1)
+            size = max(file.stat().st_size, len(data))
         except FileNotFoundError:
             raise CommandError(f"{file}: no such file") from None
+        except IsADirectoryError:
+            raise CommandError(f"{file}: a folder, not a file") from None
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise CommandError(
+                f"{file}: {size / 1_048_576:.1f} MB; the limit is "
+                f"{MAX_DOCUMENT_BYTES // 1_048_576} MB. Split the letter or its signatories; "
+                "nothing was imported"
+            )
+        try:
+            return data.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise CommandError(
                 f"{file}: not UTF-8 text ({error.reason} at byte {error.start})"
             ) from None
-        return text
