@@ -9,13 +9,34 @@ from coalition.imports import MAX_ROWS, MAX_UPLOAD_BYTES
 from coalition.models import Contact, Interaction, Organization, name_key
 from coalition.selectors import contact_email_taken, find_duplicate_organizations
 
+#: What staff need to merge one organization into another (coalition/views.py merge_view).
+MERGE_PERMISSIONS = (
+    "coalition.merge_organizations",
+    "coalition.change_organization",
+    "coalition.delete_organization",
+)
 
-def _organization_links(found: list[tuple[Organization, str]]) -> str:
+
+def _organization_links(
+    found: list[tuple[Organization, str]], *, merging: Organization | None = None
+) -> str:
+    """Links to the organizations found and, for a record that exists, to merge it into each."""
     return format_html_join(
-        ", ",
-        '<a href="{}">{}</a> ({})',
+        "; ",
+        '<a href="{}">{}</a> ({}){}',
         (
-            (reverse("coalition_organizations:inspect", args=[org.pk]), org.printed_name, reason)
+            (
+                reverse("coalition_organizations:inspect", args=[org.pk]),
+                org.printed_name,
+                reason,
+                format_html(
+                    ' · <a href="{}?duplicate={}">merge this record into it…</a>',
+                    reverse("coalition_organizations:merge", args=[org.pk]),
+                    merging.pk,
+                )
+                if merging is not None
+                else "",
+            )
             for org, reason in found
         ),
     )
@@ -45,6 +66,8 @@ class OrganizationForm(WagtailAdminModelForm):
             website=cleaned.get("website") or "",
             exclude_pk=exclude,
         )
+        # For the view, which records staff's "different organization" once the record is saved.
+        self.likely_duplicates = found
         same_name = [(org, reason) for org, reason in found if reason == "same name"]
         if same_name:
             self.add_error(
@@ -63,11 +86,18 @@ class OrganizationForm(WagtailAdminModelForm):
                     format_html(
                         "This looks like an organization we already have: {}. Open the existing "
                         "record, or tick “This is a different organization” and save again.",
-                        _organization_links(found),
+                        _organization_links(found, merging=self._mergeable()),
                     )
                 ),
             )
         return cleaned
+
+    def _mergeable(self) -> Organization | None:
+        """This record, if it exists and the user may merge it into the one it looks like."""
+        user = getattr(self, "for_user", None)
+        if self.instance.pk is None or user is None or not user.has_perms(MERGE_PERMISSIONS):
+            return None
+        return self.instance
 
     def is_valid(self) -> bool:
         # The inline formsets are validated after clean(), so their checks come here.

@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
-from coalition.duplicates import likely_duplicates_of
+from coalition.duplicates import distinct_from, likely_duplicates_of
 from coalition.hooks import TimelineEntry, timeline_sources
 from coalition.models import Contact, Interaction, Organization, name_key, website_key
 from coalition.services import MERGE_ACTION
@@ -85,11 +85,18 @@ def find_duplicate_organizations(
         else:
             continue
         found.append((org, reason))
-    # Spellings the name key keeps apart: "&" for "and", "Assn", "Inc.", the acronym as the name.
+    # Spellings the name key keeps apart: "&" for "and", "Assn", "Inc.", the acronym as the name,
+    # and names spelled alike: a slip of a letter, a word shortened or left out.
     seen = {org.pk for org, _ in found}
     for org, match in likely_duplicates_of(name=name, acronym=acronym, exclude_pk=exclude_pk):
         if org.pk not in seen:
             found.append((org, match.reason))
+    if exclude_pk is not None and found:
+        # Pairs staff found to be two organizations stay apart; only the same name is refused.
+        apart = distinct_from(exclude_pk)
+        found = [
+            (org, reason) for org, reason in found if reason == "same name" or org.pk not in apart
+        ]
     return found
 
 

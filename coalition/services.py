@@ -17,6 +17,7 @@ from coalition.hooks import merge_participants
 from coalition.models import Contact, Interaction, Membership, Organization, OrganizationTag
 
 __all__ = [
+    "FILLED_FROM_DUPLICATE",
     "INTERACTION_ACTION",
     "MERGE_ACTION",
     "CoalitionError",
@@ -24,10 +25,13 @@ __all__ = [
     "MergeResult",
     "log_interaction",
     "merge_organizations",
+    "merged_status",
 ]
 
 MERGE_ACTION = "coalition.merge_organizations"
 INTERACTION_ACTION = "coalition.log_interaction"
+#: What the survivor of a merge takes from the duplicate where it has nothing of its own.
+FILLED_FROM_DUPLICATE = ("acronym", "display", "website", "country", "description", "logo_id")
 
 
 def log_interaction(
@@ -165,14 +169,10 @@ def merge_organizations(
                 if moved:
                     result.moved[what] = result.moved.get(what, 0) + moved
 
-        for name in ("acronym", "display", "website", "country", "description", "logo_id"):
+        for name in FILLED_FROM_DUPLICATE:
             if not getattr(survivor, name) and getattr(duplicate, name):
                 setattr(survivor, name, getattr(duplicate, name))
-        # A member merged into the request it made through an open link stays a member: the
-        # survivor must not drop out of the listings with everything it just received.
-        pending = Organization.Status.PENDING
-        if survivor.status == pending and duplicate.status != pending:
-            survivor.status = duplicate.status
+        survivor.status = merged_status(survivor, duplicate)
         survivor.save()
 
         content_type = ContentType.objects.get_for_model(Organization)
@@ -194,6 +194,15 @@ def merge_organizations(
             },
         )
     return result
+
+
+def merged_status(survivor: Organization, duplicate: Organization) -> str:
+    """The survivor's status after the merge: a member merged into the request it made through an
+    open link stays a member, and does not drop out of the listings with all it just received."""
+    pending = Organization.Status.PENDING
+    if survivor.status == pending and duplicate.status != pending:
+        return duplicate.status
+    return survivor.status
 
 
 def _redirect_public_page(duplicate: Organization, survivor: Organization) -> None:

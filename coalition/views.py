@@ -12,9 +12,10 @@ from django.views.decorators.http import require_POST
 from wagtail.admin import messages
 
 from coalition.duplicates import likely_duplicate_pairs, mark_distinct
-from coalition.forms import ImportForm, LogInteractionForm, MergeForm
+from coalition.forms import MERGE_PERMISSIONS, ImportForm, LogInteractionForm, MergeForm
 from coalition.imports import import_members
 from coalition.imports.uploads import keep_upload, take_upload
+from coalition.merging import merge_preview
 from coalition.models import Membership, Organization
 from coalition.selectors import (
     current_organizations,
@@ -28,6 +29,11 @@ IMPORT_SALT = "coalition.import"
 MAX_REPORT_ROWS = 1000
 # Enough to see what is wrong with a file; a file wrong on every row says so in one line more.
 MAX_REPORT_ERRORS = 100
+
+
+def _is_id(value: str) -> bool:
+    # ASCII digits only: "²" is a digit to str.isdigit() and an error to int().
+    return value.isascii() and value.isdigit()
 
 
 def _deny_unless(request: HttpRequest, *perms: str) -> None:
@@ -109,20 +115,18 @@ def log_interaction_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def merge_view(request: HttpRequest, pk: int) -> HttpResponse:
-    _deny_unless(
-        request,
-        "coalition.merge_organizations",
-        "coalition.change_organization",
-        "coalition.delete_organization",
-    )
+    """Choose the duplicate, see both records side by side and what the merge makes of each
+    field and relation, and only then merge (POST)."""
+    _deny_unless(request, *MERGE_PERMISSIONS)
     survivor = get_object_or_404(current_organizations(), pk=pk)
     query = request.GET.get("q", "").strip()
-    form = MergeForm(request.POST or None)
     # Pending requests may be merged into the member they duplicate; tombstones are history.
     others = current_organizations().exclude(pk=survivor.pk)
+    chosen = None
+    form = MergeForm(request.POST or None)
     form.fields["duplicate"].queryset = others
     if request.method == "POST" and form.is_valid():
-        duplicate = form.cleaned_data["duplicate"]
+        chosen = duplicate = form.cleaned_data["duplicate"]
         try:
             result = merge_organizations(survivor=survivor, duplicate=duplicate, user=request.user)
         except MergeError as error:
@@ -139,9 +143,11 @@ def merge_view(request: HttpRequest, pk: int) -> HttpResponse:
                 request, f"Merged {duplicate.name} into {survivor.name} (moved {moved}).{kept}"
             )
             return redirect("coalition_organizations:inspect", survivor.pk)
-    # The pair the list of likely duplicates offered, chosen in advance.
-    duplicate_id = request.GET.get("duplicate", "")
-    chosen = others.filter(pk=duplicate_id).first() if duplicate_id.isdigit() else None
+    elif request.method != "POST":
+        # The pair offered by the list of likely duplicates or the editor's warning, or chosen
+        # below: compared side by side before anything is merged.
+        duplicate_id = request.GET.get("duplicate", "")
+        chosen = others.filter(pk=duplicate_id).first() if _is_id(duplicate_id) else None
     if query:
         candidates = list(search_organizations(others, query)[:20])
         reasons = {}
@@ -165,6 +171,9 @@ def merge_view(request: HttpRequest, pk: int) -> HttpResponse:
             "query": query,
             "candidates": [(org, reasons.get(org.pk, "")) for org in candidates],
             "chosen": chosen.pk if chosen is not None else None,
+            "preview": merge_preview(survivor=survivor, duplicate=chosen)
+            if chosen is not None
+            else None,
             "page_url": reverse("coalition_organizations:inspect", args=[survivor.pk]),
         },
     )
@@ -172,12 +181,7 @@ def merge_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def likely_duplicates_view(request: HttpRequest) -> HttpResponse:
     """Pairs of organizations that look like one, each with a link to merge them."""
-    _deny_unless(
-        request,
-        "coalition.merge_organizations",
-        "coalition.change_organization",
-        "coalition.delete_organization",
-    )
+    _deny_unless(request, *MERGE_PERMISSIONS)
     pairs = [
         {
             "older": older,
@@ -196,7 +200,7 @@ def not_duplicates_view(request: HttpRequest) -> HttpResponse:
     """Staff say a pair offered as likely duplicates are two organizations: it is not offered again."""
     _deny_unless(request, "coalition.merge_organizations", "coalition.change_organization")
     ids = [request.POST.get("older", ""), request.POST.get("newer", "")]
-    if not all(value.isdigit() for value in ids):
+    if not all(_is_id(value) for value in ids):
         messages.error(request, "Choose the two organizations from the list.")
         return redirect("coalition_organizations:duplicates")
     found = current_organizations().in_bulk([int(value) for value in ids])

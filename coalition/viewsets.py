@@ -8,13 +8,17 @@ from collections.abc import Callable, Iterator
 
 import django_filters
 from django import forms
-from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.db import models, router
+from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.db.models.functions import Cast, Coalesce, Concat
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
 from taggit.models import Tag
+from wagtail.admin import messages as admin_messages
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.forms.choosers import BaseFilterForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel, ObjectList
@@ -27,6 +31,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import Button
 
 from coalition import views
+from coalition.duplicates import mark_distinct
 from coalition.forms import ContactForm, OrganizationForm
 from coalition.imports.base import FORMULA_STARTS
 from coalition.models import (
@@ -57,6 +62,53 @@ def neutralise_formula(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def records_kept_by(obj: models.Model) -> list[str]:
+    """What keeps a record from being deleted: rows of other tables that must outlive it, counted
+    ("3 signatures, 2 invitations"); empty when it may go."""
+    collector = Collector(using=router.db_for_write(type(obj)))
+    try:
+        collector.collect([obj])
+    except ProtectedError as error:
+        kept = error.protected_objects
+    except RestrictedError as error:
+        kept = error.restricted_objects
+    else:
+        return []
+    counts: dict[str, int] = {}
+    for row in kept:
+        name = str(row._meta.verbose_name_plural)
+        counts[name] = counts.get(name, 0) + 1
+    return [f"{count} {name}" for name, count in sorted(counts.items())]
+
+
+class KeepReferencedDeleteView(generic.DeleteView):
+    """Delete, unless rows that must outlive the record name it (a signature on a letter, an
+    invitation in a sign-on's record): then the page says so and offers nothing to confirm."""
+
+    template_name = "coalition/confirm_delete.html"
+
+    @cached_property
+    def kept_by(self) -> list[str]:
+        return records_kept_by(self.object)
+
+    def get_context_data(self, **kwargs: object) -> dict[str, object]:
+        context = super().get_context_data(**kwargs)
+        if self.kept_by:
+            context["is_protected"] = True
+            context["kept_by"] = self.kept_by
+        return context
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        if self.kept_by:
+            messages.error(
+                self.request,
+                f"“{self.object}” is not deleted: {', '.join(self.kept_by)} refer to it and "
+                "stay on record.",
+            )
+            return self.render_to_response(self.get_context_data(), status=409)
+        return super().form_valid(form)
 
 
 # Listings ------------------------------------------------------------------------------------
@@ -458,7 +510,63 @@ class OrganizationIndexView(CoalitionIndexView):
         return buttons
 
 
-class OrganizationEditView(generic.EditView):
+def validation_error(request: HttpRequest, message: str, form: forms.Form) -> None:
+    """Wagtail's message for a form with errors, keeping the links in the errors.
+
+    Wagtail joins each error to its field's label as plain text, so the warning about a likely
+    duplicate printed its links as "<a href=…>" text.
+    """
+    detail = ""
+    if form.non_field_errors():
+        errors = [
+            format_html(
+                "{}{}", "" if name == NON_FIELD_ERRORS else f"{_label(form, name)}: ", error
+            )
+            for name, field_errors in form.errors.items()
+            for error in field_errors
+        ]
+        detail = format_html(
+            '<ul class="errorlist">{}</ul>',
+            format_html_join("\n", "<li>{}</li>", ((error,) for error in errors)),
+        )
+    messages.error(request, admin_messages.render(message, None, detail=detail))
+
+
+def _label(form: forms.Form, name: str) -> str:
+    try:
+        return str(form[name].label)
+    except KeyError:
+        return name
+
+
+class OrganizationFormMixin:
+    """The add and edit views of an organization: warnings that link, and "different" recorded."""
+
+    def form_invalid(self, form):
+        if not self.expects_json_response and self.produced_error_message is not None:
+            validation_error(self.request, self.produced_error_message, form)
+            # Said above, with the links kept: Wagtail's own message would say it again.
+            self.produced_error_message = None
+        return super().form_invalid(form)
+
+    def save_instance(self) -> Organization:
+        instance = super().save_instance()
+        if self.form.cleaned_data.get("not_a_duplicate"):
+            # Staff were warned and said it is another organization: the pairs are no longer
+            # offered as likely duplicates.
+            for other, reason in getattr(self.form, "likely_duplicates", []):
+                if reason != "same name":
+                    mark_distinct(instance, other, user=self.request.user)
+        return instance
+
+
+class OrganizationCreateView(OrganizationFormMixin, generic.CreateView):
+    template_name = "coalition/organization/create.html"
+
+
+class OrganizationEditView(OrganizationFormMixin, generic.EditView):
+    template_name = "coalition/organization/edit.html"
+
     def get_queryset(self) -> models.QuerySet:
         # A record kept after a merge has a freed name key that saving would compute again.
         return current_organizations()
@@ -553,7 +661,20 @@ class OrganizationSearchForm(BaseFilterForm):
         return objects
 
 
-class OrganizationChooserViewSet(ChooserViewSet):
+def _nothing_to_create(request: HttpRequest) -> HttpResponse:
+    raise Http404("Records are created in their own forms, not from the chooser.")
+
+
+class ChooseOnlyViewSet(ChooserViewSet):
+    """A chooser with no "create" tab: Wagtail still mounts its create view, which fails on a POST
+    (it has no form to read); it answers 404 here."""
+
+    @property
+    def create_view(self) -> Callable[..., HttpResponse]:
+        return _nothing_to_create
+
+
+class OrganizationChooserViewSet(ChooseOnlyViewSet):
     model = Organization
     icon = "group"
     choose_one_text = "Choose an organization"
@@ -568,7 +689,7 @@ class OrganizationChooserViewSet(ChooserViewSet):
         return super().get_common_view_kwargs(filter_form_class=OrganizationSearchForm, **kwargs)
 
 
-class ContactChooserViewSet(ChooserViewSet):
+class ContactChooserViewSet(ChooseOnlyViewSet):
     model = Contact
     icon = "user"
     choose_one_text = "Choose a contact"
@@ -584,9 +705,11 @@ ContactChooser = contact_chooser_viewset.widget_class
 
 class OrganizationViewSet(ModelViewSet):
     model = Organization
+    delete_view_class = KeepReferencedDeleteView
     icon = "group"
     menu_label = "Organizations"
     index_view_class = OrganizationIndexView
+    add_view_class = OrganizationCreateView
     edit_view_class = OrganizationEditView
     inspect_view_class = OrganizationInspectView
     inspect_view_enabled = True
@@ -673,6 +796,7 @@ class ContactIndexView(CoalitionIndexView):
 
 class ContactViewSet(ModelViewSet):
     model = Contact
+    delete_view_class = KeepReferencedDeleteView
     icon = "user"
     menu_label = "Contacts"
     index_view_class = ContactIndexView
@@ -747,6 +871,7 @@ class MembershipFilterSet(WagtailFilterSet):
 
 class MembershipViewSet(ModelViewSet):
     model = Membership
+    delete_view_class = KeepReferencedDeleteView
     icon = "list-ul"
     menu_label = "Memberships"
     index_view_class = MembershipIndexView
@@ -814,6 +939,7 @@ class InteractionFilterSet(WagtailFilterSet):
 
 class InteractionViewSet(ModelViewSet):
     model = Interaction
+    delete_view_class = KeepReferencedDeleteView
     icon = "comment"
     menu_label = "Interactions"
     index_view_class = InteractionIndexView
@@ -869,6 +995,7 @@ class CoalitionIndexViewWithCounts(CoalitionIndexView):
 
 class CoalitionViewSet(ModelViewSet):
     model = Coalition
+    delete_view_class = KeepReferencedDeleteView
     icon = "site"
     menu_label = "Coalitions"
     index_view_class = CoalitionIndexViewWithCounts

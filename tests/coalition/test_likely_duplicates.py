@@ -291,3 +291,12 @@ def test_only_staff_who_may_merge_keep_pairs_apart(viewer_client):
         reverse("coalition_organizations:not_duplicates"), {"older": first.pk, "newer": second.pk}
     )
     assert not DistinctOrganizations.objects.exists()
+
+
+@pytest.mark.django_db
+def test_keeping_apart_a_pair_that_is_no_ids_says_so(manager_client):
+    first = OrganizationFactory(name="National Association of Manufacturers (NAM)", acronym="")
+    keep_apart = reverse("coalition_organizations:not_duplicates")
+    response = manager_client.post(keep_apart, {"older": first.pk, "newer": "²"}, follow=True)
+    assert "Choose the two organizations from the list." in response.content.decode()
+    assert not DistinctOrganizations.objects.exists()

@@ -322,3 +322,133 @@ def test_a_member_merged_into_its_pending_request_stays_a_member(pair, staff):
 
     survivor.refresh_from_db()
     assert survivor.status == Organization.Status.ACTIVE
+
+
+# The two records side by side, before the merge --------------------------------------------------
+
+
+def _rows(preview) -> dict:
+    return {
+        **{f.label: (f.survivor, f.duplicate, f.after, f.source) for f in preview.fields},
+        **{r.label: (r.survivor, r.duplicate, r.after, r.note) for r in preview.relations},
+    }
+
+
+@pytest.mark.django_db
+def test_the_merge_page_shows_both_records_side_by_side_before_it_merges(manager_client, pair):
+    survivor, duplicate = pair
+    SignatureFactory(organization=duplicate, letter=make_letter())
+    url = reverse("coalition_organizations:merge", args=[survivor.pk])
+
+    response = manager_client.get(url, {"duplicate": duplicate.pk})
+
+    rows = _rows(response.context["preview"])
+    assert rows["Name"] == (
+        "Information Technology Industry Council",
+        "Info Tech Industry Council",
+        "Information Technology Industry Council",
+        "survivor",
+    )
+    assert rows["Acronym"] == ("ITI", "ITIC", "ITI", "survivor")
+    assert rows["Website"] == ("", "https://itic.example", "https://itic.example", "duplicate")
+    assert rows["Prints on letters as"][2] == "Information Technology Industry Council (ITI)"
+    assert rows["Tags"] == ("", "ai", "ai", "duplicate")
+    assert rows["Kind"][3] == "same"
+    assert rows["Contacts"] == (1, 2, 3, "")
+    assert rows["Memberships"] == (
+        1,
+        2,
+        2,
+        "1 of the same coalition combined into one, with the higher tier and the earlier date "
+        "joined",
+    )
+    assert rows["Interactions"] == (0, 1, 1, "")
+    assert rows["Signatures"] == (0, 1, 1, "")
+    html = response.content.decode()
+    assert "side by side" in html
+    assert "taken from Info Tech Industry Council" in html
+    assert "kept; the other is dropped" in html
+    assert "kept; the other address leads here" in html
+    assert "Info Tech Industry Council is then deleted." in html
+    assert f'<input type="hidden" name="duplicate" value="{duplicate.pk}">' in html
+    # The other way round is one link away.
+    swap = reverse("coalition_organizations:merge", args=[duplicate.pk])
+    assert f"{swap}?duplicate={survivor.pk}" in html
+    # Looking merges nothing.
+    assert Organization.objects.filter(pk=duplicate.pk, merged_into=None).exists()
+    assert duplicate.contacts.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_merge_does_what_its_page_showed(manager_client, pair):
+    survivor, duplicate = pair
+    SignatureFactory(organization=duplicate, letter=make_letter())
+    url = reverse("coalition_organizations:merge", args=[survivor.pk])
+    preview = manager_client.get(url, {"duplicate": duplicate.pk}).context["preview"]
+
+    manager_client.post(url, {"duplicate": duplicate.pk})
+
+    survivor = Organization.objects.get(pk=survivor.pk)
+    after = {field.label: field.after for field in preview.fields}
+    assert after["Name"] == survivor.name
+    assert after["Acronym"] == survivor.acronym
+    assert after["Website"] == survivor.website
+    assert after["Status"] == survivor.get_status_display()
+    assert after["Prints on letters as"] == survivor.printed_name
+    assert after["Tags"] == ", ".join(sorted(t.name for t in survivor.tags.all()))
+    counts = {relation.label: relation.after for relation in preview.relations}
+    assert counts == {
+        "Contacts": survivor.contacts.count(),
+        "Memberships": survivor.memberships.count(),
+        "Interactions": survivor.interactions.count(),
+        "Signatures": Signature.objects.filter(organization=survivor).count(),
+    }
+
+
+@pytest.mark.django_db
+def test_the_merge_page_says_when_history_keeps_the_duplicate(manager_client, pair):
+    survivor, duplicate = pair
+    open_sign_on_for(duplicate)
+    url = reverse("coalition_organizations:merge", args=[survivor.pk])
+
+    response = manager_client.get(url, {"duplicate": duplicate.pk})
+
+    preview = response.context["preview"]
+    assert preview.kept_because.endswith("events")
+    assert _rows(preview)["Invitations"] == (0, 2, 2, "")
+    assert "Info Tech Industry Council is then kept, archived" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_refused_merge_shows_the_two_records_again(manager_client, pair):
+    survivor, duplicate = pair
+    letter = make_letter()
+    SignatureFactory(organization=survivor, letter=letter)
+    SignatureFactory(organization=duplicate, letter=letter)
+    url = reverse("coalition_organizations:merge", args=[survivor.pk])
+
+    response = manager_client.post(url, {"duplicate": duplicate.pk})
+
+    assert "both organizations have an active response" in response.content.decode()
+    assert _rows(response.context["preview"])["Signatures"] == (1, 1, 2, "")
+
+
+@pytest.mark.django_db
+def test_the_merge_page_offers_no_comparison_with_a_merged_record(manager_client, pair, staff):
+    survivor, duplicate = pair
+    other = OrganizationFactory(name="Information Tech Industry Council", acronym="")
+    merge_organizations(survivor=other, duplicate=duplicate, user=staff)
+    url = reverse("coalition_organizations:merge", args=[survivor.pk])
+    response = manager_client.get(url, {"duplicate": duplicate.pk})
+    assert response.status_code == 200
+    assert response.context["preview"] is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("chosen", ["²", "x", "", "\x00", "9" * 30])
+def test_the_merge_page_ignores_a_duplicate_that_is_no_id(manager_client, pair, chosen):
+    survivor, _ = pair
+    url = reverse("coalition_organizations:merge", args=[survivor.pk])
+    response = manager_client.get(url, {"duplicate": chosen})
+    assert response.status_code == 200
+    assert response.context["preview"] is None
