@@ -264,6 +264,7 @@ class LetterPage(RoutablePageMixin, Page):
 
     class Meta:
         verbose_name = "letter"
+        permissions = [("publish_letter", "Can publish letters and their corrections")]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Every door of Wagtail's (editor, schedule, bulk, API) publishes by saving the page with

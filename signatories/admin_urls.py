@@ -9,10 +9,17 @@ urlpatterns = [
     path("open/", admin_views.open_sign_on, name="open"),
     path("review/", admin_views.review, name="review"),
     path("review/<int:pk>/approve/", admin_views.approve, name="approve"),
+    path("review/approve/", admin_views.approve_ticked, name="approve_ticked"),
+    path(
+        "review/<int:pk>/display-name/",
+        admin_views.correct_display_name,
+        name="correct_display_name",
+    ),
     path("review/reject/", admin_views.reject, name="reject"),
     path("<int:pk>/", admin_views.tracker, name="tracker"),
     path("<int:pk>/export.<str:fmt>", admin_views.export, name="export"),
     path("<int:pk>/close/", admin_views.close, name="close"),
+    path("<int:pk>/deadline/", admin_views.deadline, name="deadline"),
     path("<int:pk>/invite/", admin_views.invite, name="invite"),
     path("<int:pk>/remind/", admin_views.remind, name="remind"),
     path("<int:pk>/cancel/", admin_views.cancel, name="cancel"),
@@ -21,4 +28,14 @@ urlpatterns = [
     path("<int:pk>/open-link/close/", admin_views.close_open_link, name="close_open_link"),
     path("<int:pk>/publish/", admin_views.publish, name="publish"),
     path("letters/<int:letter_pk>/corrections/", admin_views.corrections, name="corrections"),
+    path(
+        "letters/<int:letter_pk>/corrections/publish/",
+        admin_views.publish_correction,
+        name="publish_correction",
+    ),
+    path(
+        "letters/<int:letter_pk>/corrections/withdraw/<int:signature_pk>/",
+        admin_views.retract,
+        name="retract",
+    ),
 ]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +24,11 @@ from .models import SignOn
 
 
 class SignOnsPanel(Component):
-    """Open sign-ons, soonest deadline first, the review queue, and what waits to be published."""
+    """Open sign-ons, soonest deadline first, what waits for review, and what waits to be published.
+
+    Every count is the tracker's (selectors.progress_of): the holds waiting for staff are counted
+    apart from those waiting for signers, and the total is the sum of the rows listed.
+    """
 
     name = "sign_ons"
     order = 50
@@ -36,19 +41,29 @@ class SignOnsPanel(Component):
         user = self.request.user
         if not user.has_perm("signatories.view_signon"):
             return {"shown": False}
+        # Open and closed sign-ons, and published ones with late signatures still to settle.
         sign_ons = list(
-            SignOn.objects.filter(status__in=[SignOn.Status.OPEN, SignOn.Status.CLOSED])
+            SignOn.objects.filter(
+                Q(status__in=[SignOn.Status.OPEN, SignOn.Status.CLOSED])
+                | Q(
+                    status=SignOn.Status.PUBLISHED,
+                    pk__in=selectors.review_queue().values("sign_on_id"),
+                )
+            )
             .select_related("letter")
             .order_by("deadline", "pk")
         )
-        waiting = selectors.waiting_for_review()
+        progress = selectors.progress_of(sign_ons)
         return {
             "shown": True,
-            "open": selectors.progress_of(
-                [s for s in sign_ons if s.status == SignOn.Status.OPEN], waiting=waiting
+            "open": [p for p in progress if p.sign_on.status == SignOn.Status.OPEN],
+            "to_publish": [p for p in progress if p.sign_on.status == SignOn.Status.CLOSED],
+            "published": [p for p in progress if p.sign_on.status == SignOn.Status.PUBLISHED],
+            "review_total": sum(p.waiting_for_review for p in progress),
+            # Once a sign-on takes no responses, its signers can do nothing more.
+            "signer_total": sum(
+                p.waiting_for_signer for p in progress if p.sign_on.status == SignOn.Status.OPEN
             ),
-            "to_publish": [s for s in sign_ons if s.status == SignOn.Status.CLOSED],
-            "review_total": sum(waiting.values()),
             "may_review": user.has_perm("signatories.change_signon"),
             "may_open": user.has_perm("signatories.add_signon"),
             "now": timezone.now(),

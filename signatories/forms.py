@@ -1,8 +1,10 @@
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from coalition.models import Coalition, Membership, Organization
 from letters.models import CirculationApproval
@@ -417,4 +419,40 @@ class CorrectionForm(forms.Form):
     with_latest_text = forms.BooleanField(
         label="Publish the latest saved revision of the text too (a typo fixed in the editor)",
         required=False,
+    )
+
+
+class DeadlineForm(forms.Form):
+    """Staff extend an open sign-on's deadline or bring it forward."""
+
+    deadline = forms.DateTimeField(
+        label="New deadline",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def __init__(self, *args: Any, sign_on: SignOn, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sign_on = sign_on
+        zone = timezone.get_current_timezone_name()
+        self.fields["deadline"].help_text = f"In the coalition's time zone, {zone}."
+
+    def clean_deadline(self) -> datetime.datetime:
+        deadline: datetime.datetime = self.cleaned_data["deadline"]
+        if deadline <= timezone.now():
+            raise ValidationError("The deadline must be in the future, not in the past.")
+        if deadline > timezone.now() + datetime.timedelta(days=730):
+            raise ValidationError("The deadline must be within 730 days from now.")
+        if deadline == self.sign_on.deadline:
+            raise ValidationError("That is the deadline already: choose another.")
+        return deadline
+
+
+class ApproveForm(forms.Form):
+    note = forms.CharField(
+        label="How the signers who did not reconfirm agreed to the text as it stands (kept in the "
+        "record and emailed to them)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        required=False,
+        help_text="Needed only for a signature held for reconfirmation when the sign-on closed.",
     )

@@ -283,6 +283,17 @@ class SignatureQuerySet(models.QuerySet["Signature"]):
         return signatures
 
 
+# An active response whose address is confirmed (invited, confirmed from the emailed link, or
+# reconfirmed since): what stands as an organization's answer. Its complement among the active
+# ones: requests through the open link that nobody confirmed, before a material change or since.
+CONFIRMED_ACTIVE = models.Q(status__in=["pending_review", "approved"]) | (
+    models.Q(status="needs_reconfirmation") & ~models.Q(status_before_reconfirmation="unconfirmed")
+)
+NEVER_CONFIRMED = models.Q(status="unconfirmed") | models.Q(
+    status="needs_reconfirmation", status_before_reconfirmation="unconfirmed"
+)
+
+
 class Signature(models.Model):
     """An organization's (or an individual's) response to a letter."""
 
@@ -332,6 +343,8 @@ class Signature(models.Model):
         Status.WITHDRAWN: set(),
         Status.REJECTED: set(),
     }
+    # Who a signature on hold waits for, and which of these moves staff make: `awaits`,
+    # `staff_may_approve` and `staff_may_reject` below.
 
     sign_on = models.ForeignKey(
         SignOn,
@@ -378,6 +391,10 @@ class Signature(models.Model):
     signer_email_key = models.CharField(max_length=254, blank=True)
     # Individuals signing in a personal capacity have no organization.
     affiliation = models.CharField(max_length=300, blank=True)
+    # What a request through the open link said of its organization, kept on the request: a
+    # pending organization holds nothing a stranger typed until staff approve one request.
+    organization_name = models.CharField("organization name as asked", max_length=255, blank=True)
+    acronym = models.CharField("acronym as asked", max_length=50, blank=True)
     website = models.URLField(blank=True)
     country = models.CharField(max_length=2, blank=True)
     logo = models.ForeignKey(
@@ -406,34 +423,23 @@ class Signature(models.Model):
 
     class Meta:
         ordering = ["letter", "position", "pk"]
+        # One confirmed answer per organization (and per person signing personally): requests
+        # through the open link whose address nobody confirmed may wait side by side, so that a
+        # stranger's request neither holds the place nor cancels the real one; the first one
+        # confirmed goes to review.
         constraints = [
             models.UniqueConstraint(
                 fields=["letter", "organization"],
-                condition=models.Q(
-                    organization__isnull=False,
-                    status__in=[
-                        "unconfirmed",
-                        "pending_review",
-                        "approved",
-                        "needs_reconfirmation",
-                    ],
-                ),
-                name="one_active_signature_per_organization",
+                condition=models.Q(organization__isnull=False) & CONFIRMED_ACTIVE,
+                name="one_confirmed_signature_per_organization",
             ),
             models.UniqueConstraint(
                 "letter",
                 "signer_email_key",
-                condition=models.Q(
-                    organization__isnull=True,
-                    status__in=[
-                        "unconfirmed",
-                        "pending_review",
-                        "approved",
-                        "needs_reconfirmation",
-                    ],
-                )
+                condition=models.Q(organization__isnull=True)
+                & CONFIRMED_ACTIVE
                 & ~models.Q(signer_email_key=""),
-                name="one_active_signature_per_individual_mailbox",
+                name="one_confirmed_signature_per_individual_mailbox",
             ),
             models.UniqueConstraint(
                 fields=["token_hash"],
@@ -470,6 +476,9 @@ class Signature(models.Model):
             "signer_title": self.signer_title,
             "signer_email": self.signer_email,
             "affiliation": self.affiliation,
+            "organization_name": self.organization_name,
+            "acronym": self.acronym,
+            "website": self.website,
             "logo": self.logo_id,
             "text_hash": self.text_hash,
             "token_hash": self.token_hash,
@@ -478,6 +487,49 @@ class Signature(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def never_confirmed(self) -> bool:
+        """Asked through the open link, and nobody confirmed the address (before a material
+        change, or since)."""
+        return self.status == self.Status.UNCONFIRMED or (
+            self.status == self.Status.NEEDS_RECONFIRMATION
+            and self.status_before_reconfirmation == self.Status.UNCONFIRMED
+        )
+
+    # A signature held for review waits for staff; one held for its address to be confirmed, or
+    # for the changed text to be reconfirmed, waits for its signer while the sign-on takes
+    # responses. Once it takes none, the signer can no longer reconfirm: staff settle the
+    # signature, approving it (it then prints from the next correction, if the letter is out) or
+    # rejecting it. A request whose address was never confirmed stays with its signer, and is
+    # never approved. Staff approve what waits for them; they reject that too, and what waits for
+    # its signer unless they had approved it before the text changed (its signer withdraws it, or
+    # it lapses). Each is a move TRANSITIONS allows (tests/signatories/test_review_queue.py).
+
+    def awaits(self, *, responses_open: bool) -> str:
+        """Who the signature waits for: "staff", "signer", or "" when it is on no hold."""
+        if self.status == self.Status.PENDING_REVIEW:
+            return "staff"
+        if self.never_confirmed:
+            return "signer"
+        if self.status == self.Status.NEEDS_RECONFIRMATION:
+            return "signer" if responses_open else "staff"
+        return ""
+
+    def staff_may_approve(self, *, responses_open: bool) -> bool:
+        return self.awaits(responses_open=responses_open) == "staff" and self.can_transition(
+            self.status, self.Status.APPROVED
+        )
+
+    def staff_may_reject(self, *, responses_open: bool) -> bool:
+        if not self.can_transition(self.status, self.Status.REJECTED):
+            return False
+        if self.never_confirmed or self.awaits(responses_open=responses_open) == "staff":
+            return True
+        return (
+            self.status == self.Status.NEEDS_RECONFIRMATION
+            and self.status_before_reconfirmation != self.Status.APPROVED
+        )
 
     @property
     def is_individual(self) -> bool:

@@ -8,11 +8,11 @@ One fact, one selector: the tracker's table and totals, its chart, its export an
 import datetime
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from wagtail.models import Revision
@@ -25,7 +25,7 @@ from . import tokens
 from .addresses import same_mailbox
 from .deadlines import describe_deadline
 from .errors import InvalidToken
-from .models import Event, Invitation, Signature, SignOn
+from .models import CONFIRMED_ACTIVE, NEVER_CONFIRMED, Event, Invitation, Signature, SignOn
 
 # ---------------------------------------------------------------------------------------------
 # Links
@@ -113,12 +113,14 @@ def may_have_answered(invitation: Invitation) -> bool:
 
 
 def active_response(sign_on: SignOn, organization_id: int) -> Signature | None:
-    """The organization's response that stands (signed, declined, waiting), if any."""
+    """The organization's response that stands (signed, declined, waiting), if any.
+
+    A request through the open link that nobody confirmed stands for nothing: it holds no place,
+    and is shown to nobody but staff.
+    """
     return (
         Signature.objects.filter(
-            letter_id=sign_on.letter_id,
-            organization_id=organization_id,
-            status__in=Signature.ACTIVE_STATUSES,
+            CONFIRMED_ACTIVE, letter_id=sign_on.letter_id, organization_id=organization_id
         )
         .select_related("invitation", "organization")
         .order_by("-created_at")
@@ -134,7 +136,7 @@ def standing_response_and_last_position(
     found = Signature.objects.filter(letter_id=sign_on.letter_id).aggregate(
         standing=Max(
             "pk",
-            filter=Q(organization_id=organization_id, status__in=Signature.ACTIVE_STATUSES),
+            filter=Q(organization_id=organization_id) & CONFIRMED_ACTIVE,
         ),
         last=Max("position"),
     )
@@ -149,7 +151,7 @@ def page_responses(
     rows = list(
         Signature.objects.filter(letter_id=sign_on.letter_id, organization_id=organization_id)
         .filter(
-            Q(status__in=Signature.ACTIVE_STATUSES)
+            CONFIRMED_ACTIVE
             | Q(
                 sign_on=sign_on,
                 status=Signature.Status.WITHDRAWN,
@@ -158,7 +160,7 @@ def page_responses(
         )
         .select_related("invitation")
     )
-    standing = [row for row in rows if row.status in Signature.ACTIVE_STATUSES]
+    standing = [row for row in rows if row.is_active]
     if standing:
         return max(standing, key=lambda row: row.created_at), None
     return None, max(
@@ -167,11 +169,12 @@ def page_responses(
 
 
 def active_individual(sign_on: SignOn, email_key: str) -> Signature | None:
+    """The person's signature that stands, if any; as `active_response`, never one unconfirmed."""
     return Signature.objects.filter(
+        CONFIRMED_ACTIVE,
         letter_id=sign_on.letter_id,
         organization__isnull=True,
         signer_email_key=email_key,
-        status__in=Signature.ACTIVE_STATUSES,
     ).first()
 
 
@@ -342,6 +345,10 @@ def _display_name_reasons(signature: Signature, organization: Organization) -> l
     }
     if organization.display:
         own.add(name_key(organization.display))
+    if organization.status == Organization.Status.PENDING and signature.organization_name:
+        # Nobody knows it yet: the line is held to what its own request says of it.
+        own.add(name_key(signature.organization_name))
+        own.add(name_key(f"{signature.organization_name} {signature.acronym}"))
     if name_key(signature.display_name) in own:
         return []
     lookalike = organization_named_by(signature.display_name, excluding=organization)
@@ -352,8 +359,20 @@ def _display_name_reasons(signature: Signature, organization: Organization) -> l
         ]
     return [
         f"The display name “{signature.display_name}” differs from the organization's name, "
-        f"{organization.printed_name}."
+        f"{requested_name(signature)}."
     ]
+
+
+def requested_name(signature: Signature, *, with_acronym: bool = True) -> str:
+    """The organization's name as the signature's own request through the open link gave it,
+    where nobody knows the organization yet (the CRM holds none of it); else the CRM's."""
+    organization = signature.organization
+    if organization is None:
+        return ""
+    if organization.status == Organization.Status.PENDING and signature.organization_name:
+        acronym = f" ({signature.acronym})" if with_acronym and signature.acronym else ""
+        return f"{signature.organization_name}{acronym}"
+    return organization.printed_name if with_acronym else organization.name
 
 
 def _signer_reasons(signature: Signature, organization: Organization) -> list[str]:
@@ -403,8 +422,8 @@ def review_reasons(signature: Signature) -> list[str]:
     if signature.invitation_id is None:
         if organization.status == Organization.Status.PENDING:
             reasons.append(
-                f"{organization.name} is not in the CRM yet: it asked to sign through the open "
-                "link, and approving the signature adds it."
+                f"{requested_name(signature)} is not in the CRM yet: it asked to sign through the "
+                "open link, and approving the signature adds it with this request's details."
             )
         else:
             reasons.append(
@@ -419,21 +438,39 @@ def review_reasons(signature: Signature) -> list[str]:
     return reasons
 
 
-# Asked through the open link, the address never confirmed: before a material change, or since.
-NEVER_CONFIRMED = Q(status=Signature.Status.UNCONFIRMED) | Q(
-    status=Signature.Status.NEEDS_RECONFIRMATION,
-    status_before_reconfirmation=Signature.Status.UNCONFIRMED,
-)
+def _taking_responses(now: datetime.datetime) -> Q:
+    """Signatures of a sign-on that takes responses now (SignOn.accepts_responses)."""
+    return Q(sign_on__status=SignOn.Status.OPEN, sign_on__deadline__gt=now)
+
+
+def _lapsed_reconfirmation(now: datetime.datetime) -> Q:
+    """Confirmed, held for reconfirmation, and the sign-on takes no more responses: the signer can
+    no longer reconfirm, so staff settle it (Signature.awaits)."""
+    return (
+        Q(status=Signature.Status.NEEDS_RECONFIRMATION) & ~NEVER_CONFIRMED & ~_taking_responses(now)
+    )
 
 
 def review_queue() -> QuerySet[Signature]:
-    """Signatures waiting for staff: confirmed and not yet approved, or waiting to be reconfirmed."""
+    """Signatures waiting for staff (Signature.awaits): held for review, and those whose signer
+    did not reconfirm a changed text before the sign-on closed."""
+    return _queue(
+        Q(status=Signature.Status.PENDING_REVIEW) | _lapsed_reconfirmation(timezone.now())
+    )
+
+
+def awaiting_reconfirmation() -> QuerySet[Signature]:
+    """Confirmed signatures waiting for their signers to reconfirm a changed text, while they can."""
+    return _queue(
+        Q(status=Signature.Status.NEEDS_RECONFIRMATION)
+        & ~NEVER_CONFIRMED
+        & _taking_responses(timezone.now())
+    )
+
+
+def _queue(held: Q) -> QuerySet[Signature]:
     return (
-        Signature.objects.filter(
-            sign_on__isnull=False,
-            status__in=[Signature.Status.PENDING_REVIEW, Signature.Status.NEEDS_RECONFIRMATION],
-        )
-        .exclude(NEVER_CONFIRMED)
+        Signature.objects.filter(held, sign_on__isnull=False)
         .exclude(sign_on__status=SignOn.Status.CANCELLED)
         .select_related(
             "organization",
@@ -457,6 +494,141 @@ def unconfirmed_requests() -> QuerySet[Signature]:
     )
 
 
+# What each request through the open link said, as staff compare them.
+REQUEST_DETAILS = {
+    "organization_name": "Organization, as asked",
+    "acronym": "Acronym",
+    "website": "Website",
+    "display_name": "Prints as",
+    "signer_name": "Signer",
+    "signer_title": "Title",
+    "signer_email": "Email",
+}
+
+
+@dataclass(frozen=True)
+class RequestDetail:
+    name: str
+    label: str
+    values: list[str]
+
+    @property
+    def differs(self) -> bool:
+        return len(set(self.values)) > 1
+
+
+@dataclass(frozen=True)
+class Requests:
+    """The standing requests through the open link for one organization of one sign-on, oldest
+    first: each with its own details, side by side where there are several."""
+
+    organization: Organization
+    requests: list[Signature]
+
+    @property
+    def details(self) -> list[RequestDetail]:
+        return [
+            RequestDetail(
+                name=name,
+                label=label,
+                values=[
+                    str(getattr(request, name) or "")
+                    or (self.organization.name if name == "organization_name" else "")
+                    for request in self.requests
+                ],
+            )
+            for name, label in REQUEST_DETAILS.items()
+        ]
+
+    @property
+    def disagree(self) -> bool:
+        """Whether the requests say different things of the organization (not of their signers)."""
+        of_organization = {"organization_name", "acronym", "website", "display_name"}
+        return any(d.differs for d in self.details if d.name in of_organization)
+
+
+def open_link_requests(signatures: Iterable[Signature]) -> dict[tuple[int, int], Requests]:
+    """The standing open-link requests for the organizations of these signatures, by sign-on and
+    organization, in one query."""
+    wanted = {
+        (s.sign_on_id, s.organization_id)
+        for s in signatures
+        if s.invitation_id is None and s.organization_id is not None and s.sign_on_id is not None
+    }
+    if not wanted:
+        return {}
+    found: dict[tuple[int, int], list[Signature]] = defaultdict(list)
+    rows = (
+        Signature.objects.filter(
+            sign_on_id__in={sign_on for sign_on, _ in wanted},
+            organization_id__in={organization for _, organization in wanted},
+            invitation__isnull=True,
+            status__in=Signature.ACTIVE_STATUSES,
+        )
+        .select_related("organization")
+        .order_by("created_at", "pk")
+    )
+    for row in rows:
+        assert row.sign_on_id is not None and row.organization_id is not None  # filtered on
+        key = (row.sign_on_id, row.organization_id)
+        if key in wanted:
+            found[key].append(row)
+    return {
+        key: Requests(organization=requests[0].organization, requests=requests)  # type: ignore[arg-type]
+        for key, requests in found.items()
+    }
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A signature in the review queue, with why it waits and the requests beside it."""
+
+    signature: Signature
+    reasons: list[str]
+    # Where it came through the open link: every standing request for its organization.
+    requests: Requests | None = None
+
+    @property
+    def not_reconfirmed(self) -> bool:
+        return self.signature.status == Signature.Status.NEEDS_RECONFIRMATION
+
+    @property
+    def after_publication(self) -> bool:
+        sign_on = self.signature.sign_on
+        return sign_on is not None and sign_on.status == SignOn.Status.PUBLISHED
+
+
+def review_items(signatures: Iterable[Signature]) -> list[ReviewItem]:
+    """The review queue (or part of it) as staff read it: reasons worked out now, and each
+    request through the open link beside the others for the same organization."""
+    signatures = list(signatures)
+    requests = open_link_requests(signatures)
+    return [
+        ReviewItem(
+            signature=signature,
+            reasons=review_reasons(signature),
+            requests=requests.get((signature.sign_on_id or 0, signature.organization_id or 0)),
+        )
+        for signature in signatures
+    ]
+
+
+def unconfirmed_by_organization() -> tuple[list[Requests], list[Signature]]:
+    """Requests never confirmed: each organization's together, side by side; and people's."""
+    people: list[Signature] = []
+    grouped: dict[tuple[int, int], list[Signature]] = defaultdict(list)
+    for row in unconfirmed_requests():
+        if row.organization_id is None or row.sign_on_id is None:
+            people.append(row)
+        else:
+            grouped[(row.sign_on_id, row.organization_id)].append(row)
+    groups = [
+        Requests(organization=rows[0].organization, requests=rows)  # type: ignore[arg-type]
+        for rows in grouped.values()
+    ]
+    return groups, people
+
+
 # ---------------------------------------------------------------------------------------------
 # The tally
 
@@ -464,6 +636,7 @@ def unconfirmed_requests() -> QuerySet[Signature]:
 STATES = {
     "signed": "Signed",
     "pending_review": "Signed, pending review",
+    "not_reconfirmed": "Signed, not reconfirmed before the close: for staff to decide",
     "needs_reconfirmation": "Signed, awaiting reconfirmation",
     "unconfirmed": "Asked to sign, email not confirmed",
     "declined": "Declined",
@@ -472,13 +645,15 @@ STATES = {
     "opened": "Opened, no response",
     "sent": "Invited, not opened",
 }
-# Each state falls in exactly one column: invited = signed + pending + declined + withdrawn +
-# not responded.
+# Each state falls in exactly one column: invited = signed + waiting for review + waiting for
+# the signer + declined + withdrawn + not responded. Holds are counted by who must act
+# (Signature.awaits): staff, or the signer (to confirm an address, to reconfirm a changed text).
 COLUMN_OF_STATE = {
     "signed": "signed",
-    "pending_review": "pending",
-    "needs_reconfirmation": "pending",
-    "unconfirmed": "pending",
+    "pending_review": "review",
+    "not_reconfirmed": "review",
+    "needs_reconfirmation": "signer",
+    "unconfirmed": "signer",
     "declined": "declined",
     "withdrawn": "withdrawn",
     "rejected": "withdrawn",
@@ -487,15 +662,18 @@ COLUMN_OF_STATE = {
 }
 COLUMNS = {
     "signed": "Signed",
-    "pending": "Pending review or reconfirmation",
+    "review": "Waiting for staff review",
+    "signer": "Waiting for the signer to confirm or reconfirm",
     "declined": "Declined",
     "withdrawn": "Withdrawn or rejected",
     "not_responded": "Not responded",
 }
 
 
-def state_of(signature: Signature | None, *, opened: bool = False) -> str:
-    """The state an organization (or an individual) is in, from its latest response."""
+def state_of(
+    signature: Signature | None, *, opened: bool = False, responses_open: bool = True
+) -> str:
+    """The state an organization (or an individual) is in, from its response that counts."""
     if signature is None:
         return "opened" if opened else "sent"
     if signature.status in (Signature.Status.WITHDRAWN, Signature.Status.REJECTED):
@@ -504,7 +682,14 @@ def state_of(signature: Signature | None, *, opened: bool = False) -> str:
         return "declined"
     if signature.status == Signature.Status.APPROVED:
         return "signed"
-    return signature.status  # unconfirmed, pending review, needs reconfirmation
+    if signature.never_confirmed:
+        return "unconfirmed"
+    if (
+        signature.status == Signature.Status.NEEDS_RECONFIRMATION
+        and signature.awaits(responses_open=responses_open) == "staff"
+    ):
+        return "not_reconfirmed"  # the signer can no longer reconfirm: staff decide
+    return signature.status  # pending review; needs reconfirmation, while the signer may
 
 
 @dataclass
@@ -573,6 +758,16 @@ class Tally:
         return sum(1 for row in self.rows if row.state == "needs_reconfirmation")
 
     @property
+    def waiting_for_review(self) -> int:
+        """Holds for staff to settle: the review queue's share of this sign-on."""
+        return self.totals["review"] + self.open_link_totals["review"]
+
+    @property
+    def waiting_for_signer(self) -> int:
+        """Holds for signers to lift: an address to confirm, a changed text to reconfirm."""
+        return self.totals["signer"] + self.open_link_totals["signer"]
+
+    @property
     def printed(self) -> int:
         """How many lines print now: every approved signature, invited or not."""
         return self.totals["signed"] + self.open_link_totals["signed"]
@@ -584,15 +779,30 @@ class Tally:
         )
 
 
+def _standing(signature: Signature) -> int:
+    """How much a response counts for its organization: a confirmed active one most, then a
+    request nobody confirmed (several may wait side by side), then one withdrawn or rejected."""
+    if not signature.is_active:
+        return 0
+    return 1 if signature.never_confirmed else 2
+
+
 def _latest(signatures: Iterable[Signature]) -> dict[Any, Signature]:
-    """Each organization's (or person's) response that counts: an active one over older ones."""
+    """Each organization's (or person's) response that counts: the latest of those that count
+    most (`_standing`), given in the order they were made."""
     latest: dict[Any, Signature] = {}
     for signature in signatures:
         key = signature.organization_id or f"individual:{signature.signer_email_key}"
         current = latest.get(key)
-        if current is None or signature.is_active or not current.is_active:
+        if current is None or _standing(signature) >= _standing(current):
             latest[key] = signature
     return latest
+
+
+def _row_name(response: Signature) -> str:
+    if response.organization is None:
+        return response.signer_name
+    return requested_name(response, with_acronym=False)
 
 
 def tally(sign_on: SignOn) -> Tally:
@@ -608,6 +818,7 @@ def tally(sign_on: SignOn) -> Tally:
         .order_by("created_at", "pk")
     )
     latest = _latest(signatures)
+    responses_open = sign_on.accepts_responses
     by_organization: dict[int, list[Invitation]] = defaultdict(list)
     for invitation in invitations:
         by_organization[invitation.organization_id].append(invitation)
@@ -628,7 +839,11 @@ def tally(sign_on: SignOn) -> Tally:
             Row(
                 name=people[0].organization.name,
                 source="invited",
-                state=state_of(response, opened=any(p.opened_at for p in people)),
+                state=state_of(
+                    response,
+                    opened=any(p.opened_at for p in people),
+                    responses_open=responses_open,
+                ),
                 response=response,
                 organization=people[0].organization,
                 invitations=people,
@@ -642,9 +857,9 @@ def tally(sign_on: SignOn) -> Tally:
         individual = response.organization is None
         open_link.append(
             Row(
-                name=response.organization.name if response.organization else response.signer_name,
+                name=_row_name(response),
                 source="individual" if individual else "open_link",
-                state=state_of(response),
+                state=state_of(response, responses_open=responses_open),
                 response=response,
                 organization=response.organization,
             )
@@ -695,6 +910,8 @@ class Chart:
 
 
 CHART_SERIES = {"signed": "Signed", "pending": "Pending", "declined": "Declined"}
+# The chart draws every hold as one line, whoever it waits for.
+CHART_SERIES_OF_COLUMN = {"review": "pending", "signer": "pending"}
 
 
 def response_chart(sign_on: SignOn, *, width: int = 640, height: int = 200) -> Chart:
@@ -720,6 +937,7 @@ def response_chart(sign_on: SignOn, *, width: int = 640, height: int = 200) -> C
         if not recorded:
             continue
         column = COLUMN_OF_STATE[_recorded_state(recorded)]
+        column = CHART_SERIES_OF_COLUMN.get(column, column)
         before = column_of.get(signature_id)
         if before == column:
             continue
@@ -878,7 +1096,8 @@ class Progress:
     signed: int  # of those, signed and approved: its "Signed" total
     declined: int
     printed: int  # lines that print now, open link included: its "print now"
-    waiting_for_review: int  # this sign-on's share of the review queue
+    waiting_for_review: int  # holds for staff: this sign-on's share of the review queue
+    waiting_for_signer: int  # holds for signers: an address to confirm, a text to reconfirm
 
     @property
     def deadline_words(self) -> str:
@@ -889,7 +1108,7 @@ class Progress:
         return self.printed - self.signed
 
 
-def progress_of(sign_ons: Sequence[SignOn], *, waiting: Mapping[int, int]) -> list[Progress]:
+def progress_of(sign_ons: Sequence[SignOn]) -> list[Progress]:
     """Each sign-on's progress, counted as `tally` counts it, for all of them at once.
 
     `tally` reads one sign-on whole in four queries; the dashboard lists every open one, so this
@@ -906,7 +1125,14 @@ def progress_of(sign_ons: Sequence[SignOn], *, waiting: Mapping[int, int]) -> li
     responses: dict[int, list[Signature]] = defaultdict(list)
     for signature in (
         Signature.objects.filter(sign_on_id__in=ids)
-        .only("sign_on_id", "organization_id", "signer_email_key", "status", "response")
+        .only(
+            "sign_on_id",
+            "organization_id",
+            "signer_email_key",
+            "status",
+            "status_before_reconfirmation",
+            "response",
+        )
         .order_by("created_at", "pk")
     ):
         assert signature.sign_on_id is not None  # filtered on it
@@ -914,34 +1140,25 @@ def progress_of(sign_ons: Sequence[SignOn], *, waiting: Mapping[int, int]) -> li
     found = []
     for sign_on in sign_ons:
         latest = _latest(responses[sign_on.pk])
-        columns = Counter(
-            COLUMN_OF_STATE[state_of(latest.get(organization_id))]
+        responses_open = sign_on.accepts_responses
+        invited_columns = Counter(
+            COLUMN_OF_STATE[state_of(latest.get(organization_id), responses_open=responses_open)]
             for organization_id in invited[sign_on.pk]
         )
-        signed_elsewhere = sum(
-            1
+        other_columns = Counter(
+            COLUMN_OF_STATE[state_of(response, responses_open=responses_open)]
             for key, response in latest.items()
-            if key not in invited[sign_on.pk] and state_of(response) == "signed"
+            if key not in invited[sign_on.pk]
         )
         found.append(
             Progress(
                 sign_on=sign_on,
                 invited=len(invited[sign_on.pk]),
-                signed=columns["signed"],
-                declined=columns["declined"],
-                printed=columns["signed"] + signed_elsewhere,
-                waiting_for_review=waiting.get(sign_on.pk, 0),
+                signed=invited_columns["signed"],
+                declined=invited_columns["declined"],
+                printed=invited_columns["signed"] + other_columns["signed"],
+                waiting_for_review=invited_columns["review"] + other_columns["review"],
+                waiting_for_signer=invited_columns["signer"] + other_columns["signer"],
             )
         )
     return found
-
-
-def waiting_for_review() -> dict[int, int]:
-    """The review queue (selectors.review_queue), counted per sign-on in one query."""
-    return dict(
-        review_queue()
-        .order_by()
-        .values_list("sign_on_id")
-        .annotate(count=Count("pk"))
-        .values_list("sign_on_id", "count")
-    )

@@ -7,6 +7,8 @@ job runs, and queues the job again (with `retrying`, the delivery's id) while th
 away. Jobs change nothing and import no service: the services queue them.
 """
 
+import datetime
+
 from django.tasks import task
 from django.urls import reverse
 
@@ -23,6 +25,11 @@ INVITATION_EMAILS: dict[str, tuple[str, ...]] = {
     "reminder": ("reminder_sent",),
     "forwarded": ("forwarded",),
     "text_changed": ("recirculated",),
+    "deadline_changed": ("deadline_notified",),
+}
+INVITATION_TEMPLATES = {
+    "text_changed": "invitation-text-changed",
+    "deadline_changed": "deadline-changed",
 }
 SIGNATURE_EMAILS: dict[str, tuple[str, ...]] = {
     "signed": ("signed", "confirmed"),
@@ -32,6 +39,7 @@ SIGNATURE_EMAILS: dict[str, tuple[str, ...]] = {
     "approved": ("approved",),
     "rejected": ("rejected",),
     "reconfirmed": ("reconfirmed",),
+    "display_name_corrected": ("display_name_corrected",),
 }
 
 
@@ -59,7 +67,7 @@ def send_invitation(
     invitation_id: int, kind: str, note: str = "", retrying: int | None = None
 ) -> int:
     """Email one invited person their link: the invitation, a reminder, a colleague's forward,
-    or the new text after a material change."""
+    the new text after a material change, or the deadline moved."""
     if kind not in INVITATION_EMAILS:
         raise ValueError(f"unknown invitation email {kind!r}")
     outgoing = _invitation_email(invitation_id, kind, note)
@@ -83,17 +91,21 @@ def _invitation_email(invitation_id: int, kind: str, note: str) -> Outgoing | No
         return None
     # The organization may have answered while a reminder or the new text waited in the queue.
     waiting = selectors.awaiting_response(invitation.sign_on).filter(pk=invitation.pk)
-    if kind in {"reminder", "text_changed"} and not waiting.exists():
+    if kind in {"reminder", "text_changed", "deadline_changed"} and not waiting.exists():
         return None
     sign_on = invitation.sign_on
-    token = selectors.invitation_link_token(invitation)
     about = {} if kind == "text_changed" else {"invitation_id": invitation.pk}
+    occasion = _occasion(sign_on.pk, INVITATION_EMAILS[kind], **about)
+    if kind == "deadline_changed" and (not occasion or sign_on.is_past_deadline()):
+        # Invited after the change, nothing to tell; or the new date passed while it waited.
+        return None
+    token = selectors.invitation_link_token(invitation)
     return Outgoing(
-        name=kind if kind != "text_changed" else "invitation-text-changed",
+        name=INVITATION_TEMPLATES.get(kind, kind),
         to=invitation.email,
         job=f"invitation:{kind}",
         regarding=f"invitation {invitation.pk}",
-        occasion=_occasion(sign_on.pk, INVITATION_EMAILS[kind], **about),
+        occasion=occasion,
         sign_on_id=sign_on.pk,
         context={
             **_deadline_context(sign_on),
@@ -107,8 +119,27 @@ def _invitation_email(invitation_id: int, kind: str, note: str) -> Outgoing | No
             "why": f"{invitation.forwarded_by.name} gave your address to the coalition's sign-on"
             if kind == "forwarded" and invitation.forwarded_by
             else f"{invitation.organization.name} was invited to sign this letter",
+            **(_deadline_change(invitation) if kind == "deadline_changed" else {}),
         },
     )
+
+
+def _deadline_change(invitation: Invitation) -> dict[str, object]:
+    """The deadline before the latest move, as the person was told it, and which way it moved."""
+    event = (
+        invitation.sign_on.events.filter(action="deadline_notified", invitation=invitation)
+        .order_by("-sequence")
+        .first()
+    )
+    detail = (event.detail or {}) if event else {}
+    try:
+        previous = datetime.datetime.fromisoformat(detail["previous_deadline"])
+    except (KeyError, TypeError, ValueError):
+        return {"previous_deadline_at": "", "extended": True}
+    return {
+        "previous_deadline_at": format_moment(previous),
+        "extended": invitation.sign_on.deadline > previous,
+    }
 
 
 def _forward_note(invitation: Invitation) -> str:
@@ -119,7 +150,7 @@ def _forward_note(invitation: Invitation) -> str:
 @task(backend="background", queue_name="email")
 def send_signature_email(signature_id: int, kind: str, retrying: int | None = None) -> bool:
     """Tell the signer what became of their response: confirm the address, signed, withdrawn,
-    approved, rejected, reconfirmed."""
+    approved, rejected, reconfirmed, the line it prints corrected."""
     if kind not in SIGNATURE_EMAILS:
         raise ValueError(f"unknown signature email {kind!r}")
     outgoing = _signature_email(signature_id, kind)
@@ -144,7 +175,7 @@ def _signature_email(signature_id: int, kind: str) -> Outgoing | None:
         token = selectors.signature_link_token(signature)
         link = emails.absolute_url(reverse("signatories:signature", args=[token]))
     return Outgoing(
-        name=f"signature-{kind}",
+        name=f"signature-{kind.replace('_', '-')}",
         to=signature.signer_email,
         job=f"signature:{kind}",
         regarding=f"signature {signature.pk}",
@@ -152,8 +183,9 @@ def _signature_email(signature_id: int, kind: str) -> Outgoing | None:
         sign_on_id=sign_on.pk,
         context={
             **_deadline_context(sign_on),
+            **(_staff_decision(signature, kind) if kind in STAFF_DECISIONS else {}),
             "kind": kind,
-            "organization": signature.organization.name if signature.organization else "",
+            "organization": selectors.requested_name(signature, with_acronym=False),
             "display_name": signature.display_name,
             "signer_name": signature.signer_name,
             "status": signature.get_status_display(),
@@ -166,6 +198,32 @@ def _signature_email(signature_id: int, kind: str) -> Outgoing | None:
             "why": _why(signature),
         },
     )
+
+
+# Emails of a decision staff took on a signature: what the event recorded of it is told.
+STAFF_DECISIONS = {"approved", "display_name_corrected"}
+
+
+def _staff_decision(signature: Signature, kind: str) -> dict[str, object]:
+    """What the event the email follows (its occasion) recorded of a staff decision: the line as
+    it printed before a correction, the letter already out, the note on one not reconfirmed."""
+    event = (
+        Event.objects.filter(
+            sign_on_id=signature.sign_on_id,
+            action__in=SIGNATURE_EMAILS[kind],
+            signature_id=signature.pk,
+        )
+        .order_by("-sequence")
+        .first()
+    )
+    detail = (event.detail or {}) if event else {}
+    not_reconfirmed = detail.get("not_reconfirmed") or {}
+    return {
+        "display_name_was": (detail.get("display_name") or {}).get("old", ""),
+        "after_publication": bool(detail.get("after_publication")),
+        "not_reconfirmed": bool(not_reconfirmed),
+        "note": not_reconfirmed.get("note", ""),
+    }
 
 
 def _why(signature: Signature) -> str:

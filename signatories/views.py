@@ -121,6 +121,44 @@ def _errors(*forms: AnySignerForm | None) -> list[tuple[str, str]]:
     return found
 
 
+def _may_withdraw(signature: Signature | None) -> bool:
+    """Whether the signature can be withdrawn now: a signature, active, the sign-on open."""
+    return (
+        signature is not None
+        and signature.sign_on is not None
+        and signature.is_active
+        and signature.response == Signature.Response.SIGNED
+        and signature.status != Signature.Status.UNCONFIRMED
+        and not selectors.closed_message(signature.sign_on)
+    )
+
+
+def _render_withdraw_page(
+    request: HttpRequest,
+    signature: Signature,
+    *,
+    action_url: str,
+    form: WithdrawForm | None = None,
+    can_sign_again: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    """The one question before a signer's withdrawal: what it does, and the POST that does it."""
+    sign_on = signature.sign_on
+    assert sign_on is not None
+    organization = signature.organization
+    context = {
+        "signature": signature,
+        "whose": organization.name if organization is not None else signature.signer_name,
+        "letter_title": sign_on.letter.title,
+        "deadline_words": selectors.deadline_words(sign_on),
+        "withdraw_form": form or WithdrawForm(),
+        "errors": _errors(form),
+        "action_url": action_url,
+        "can_sign_again": can_sign_again,
+    }
+    return render(request, "signatories/withdraw.html", context, status=status)
+
+
 # ---------------------------------------------------------------------------------------------
 # An invited person's link
 
@@ -283,11 +321,22 @@ def _answer(request: HttpRequest, invitation: Invitation, token: str) -> HttpRes
                 notice="Your organization has no signature to withdraw.",
                 status=409,
             )
+        withdrawing = WithdrawForm(request.POST)
+        if not selectors.closed_message(invitation.sign_on) and not withdrawing.is_valid():
+            # The reason is typed on the question's page: its errors show there.
+            return _render_withdraw_page(
+                request,
+                response,
+                action_url=request.path,
+                form=withdrawing,
+                can_sign_again=True,
+                status=400,
+            )
         return _act(
             request,
             invitation,
             token,
-            WithdrawForm(request.POST),
+            withdrawing,
             lambda withdrawing, actor: services.withdraw_signature(
                 signature=response, withdrawing=withdrawing, actor=actor, by=invitation
             ),
@@ -341,6 +390,16 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
     services.record_invitation_opened(
         invitation=invitation, actor=services.Actor.from_request(request)
     )
+    if "withdraw" in request.GET:
+        standing = selectors.active_response(invitation.sign_on, invitation.organization_id)
+        contact = invitation.contact
+        # As the page offers it: to the one who signed, or an authorized signer.
+        mine = standing is not None and standing.invitation_id == invitation.pk
+        authorized = contact is not None and contact.is_authorized_signer
+        if standing is not None and _may_withdraw(standing) and (mine or authorized):
+            return _render_withdraw_page(
+                request, standing, action_url=request.path, can_sign_again=True
+            )
     closed = selectors.closed_message(invitation.sign_on)
     return _render_sign_page(
         request, invitation, token, status=_closed_status(invitation.sign_on) if closed else 200
@@ -414,6 +473,11 @@ def signature(request: HttpRequest, token: str) -> HttpResponse:
                     )
                     messages.success(request, "The signature is withdrawn; it will not be listed.")
                     return redirect("signatories:signature", token=token)
+                if _may_withdraw(found):
+                    # The reason is typed on the question's page: its errors show there.
+                    return _render_withdraw_page(
+                        request, found, action_url=request.path, form=withdraw_form, status=400
+                    )
                 status = 400
             else:
                 notice, status = "Choose one of the buttons on this page.", 400
@@ -423,6 +487,8 @@ def signature(request: HttpRequest, token: str) -> HttpResponse:
             # A field of the page was wrong (the text changed under it): 400; else a conflict.
             notice, status = error.message, 400 if error.field else 409
         found.refresh_from_db()
+    elif "withdraw" in request.GET and _may_withdraw(found):
+        return _render_withdraw_page(request, found, action_url=request.path)
     context: dict[str, Any] = {
         "signature": found,
         "sign_on": sign_on,

@@ -16,7 +16,7 @@ from wagtail.models import Page
 
 from coalition.models import Contact, Organization, ProfileProposal
 from signatories import selectors as sign_on_selectors
-from signatories.models import Invitation, Publication, Signature, SignOn
+from signatories.models import NEVER_CONFIRMED, Invitation, Publication, Signature, SignOn
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Overview:
 
 def _standing(signatures: list[Signature]) -> Signature | None:
     """The response that counts among one letter's responses: the active one (the database
-    allows one per organization and letter), else the latest."""
+    allows one confirmed per organization and letter), else the latest."""
     active = [s for s in signatures if s.is_active]
     return active[0] if active else (signatures[-1] if signatures else None)
 
@@ -71,8 +71,11 @@ def _standing(signatures: list[Signature]) -> Signature | None:
 def overview(request: HttpRequest, contact: Contact) -> Overview:
     """Everything the portal shows of the contact's organization, in a fixed number of queries."""
     organization = contact.organization
+    # A request through the open link that nobody confirmed is shown to nobody but staff: it may
+    # be a stranger's, and is no answer of the organization's.
     signatures = list(
         Signature.objects.filter(organization=organization)
+        .exclude(NEVER_CONFIRMED)
         .annotate(letter_title=F("letter__title"))
         .order_by("created_at", "pk")
     )

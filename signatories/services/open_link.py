@@ -4,7 +4,10 @@ and individuals sign in a personal capacity.
 Nothing that comes through it is trusted: the address must be confirmed from the emailed link
 before staff see the request, an organization nobody knows is held as pending (no member, in no
 listing) until staff approve its signature, and strangers are rate-limited per network and per
-mailbox.
+mailbox. Each request keeps what it said (the name as typed, acronym, website, signer) on its own
+row: the pending organization holds only the name it is matched by, and takes the details of the
+request staff approve. Nobody's request cancels another's: requests nobody confirmed wait side
+by side, and the first one confirmed goes to review.
 """
 
 from django.db import IntegrityError, transaction
@@ -87,11 +90,12 @@ def _matching_organization(request: OrganizationRequest) -> Organization | None:
 
 
 def _pending_organization(sign_on: SignOn, request: OrganizationRequest) -> Organization:
+    """An organization nobody knows, held as pending under the name it is matched by, and nothing
+    else the request typed: an acronym or website here would be a stranger's word for the real
+    organization's, and would match or mislead the requests that follow."""
     opened = date_format(timezone.localtime(), "j F Y")
     organization = Organization(
         name=request.organization_name,
-        acronym=request.acronym,
-        website=request.website,
         kind=Organization.Kind.OTHER,
         status=Organization.Status.PENDING,
         description=(
@@ -108,25 +112,17 @@ def _pending_organization(sign_on: SignOn, request: OrganizationRequest) -> Orga
     return organization
 
 
-def refuse_or_replace(held: Held, existing: Signature, *, actor: Actor) -> None:
-    """A new request where one stands: refused, naming it; or, if that one was never confirmed,
-    it gives way, so that a stranger's request cannot hold an organization's place (and names
-    nobody to whoever asks next)."""
-    if existing.status != Signature.Status.UNCONFIRMED:
-        describe = (
-            selectors.describe_individual_response
-            if existing.organization_id is None
-            else selectors.describe_response
-        )
-        raise AlreadyResponded(describe(existing), signature=existing)
-    transition(
-        held.sign_on,
-        existing,
-        action="request_replaced",
-        actor=actor,
-        status=Signature.Status.REJECTED,
-        fields={"reason": "Replaced by a later request before its address was confirmed."},
+def refuse_where_answered(existing: Signature | None) -> None:
+    """A new request where a confirmed answer stands is refused, naming it. A request nobody
+    confirmed is no answer (selectors.active_response): the new one waits beside it."""
+    if existing is None:
+        return
+    describe = (
+        selectors.describe_individual_response
+        if existing.organization_id is None
+        else selectors.describe_response
     )
+    raise AlreadyResponded(describe(existing), signature=existing)
 
 
 def request_to_sign(
@@ -148,9 +144,7 @@ def request_to_sign(
                     "invitation emailed to its contacts, or ask the coalition's staff to send it "
                     "again."
                 )
-            existing = selectors.active_response(held.sign_on, organization.pk)
-            if existing is not None:
-                refuse_or_replace(held, existing, actor=actor)
+            refuse_where_answered(selectors.active_response(held.sign_on, organization.pk))
         created = organization is None
         if organization is None:
             organization = _pending_organization(held.sign_on, request)
@@ -168,8 +162,9 @@ def request_to_sign(
             signer_email=request.signer_email,
             signer_email_key=request.email_key,
             logo_id=organization.logo_id,
-            website=organization.website or request.website,
-            country=organization.country,
+            organization_name=request.organization_name,
+            acronym=request.acronym,
+            website=request.website,
             text_hash=text_hash,
             authorized=True,
             created_at=timezone.now(),
@@ -193,9 +188,7 @@ def sign_as_individual(
         held = _hold_open(sign_on, text_hash)
         if not held.sign_on.letter.accepts_individuals:
             raise SignOnError("This letter is signed by organizations only.")
-        existing = selectors.active_individual(held.sign_on, signing.email_key)
-        if existing is not None:
-            refuse_or_replace(held, existing, actor=actor)
+        refuse_where_answered(selectors.active_individual(held.sign_on, signing.email_key))
         signature = Signature(
             letter_id=held.sign_on.letter_id,
             sign_on=held.sign_on,

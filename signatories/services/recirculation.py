@@ -16,7 +16,7 @@ from signatories.models import Signature, SignOn
 from .core import Notification, holding, transition
 from .events import Actor
 from .sign_ons import revision_text_hash
-from .signatures import check_accepts_responses, check_text_hash
+from .signatures import check_accepts_responses, check_first_confirmed, check_text_hash
 
 NOTE_LIMIT = 2000
 # Signed responses that a material change puts back to their signers.
@@ -143,6 +143,7 @@ def reconfirm_signature(*, signature: Signature, text_hash: str, actor: Actor) -
         target = locked.status_before_reconfirmation or Signature.Status.PENDING_REVIEW
         if target == Signature.Status.UNCONFIRMED:
             target = Signature.Status.PENDING_REVIEW
+            check_first_confirmed(held, locked)
         previous_hash = locked.text_hash
         transition(
             held.sign_on,

@@ -3,7 +3,8 @@
 import datetime
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -11,16 +12,16 @@ from django.tasks import task
 from django.utils import timezone
 from wagtail.models import Revision
 
-from coalition.models import Coalition, Membership, Organization
+from coalition.models import Coalition, Contact, Membership, Organization
 from letters.models import CirculationApproval, LetterPage
-from signatories import tasks, tokens
+from signatories import selectors, tasks, tokens
 from signatories.errors import SignOnError, TransitionNotAllowed
 from signatories.models import Invitation, SignOn, default_reminder_days, validate_reminder_days
 from signatories.selectors import audience_organizations, people_to_invite
 
-from .core import Notification, holding, transition, transition_each
+from .core import Notification, holding, queue, transition, transition_each
 from .events import Actor
-from .reminders import send_scheduled_reminders
+from .reminders import reminders_due, send_scheduled_reminders
 
 
 def revision_text_hash(revision: Revision) -> str:
@@ -160,22 +161,48 @@ def timed_jobs(sign_on: SignOn) -> list[Notification]:
 
 
 def invite_organizations(
-    *, sign_on: SignOn, organizations: Iterable[Organization], actor: Actor
+    *,
+    sign_on: SignOn,
+    organizations: Iterable[Organization],
+    actor: Actor,
+    contacts: Collection[int] | None = None,
 ) -> list[Invitation]:
-    """Invite more organizations (or people added since) to an open sign-on; nobody twice."""
+    """Invite more organizations (or people added since) to an open sign-on; nobody twice.
+
+    `contacts` limits the invitations to these people: those staff were shown before inviting.
+    """
     with holding(sign_on) as held:
         if held.sign_on.status != SignOn.Status.OPEN:
             raise TransitionNotAllowed(
                 "Only an open sign-on takes invitations; this one is "
                 f"{held.sign_on.get_status_display().lower()}."
             )
-        return invite_people(held.sign_on, list(organizations), actor=actor)
+        return invite_people(held.sign_on, list(organizations), actor=actor, contacts=contacts)
 
 
 def invite_people(
-    sign_on: SignOn, organizations: list[Organization], *, actor: Actor
+    sign_on: SignOn,
+    organizations: list[Organization],
+    *,
+    actor: Actor,
+    contacts: Collection[int] | None = None,
 ) -> list[Invitation]:
     """Give each chosen person of these organizations a link and email it; the caller holds the lock."""
+    new = planned_invitations(sign_on, organizations)
+    if contacts is not None:
+        new = [invitation for invitation in new if invitation.contact_id in contacts]
+    return transition_each(
+        sign_on,
+        new,
+        action="invited",
+        actor=actor,
+        fields=new_link_fields,
+        notify=lambda invitation: [(tasks.send_invitation, (invitation.pk, "invitation"))],
+    )
+
+
+def planned_invitations(sign_on: SignOn, organizations: list[Organization]) -> list[Invitation]:
+    """The invitations inviting these organizations would make now, unsaved: nobody twice."""
     already = set(sign_on.invitations.values_list("contact_id", flat=True))
     addresses = {e.casefold() for e in sign_on.invitations.values_list("email", flat=True)}
     people = people_to_invite(organizations, recipients=sign_on.recipients)
@@ -194,13 +221,52 @@ def invite_people(
                     email=contact.email,
                 )
             )
-    return transition_each(
-        sign_on,
-        new,
-        action="invited",
-        actor=actor,
-        fields=new_link_fields,
-        notify=lambda invitation: [(tasks.send_invitation, (invitation.pk, "invitation"))],
+    return new
+
+
+@dataclass
+class NotYetInvited:
+    """Who of an open sign-on's audience has no link yet, and who cannot be given one."""
+
+    # The people "Invite people added since" would email now, in the audience's order.
+    invitations: list[Invitation]
+    # Organizations nobody at was invited that now have someone to invite: they joined the
+    # audience, or got a contact who may be emailed, after the sign-on opened.
+    joined_later: list[Organization]
+    # Organizations nobody at could be invited: no contact, or all opted out of email.
+    unreachable: list[Organization]
+
+    @property
+    def by_organization(self) -> list[tuple[Organization, list[Contact]]]:
+        """The people to invite, under their organization."""
+        grouped: dict[int, tuple[Organization, list[Contact]]] = {}
+        for invitation in self.invitations:
+            assert invitation.contact is not None
+            grouped.setdefault(invitation.organization.pk, (invitation.organization, []))[1].append(
+                invitation.contact
+            )
+        return list(grouped.values())
+
+
+def not_yet_invited(sign_on: SignOn) -> NotYetInvited:
+    """Who inviting the audience again would reach, and who it cannot; nobody once it is not open."""
+    if sign_on.status != SignOn.Status.OPEN:
+        return NotYetInvited(invitations=[], joined_later=[], unreachable=[])
+    audience = list(
+        audience_organizations(
+            coalitions=sign_on.coalitions.all(),
+            tiers=sign_on.tiers,
+            organizations=sign_on.organizations.all(),
+        )
+    )
+    planned = planned_invitations(sign_on, audience)
+    invited = set(sign_on.invitations.values_list("organization_id", flat=True))
+    reachable = {invitation.organization.pk for invitation in planned}
+    uninvited = [organization for organization in audience if organization.pk not in invited]
+    return NotYetInvited(
+        invitations=planned,
+        joined_later=[o for o in uninvited if o.pk in reachable],
+        unreachable=[o for o in uninvited if o.pk not in reachable],
     )
 
 
@@ -246,6 +312,82 @@ def cancel_sign_on(*, sign_on: SignOn, actor: Actor, reason: str = "") -> SignOn
             detail={"reason": reason},
         )
     return held.sign_on
+
+
+# A sign-on runs for weeks: a date further out is a typo (and past the year 9999, no date at all).
+LONGEST_MOVE = datetime.timedelta(days=730)
+
+
+def change_deadline(*, sign_on: SignOn, deadline: datetime.datetime, actor: Actor) -> SignOn:
+    """Extend an open sign-on's deadline or bring it forward; those who have not answered are
+    emailed the new date, once."""
+    if timezone.is_naive(deadline):
+        raise SignOnError("Give the deadline with its time zone.", field="deadline")
+    if deadline > timezone.now() + LONGEST_MOVE:
+        raise SignOnError(
+            f"The deadline must be within {LONGEST_MOVE.days} days from now.", field="deadline"
+        )
+    # As the database gives it back: the event's record of the sign-on must read the same.
+    deadline = deadline.astimezone(datetime.UTC)
+    with holding(sign_on) as held:
+        current = held.sign_on
+        if current.status != SignOn.Status.OPEN:
+            raise TransitionNotAllowed(
+                "Only an open sign-on's deadline can move; this one is "
+                f"{current.get_status_display().lower()}."
+            )
+        now = timezone.now()
+        if current.is_past_deadline(now):
+            raise TransitionNotAllowed(
+                "The deadline has passed and responses are refused: the sign-on is closing, so "
+                "its deadline no longer moves."
+            )
+        if deadline <= now:
+            raise SignOnError("The deadline must be in the future.", field="deadline")
+        if deadline == current.deadline:
+            raise SignOnError("That is the deadline already: choose another.", field="deadline")
+        previous = current.deadline
+        waiting = list(
+            Invitation.objects.select_for_update(of=("self",))
+            .filter(pk__in=selectors.awaiting_response(current).values("pk"))
+            .order_by("pk")
+        )
+        transition(
+            current,
+            current,
+            action="deadline_changed",
+            actor=actor,
+            fields={"deadline": deadline},
+            detail={
+                "previous_deadline": previous.isoformat(),
+                "deadline": deadline.isoformat(),
+                "extended": deadline > previous,
+                "told": len(waiting),
+            },
+        )
+        # Jobs queued for the old moments stay in the queue: each reads the deadline again when
+        # it runs (close_at_deadline), or counts the reminders due then (send_scheduled_reminders).
+        queue(timed_jobs(current))
+        transition_each(
+            current,
+            waiting,
+            action="deadline_notified",
+            actor=actor,
+            # The email of the new date stands for the reminders whose moments the new deadline
+            # has already passed, and a later deadline brings its own reminders: the count
+            # restarts from the moments passed on the new schedule.
+            fields=lambda invitation: {
+                "reminders_sent": reminders_due(current, invited_at=invitation.created_at, now=now)
+            },
+            detail=lambda invitation: {
+                "previous_deadline": previous.isoformat(),
+                "deadline": deadline.isoformat(),
+            },
+            notify=lambda invitation: [
+                (tasks.send_invitation, (invitation.pk, "deadline_changed"))
+            ],
+        )
+    return current
 
 
 def close_due_sign_ons(*, actor: Actor | None = None) -> list[SignOn]:

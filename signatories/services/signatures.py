@@ -1,27 +1,26 @@
 """Answering an invitation (sign, decline, pass it on), withdrawing, and staff review."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from coalition.models import Contact, Organization
+from coalition.models import Contact, Organization, name_key, sort_name_for
 from letters.models import LetterPage
 from signatories import ratelimits, selectors, tasks, tokens
 from signatories.addresses import email_key, same_mailbox
 from signatories.errors import AlreadyResponded, ResponsesClosed, SignOnError, TransitionNotAllowed
-from signatories.inputs import Declining, Forwarding, Signing, Withdrawing
+from signatories.inputs import Declining, Forwarding, InvalidInput, Signing, Withdrawing, _Cleaner
 from signatories.models import Invitation, Signature, SignOn
 
-from .core import Change, Held, Notification, hold, holding, transition
+from .core import Change, Held, Notification, hold, holding, queue, transition
 from .events import Actor
 from .sign_ons import new_link_fields
 
 FORWARDS_PER_INVITATION = 5
-# What staff may reject: a signature waiting for their review or for its address's confirmation.
-REJECTABLE = (Signature.Status.PENDING_REVIEW, Signature.Status.UNCONFIRMED)
+NOTE_LIMIT = 2000
 
 
 def check_accepts_responses(sign_on: SignOn) -> None:
@@ -355,14 +354,36 @@ def withdraw_signature(
     return signature
 
 
+def check_first_confirmed(held: Held, signature: Signature) -> None:
+    """Refuse to confirm a request where another's is confirmed: several requests nobody
+    confirmed may wait for one organization (or one person), and the first one confirmed goes
+    to review; the others stay as they are, cancelled by nobody."""
+    if signature.organization_id is None:
+        existing = selectors.active_individual(held.sign_on, signature.signer_email_key)
+        if existing is not None and existing.pk != signature.pk:
+            raise AlreadyResponded(
+                selectors.describe_individual_response(existing), signature=existing
+            )
+        return
+    existing = selectors.active_response(held.sign_on, signature.organization_id)
+    if existing is not None and existing.pk != signature.pk:
+        raise AlreadyResponded(
+            f"{selectors.describe_response(existing)} Your request stays on file, unconfirmed: "
+            "if it should stand instead, write to the coalition's staff.",
+            signature=existing,
+        )
+
+
 def confirm_signature(*, signature: Signature, actor: Actor) -> Signature:
-    """The signer confirmed their address by following the emailed link: the request goes to review."""
+    """The signer confirmed their address by following the emailed link: the request goes to
+    review, unless another request for the same organization was confirmed first."""
     with transaction.atomic():
         held = _hold_signature(signature)
         check_accepts_responses(held.sign_on)
         signature = held.signature  # type: ignore[assignment]
         if signature.status != Signature.Status.UNCONFIRMED:
             raise TransitionNotAllowed("This request is already confirmed.")
+        check_first_confirmed(held, signature)
         transition(
             held.sign_on,
             signature,
@@ -391,46 +412,194 @@ def _check_reviewable(held: Held) -> Signature:
     return signature
 
 
-def approve_signature(*, signature: Signature, actor: Actor) -> Signature:
-    """Approve a signature held for review; its logo is frozen as it prints, a pending
-    organization joins the CRM."""
-    with transaction.atomic():
-        # The organization's row first, as a merge takes it before the sign-on's: the same
-        # order everywhere, so the two never wait on each other.
-        Organization.objects.select_for_update().filter(pk=signature.organization_id).first()
-        held = _hold_signature(signature)
-        signature = _check_reviewable(held)
-        if signature.status == Signature.Status.NEEDS_RECONFIRMATION:
-            raise TransitionNotAllowed(
-                "This signature waits for its signer to reconfirm it against the changed text."
-            )
-        if signature.status == Signature.Status.UNCONFIRMED:
-            raise TransitionNotAllowed(
-                "This request's email address was never confirmed: it cannot be approved."
-            )
-        now = timezone.now()
-        organization = signature.organization
-        detail: dict[str, Any] = {}
-        if organization is not None and organization.status == Organization.Status.PENDING:
-            organization.status = Organization.Status.ACTIVE
-            organization.save(update_fields=["status", "updated_at"])
-            detail["organization_approved"] = organization.name
-        transition(
-            held.sign_on,
-            signature,
-            action="approved",
-            actor=actor,
-            status=Signature.Status.APPROVED,
-            fields={
-                "approved_at": now,
-                "reviewed_at": now,
-                "reviewed_by": actor.user,
-                "logo_id": organization.logo_id if organization else None,
-            },
-            detail=detail,
-            notify=[(tasks.send_signature_email, (signature.pk, "approved"))],
+def clean_display_name(value: str, *, of: str = "") -> str:
+    """A line as it prints, as staff give it: cleaned and bounded as the signer's own is."""
+    # The signer's cleaning (inputs._Cleaner: control characters, spacing, length, and whatever
+    # else it refuses), so that a line staff type is held to the same rules as one signers type.
+    cleaner = _Cleaner({"display_name": value})
+    cleaned = cleaner.text("display_name", required=True)
+    try:
+        cleaner.done()
+    except InvalidInput as error:
+        message = f"{of}: {error.message}" if of else error.message
+        raise SignOnError(message, field="display_name") from None
+    return cleaned
+
+
+def _refusal_to_settle(signature: Signature, *, responses_open: bool, verb: str) -> str:
+    """Why staff may not approve (or correct) the signature now, in words for them; empty if
+    they may (Signature.staff_may_approve)."""
+    if signature.staff_may_approve(responses_open=responses_open):
+        return ""
+    if signature.never_confirmed:
+        return f"This request's email address was never confirmed: it cannot be {verb}."
+    if signature.status == Signature.Status.NEEDS_RECONFIRMATION:
+        return (
+            "This signature waits for its signer to reconfirm it against the changed text; "
+            "once the sign-on has closed, you may approve or reject it."
         )
+    return (
+        f"The signature of {signature.display_name} is "
+        f"{signature.get_status_display().lower()}: only one waiting for review can be {verb}."
+    )
+
+
+def _check_may_settle(held: Held, *, verb: str) -> Signature:
+    """The held signature, if staff may approve (or correct) it now; else TransitionNotAllowed."""
+    signature = _check_reviewable(held)
+    refusal = _refusal_to_settle(
+        signature, responses_open=held.sign_on.accepts_responses, verb=verb
+    )
+    if refusal:
+        raise TransitionNotAllowed(refusal)
     return signature
+
+
+def _changed_display_name(
+    held: Held, signature: Signature, display_name: str, actor: Actor
+) -> dict[str, str]:
+    """Print the signature as `display_name`, recorded with the old and the new; no email."""
+    old = signature.display_name
+    fields: dict[str, Any] = {"display_name": display_name}
+    if signature.organization_id is None:
+        # A person's line sorts by itself; an organization's by the organization's name.
+        fields["sort_key"] = sort_name_for(display_name)
+    change = {"old": old, "new": display_name}
+    transition(
+        held.sign_on,
+        signature,
+        action="display_name_corrected",
+        actor=actor,
+        fields=fields,
+        detail={"display_name": change},
+    )
+    return change
+
+
+def correct_display_name(*, signature: Signature, display_name: str, actor: Actor) -> Signature:
+    """Correct how a signature waiting for staff prints; the signer is told the old and the new."""
+    display_name = clean_display_name(display_name)
+    with transaction.atomic():
+        held = _hold_signature(signature)
+        signature = _check_may_settle(held, verb="corrected")
+        if display_name == signature.display_name:
+            raise SignOnError(
+                f"It prints as “{display_name}” already: type the corrected line.",
+                field="display_name",
+            )
+        _changed_display_name(held, signature, display_name, actor)
+        queue([(tasks.send_signature_email, (signature.pk, "display_name_corrected"))])
+    return signature
+
+
+def _admit_organization(organization: Organization, signature: Signature) -> str:
+    """A pending organization whose request staff approve joins the CRM with what that request
+    said of it (the name as typed, its acronym and website, where the CRM has none); its name."""
+    fields = ["status", "updated_at"]
+    organization.status = Organization.Status.ACTIVE
+    if signature.invitation_id is None:
+        typed = signature.organization_name
+        if typed and name_key(typed) == organization.name_key and typed != organization.name:
+            organization.name, organization.sort_name = typed, sort_name_for(typed)
+            fields += ["name", "sort_name"]
+        for name in ("acronym", "website"):
+            if getattr(signature, name) and not getattr(organization, name):
+                setattr(organization, name, getattr(signature, name))
+                fields.append(name)
+    organization.save(update_fields=fields)
+    return organization.name
+
+
+def approve_signatures(
+    *,
+    signatures: Iterable[Signature],
+    actor: Actor,
+    display_names: Mapping[int, str] | None = None,
+    note: str = "",
+) -> list[Signature]:
+    """Approve signatures waiting for staff, all or none; each signer is told.
+
+    `display_names` corrects how some print (by signature pk), recorded with the old and the
+    new. A signature whose signer did not reconfirm a changed text before the sign-on closed is
+    approved only with a `note` of how they agreed to it. After publication, an approval prints
+    from the next correction.
+    """
+    chosen = sorted(signatures, key=lambda s: (s.sign_on_id or 0, s.pk))
+    if not chosen:
+        raise SignOnError("Tick the signatures to approve.", field="signature")
+    if any(signature.sign_on_id is None for signature in chosen):
+        raise SignOnError("An imported signature has no sign-on to be approved in.")
+    note = (note or "").strip()
+    if len(note) > NOTE_LIMIT:
+        raise SignOnError(f"The note is too long: at most {NOTE_LIMIT} characters.", field="note")
+    names = {
+        signature.pk: clean_display_name(
+            (display_names or {})[signature.pk], of=f"The line for {signature.display_name}"
+        )
+        for signature in chosen
+        if signature.pk in (display_names or {})
+    }
+    approved = []
+    with transaction.atomic():
+        # The organizations' rows first, as a merge takes them before the sign-on's: the same
+        # order everywhere, so the two never wait on each other.
+        list(
+            Organization.objects.select_for_update()
+            .filter(pk__in={s.organization_id for s in chosen if s.organization_id})
+            .order_by("pk")
+        )
+        for signature in chosen:
+            held = _hold_signature(signature)
+            signature = _check_may_settle(held, verb="approved")
+            detail: dict[str, Any] = {}
+            if signature.status == Signature.Status.NEEDS_RECONFIRMATION:
+                if not note:
+                    raise SignOnError(
+                        f"{signature.display_name} was not reconfirmed after the text changed: "
+                        "say how its signer agreed to the text as it stands (it is kept in the "
+                        "record and emailed to them).",
+                        field="note",
+                    )
+                detail["not_reconfirmed"] = {"signed_text_hash": signature.text_hash, "note": note}
+            new_name = names.get(signature.pk)
+            if new_name and new_name != signature.display_name:
+                detail["display_name"] = _changed_display_name(held, signature, new_name, actor)
+            organization = signature.organization
+            if organization is not None and organization.status == Organization.Status.PENDING:
+                detail["organization_approved"] = _admit_organization(organization, signature)
+            if held.sign_on.status == SignOn.Status.PUBLISHED:
+                detail["after_publication"] = True
+            now = timezone.now()
+            transition(
+                held.sign_on,
+                signature,
+                action="approved",
+                actor=actor,
+                status=Signature.Status.APPROVED,
+                fields={
+                    "approved_at": now,
+                    "reviewed_at": now,
+                    "reviewed_by": actor.user,
+                    "logo_id": organization.logo_id if organization else None,
+                    "status_before_reconfirmation": "",
+                },
+                detail=detail,
+                notify=[(tasks.send_signature_email, (signature.pk, "approved"))],
+            )
+            approved.append(signature)
+    return approved
+
+
+def approve_signature(
+    *, signature: Signature, actor: Actor, display_name: str | None = None, note: str = ""
+) -> Signature:
+    """Approve a signature waiting for staff, perhaps correcting how it prints; its logo is frozen
+    as it prints, a pending organization joins the CRM."""
+    names = {signature.pk: display_name} if display_name is not None else None
+    [approved] = approve_signatures(
+        signatures=[signature], actor=actor, display_names=names, note=note
+    )
+    return approved
 
 
 def reject_signatures(
@@ -456,14 +625,7 @@ def reject_signatures(
             for signature in sorted(by_sign_on[sign_on_id], key=lambda s: s.pk):
                 held = _hold_signature(signature)
                 signature = _check_reviewable(held)
-                waiting = (signature.status, signature.status_before_reconfirmation)
-                if not (
-                    waiting[0] in REJECTABLE
-                    or (
-                        waiting[0] == Signature.Status.NEEDS_RECONFIRMATION
-                        and waiting[1] in REJECTABLE
-                    )
-                ):
+                if not signature.staff_may_reject(responses_open=held.sign_on.accepts_responses):
                     raise TransitionNotAllowed(
                         f"The signature of {signature.display_name} is "
                         f"{signature.get_status_display().lower()}: only one waiting for review "
@@ -569,6 +731,14 @@ def add_signatory(
         held = hold(sign_on)
         if organization is not None:
             existing = selectors.active_response(held.sign_on, organization.pk)
+            if existing is not None and existing.status != Signature.Status.APPROVED:
+                # Held when the sign-on closed: staff settle it in the review queue instead.
+                raise AlreadyResponded(
+                    f"The signature of {organization.name} waits in the review queue "
+                    f"({existing.get_status_display().lower()}): approve it there, and it "
+                    "prints from the next correction.",
+                    signature=existing,
+                )
             if existing is not None:
                 raise AlreadyResponded(selectors.describe_response(existing), signature=existing)
         return record_response(

@@ -160,7 +160,7 @@ def test_a_request_through_the_open_link_is_confirmed_by_email_then_approved(
     panel = staff_page.locator("section", has_text="Société des Robots Québécois (SRQ)")
     expect(panel.get_by_text("is not in the CRM yet")).to_be_visible()
     panel.get_by_role("button", name="Approve").click()
-    expect(staff_page.get_by_text("Approved the signature of Société des Robots")).to_be_visible()
+    expect(staff_page.get_by_text("Approved 1 signature: “Société des Robots")).to_be_visible()
 
     signature = Signature.objects.get(signer_email="zoe@robots.example.org")
     assert signature.status == Signature.Status.APPROVED

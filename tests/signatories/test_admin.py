@@ -131,12 +131,13 @@ def test_the_tracker_counts_by_coalition_and_tier(
         "total": 3,
         "opened": 3,
         "signed": 1,
-        "pending": 1,
+        "review": 1,
+        "signer": 0,
         "declined": 0,
         "withdrawn": 0,
         "not_responded": 1,
     }
-    groups = {(c, t): (n["signed"], n["pending"]) for c, t, n in counts.by_group}
+    groups = {(c, t): (n["signed"], n["review"]) for c, t, n in counts.by_group}
     assert groups == {
         ("Digital Trade Coalition", "Lead"): (1, 0),
         ("Digital Trade Coalition", "Steering"): (0, 1),

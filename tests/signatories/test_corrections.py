@@ -178,12 +178,24 @@ def test_staff_correct_a_letter_from_its_corrections_page(
     )
     assert response.status_code == 302
     assert "Added: Late Signers" in staff_client.get(url).content.decode()
+    # The page's form leads to the version it would publish; nothing is published by it.
+    shown = staff_client.post(url, {"action": "publish", "note": "Adds Late Signers."})
+    assert shown.status_code == 302
+    preview = staff_client.get(shown["Location"])
+    assert "<li>Added: Late Signers</li>" in preview.content.decode()
+    assert published.letter.publications.count() == 1
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(url, {"action": "publish", "note": "Adds Late Signers."})
+        response = staff_client.post(
+            reverse("signatories_admin:publish_correction", args=[published.letter_id]),
+            {"note": "Adds Late Signers.", "fingerprint": preview.context["fingerprint"]},
+        )
     assert response.status_code == 302
     assert published.letter.publications.count() == 2
-    refused = staff_client.post(url, {"action": "publish", "note": "Again"}, follow=True)
-    assert "Nothing changed since version 2" in refused.content.decode()
+    again = staff_client.get(
+        reverse("signatories_admin:publish_correction", args=[published.letter_id]),
+        {"note": "Again"},
+    )
+    assert "Nothing changed since version 2" in again.content.decode()
 
 
 def test_a_correction_page_for_an_unpublished_letter_is_not_found(staff_client, db):

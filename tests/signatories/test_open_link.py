@@ -6,7 +6,9 @@ import re
 
 import pytest
 import time_machine
+from bs4 import BeautifulSoup
 from django.contrib.messages import get_messages
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -302,31 +304,165 @@ def test_a_second_response_from_the_same_organization_is_refused(client, open_si
         ),
     )
     assert response.status_code == 409
-    assert "Robin Fixer (Chair) already signed for Widget Repair Guild (WRG)" in (
+    # Named as the CRM holds it: the pending organization holds nothing a request typed.
+    assert "Robin Fixer (Chair) already signed for Widget Repair Guild on" in (
         response.content.decode()
     )
     assert Signature.objects.count() == 1
 
 
-def test_a_request_never_confirmed_gives_way_and_names_nobody(client, open_sign_on):
-    """A stranger's unconfirmed request cannot hold an organization's place, nor show its name."""
+def test_a_strangers_request_cannot_cancel_the_real_one_nor_be_cancelled_by_it(
+    client, open_sign_on, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Issue 15: a later request for the same name cancelled an earlier unconfirmed one, so a
+    stranger could cancel a real request. Both now wait; the first one confirmed goes to review."""
     squatter = ask(open_sign_on, signer_name="Mallory Squat", signer_email="m@elsewhere.example")
-    response = client.post(
-        open_url(open_sign_on.token),
-        org_data(
-            open_sign_on,
-            organization_name="widget repair guild",
-            signer_name="Sam Real",
-            signer_email="sam@wrg.example.org",
-        ),
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            open_url(open_sign_on.token),
+            org_data(
+                open_sign_on,
+                organization_name="widget repair guild",
+                signer_name="Sam Real",
+                signer_email="sam@wrg.example.org",
+            ),
+        )
     assert response.status_code == 302
     assert "Mallory" not in client.get(response["Location"]).content.decode()
+    real = Signature.objects.get(signer_email="sam@wrg.example.org")
     squatter.refresh_from_db()
-    assert squatter.status == Signature.Status.REJECTED
-    assert open_sign_on.events.filter(action="request_replaced", signature=squatter).exists()
-    [standing] = Signature.objects.filter(status__in=Signature.ACTIVE_STATUSES)
-    assert standing.signer_name == "Sam Real"
+    assert (squatter.status, real.status) == ("unconfirmed", "unconfirmed")
+    assert squatter.organization == real.organization
+    assert not open_sign_on.events.filter(action="request_replaced").exists()
+    # A third request, the stranger again, cancels nothing either.
+    ask(open_sign_on, signer_name="Mallory Again", signer_email="m2@elsewhere.example")
+    assert Signature.objects.filter(status="unconfirmed").count() == 3
+
+    path = SIGNATURE_LINK.search(mailoutbox[-1].body).group(1)
+    assert client.post(path, {"action": "confirm"}).status_code == 302
+    real.refresh_from_db()
+    assert real.status == Signature.Status.PENDING_REVIEW
+    # The stranger's confirms nothing now: the real request is in review, and theirs waits.
+    with pytest.raises(services.AlreadyResponded, match=r"Sam Real \(Chair\) already signed"):
+        confirmed(squatter)
+    squatter.refresh_from_db()
+    assert squatter.status == Signature.Status.UNCONFIRMED
+    assert list(selectors.review_queue()) == [real]
+    assert selectors.verify_event_chain(sign_on=open_sign_on) == []
+
+
+def test_after_a_material_change_the_first_request_reconfirmed_goes_to_review(open_sign_on):
+    """Reconfirming proves the address as confirming does: the first one wins, the other waits."""
+    from .test_recirculation import recirculate
+
+    first = ask(open_sign_on)
+    second = ask(open_sign_on, signer_name="Sam Other", signer_email="sam@wrg.example.org")
+    recirculate(open_sign_on, material=True)
+    open_sign_on.refresh_from_db()
+    services.reconfirm_signature(
+        signature=second, text_hash=open_sign_on.text_hash, actor=STAFF_ACTOR
+    )
+    with pytest.raises(services.AlreadyResponded, match=r"Sam Other \(Chair\) already signed"):
+        services.reconfirm_signature(
+            signature=first, text_hash=open_sign_on.text_hash, actor=STAFF_ACTOR
+        )
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (
+        Signature.Status.NEEDS_RECONFIRMATION,
+        Signature.Status.PENDING_REVIEW,
+    )
+    assert selectors.verify_event_chain(sign_on=open_sign_on) == []
+
+
+def test_the_database_holds_one_confirmed_answer_per_organization(open_sign_on):
+    """Requests nobody confirmed may wait side by side; two confirmed ones may not."""
+    first = ask(open_sign_on)
+    second = ask(open_sign_on, signer_email="sam@wrg.example.org")
+    confirmed(first)
+    Signature.objects.filter(pk=second.pk).update(
+        status=Signature.Status.NEEDS_RECONFIRMATION,
+        status_before_reconfirmation=Signature.Status.UNCONFIRMED,
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Signature.objects.filter(pk=second.pk).update(
+            status=Signature.Status.NEEDS_RECONFIRMATION,
+            status_before_reconfirmation=Signature.Status.PENDING_REVIEW,
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Signature.objects.filter(pk=second.pk).update(status=Signature.Status.PENDING_REVIEW)
+    person = sign_personally(open_sign_on)
+    again = sign_personally(open_sign_on, person="J. Doe")
+    assert {person.status, again.status} == {Signature.Status.UNCONFIRMED}
+    confirmed(person)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Signature.objects.filter(pk=again.pk).update(status=Signature.Status.APPROVED)
+
+
+def test_a_pending_organization_holds_nothing_a_stranger_typed(
+    staff_client, open_sign_on, django_capture_on_commit_callbacks
+):
+    """Issue 15: a stranger's unconfirmed request fixed the pending organization's website (and
+    acronym), and the real organization's later request took it over."""
+    stranger = ask(
+        open_sign_on,
+        acronym="EVIL",
+        website="https://evil.example",
+        display_name="Widget Repair Guild (EVIL)",
+        signer_name="Mallory Squat",
+        signer_email="m@elsewhere.example",
+    )
+    organization = stranger.organization
+    assert organization.status == Organization.Status.PENDING
+    assert (organization.acronym, organization.website) == ("", "")
+    assert (stranger.organization_name, stranger.acronym, stranger.website) == (
+        "Widget Repair Guild",
+        "EVIL",
+        "https://evil.example",
+    )
+    # The stranger's acronym does not make another organization's request theirs.
+    other = ask(open_sign_on, organization_name="Entirely Other Body", acronym="EVIL")
+    assert other.organization != organization
+
+    real = ask(open_sign_on, website="https://wrg.example.org", signer_email="robin@wrg.example")
+    assert real.organization == organization
+    assert (real.acronym, real.website) == ("WRG", "https://wrg.example.org")
+    organization.refresh_from_db()
+    assert (organization.acronym, organization.website) == ("", "")
+    confirmed(real)
+
+    # Staff see each request's own details, side by side where they disagree.
+    review = staff_client.get(reverse("signatories_admin:review"))
+    soup = BeautifulSoup(review.content, "html.parser")
+    item = soup.find(id=f"review-{real.pk}")
+    table = item.find("table", class_="requests")
+    rows = {
+        row.find("th").get_text(" ", strip=True): [td.get_text(strip=True) for td in row("td")]
+        for row in table.find("tbody").find_all("tr")
+    }
+    assert rows["Website (differs)"] == ["https://evil.example", "https://wrg.example.org"]
+    assert rows["Acronym (differs)"] == ["EVIL", "WRG"]
+    assert rows["Email (differs)"] == ["m@elsewhere.example", "robin@wrg.example"]
+    assert item.find(class_="requests-disagree") is not None
+    headings = [th.get_text(" ", strip=True) for th in table.find("thead").find_all("th")]
+    assert headings[1].startswith("Request 1: email not confirmed")
+    assert headings[2].startswith("This request: pending review")
+    # The never-confirmed ones are listed by organization, each to be rejected on its own.
+    [group] = [g for g in soup.find_all(class_="unconfirmed-organization") if "Widget" in g.h3.text]
+    assert [box["value"] for box in group.find("tfoot").find_all("input")] == [str(stranger.pk)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(reverse("signatories_admin:approve", args=[real.pk]))
+    organization.refresh_from_db()
+    # Approved, the request's details fill the organization through the CRM.
+    assert organization.status == Organization.Status.ACTIVE
+    assert (organization.name, organization.acronym, organization.website) == (
+        "Widget Repair Guild",
+        "WRG",
+        "https://wrg.example.org",
+    )
+    stranger.refresh_from_db()
+    assert stranger.status == Signature.Status.UNCONFIRMED
     assert selectors.verify_event_chain(sign_on=open_sign_on) == []
 
 
@@ -495,11 +631,12 @@ def test_staff_reject_an_individual_with_an_emailed_reason(
 def test_the_tracker_counts_requests_and_individuals(staff_client, open_sign_on):
     sign_personally(open_sign_on)
     confirmed(ask(open_sign_on))
-    assert selectors.tally(open_sign_on).open_link_totals["pending"] == 2
+    totals = selectors.tally(open_sign_on).open_link_totals
+    assert (totals["review"], totals["signer"]) == (1, 1)
     page = staff_client.get(reverse("signatories_admin:tracker", args=[open_sign_on.pk]))
     assert (
-        "Through the open link, outside the invited audience: 2 (0 signed, 2 waiting for "
-        "confirmation, review or reconfirmation, 0 withdrawn or rejected)."
+        "Through the open link, outside the invited audience: 2 (0 signed, 1 waiting for "
+        "staff review, 1 waiting for the signer to confirm or reconfirm, 0 withdrawn or rejected)."
     ) in page.content.decode()
 
 
@@ -703,3 +840,31 @@ def test_the_emails_tell_members_and_others_why_they_receive_them(
     for text in (email.body, email.alternatives[0][0]):
         assert "Association of Widget Makers 0 was invited to sign this letter" in text
         assert "member of the coalition" not in text
+
+
+def test_a_strangers_unconfirmed_request_is_shown_to_nobody_but_staff(client, open_sign_on):
+    """What a stranger typed in a request nobody confirmed is no answer of the organization's:
+    its own people see nothing of it, on its portal or on its pages."""
+    from coalition.models import Contact
+    from tests.portal.conftest import log_in
+
+    known = OrganizationFactory(name="Widget Repair Guild", acronym="WRG")
+    contact = Contact.objects.create(
+        organization=known, name="Robin Fixer", email="robin@wrg.example.org"
+    )
+    stranger = ask(
+        open_sign_on,
+        display_name="Widget Repair Guild, as Mallory says",
+        signer_name="Mallory Squat",
+        signer_email="m@elsewhere.example",
+    )
+    assert stranger.organization == known
+    assert selectors.active_response(open_sign_on, known.pk) is None
+    assert selectors.page_responses(open_sign_on, known.pk) == (None, None)
+
+    portal = log_in(client, contact).get(reverse("portal:organization", args=[known.slug]))
+    portal = portal.content.decode()
+
+    assert "Widget Repair Guild" in portal
+    assert "Mallory" not in portal
+    assert "email not confirmed" not in portal

@@ -181,7 +181,8 @@ def test_the_signer_page_shows_the_difference_escaped(client, sign_on, responses
     assert f'value="{sign_on.text_hash}"' in page
     assert 'name="csrfmiddlewaretoken"' in page
     assert 'name="action" value="reconfirm"' in page
-    assert 'name="action" value="withdraw"' in page
+    # Withdrawing instead is offered too, after one question (its own page).
+    assert 'name="withdraw" value="1"' in page
     # The organization that declined has nothing to reconfirm.
     declined_page = client.get(url(tokens_[2])).content.decode()
     assert RECONFIRM_BUTTON not in declined_page
@@ -526,11 +527,13 @@ def test_a_material_change_reaches_open_link_signers_and_those_who_have_not_answ
         assert told.subject.startswith("The text has changed: A joint letter on widgets")
         assert told.body.startswith(f"Dear {invitation.name},")
         assert LINK.search(told.body).group(1) == url(token_for(invitation))
-    # Nobody drops out of sight: the review queue and the tracker still show the signature.
-    assert signature in selectors.review_queue()
+    # Nobody drops out of sight: the review page and the tracker still show the signature, as
+    # waiting for its signer (not for staff) while the sign-on is open.
+    assert signature in selectors.awaiting_reconfirmation()
+    assert signature not in selectors.review_queue()
     assert [row.response for row in selectors.tally(sign_on).open_link] == [signature]
     tracker = staff_client.get(reverse("signatories_admin:tracker", args=[sign_on.pk]))
-    assert tracker.context["tally"].open_link_totals["pending"] == 1
+    assert tracker.context["tally"].open_link_totals["signer"] == 1
     html = tracker.content.decode()
     row = html[html.index(f"<td>{signature.signer_name if kind == 'individual' else 'Robot'}") :]
     assert "Signed, awaiting reconfirmation" in row[: row.index("</tr>")]
@@ -593,10 +596,15 @@ def test_staff_circulate_a_new_revision_from_the_tracker(
     assert event.actor == "staff" and event.detail["note"] == "New ask"
     page = staff_client.get(tracker)
     html = page.content.decode()
-    # The two signatures wait for their signers: counted as pending, each row saying why.
+    # The two signatures wait for their signers: counted apart from staff's, each row saying why.
     assert html.count("<td>Signed, awaiting reconfirmation</td>") == 2
     totals = page.context["tally"].totals
-    assert (totals["signed"], totals["pending"], totals["declined"]) == (0, 2, 1)
+    assert (totals["signed"], totals["review"], totals["signer"], totals["declined"]) == (
+        0,
+        0,
+        2,
+        1,
+    )
     # Nothing newer is approved now: the form says how to get one.
     assert "No newer revision of this letter is approved for circulation" in html
 

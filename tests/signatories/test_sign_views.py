@@ -109,7 +109,11 @@ def test_signing_shows_a_confirmation_and_emails_the_signers_own_link(
     assert confirm.status_code == 200
     html = confirm.content.decode()
     assert "The signature of Association of Widget Makers 0" in html
-    assert 'value="withdraw">Withdraw the signature</button>' in html
+    assert '<form method="get"' in html
+    assert 'name="withdraw" value="1">Withdraw the signature…</button>' in html
+    question = client.get(signature_path, {"withdraw": "1"}).content.decode()
+    assert "Withdraw the signature of Association of Widget Makers 0 from" in question
+    assert 'value="withdraw">Withdraw the signature</button>' in question
     with django_capture_on_commit_callbacks(execute=True):
         done = client.post(signature_path, withdraw_data("Board said no"))
     assert done.status_code == 302
@@ -123,7 +127,11 @@ def test_signing_shows_a_confirmation_and_emails_the_signers_own_link(
     again = client.post(signature_path, withdraw_data())
     assert again.status_code == 409
     assert sign_on.events.filter(action="withdrawn").count() == 1
-    assert 'value="withdraw">Withdraw' not in client.get(signature_path).content.decode()
+    assert 'name="withdraw"' not in client.get(signature_path).content.decode()
+    # Nor does the question show for it.
+    assert "Withdraw the signature of" not in (
+        client.get(signature_path, {"withdraw": "1"}).content.decode()
+    )
 
 
 def test_declining_records_the_reason(client, sign_on, invitations, tokens):
@@ -372,7 +380,10 @@ def test_after_the_deadline_everything_is_refused(
         # The signer's link still shows the signature, without a way to withdraw it.
         page = client.get(signature_path).content.decode()
         assert "responses are no longer accepted" in page
-        assert 'value="withdraw"' not in page
+        assert 'name="withdraw"' not in page
+        assert "Withdraw the signature of" not in (
+            client.get(signature_path, {"withdraw": "1"}).content.decode()
+        )
     assert Signature.objects.get().status == "approved"
 
 

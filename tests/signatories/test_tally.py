@@ -138,7 +138,8 @@ INVITED_TOTALS = {
     "total": 8,
     "opened": 7,
     "signed": 1,
-    "pending": 2,
+    "review": 1,
+    "signer": 1,
     "declined": 1,
     "withdrawn": 2,
     "not_responded": 2,
@@ -147,7 +148,8 @@ OPEN_LINK_TOTALS = {
     "total": 4,
     "opened": 4,
     "signed": 2,
-    "pending": 2,
+    "review": 1,
+    "signer": 1,
     "declined": 0,
     "withdrawn": 0,
     "not_responded": 0,
@@ -192,21 +194,28 @@ def test_the_tracker_chart_export_and_public_count_agree_in_every_state(
         assert invited == sum(columns), (tier, numbers)
         assert coalition == "Digital Trade Coalition"
         by_tier[tier] = dict(zip(COLUMNS, columns, strict=True))
+    nothing = dict.fromkeys(COLUMNS, 0)
     assert by_tier == {
-        "Lead": {"signed": 1, "pending": 0, "declined": 1, "withdrawn": 0, "not_responded": 1},
-        "Steering": {"signed": 0, "pending": 1, "declined": 0, "withdrawn": 1, "not_responded": 1},
-        "Member": {"signed": 0, "pending": 1, "declined": 0, "withdrawn": 1, "not_responded": 0},
+        "Lead": {**nothing, "signed": 1, "declined": 1, "not_responded": 1},
+        "Steering": {**nothing, "review": 1, "withdrawn": 1, "not_responded": 1},
+        "Member": {**nothing, "signer": 1, "withdrawn": 1},
     }
     total = cells(table.find("tfoot").find("tr"))
     assert total[0] == "Total"
     assert [int(n) for n in total[1:]] == [INVITED_TOTALS[k] for k in ("total", "opened", *COLUMNS)]
     assert soup.find(id="printed-count").get_text() == "3"
+    # Holds counted by who must act: staff (the review queue, exactly), or the signer.
+    assert counts.waiting_for_review == selectors.review_queue().count() == 2
+    assert counts.waiting_for_signer == 2
+    assert soup.find(id="holds-for-review").get_text() == "2"
+    assert soup.find(id="holds-for-signer").get_text() == "2"
     assert (
         soup.find(id="open-link-counts")
         .get_text(" ", strip=True)
         .startswith(
-            "Through the open link, outside the invited audience: 4 (2 signed, 2 waiting for "
-            "confirmation, review or reconfirmation, 0 withdrawn or rejected)."
+            "Through the open link, outside the invited audience: 4 (2 signed, 1 waiting for "
+            "staff review, 1 waiting for the signer to confirm or reconfirm, 0 withdrawn or "
+            "rejected)."
         )
     )
     # Open-link responses are rows of the table too, with their state.
@@ -225,7 +234,7 @@ def test_the_tracker_chart_export_and_public_count_agree_in_every_state(
     chart = selectors.response_chart(sign_on)
     assert chart.totals == {
         "signed": counts.totals["signed"] + counts.open_link_totals["signed"],
-        "pending": counts.totals["pending"] + counts.open_link_totals["pending"],
+        "pending": counts.waiting_for_review + counts.waiting_for_signer,
         "declined": counts.totals["declined"] + counts.open_link_totals["declined"],
     }
     assert chart.totals == {"signed": 3, "pending": 4, "declined": 1}
@@ -275,7 +284,7 @@ def test_a_pending_signature_moves_from_pending_to_signed_everywhere_at_once(
     services.approve_signature(signature=signature, actor=STAFF_ACTOR)
 
     counts = selectors.tally(sign_on)
-    assert (counts.totals["signed"], counts.totals["pending"]) == (2, 1)
+    assert (counts.totals["signed"], counts.totals["review"], counts.totals["signer"]) == (2, 0, 1)
     assert counts.totals["total"] == 8
     assert selectors.response_chart(sign_on).totals == {"signed": 4, "pending": 3, "declined": 1}
     assert counts.printed == 4 == len(selectors.printable_lines(sign_on))
