@@ -1,16 +1,22 @@
 from typing import Any
 
-from django.http import HttpRequest
+from django.contrib import messages
+from django.db.models import Exists, OuterRef, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import URLPattern, URLResolver, include, path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 from wagtail.admin.site_summary import SummaryItem
 from wagtail.admin.ui.components import Component
+from wagtail.models import Page
 
 from coalition import mfa
+from letters.models import LetterPage
 
 from . import admin_urls
 from .dashboard import LettersInReviewPanel, SignOnsPanel
+from .models import Publication, SignOn
 
 
 class PermissionMenuItem(MenuItem):
@@ -80,3 +86,47 @@ def leave_out_the_site_summary(request: HttpRequest, items: list[SummaryItem]) -
 # The admin's account page leads to allauth's two-factor pages (coalition/mfa.py).
 hooks.register("register_account_settings_panel", mfa.TwoFactorSettingsPanel)
 hooks.register("register_account_menu_item", mfa.account_menu_item)
+
+
+def kept_letter(pages: list[Any]) -> LetterPage | None:
+    """Of these pages and those below them, a letter whose record must stay: it went out for
+    sign-on (its signatures and event chain name it) or was published (its versions and PDFs)."""
+    below = Q()
+    for page in pages:
+        below |= Q(path__startswith=page.path)
+    return (
+        LetterPage.objects.filter(below)
+        .filter(
+            Exists(SignOn.objects.filter(letter=OuterRef("pk")))
+            | Exists(Publication.objects.filter(letter=OuterRef("pk")))
+        )
+        .order_by("path")
+        .first()
+    )
+
+
+def _refuse_deleting(request: HttpRequest, letter: LetterPage) -> HttpResponse:
+    messages.error(
+        request,
+        f"“{letter.title}” cannot be deleted: it went out for sign-on or was published, and "
+        "its signatures, record and published versions stay with it. Unpublish it, or withdraw "
+        "what it should no longer say through a correction.",
+    )
+    return redirect("wagtailadmin_pages:edit", letter.pk)
+
+
+@hooks.register("before_delete_page")
+def keep_letters_with_a_record(request: HttpRequest, page: Any) -> HttpResponse | None:
+    letter = kept_letter([page])
+    return _refuse_deleting(request, letter) if letter is not None else None
+
+
+@hooks.register("before_bulk_action")
+def keep_letters_with_a_record_in_bulk(
+    request: HttpRequest, action_type: str, objects: list[Any], action_class_instance: Any
+) -> HttpResponse | None:
+    if action_type != "delete":
+        return None
+    pages = [obj for obj in objects if isinstance(obj, Page)]
+    letter = kept_letter(pages) if pages else None
+    return _refuse_deleting(request, letter) if letter is not None else None
