@@ -19,6 +19,7 @@ from allauth.account.adapter import DefaultAccountAdapter, get_adapter
 from allauth.account.forms import ConfirmLoginCodeForm, LoginForm, RequestLoginCodeForm
 from allauth.account.models import EmailAddress
 from allauth.core import context, ratelimit
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -66,10 +67,21 @@ class AccountAdapter(DefaultAccountAdapter):
         message = self.render_mail(
             template_prefix,
             email,
-            {"request": request, "email": email, "current_site": get_current_site(request)} | extra,
+            {
+                "request": request,
+                "email": email,
+                "current_site": get_current_site(request),
+                # The site's own name and address, not the host the request came in by.
+                "site_name": settings.WAGTAIL_SITE_NAME,
+                "site_url": settings.SITE_URL,
+            }
+            | extra,
         )
         message.to = recipients
         queue_email(message)
+
+    def format_email_subject(self, subject: str) -> str:
+        return f"{settings.WAGTAIL_SITE_NAME}: {subject}"
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         """Staff to the admin, everyone else (member contacts) to the member portal."""

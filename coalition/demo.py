@@ -70,6 +70,8 @@ DEMO_WORLD_MEMBERS = [
 ]
 # A likely duplicate of a member, as a spreadsheet would have typed it: offered for merging.
 DEMO_LIKELY_DUPLICATE = ("Computer and Communications Industry Assn", "ccia-dc@example.org")
+# Typed with a letter missing: "Likely duplicates" catches it beside the real one.
+DEMO_MISSPELT = ("Nationl Foreign Trade Council", "nftc-desk@example.org")
 
 DEMO_LOGOS = {"ACT": "#1f5f7a", "CSI": "#7a1f3d", "CCIA": "#2c6e31", "CTA": "#4f3a80"}
 
@@ -192,17 +194,17 @@ def _world_members() -> None:
 def _likely_duplicate(coalition: Coalition) -> None:
     """A second record of a member under an abbreviated name: the admin's "Likely duplicates"
     page offers the pair for merging."""
-    name, email = DEMO_LIKELY_DUPLICATE
-    organization = _member(name, country="US")
-    Membership.objects.get_or_create(
-        coalition=coalition,
-        organization=organization,
-        left_on=None,
-        defaults={"tier": Membership.Tier.MEMBER},
-    )
-    Contact.objects.get_or_create(
-        email=email, defaults={"organization": organization, "name": "Front desk"}
-    )
+    for name, email in (DEMO_LIKELY_DUPLICATE, DEMO_MISSPELT):
+        organization = _member(name, country="US")
+        Membership.objects.get_or_create(
+            coalition=coalition,
+            organization=organization,
+            left_on=None,
+            defaults={"tier": Membership.Tier.MEMBER},
+        )
+        Contact.objects.get_or_create(
+            email=email, defaults={"organization": organization, "name": "Front desk"}
+        )
 
 
 # Fake data at scale ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from coalition.models import Coalition
+from coalition.models import Coalition, Contact, Membership, Organization
 from letters.models import LetterPage
 from letters.services import approve_for_circulation, ensure_letter_archive, unique_slug
 from signatories import selectors, services
@@ -101,11 +101,12 @@ def load(stdout: "Output") -> None:
         if sign_on is None:
             revision = letter.latest_revision
             approve_for_circulation(revision=revision, user=None)
+            # At 17:00 in the coalition's time zone, twelve days out, then extended to two
+            # weeks: the tracker's record shows the move, and who was told of it.
+            five_pm = timezone.localtime().replace(hour=17, minute=0, second=0, microsecond=0)
             sign_on = services.create_sign_on(
                 revision=revision,
-                # Two weeks out, at 17:00 in the coalition's time zone.
-                deadline=timezone.localtime().replace(hour=17, minute=0, second=0, microsecond=0)
-                + datetime.timedelta(days=14),
+                deadline=five_pm + datetime.timedelta(days=12),
                 coalitions=[coalition],
                 message="Please read the draft and respond by the deadline.",
                 show_signatories=True,
@@ -114,8 +115,14 @@ def load(stdout: "Output") -> None:
             )
             sign_on = services.open_sign_on(sign_on=sign_on, actor=actor)
             _responses(sign_on, actor)
+            sign_on = services.change_deadline(
+                sign_on=sign_on, deadline=five_pm + datetime.timedelta(days=14), actor=actor
+            )
             stdout.write(f"Opened a sign-on on “{TITLE}”.\n")
         _published_example(coalition, actor, stdout)
+        if not Organization.objects.filter(name="Open Markets Forum").exists():
+            # After both sign-ons went out: the tracker asks whether to invite it.
+            _joins_later(coalition)
     waiting = (
         selectors.awaiting_response(sign_on)
         .select_related("organization")
@@ -202,8 +209,41 @@ def _responses(sign_on: SignOn, actor: services.Actor) -> None:
         text_hash=sign_on.text_hash,
         actor=actor,
     )
+    # Someone else asks for the same organization with other details and never confirms: staff
+    # see the two requests side by side, and neither cancels the other.
+    services.request_to_sign(
+        sign_on=sign_on,
+        request=OrganizationRequest(
+            organization_name="Example Robotics Alliance",
+            website="https://era-robots.example.net",
+            display_name="Example Robotics Alliance",
+            signer_name="Alex Moreau",
+            signer_title="Board member",
+            signer_email="alex@era-robots.example.net",
+        ),
+        text_hash=sign_on.text_hash,
+        actor=actor,
+    )
+
     # Confirmed from the emailed link: the request waits for staff in the review queue.
     services.confirm_signature(signature=request, actor=actor)
+
+
+def _joins_later(coalition: Coalition) -> None:
+    """A member that joined after the sign-on opened: the tracker asks whether to invite it."""
+    organization = Organization.objects.create(
+        name="Open Markets Forum", acronym="OMF", country="US"
+    )
+    Membership.objects.create(
+        coalition=coalition, organization=organization, tier=Membership.Tier.MEMBER
+    )
+    Contact.objects.create(
+        organization=organization,
+        name="Rosa Delgado",
+        email="rosa@openmarkets.example.org",
+        is_authorized_signer=True,
+        is_primary=True,
+    )
 
 
 def _published_example(coalition: Coalition, actor: services.Actor, stdout: "Output") -> None:

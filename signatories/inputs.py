@@ -146,6 +146,20 @@ class Signing:
 
 
 @dataclass(frozen=True)
+class PrintedLine:
+    """Staff correct how a signature prints: held to the rules of the line a signer types."""
+
+    display_name: str
+
+    @classmethod
+    def clean(cls, data: Mapping[str, Any]) -> Self:
+        c = _Cleaner(data)
+        line = cls(display_name=c.text("display_name", required=True))
+        c.done()
+        return line
+
+
+@dataclass(frozen=True)
 class Declining:
     """An invited person declines for their organization."""
 

@@ -76,6 +76,10 @@ def test_the_code_is_queued_and_nothing_is_sent_during_the_request(
     [message] = mailoutbox
     assert message.to == [staff_address]
     assert CODE.search(message.body)
+    # In the site's own name and address, not the host the request came in by.
+    assert message.subject == "Coalition letters: Your sign-in code"
+    assert "sign in to Coalition letters" in message.body
+    assert "testserver" not in message.subject + message.body
 
 
 @pytest.mark.parametrize("door", PAGES)

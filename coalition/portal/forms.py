@@ -5,6 +5,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from coalition.images import LOGO_MAX_SIDE, LOGO_MAX_UPLOAD_SIZE, clean_logo
 from coalition.models import Organization
+from coalition.validators import validate_no_bidi_controls
 
 from .services import ProfileChange
 
@@ -12,12 +13,14 @@ from .services import ProfileChange
 class ProfileProposalForm(forms.Form):
     """The organization's profile as it prints, to edit; what differs goes to staff to review."""
 
-    name = forms.CharField(max_length=255)
-    acronym = forms.CharField(max_length=50, required=False)
+    # Names print on letters: held to the CRM's own rules, which approval copies them into.
+    name = forms.CharField(max_length=255, validators=[validate_no_bidi_controls])
+    acronym = forms.CharField(max_length=50, required=False, validators=[validate_no_bidi_controls])
     display = forms.CharField(
         label="Printed as",
         max_length=255,
         required=False,
+        validators=[validate_no_bidi_controls],
         help_text="How it prints on letters, when not “Name (ACRONYM)”.",
     )
     website = forms.URLField(max_length=200, required=False, assume_scheme="https")

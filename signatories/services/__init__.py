@@ -30,6 +30,7 @@ from .reminders import (
 )
 from .sign_ons import (
     cancel_sign_on,
+    change_deadline,
     close_due_sign_ons,
     close_sign_on,
     create_sign_on,
@@ -68,6 +69,7 @@ __all__ = [
     "attach_publication_pdf",
     "audience_organizations",
     "cancel_sign_on",
+    "change_deadline",
     "changes_between",
     "check_accepts_responses",
     "close_due_sign_ons",

@@ -6,13 +6,21 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from coalition.models import Contact, Organization, name_key, sort_name_for
 from letters.models import LetterPage
 from signatories import ratelimits, selectors, tasks, tokens
 from signatories.addresses import email_key, same_mailbox
 from signatories.errors import AlreadyResponded, ResponsesClosed, SignOnError, TransitionNotAllowed
-from signatories.inputs import Declining, Forwarding, InvalidInput, Signing, Withdrawing, _Cleaner
+from signatories.inputs import (
+    Declining,
+    Forwarding,
+    InvalidInput,
+    PrintedLine,
+    Signing,
+    Withdrawing,
+)
 from signatories.models import Invitation, Signature, SignOn
 
 from .core import Change, Held, Notification, hold, holding, queue, transition
@@ -263,19 +271,25 @@ def forward_invitation(
             if contact is not None
             else held.sign_on.invitations.filter(email__iexact=forwarding.email).first()
         )
-        detail = {"to": forwarding.email, "note": forwarding.note, "known_contact": bool(contact)}
-        if colleague is None:
-            colleague = Invitation(
-                sign_on=held.sign_on,
-                organization=organization,
-                contact=contact,
-                name=contact.name if contact else forwarding.name,
-                email=contact.email if contact else forwarding.email,
-                forwarded_by=invitation,
+        if colleague is not None:
+            # Their link stands; a second email with it (a double click, a second try) would be
+            # the same email twice. Reminders reach them until the organization answers.
+            sent = colleague.sent_at or colleague.created_at
+            raise SignOnError(
+                f"{colleague.name} already has a link of their own to this letter, emailed on "
+                f"{date_format(timezone.localtime(sent), 'j F Y')}: ask them to look for it.",
+                field="email",
             )
-            fields = new_link_fields(colleague)
-        else:
-            fields = {"forwarded_by": colleague.forwarded_by or invitation}
+        detail = {"to": forwarding.email, "note": forwarding.note, "known_contact": bool(contact)}
+        colleague = Invitation(
+            sign_on=held.sign_on,
+            organization=organization,
+            contact=contact,
+            name=contact.name if contact else forwarding.name,
+            email=contact.email if contact else forwarding.email,
+            forwarded_by=invitation,
+        )
+        fields = new_link_fields(colleague)
         transition(
             held.sign_on,
             colleague,
@@ -414,16 +428,11 @@ def _check_reviewable(held: Held) -> Signature:
 
 def clean_display_name(value: str, *, of: str = "") -> str:
     """A line as it prints, as staff give it: cleaned and bounded as the signer's own is."""
-    # The signer's cleaning (inputs._Cleaner: control characters, spacing, length, and whatever
-    # else it refuses), so that a line staff type is held to the same rules as one signers type.
-    cleaner = _Cleaner({"display_name": value})
-    cleaned = cleaner.text("display_name", required=True)
     try:
-        cleaner.done()
+        return PrintedLine.clean({"display_name": value}).display_name
     except InvalidInput as error:
         message = f"{of}: {error.message}" if of else error.message
         raise SignOnError(message, field="display_name") from None
-    return cleaned
 
 
 def _refusal_to_settle(signature: Signature, *, responses_open: bool, verb: str) -> str:

@@ -164,6 +164,16 @@ def test_a_name_another_organization_has_is_refused_naming_the_field(client, con
     assert "Name: another organization is already called" in response.content.decode()
 
 
+def test_a_name_that_would_read_backwards_is_refused_naming_the_character(client, contact):
+    log_in(client, contact)
+
+    response = propose(client, contact.organization, display="Widget\u202eOrg")
+
+    assert response.status_code == 400
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in response.content.decode()
+    assert not ProfileProposal.objects.exists()
+
+
 def test_a_name_taken_between_proposal_and_approval_is_refused_and_nothing_changes(contact, staff):
     proposal = services.propose_profile_change(
         contact=contact, change=services.ProfileChange(fields={"name": "Widget Council"})

@@ -265,3 +265,23 @@ def test_review_reasons_are_worked_out_when_staff_open_the_queue(staff_client, d
     # Still for staff to approve: nothing changed by itself.
     assert Signature.objects.get().status == Signature.Status.PENDING_REVIEW
     assert Invitation.objects.count() == 1
+
+
+def test_passing_it_on_twice_to_the_same_colleague_sends_one_email(
+    client, db, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Found by the sign-on's state machine: a second press of "Send them a link" (a double
+    click) emailed the colleague the same link twice."""
+    members = one_organization({**LEE, "primary": True})
+    sign_on = open_new_sign_on(members)
+    [lee] = sign_on.invitations.all()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url(token_for(lee)), forward_data()).status_code == 302
+        again = client.post(url(token_for(lee)), forward_data())
+
+    assert again.status_code == 400
+    assert "Dana Director already has a link of their own to this letter" in (
+        again.content.decode()
+    )
+    assert [email.to for email in mailoutbox] == [["dana@awm.example.org"]]
+    assert sign_on.invitations.count() == 2

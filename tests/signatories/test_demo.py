@@ -5,6 +5,7 @@ from django.core import mail
 
 from signatories import demo, selectors
 from signatories.models import Invitation, SignOn
+from signatories.services import sign_ons as services
 from tests.factories import CoalitionFactory, ContactFactory, MembershipFactory, make_letter
 
 from .conftest import LINK
@@ -29,16 +30,23 @@ def test_the_demo_opens_a_sign_on_and_prints_its_links_twice_over(
     second_run = out.getvalue()[len(first_run) :]
 
     open_sign_on = SignOn.objects.get(status=SignOn.Status.OPEN)
-    # Two signatures (one held for review), a decline, and a confirmed request through the
-    # open link; the fourth member passed the request to a colleague.
-    assert open_sign_on.signatures.count() == 4
+    # Two signatures (one held for review), a decline, and two requests for one organization
+    # through the open link, one confirmed and one not; the fourth member passed the request to
+    # a colleague.
+    assert open_sign_on.signatures.count() == 5
     assert set(open_sign_on.signatures.values_list("status", flat=True)) == {
         "approved",
         "pending_review",
+        "unconfirmed",
     }
-    assert open_sign_on.signatures.filter(invitation__isnull=True).get().status == (
-        "pending_review"
-    )
+    requests = open_sign_on.signatures.filter(invitation__isnull=True).order_by("pk")
+    assert [r.status for r in requests] == ["pending_review", "unconfirmed"]
+    assert requests[0].organization == requests[1].organization
+    # The deadline was extended once, on record; a member joined after the sign-on opened.
+    assert open_sign_on.events.filter(action="deadline_changed").count() == 1
+    assert [o.name for o in services.not_yet_invited(open_sign_on).joined_later] == [
+        "Open Markets Forum"
+    ]
     forwarded = Invitation.objects.get(sign_on=open_sign_on, forwarded_by__isnull=False)
     published = SignOn.objects.get(status=SignOn.Status.PUBLISHED)
     assert len(published.publication.signatories) == 4

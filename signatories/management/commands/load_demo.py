@@ -5,7 +5,7 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.test.utils import override_settings
@@ -27,6 +27,7 @@ from signatories.services import Actor, publish_letter
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 STAFF_EMAIL = "staff@example.org"
+PUBLISHER_EMAIL = "publisher@example.org"
 
 
 class Command(BaseCommand):
@@ -59,6 +60,11 @@ class Command(BaseCommand):
         letters_demo.load(self.stdout)
         signatories_demo.load(self.stdout)
         self.stdout.write(f"Staff login: {staff.email} (login by emailed code)")
+        publisher = self.publisher()
+        self.stdout.write(
+            f"A publisher, who publishes letters and their corrections but reviews no "
+            f"signature: {publisher.email}"
+        )
         if not settings.STAFF_MFA_REQUIRED:
             self.stdout.write(
                 "Two-factor sign-in for staff is off in development: set STAFF_MFA_REQUIRED=1 to "
@@ -146,6 +152,20 @@ class Command(BaseCommand):
             home.title = letterhead.coalition_name
             home.draft_title = letterhead.coalition_name
             home.save(update_fields=["title", "draft_title"])
+
+    def publisher(self) -> User:
+        """Someone in "Publishers" only: the tracker's Publish is theirs, the review queue not."""
+        user_model = get_user_model()
+        user = user_model.objects.filter(email__iexact=PUBLISHER_EMAIL).first()
+        if user is None:
+            user = user_model(username="publisher", email=PUBLISHER_EMAIL, first_name="Demo")
+            user.set_unusable_password()
+            user.save()
+            EmailAddress.objects.create(
+                user=user, email=PUBLISHER_EMAIL, primary=True, verified=True
+            )
+            user.groups.add(Group.objects.get(name="Publishers"))
+        return user
 
     def staff(self, email: str) -> User:
         user_model = get_user_model()
