@@ -378,6 +378,8 @@ class SignOnMachine(RuleBasedStateMachine):
     @rule(hours=st.integers(1, 24 * 8))
     def time_passes(self, hours: int) -> None:
         self.now.shift(datetime.timedelta(hours=hours))
+        # Staff sign in again when their session (two weeks) has run out, as they would.
+        self.staff_client.force_login(self.staff)
         from signatories.services import close_due_sign_ons
 
         with self.after_commit() as callbacks:
