@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml
 # What each command needs from the system: installed with apt-get when we are root, otherwise
 # named with the command that installs it.
 check-libs-%: $(STAMP)
-	@$(PY) -m coalition.system_packages $*
+	@$(PY) -m coalition.project.system_packages $*
 
 run: check-libs-run
 	@mkdir -p var
@@ -53,7 +53,7 @@ run: check-libs-run
 # ALLOWED_HOSTS from the environment; migrates, collects static files, then gunicorn on PORT
 # (default 8000) with WEB_CONCURRENCY workers (default 2) and the task worker. Ctrl-C stops all.
 serve: check-libs-serve
-	$(PY) -m coalition.management.commands.serve
+	$(PY) -m coalition.project.management.commands.serve
 
 test: check-libs-test
 	$(PY) -m pytest $(PYTEST_ARGS)

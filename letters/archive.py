@@ -18,7 +18,7 @@ from django.db.models import F, OrderBy
 from django.db.models.functions import Lower
 from django.utils.html import strip_tags
 
-from coalition.models import Organization
+from coalition.crm.models import Organization
 
 from .models import Letterhead, LetterIndexPage, LetterPage
 

@@ -9,7 +9,7 @@ from typing import Protocol
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from coalition.models import Coalition
+from coalition.crm.models import Coalition
 
 from .models import LetterPage
 from .services import assign_review_workflow, ensure_letter_archive

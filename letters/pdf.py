@@ -191,6 +191,7 @@ def _stored_name(page: "LetterPage", html: str, variant: str | None) -> str:
 
 def _mend_for_standards(document: Any, pdf: Any, *, archival: bool) -> None:
     """Repairs WeasyPrint's PDF where it breaks a rule of PDF/UA-1 or PDF/A-3b."""
+    _unambiguous_stream_ends(pdf)
     if "Metadata" in pdf.catalog:
         # PDF/A: no filter on the XMP metadata stream (WeasyPrint compresses it with the rest).
         _object(pdf, pdf.catalog["Metadata"]).compress = False
@@ -200,6 +201,46 @@ def _mend_for_standards(document: Any, pdf: Any, *, archival: bool) -> None:
         decorations = _decorations_out_of_the_tree(pdf)
         _untagged_content_as_artifacts(pdf, decorations)
         _list_item_bodies(pdf)
+
+
+class _EndOfLineKeptApart:
+    """pydyf writes a stream as `stream LF data LF endstream`. When the data itself ends with CR
+    (about one compressed stream in twenty-five), a reader takes CR LF for the end-of-line marker
+    and the /Length for one byte more than the data (PDF/A 6.1.7.1). Such a stream ends with its
+    own CR LF instead, which leaves no doubt where the data stops."""
+
+    @property
+    def data(self) -> bytes:
+        data: bytes = super().data  # type: ignore[misc]
+        if data.endswith(b"\r\nendstream"):
+            return data[: -len(b"\nendstream")] + b"\r\nendstream"
+        return data
+
+
+_KEPT_APART: dict[type, type] = {}
+
+
+def _kept_apart(item: Any) -> None:
+    if isinstance(item, pydyf.Stream) and not isinstance(item, _EndOfLineKeptApart):
+        kind = type(item)
+        if kind not in _KEPT_APART:
+            _KEPT_APART[kind] = type(kind.__name__, (_EndOfLineKeptApart, kind), {})
+        item.__class__ = _KEPT_APART[kind]
+
+
+class _StreamsKeptApart(pydyf.PDF):  # type: ignore[misc]
+    """A PDF whose streams, those it has and those it adds as it writes (the object stream and the
+    cross-reference stream, which hold the dates), end as `_EndOfLineKeptApart` says."""
+
+    def add_object(self, object_: Any) -> None:
+        _kept_apart(object_)
+        super().add_object(object_)
+
+
+def _unambiguous_stream_ends(pdf: Any) -> None:
+    for item in pdf.objects:
+        _kept_apart(item)
+    pdf.__class__ = _StreamsKeptApart
 
 
 def _object(pdf: Any, reference: bytes | str) -> Any:

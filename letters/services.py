@@ -24,7 +24,7 @@ from wagtail.models import (
     WorkflowTask,
 )
 
-from coalition.imports.uploads import KEEP_UPLOADS, delete_stale_uploads
+from coalition.crm.imports.uploads import KEEP_UPLOADS, delete_stale_uploads
 
 from .models import CirculationApproval, LetterIndexPage, LetterPage, WordImportJob
 from .word import (

@@ -1,5 +1,5 @@
-"""Email addresses as people type them: the CRM's rules (coalition/addresses.py), used here too."""
+"""Email addresses as people type them: the CRM's rules (coalition/core/addresses.py), used here too."""
 
-from coalition.addresses import DOTLESS_DOMAINS, email_key, same_mailbox
+from coalition.core.addresses import DOTLESS_DOMAINS, email_key, same_mailbox
 
 __all__ = ["DOTLESS_DOMAINS", "email_key", "same_mailbox"]

@@ -20,10 +20,11 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from coalition.viewsets import neutralise_formula
+from coalition.core import emails
+from coalition.crm.viewsets import neutralise_formula
 from letters.models import LetterPage
 
-from . import emails, selectors, services
+from . import selectors, services
 from .deadlines import describe_deadline, format_moment
 from .forms import (
     AddSignatoryForm,

@@ -27,8 +27,8 @@ class SignatoriesConfig(AppConfig):
         from django.db.models.signals import post_save
         from wagtail.signals import page_published
 
-        from coalition import hooks
-        from coalition.models import Organization
+        from coalition.crm import hooks
+        from coalition.crm.models import Organization
         from letters import publishing
         from letters.models import LetterPage
 

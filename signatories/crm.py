@@ -1,6 +1,6 @@
 """What the sign-on contributes to the member CRM: its part in a merge, its timeline entries.
 
-Registered from `SignatoriesConfig.ready()` through `coalition.hooks`, so that `coalition` never
+Registered from `SignatoriesConfig.ready()` through `coalition.crm.hooks`, so that `coalition` never
 reads this app's models.
 """
 
@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef
 
-from coalition.errors import MergeError
-from coalition.hooks import TimelineEntry
-from coalition.models import Organization
+from coalition.crm.errors import MergeError
+from coalition.crm.hooks import TimelineEntry
+from coalition.crm.models import Organization
 from signatories.models import Invitation, Signature, SignOn
 from signatories.services.core import holding, record
 from signatories.services.events import Actor

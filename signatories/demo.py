@@ -13,7 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from coalition.models import Coalition, Contact, Membership, Organization
+from coalition.crm.models import Coalition, Contact, Membership, Organization
 from letters.models import LetterPage
 from letters.services import approve_for_circulation, ensure_letter_archive, unique_slug
 from signatories import selectors, services

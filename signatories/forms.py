@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from coalition.models import Coalition, Membership, Organization
+from coalition.crm.models import Coalition, Membership, Organization
 from letters.models import CirculationApproval
 
 from .inputs import (

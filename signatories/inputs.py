@@ -10,7 +10,7 @@ from typing import Any, Self
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 
-from coalition.validators import bidi_control_problem
+from coalition.core.validators import bidi_control_problem
 
 from .addresses import email_key
 from .errors import SignOnError

@@ -19,10 +19,10 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from jsonschema import Draft202012Validator
 
-from coalition.imports.writing import INDEX_BATCH, index_members
-from coalition.models import Organization, assign_slugs, name_key, sort_name_for
-from coalition.selectors import organizations_named
-from coalition.validators import bidi_control_problem
+from coalition.core.validators import bidi_control_problem
+from coalition.crm.imports.writing import INDEX_BATCH, index_members
+from coalition.crm.models import Organization, assign_slugs, name_key, sort_name_for
+from coalition.crm.selectors import organizations_named
 from letters.models import LetterPage
 from letters.services import (
     ImportedLetter,
@@ -442,7 +442,7 @@ def body_stream(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _match_organizations(items: list[dict[str, Any]]) -> dict[int, Organization]:
     """Existing organizations for the signatories that name one: by normalized name, else by
-    acronym (as coalition.selectors.best_named), looked up in a few queries for any length."""
+    acronym (as coalition.crm.selectors.best_named), looked up in a few queries for any length."""
     named = [item for item in items if "name" in item]
     by_key: dict[str, Organization] = {}
     by_acronym: dict[str, Organization] = {}

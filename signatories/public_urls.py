@@ -6,7 +6,7 @@ never looked up as pages (a page's slug cannot hold a dot, and a letter has no c
 
 from django.urls import path
 
-import coalition.converters  # noqa: F401  (registers unicode_slug)
+import coalition.core.converters  # noqa: F401  (registers unicode_slug)
 
 from . import public_views
 

@@ -33,9 +33,9 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_safe
 from wagtail.models import Site
 
-from coalition.models import Organization
-from coalition.selectors import is_member
-from coalition.viewsets import neutralise_formula
+from coalition.crm.models import Organization
+from coalition.crm.selectors import is_member
+from coalition.crm.viewsets import neutralise_formula
 from letters.models import Letterhead, LetterPage, SignatoryLine
 
 from .interchange import export_letter

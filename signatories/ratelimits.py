@@ -19,7 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from coalition.accounts import client_ip
+from coalition.crm.accounts import client_ip
 
 from .errors import RateLimited
 

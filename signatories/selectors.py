@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from wagtail.models import Revision
 
-from coalition.models import Coalition, Contact, Membership, Organization, name_key
-from coalition.selectors import best_named, organizations_named
+from coalition.crm.models import Coalition, Contact, Membership, Organization, name_key
+from coalition.crm.selectors import best_named, organizations_named
 from letters.models import SignatoryLine
 
 from . import tokens

@@ -12,9 +12,11 @@ import datetime
 from django.tasks import task
 from django.urls import reverse
 
-from . import deliveries, emails, selectors, text_diff
+from coalition.core import deliveries, emails
+from coalition.core.deliveries import Outgoing
+
+from . import selectors, text_diff
 from .deadlines import describe_deadline, format_moment
-from .deliveries import Outgoing
 from .models import Event, Invitation, Signature, SignOn
 
 # Each email follows a change recorded as an event, by kind: the latest such event is the
@@ -106,7 +108,7 @@ def _invitation_email(invitation_id: int, kind: str, note: str) -> Outgoing | No
         job=f"invitation:{kind}",
         regarding=f"invitation {invitation.pk}",
         occasion=occasion,
-        sign_on_id=sign_on.pk,
+        topic=topic_of(sign_on),
         context={
             **_deadline_context(sign_on),
             "name": invitation.name,
@@ -180,7 +182,7 @@ def _signature_email(signature_id: int, kind: str) -> Outgoing | None:
         job=f"signature:{kind}",
         regarding=f"signature {signature.pk}",
         occasion=_occasion(sign_on.pk, SIGNATURE_EMAILS[kind], signature_id=signature.pk),
-        sign_on_id=sign_on.pk,
+        topic=topic_of(sign_on),
         context={
             **_deadline_context(sign_on),
             **(_staff_decision(signature, kind) if kind in STAFF_DECISIONS else {}),
@@ -202,6 +204,11 @@ def _signature_email(signature_id: int, kind: str) -> Outgoing | None:
 
 # Emails of a decision staff took on a signature: what the event recorded of it is told.
 STAFF_DECISIONS = {"approved", "display_name_corrected"}
+
+
+def topic_of(sign_on: SignOn) -> str:
+    """What the outbox records a sign-on's email as sent for, to find it again."""
+    return f"“{sign_on.letter.title}” (sign-on {sign_on.pk})"
 
 
 def _staff_decision(signature: Signature, kind: str) -> dict[str, object]:
@@ -278,7 +285,7 @@ def _text_changed_email(signature_id: int, kind: str, note: str) -> Outgoing | N
         job=f"text_changed:{kind}",
         regarding=f"signature {signature.pk}",
         occasion=_occasion(sign_on.pk, ("recirculated",)),
-        sign_on_id=sign_on.pk,
+        topic=topic_of(sign_on),
         context={
             **_deadline_context(sign_on),
             "organization": signature.organization.name if signature.organization else "",

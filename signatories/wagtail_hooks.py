@@ -11,7 +11,7 @@ from wagtail.admin.site_summary import SummaryItem
 from wagtail.admin.ui.components import Component
 from wagtail.models import Page
 
-from coalition import mfa
+from coalition.core import mfa
 from letters.models import LetterPage
 
 from . import admin_urls
@@ -83,7 +83,7 @@ def leave_out_the_site_summary(request: HttpRequest, items: list[SummaryItem]) -
     items.clear()
 
 
-# The admin's account page leads to allauth's two-factor pages (coalition/mfa.py).
+# The admin's account page leads to allauth's two-factor pages (coalition/core/mfa.py).
 hooks.register("register_account_settings_panel", mfa.TwoFactorSettingsPanel)
 hooks.register("register_account_menu_item", mfa.account_menu_item)
 

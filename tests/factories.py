@@ -2,7 +2,7 @@ import factory
 from django.contrib.auth import get_user_model
 from wagtail.models import Site
 
-from coalition.models import Coalition, Contact, Interaction, Membership, Organization
+from coalition.crm.models import Coalition, Contact, Interaction, Membership, Organization
 from letters.models import LetterIndexPage, LetterPage
 from signatories.models import Signature
 

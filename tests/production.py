@@ -120,7 +120,7 @@ def start_gunicorn(
     port = free_port()
     server = subprocess.Popen(
         [
-            *(sys.executable, "-m", "gunicorn", "coalition.wsgi"),
+            *(sys.executable, "-m", "gunicorn", "coalition.project.wsgi"),
             *("--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning"),
         ],
         cwd=ROOT,

@@ -23,7 +23,7 @@ def main(path: str, paragraphs: int) -> None:
         TASKS_IMMEDIATE="1",
         SECRET_KEY="test-only-secret-key",
         MEDIA_ROOT=tempfile.mkdtemp(prefix="coalition-media-"),
-        DJANGO_SETTINGS_MODULE="coalition.settings",
+        DJANGO_SETTINGS_MODULE="coalition.project.settings",
     )
     import django
 

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from wagtail.models import Site
 
-from coalition.models import Organization
+from coalition.crm.models import Organization
 from letters.models import LetterPage
 from tests.factories import ContactFactory, OrganizationFactory, make_letter
 
@@ -125,7 +125,7 @@ def test_the_whole_form_is_still_saved(staff_client, letter) -> None:
 
 def test_a_field_that_is_not_the_forms_is_no_incomplete_form(staff_client, letter) -> None:
     """Only the errors of a form's own structure are taken for an incomplete form."""
-    from coalition.middleware import _form_field_missing
+    from coalition.core.middleware import _form_field_missing
 
     assert _form_field_missing(KeyError("anything")) is None
     assert _form_field_missing(ValueError("anything")) is None

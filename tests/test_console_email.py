@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.core.mail import EmailMultiAlternatives
 
-from coalition.mail import ConsoleEmailBackend
+from coalition.core.mail import ConsoleEmailBackend
 
 ROOT = Path(__file__).resolve().parent.parent
 LINK = "http://127.0.0.1:8000/sign/a-token-of-forty-characters-or-so-abcdef/"
@@ -63,7 +63,11 @@ def email_backend_under(**env: str) -> str:
     """EMAIL_BACKEND as the settings read it from an environment, in a process of its own."""
     kept = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "EMAIL_BACKEND"}}
     result = subprocess.run(
-        [sys.executable, "-c", "from coalition import settings; print(settings.EMAIL_BACKEND)"],
+        [
+            sys.executable,
+            "-c",
+            "from coalition.project import settings; print(settings.EMAIL_BACKEND)",
+        ],
         cwd=ROOT,
         env={**kept, **env},
         capture_output=True,
@@ -75,7 +79,7 @@ def email_backend_under(**env: str) -> str:
 
 
 def test_development_prints_with_it_and_production_still_uses_smtp():
-    assert email_backend_under(DEBUG="1") == "coalition.mail.ConsoleEmailBackend"
+    assert email_backend_under(DEBUG="1") == "coalition.core.mail.ConsoleEmailBackend"
     production = email_backend_under(
         DEBUG="0", SECRET_KEY="x" * 50, CACHE_URL="redis://127.0.0.1:6379/9"
     )

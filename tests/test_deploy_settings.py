@@ -58,7 +58,7 @@ def settings_under(**env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", f"import django; django.setup()\n{PRINT_SETTINGS}"],
         cwd=ROOT,
-        env={**kept, "DJANGO_SETTINGS_MODULE": "coalition.settings", **env},
+        env={**kept, "DJANGO_SETTINGS_MODULE": "coalition.project.settings", **env},
         capture_output=True,
         text=True,
         timeout=120,

@@ -243,7 +243,7 @@ def csv_bytes(rows: list[list[str]], header: list[str] = MEMBERS_HEADER) -> byte
 
 
 def dry_run(data: bytes, filename: str = "members.csv"):
-    from coalition.imports import import_members
+    from coalition.crm.imports import import_members
 
     return import_members(data=data, filename=filename, dry_run=True)
 
@@ -255,7 +255,7 @@ def check_the_file(client, data: bytes, name: str):
 
 @pytest.mark.django_db
 def test_an_xlsx_without_a_dimension_tag_stops_at_the_row_cap() -> None:
-    from coalition.imports import MAX_ROWS
+    from coalition.crm.imports import MAX_ROWS
 
     # The probe's file: 94 KB, no <dimension>, 300,000 rows: 30 s, 566 MB, a 47 MB error page.
     rows = (["Same organization", "Ann", "not an email"] for _ in range(3 * MAX_ROWS))
@@ -288,7 +288,7 @@ def test_a_dimension_tag_that_says_more_pads_nothing() -> None:
 
 @pytest.mark.django_db
 def test_a_csv_over_the_row_cap_is_refused_naming_the_limit() -> None:
-    from coalition.imports import MAX_ROWS
+    from coalition.crm.imports import MAX_ROWS
 
     data = csv_bytes([[f"Organization {i}", "", ""] for i in range(MAX_ROWS + 1)])
     report = dry_run(data)
@@ -301,7 +301,7 @@ def test_a_csv_over_the_row_cap_is_refused_naming_the_limit() -> None:
 def test_an_upload_over_the_size_cap_is_refused_on_the_form_naming_the_limit(
     staff_client,
 ) -> None:
-    from coalition.imports import MAX_UPLOAD_BYTES
+    from coalition.crm.imports import MAX_UPLOAD_BYTES
 
     # The probe's 50 MB CSV used 505 MB; anything past the cap is refused before it is read.
     row = b"Organization,Ann,ann@example.org\r\n"
@@ -315,7 +315,7 @@ def test_an_upload_over_the_size_cap_is_refused_on_the_form_naming_the_limit(
 
 
 def test_the_errors_listed_are_capped_and_say_how_many_more(staff_client) -> None:
-    from coalition.views import MAX_REPORT_ERRORS
+    from coalition.crm.views import MAX_REPORT_ERRORS
 
     data = csv_bytes([[f"Organization {i}", "Ann", "not an email"] for i in range(1500)])
     response = check_the_file(staff_client, data, "members.csv")
@@ -360,7 +360,7 @@ def test_a_nul_in_the_column_names_is_refused() -> None:
 
 
 def test_a_nul_byte_never_reaches_the_database_through_the_web_form(staff_client) -> None:
-    from coalition.models import Organization
+    from coalition.crm.models import Organization
 
     # Before: the dry run passed, and the import failed with a 500 on PostgreSQL.
     data = csv_bytes([["Widget\x00 Makers", "Ann", "ann@widgets.example"]])
@@ -414,7 +414,7 @@ def test_a_description_of_several_lines_is_no_unclosed_quote() -> None:
     ["nul.csv", "quote.csv", "rows.xlsx", "binary.csv", "bomb.xlsx", "wide.csv", "empty.xlsx"],
 )
 def test_the_web_form_never_fails_on_a_hostile_file(staff_client, name: str) -> None:
-    from coalition.imports import MAX_ROWS
+    from coalition.crm.imports import MAX_ROWS
 
     files = {
         "nul.csv": lambda: csv_bytes([["Widget\x00 Makers", "Ann", "ann@widgets.example"]]),
@@ -446,7 +446,7 @@ def letter_document(*signatories: dict, **fields) -> dict:
 
 
 def written() -> tuple[int, int, int]:
-    from coalition.models import Organization
+    from coalition.crm.models import Organization
     from signatories.models import Signature
 
     return LetterPage.objects.count(), Organization.objects.count(), Signature.objects.count()

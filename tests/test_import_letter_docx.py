@@ -7,7 +7,7 @@ import docx
 import pytest
 from django.core.management import CommandError, call_command
 
-from coalition.models import Organization
+from coalition.crm.models import Organization
 from letters.models import LetterPage
 from signatories.models import Signature
 from tests.docx_tool import letter_docx

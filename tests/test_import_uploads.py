@@ -1,7 +1,7 @@
 """Import uploads are deleted after the import or within a day, and never served.
 
 The probe found members files left in media after a dry run nobody confirmed, served in
-development to anyone who had the name (coalition/urls.py serves MEDIA_ROOT under DEBUG).
+development to anyone who had the name (coalition/project/urls.py serves MEDIA_ROOT under DEBUG).
 """
 
 import datetime
@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from coalition.models import Contact, ImportUpload, Organization
+from coalition.crm.models import Contact, ImportUpload, Organization
 from letters.models import WordImportJob
 from tests.factories import ContactFactory, StaffFactory
 
@@ -110,8 +110,8 @@ def test_uploads_nobody_imported_are_deleted_after_a_day(staff) -> None:
 
 
 def test_the_worker_deletes_abandoned_uploads_on_its_rounds(db) -> None:
-    from signatories import worker
-    from signatories.management.commands.worker import chores
+    from coalition.core import worker
+    from coalition.core.management.commands.worker import chores
 
     a_day_ago = timezone.now() - datetime.timedelta(days=1, minutes=1)
     ImportUpload.objects.create(name="old.csv", data=b"name", created_at=a_day_ago)

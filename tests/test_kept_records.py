@@ -4,7 +4,7 @@ with signatures. Deleting one says why it cannot go, at every door, and deletes 
 from django.urls import reverse
 from wagtail.models import Page
 
-from coalition.models import Organization
+from coalition.crm.models import Organization
 from letters.models import LetterPage
 from tests.factories import OrganizationFactory, SignatureFactory, make_letter, publish
 from tests.signatories.conftest import make_members, open_new_sign_on

@@ -14,8 +14,8 @@ from PIL import PngImagePlugin
 from pypdf import PdfReader
 from wagtail.images import get_image_model
 
-from coalition.images import LOGO_MAX_SIDE, LOGO_MAX_UPLOAD_SIZE
-from coalition.models import ProfileProposal
+from coalition.core.images import LOGO_MAX_SIDE, LOGO_MAX_UPLOAD_SIZE
+from coalition.crm.models import ProfileProposal
 from tests.conftest import body
 from tests.factories import OrganizationFactory, SignatureFactory, make_letter, publish
 from tests.portal.conftest import log_in, png

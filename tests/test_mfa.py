@@ -18,7 +18,7 @@ from allauth.mfa.totp.internal.auth import (
 from bs4 import BeautifulSoup
 from django.urls import reverse
 
-from coalition.mfa import ENROL_FIRST, must_enrol
+from coalition.core.mfa import ENROL_FIRST, must_enrol
 from tests.factories import OrganizationFactory, StaffFactory, make_letter
 from tests.test_settings import run_manage
 

@@ -60,7 +60,7 @@ def _worker_pids(server_pid: int) -> list[int]:
 def _heartbeats(shared: SharedDatabase) -> dict[str, int]:
     """The workers that have run on the shared database: worker id and process id."""
     if not shared.is_sqlite:  # the test's own database, which the workers write to
-        from signatories.models import WorkerHeartbeat
+        from coalition.core.models import WorkerHeartbeat
 
         return dict(WorkerHeartbeat.objects.values_list("worker_id", "pid"))
     with sqlite3.connect(shared.file, timeout=20) as connection:

@@ -12,8 +12,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
-from coalition.imports import import_members
-from coalition.models import Organization, name_key, website_key
+from coalition.crm.imports import import_members
+from coalition.crm.models import Organization, name_key, website_key
 from letters.pdf import render_letter_pdf
 from signatories import services
 from signatories.addresses import email_key

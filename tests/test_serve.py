@@ -19,10 +19,10 @@ import pytest
 import requests
 from django.tasks import task
 
-from coalition.management.commands.serve import environment_problems
-from coalition.settings import TASK_QUEUES
+from coalition.core.models import WorkerHeartbeat
+from coalition.project.management.commands.serve import environment_problems
+from coalition.project.settings import TASK_QUEUES
 from signatories.interchange import import_letter
-from signatories.models import WorkerHeartbeat
 from tests.e2e.conftest import ensure_wagtail_site
 from tests.production import (
     ROOT,
@@ -38,7 +38,7 @@ from tests.production import (
     wait_for,
 )
 
-SERVE = [sys.executable, "-m", "coalition.management.commands.serve"]
+SERVE = [sys.executable, "-m", "coalition.project.management.commands.serve"]
 
 
 @task(backend="background")
@@ -55,7 +55,7 @@ def test_the_makefile_serves_with_this_command():
         text=True,
         check=True,
     ).stdout
-    assert "-m coalition.management.commands.serve" in recipe
+    assert "-m coalition.project.management.commands.serve" in recipe
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,7 @@ def start(client: str, count: int, *, cache_url: str) -> subprocess.Popen[str]:
     hidden = {"CACHE_URL", "SIGN_ON_RATE_LIMITS"}
     env = {k: v for k, v in os.environ.items() if k not in hidden}
     env.update(
-        DJANGO_SETTINGS_MODULE="coalition.settings",
+        DJANGO_SETTINGS_MODULE="coalition.project.settings",
         DEBUG="1",
         SECRET_KEY="test-only-secret-key",
         SIGN_ON_RATE_LIMITS=json.dumps({"sign": f"{LIMIT}/h/link"}),

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tasks import task_backends
 from django_tasks.backends.dummy import DummyBackend
 
-from coalition.portal.tasks import send_email
+from coalition.crm.portal.tasks import send_email
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -128,7 +128,7 @@ def test_the_code_email_keeps_its_html_and_headers_on_the_way_through_the_queue(
 ):
     from django.core.mail import EmailMultiAlternatives
 
-    from coalition.portal.tasks import queue_email
+    from coalition.crm.portal.tasks import queue_email
 
     message = EmailMultiAlternatives(
         subject="Γεια σας", body="Text", to=[staff_address], headers={"X-Kind": "code"}

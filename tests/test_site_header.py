@@ -58,7 +58,7 @@ def test_staff_are_led_to_the_admin_whatever_their_flags(client, letter):
 
 
 def test_member_contacts_are_led_to_the_portal(client, letter):
-    from coalition.portal.services import address_for_login_code
+    from coalition.crm.portal.services import address_for_login_code
 
     contact = ContactFactory()
     address_for_login_code(contact.email)

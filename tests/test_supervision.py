@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from coalition import supervision
-from coalition.supervision import ChildExited, Supervisor
+from coalition.core import supervision
+from coalition.core.supervision import ChildExited, Supervisor
 from tests.production import ROOT, alive
 
 PIDS = count(4_000_000)
@@ -182,7 +182,7 @@ def test_a_signal_while_a_child_starts_stops_the_supervisor_once_the_child_is_kn
 # A worker whose own child does the work, as Django's autoreloader runs it under `make run`.
 SUPERVISE = """
 import subprocess, sys
-from coalition import supervision
+from coalition.core import supervision
 worker = "sleep 60 </dev/null >/dev/null 2>&1 & echo $! >> {pids}; exec sleep 60"
 supervision.interrupt_on_signals()
 supervisor = supervision.Supervisor(log=lambda line: print(line, flush=True))

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _check(target: str, *, path: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": path, "SYSTEM_PACKAGES_INSTALL": "0"}
     return subprocess.run(
-        [sys.executable, "-m", "coalition.system_packages", target],
+        [sys.executable, "-m", "coalition.project.system_packages", target],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -27,10 +27,12 @@ from django_tasks.backends.dummy import DummyBackend
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult, get_date_max
 
-from signatories import deliveries, selectors, services, worker
+from coalition.core import deliveries, worker
+from coalition.core.management.commands.worker import chores
+from coalition.core.models import EmailDelivery
+from signatories import selectors, services
 from signatories.inputs import Forwarding, IndividualSigning
-from signatories.management.commands.worker import chores
-from signatories.models import EmailDelivery, Event, Invitation, Publication, SignOn
+from signatories.models import Event, Invitation, Publication, SignOn
 from signatories.services.publications import render_publication_pdf
 from signatories.services.reminders import send_scheduled_reminders
 from signatories.services.sign_ons import close_at_deadline
@@ -551,10 +553,13 @@ def test_staff_find_the_emails_that_need_them_and_cron_is_told(
         deliveries.settle_abandoned()
         out = io.StringIO()
         with pytest.raises(CommandError, match="2 email"):
-            call_command("email_deliveries", "--check", f"--sign-on={sign_on.pk}", stdout=out)
+            call_command(
+                "email_deliveries", "--check", f"--about=(sign-on {sign_on.pk})", stdout=out
+            )
     assert (
         f"uncertain: the sender died while sending: invitation:invitation to "
-        f"{invitations[1].email}" in out.getvalue()
+        f"{invitations[1].email} (“{sign_on.letter.title}” (sign-on {sign_on.pk}))"
+        in out.getvalue()
     )
     out = io.StringIO()
     call_command("email_deliveries", "--all", stdout=out)

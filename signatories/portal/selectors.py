@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import Page
 
-from coalition.models import Contact, Organization, ProfileProposal
+from coalition.crm.models import Contact, Organization, ProfileProposal
 from signatories import selectors as sign_on_selectors
 from signatories.models import NEVER_CONFIRMED, Invitation, Publication, Signature, SignOn
 

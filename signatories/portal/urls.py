@@ -1,6 +1,6 @@
 from django.urls import path
 
-import coalition.converters  # noqa: F401  (registers unicode_slug)
+import coalition.core.converters  # noqa: F401  (registers unicode_slug)
 
 from . import views
 

@@ -11,9 +11,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 
-from coalition.portal import selectors as people
-from coalition.portal import services
-from coalition.portal.forms import ProfileProposalForm
+from coalition.crm.portal import selectors as people
+from coalition.crm.portal import services
+from coalition.crm.portal.forms import ProfileProposalForm
 
 from . import selectors
 

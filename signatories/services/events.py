@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 
-from coalition.accounts import client_ip
+from coalition.crm.accounts import client_ip
 from signatories.models import Event, Invitation, Signature, SignOn
 
 

@@ -14,8 +14,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from coalition.models import Organization, name_key
-from coalition.selectors import best_named, organizations_named
+from coalition.crm.models import Organization, name_key
+from coalition.crm.selectors import best_named, organizations_named
 from signatories import ratelimits, selectors, tasks, tokens
 from signatories.errors import AlreadyResponded, InvalidToken, SignOnError, TransitionNotAllowed
 from signatories.inputs import IndividualSigning, OrganizationRequest

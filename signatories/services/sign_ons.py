@@ -12,7 +12,7 @@ from django.tasks import task
 from django.utils import timezone
 from wagtail.models import Revision
 
-from coalition.models import Coalition, Contact, Membership, Organization
+from coalition.crm.models import Coalition, Contact, Membership, Organization
 from letters.models import CirculationApproval, LetterPage
 from signatories import selectors, tasks, tokens
 from signatories.errors import SignOnError, TransitionNotAllowed

@@ -8,7 +8,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from coalition.models import Contact, Organization, name_key, sort_name_for
+from coalition.crm.models import Contact, Organization, name_key, sort_name_for
 from letters.models import LetterPage
 from signatories import ratelimits, selectors, tasks, tokens
 from signatories.addresses import email_key, same_mailbox

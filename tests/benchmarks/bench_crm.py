@@ -22,10 +22,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from coalition.demo import generate_members
-from coalition.imports import import_members
-from coalition.imports.writing import INDEX_BATCH, index_members, merge_pending_index_entries
-from coalition.models import Coalition, Contact, Organization
+from coalition.crm.demo import generate_members
+from coalition.crm.imports import import_members
+from coalition.crm.imports.writing import INDEX_BATCH, index_members, merge_pending_index_entries
+from coalition.crm.models import Coalition, Contact, Organization
 
 ORGANIZATIONS = 10_000
 CONTACTS = 50_000

@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from coalition.models import Contact, Membership, Organization
+from coalition.crm.models import Contact, Membership, Organization
 from letters.services import approve_for_circulation
 from signatories import selectors, services
 from signatories.models import Signature, SignOn

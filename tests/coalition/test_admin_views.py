@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from coalition.models import Interaction
+from coalition.crm.models import Interaction
 from tests.coalition.conftest import make_members
 from tests.factories import (
     ContactFactory,

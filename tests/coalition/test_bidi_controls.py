@@ -2,7 +2,7 @@
 
 U+202E RIGHT-TO-LEFT OVERRIDE makes "Widget\u202esrekaM" show as "WidgetMakers": a name on a
 letter, in the review queue or in a list that reads as something it is not. One validator
-(coalition.validators) is used by the CRM's models and forms, the member import, the signer's
+(coalition.core.validators) is used by the CRM's models and forms, the member import, the signer's
 input and import_letter.
 """
 
@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from wagtail.test.utils.form_data import inline_formset, nested_form_data
 
-from coalition.models import Contact, Organization
-from coalition.validators import bidi_control_problem, validate_no_bidi_controls
+from coalition.core.validators import bidi_control_problem, validate_no_bidi_controls
+from coalition.crm.models import Contact, Organization
 from tests.factories import OrganizationFactory
 
 RLO = "\u202e"
@@ -123,7 +123,7 @@ def test_the_staff_form_refuses_one_in_a_contacts_name(manager_client) -> None:
 
 @pytest.mark.django_db
 def test_the_member_import_lists_it_by_row_and_column() -> None:
-    from coalition.imports import import_members
+    from coalition.crm.imports import import_members
 
     data = (
         "name,display,contact_name,contact_email\r\n"

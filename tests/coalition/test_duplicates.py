@@ -2,8 +2,8 @@ import pytest
 from django.urls import reverse
 from wagtail.test.utils.form_data import inline_formset, nested_form_data
 
-from coalition.models import Contact, Organization
-from coalition.selectors import find_duplicate_organizations
+from coalition.crm.models import Contact, Organization
+from coalition.crm.selectors import find_duplicate_organizations
 from tests.factories import ContactFactory, OrganizationFactory
 
 

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from coalition.viewsets import neutralise_formula
+from coalition.crm.viewsets import neutralise_formula
 from tests.factories import ContactFactory, OrganizationFactory
 
 EXPORTS = [

@@ -3,7 +3,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from coalition.models import Contact, Membership, Organization
+from coalition.crm.models import Contact, Membership, Organization
 
 
 @pytest.mark.django_db

@@ -6,8 +6,8 @@ import io
 import pytest
 from django.urls import reverse
 
-from coalition.imports import import_members
-from coalition.models import Contact, Membership, Organization
+from coalition.crm.imports import import_members
+from coalition.crm.models import Contact, Membership, Organization
 
 FILE_WITH_EVERY_MISTAKE = """\
 name,acronym,country,website,public_page,nickname,contact_name,contact_email,authorized_signer,primary_contact,coalition,tier,joined_on,coalitions

@@ -5,8 +5,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from openpyxl import Workbook
 
-from coalition.imports import import_members
-from coalition.models import Contact, Membership, Organization
+from coalition.crm.imports import import_members
+from coalition.crm.models import Contact, Membership, Organization
 from tests.factories import ContactFactory, MembershipFactory, OrganizationFactory
 
 HEADER = [

@@ -6,9 +6,9 @@ import io
 import pytest
 from django.urls import reverse
 
-from coalition.duplicates import DuplicateIndex, likely_duplicate_key
-from coalition.imports import import_members
-from coalition.models import DistinctOrganizations, Organization
+from coalition.crm.duplicates import DuplicateIndex, likely_duplicate_key
+from coalition.crm.imports import import_members
+from coalition.crm.models import DistinctOrganizations, Organization
 from tests.coalition.test_duplicates import organization_post
 from tests.factories import ContactFactory, OrganizationFactory
 

@@ -3,9 +3,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
-from coalition.models import Contact, Interaction, Membership, Organization
-from coalition.selectors import find_duplicate_organizations, organizations_named
-from coalition.services import MergeError, merge_organizations
+from coalition.crm.models import Contact, Interaction, Membership, Organization
+from coalition.crm.selectors import find_duplicate_organizations, organizations_named
+from coalition.crm.services import MergeError, merge_organizations
 from signatories import services
 from signatories.inputs import OrganizationRequest
 from signatories.models import Event, Signature

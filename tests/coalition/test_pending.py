@@ -6,8 +6,8 @@ import io
 import pytest
 from django.urls import reverse
 
-from coalition.models import Organization
-from coalition.selectors import find_duplicate_organizations, organizations_named
+from coalition.crm.models import Organization
+from coalition.crm.selectors import find_duplicate_organizations, organizations_named
 from tests.coalition.conftest import make_members
 from tests.factories import ContactFactory, MembershipFactory, OrganizationFactory
 

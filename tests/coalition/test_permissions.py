@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from coalition.models import Interaction, Organization
+from coalition.crm.models import Interaction, Organization
 from tests.coalition.conftest import make_members
 from tests.factories import OrganizationFactory, UserFactory
 

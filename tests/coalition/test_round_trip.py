@@ -10,8 +10,8 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from coalition.imports import import_members
-from coalition.models import Coalition, Contact, Membership, Organization
+from coalition.crm.imports import import_members
+from coalition.crm.models import Coalition, Contact, Membership, Organization
 from tests.factories import CoalitionFactory, ContactFactory, MembershipFactory, OrganizationFactory
 
 ORGANIZATION_FIELDS = [

@@ -16,10 +16,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from coalition import viewsets
-from coalition.imports import import_members
-from coalition.models import Contact, Organization
-from coalition.selectors import search_contacts, search_organizations
+from coalition.crm import viewsets
+from coalition.crm.imports import import_members
+from coalition.crm.models import Contact, Organization
+from coalition.crm.selectors import search_contacts, search_organizations
 from tests.coalition.conftest import make_members
 from tests.factories import (
     CoalitionFactory,

@@ -11,16 +11,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from coalition.duplicates import (
+from coalition.crm.duplicates import (
     DuplicateIndex,
     likely_duplicate_pairs,
     likely_duplicate_words,
     spelling_difference,
 )
-from coalition.imports.writing import merge_pending_index_entries
-from coalition.models import DistinctOrganizations, Organization, assign_slugs, name_key
-from coalition.selectors import find_duplicate_organizations
-from coalition.trigrams import NEAR_SIMILARITY, near_by_trigrams, trigram_similarity, trigrams
+from coalition.crm.imports.writing import merge_pending_index_entries
+from coalition.crm.models import DistinctOrganizations, Organization, assign_slugs, name_key
+from coalition.crm.selectors import find_duplicate_organizations
+from coalition.crm.trigrams import NEAR_SIMILARITY, near_by_trigrams, trigram_similarity, trigrams
 from tests.coalition.test_duplicates import organization_post
 from tests.factories import OrganizationFactory
 

@@ -7,16 +7,16 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from coalition import hooks
-from coalition.hooks import TimelineEntry
-from coalition.selectors import organization_timeline
-from coalition.services import merge_organizations
+from coalition.crm import hooks
+from coalition.crm.hooks import TimelineEntry
+from coalition.crm.selectors import organization_timeline
+from coalition.crm.services import merge_organizations
 from signatories import services
 from signatories.inputs import Declining, Forwarding, Withdrawing
 from tests.coalition.conftest import SIGNER, open_sign_on_for, sign
 from tests.factories import ContactFactory, InteractionFactory, OrganizationFactory
 
-COALITION = Path(__file__).resolve().parents[2] / "coalition"
+COALITION = Path(__file__).resolve().parents[2] / "coalition" / "crm"
 
 
 @pytest.fixture

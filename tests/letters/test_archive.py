@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from wagtail.models import PageViewRestriction, Site
 
-from coalition.models import Coalition, Organization
+from coalition.crm.models import Coalition, Organization
 from letters.archive import excerpt, shorten
 from letters.caching import LOCAL
 from letters.models import Letterhead, LetterIndexPage, LetterPage

@@ -388,7 +388,7 @@ def test_an_older_generations_pages_leave_this_processs_memory_at_once(
 def test_pages_have_a_cache_of_their_own_when_page_cache_url_is_set():
     # The settings module alone, read afresh from the environment.
     show = (
-        "from coalition.settings import CACHES as c; "
+        "from coalition.project.settings import CACHES as c; "
         "print(c['default']['LOCATION'], c['pages']['LOCATION'])"
     )
     env = {**os.environ, "CACHE_URL": "redis://127.0.0.1:6379/0"}

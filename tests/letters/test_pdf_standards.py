@@ -11,7 +11,7 @@ from pypdf import PageObject
 from pypdf.generic import DictionaryObject, IndirectObject
 
 from letters.models import LetterPage, SignatoryLine
-from letters.pdf import render_letter_pdf
+from letters.pdf import render_letter_pdf, render_pdf
 from signatories.interchange import import_letter
 from tests.factories import make_letter
 from tests.letters.conftest import lines, read_pdf
@@ -217,3 +217,37 @@ def test_the_closing_never_stands_alone_at_the_top_of_a_page(db, tmp_path) -> No
             f"with {paragraphs} paragraphs, page {on + 1} opens with the closing"
         )
     assert turned, "the closing never reached a second page: the test proved nothing"
+
+
+# -- Stream ends -----------------------------------------------------------------------------
+
+
+def stream_data(pdf: bytes) -> list[tuple[bytes, bytes]]:
+    """Each stream's data as its /Length counts it, with the bytes that follow it up to `endstream`."""
+    streams = []
+    for match in re.finditer(rb"/Length (\d+)>>\nstream\n", pdf):
+        start = match.end()
+        end = start + int(match.group(1))
+        streams.append((pdf[start:end], pdf[end : pdf.index(b"endstream", end)]))
+    return streams
+
+
+def test_a_stream_whose_data_ends_with_a_carriage_return_keeps_its_length(tmp_path) -> None:
+    """About one compressed stream in twenty-five ends with CR; pydyf's LF after it made CR LF,
+    and validators read the /Length as one byte too long. A short letter that makes such a stream
+    is found by trying a few, and passes PDF/A-3b with the stream ending CR, CR LF."""
+    for n in range(300):
+        html = (
+            f'<html lang="en"><title>Letter {n}</title><p>Letter number {n} of the coalition.</p>'
+        )
+        pdf = render_pdf(html, variant="pdf/a-3b")
+        streams = stream_data(pdf)
+        if any(data.endswith(b"\r") for data, _ in streams):
+            break
+    else:
+        pytest.fail("no letter among 300 made a stream whose data ends with CR")
+    # The object stream and the cross-reference stream, written last, are among them.
+    assert len(streams) == pdf.count(b"endstream")
+    for data, after in streams:
+        assert after == (b"\r\n" if data.endswith(b"\r") else b"\n")
+    assert validation_failures(pdf, "3b", tmp_path) == []

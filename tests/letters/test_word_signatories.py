@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from coalition.models import Organization
+from coalition.crm.models import Organization
 from letters.models import LetterPage
 from letters.word import WordLetter, parse_signatory, read_word_letter
 from letters.word_samples import start_columns

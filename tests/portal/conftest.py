@@ -6,8 +6,8 @@ import re
 import pytest
 from PIL import Image as PILImage
 
-from coalition.models import Contact
-from coalition.portal.services import address_for_login_code
+from coalition.crm.models import Contact
+from coalition.crm.portal.services import address_for_login_code
 from tests.signatories.conftest import Members, make_members
 
 CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")

@@ -5,7 +5,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 
-from coalition.models import Organization
+from coalition.crm.models import Organization
 from tests.factories import ContactFactory, OrganizationFactory
 
 from .conftest import CODE

@@ -7,8 +7,8 @@ from django.urls import reverse
 from PIL import Image as PILImage
 from wagtail.models import ModelLogEntry
 
-from coalition.models import ProfileProposal
-from coalition.portal import services
+from coalition.crm.models import ProfileProposal
+from coalition.crm.portal import services
 from tests.factories import OrganizationFactory
 
 from .conftest import log_in, png
@@ -244,7 +244,7 @@ def test_staff_find_the_profile_changes_in_the_admin_menu(client, staff, no_staf
 def test_the_contact_is_emailed_the_decision_once(
     client, contact, staff, no_staff_mfa, mailoutbox, decision, django_capture_on_commit_callbacks
 ):
-    from coalition.portal.tasks import email_proposal_decision
+    from coalition.crm.portal.tasks import email_proposal_decision
 
     organization = contact.organization
     log_in(client, contact)

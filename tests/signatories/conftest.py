@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
-from coalition.models import Membership
+from coalition.crm.models import Membership
 from letters.services import approve_for_circulation
 from signatories import selectors, services
 from signatories.inputs import Declining, OrganizationRequest, Signing, Withdrawing

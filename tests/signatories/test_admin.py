@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from coalition.models import Contact
+from coalition.crm.models import Contact
 from signatories import selectors, services
 from signatories.models import Publication, Signature, SignOn
 from signatories.services.sign_ons import close_at_deadline

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django_tasks import task_backends
 from django_tasks.backends.dummy import DummyBackend
 
-from coalition.models import Contact
+from coalition.crm.models import Contact
 from signatories import selectors, services
 from signatories.models import SignOn
 from signatories.services.reminders import send_scheduled_reminders

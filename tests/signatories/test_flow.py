@@ -5,7 +5,7 @@ import datetime
 import time_machine
 from django.utils import timezone
 
-from coalition.models import Organization
+from coalition.crm.models import Organization
 from signatories import selectors, services
 from signatories.inputs import Forwarding, IndividualSigning
 from signatories.models import Publication, Signature, SignOn

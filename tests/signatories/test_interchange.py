@@ -4,7 +4,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from coalition.models import Organization
+from coalition.crm.models import Organization
 from letters.models import LetterIndexPage, LetterPage
 from signatories.interchange import LetterDocumentError, export_letter, import_letter
 from signatories.models import Signature

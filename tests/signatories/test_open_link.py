@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from coalition.models import Organization
+from coalition.crm.models import Organization
 from signatories import selectors, services, tokens
 from signatories.inputs import IndividualSigning, OrganizationRequest, Withdrawing
 from signatories.models import Signature, SignOn
@@ -845,7 +845,7 @@ def test_the_emails_tell_members_and_others_why_they_receive_them(
 def test_a_strangers_unconfirmed_request_is_shown_to_nobody_but_staff(client, open_sign_on):
     """What a stranger typed in a request nobody confirmed is no answer of the organization's:
     its own people see nothing of it, on its portal or on its pages."""
-    from coalition.models import Contact
+    from coalition.crm.models import Contact
     from tests.portal.conftest import log_in
 
     known = OrganizationFactory(name="Widget Repair Guild", acronym="WRG")

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from wagtail.models import PageViewRestriction
 
-from coalition.models import Organization
+from coalition.crm.models import Organization
 from letters.caching import LOCAL, invalidate_public_pages
 from signatories import public_views
 from signatories.interchange import validate_document
@@ -543,7 +543,7 @@ def test_no_other_public_page_may_be_framed(client, letter):
 
 
 def test_the_page_of_an_organization_merged_away_sends_readers_to_the_one_it_became(client, staff):
-    from coalition.services import merge_organizations
+    from coalition.crm.services import merge_organizations
 
     survivor = OrganizationFactory(name="Association of Widget Makers", acronym="AWM")
     duplicate = OrganizationFactory(name="Widget Makers Assn", acronym="WMA")

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from coalition.models import Organization
+from coalition.crm.models import Organization
 from signatories import ratelimits, selectors, services
 from signatories.inputs import IndividualSigning
 from signatories.models import Signature, SignOn

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tasks import task_backends
 from django_tasks.backends.dummy import DummyBackend
 
-from coalition.models import Contact
+from coalition.crm.models import Contact
 from signatories import selectors, services
 from signatories.models import Invitation, SignOn
 from signatories.services.reminders import reminders_due, send_scheduled_reminders

@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from coalition.models import Contact
+from coalition.crm.models import Contact
 from signatories import selectors, services
 from signatories.models import Signature
 from tests.factories import OrganizationFactory

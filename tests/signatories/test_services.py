@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from coalition.models import Organization
+from coalition.crm.models import Organization
 from signatories import selectors, services
 from signatories.inputs import Declining, Forwarding, InvalidInput, Signing, Withdrawing
 from signatories.models import Event, Signature, SignOn

@@ -44,11 +44,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from coalition.models import Membership
+from coalition.core.models import EmailDelivery
+from coalition.crm.models import Membership
 from letters.caching import LOCAL
 from letters.services import approve_for_circulation
 from signatories import selectors
-from signatories.models import EmailDelivery, Invitation, Publication, Signature, SignOn
+from signatories.models import Invitation, Publication, Signature, SignOn
 from signatories.portal.selectors import overview
 from signatories.services.publications import render_publication_pdf
 from tests.factories import ContactFactory, OrganizationFactory, StaffFactory

@@ -33,7 +33,9 @@ def _button(soup: BeautifulSoup, label: str, sending_to: str) -> Tag | None:
 def form_fields(form: Tag) -> dict[str, list[str]]:
     """What the form sends as it stands: its values, its ticked boxes, its chosen options."""
     fields: dict[str, list[str]] = {}
-    outside = form.find_parent("html").find_all(attrs={"form": form.get("id")}) if form.get("id") else []
+    outside = (
+        form.find_parent("html").find_all(attrs={"form": form.get("id")}) if form.get("id") else []
+    )
     for element in [*form.find_all(["input", "textarea", "select"]), *outside]:
         if element.name not in ("input", "textarea", "select"):
             continue

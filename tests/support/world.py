@@ -31,7 +31,7 @@ from wagtail.models import (
     WorkflowState,
 )
 
-from coalition.models import Interaction, ProfileProposal
+from coalition.crm.models import Interaction, ProfileProposal
 from letters.models import LetterPage, WordImportJob
 from signatories import selectors, services
 from signatories.models import Signature, SignOn

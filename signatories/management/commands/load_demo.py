@@ -13,9 +13,9 @@ from django.utils.text import slugify
 from faker import Faker
 from wagtail.models import Site
 
-from coalition import demo as coalition_demo
-from coalition.models import Coalition, Contact, Membership, Organization, name_key
-from coalition.portal.selectors import active_organizations
+from coalition.crm import demo as coalition_demo
+from coalition.crm.models import Coalition, Contact, Membership, Organization, name_key
+from coalition.crm.portal.selectors import active_organizations
 from letters import demo as letters_demo
 from letters.models import Letterhead, LetterPage
 from letters.word_samples import sample_signed_letter_docx

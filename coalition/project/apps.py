@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ProjectConfig(AppConfig):
+    """The Django project itself: its settings, URLs and the commands that serve it."""
+
+    name = "coalition.project"
+    label = "project"
+    verbose_name = "Project"
