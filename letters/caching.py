@@ -169,15 +169,6 @@ def privacy_changed(*, page_id: int) -> None:
         transaction.on_commit(partial(purge_from_frontend_cache, page_id))
 
 
-# The letter's open data, mounted beside it by the sign-on app: found by name.
-LETTER_DATA_URLS = (
-    "public:signatories_csv",
-    "public:signatories_json",
-    "public:letter_json",
-    "public:embed",
-)
-
-
 def letter_public_urls(page: "LetterPage") -> list[str]:
     """Every public address that shows the letter, absolute on SITE_URL (the CDN's address)."""
     parts = page.get_url_parts()
@@ -190,7 +181,9 @@ def letter_public_urls(page: "LetterPage") -> list[str]:
     archive_parts = archive.get_url_parts() if archive is not None else None
     if archive_parts is not None:
         paths.append(archive_parts[2])
-    named = [*((name, {"slug": page.slug}) for name in LETTER_DATA_URLS), ("public:feed", {})]
+    # The letter's open data, mounted beside it by another app: named in the settings.
+    data = getattr(settings, "LETTER_DATA_URLS", ())
+    named = [*((name, {"slug": page.slug}) for name in data), ("public:feed", {})]
     for name, kwargs in named:
         with contextlib.suppress(NoReverseMatch):  # not mounted: not public either
             paths.append(reverse(name, kwargs=kwargs))

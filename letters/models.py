@@ -1,8 +1,7 @@
 import datetime
 import json
 import uuid
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.module_loading import import_string
 from wagtail.admin.panels import FieldRowPanel, MultiFieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
@@ -20,76 +20,10 @@ from wagtail.search import index
 
 from . import publishing
 from .blocks import LetterBodyBlock
+from .lines import SignatoryLine, group_lines, placeholder_lines, signatory_columns
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-    from django.db.models.fields.files import FieldFile
-
-
-@dataclass(frozen=True)
-class SignatoryLine:
-    """One printed line of a signatory list, as handed to the letter templates."""
-
-    text: str
-    group: str = ""
-    detail: str = ""
-    logo_url: str = ""
-    # The signatory's public page, where it has one: the letters it signed.
-    url: str = ""
-
-
-class PublishedVersion(Protocol):
-    """A letter as published, as this app reads it: the sign-on app's Publication, found through
-    the reverse relation (this app never imports that one)."""
-
-    pk: int
-    version: int
-    note: str
-    # The sign-on it closed, as the sign-on app's SignOn: when it opened and closed.
-    sign_on: Any
-    changes: dict[str, Any]
-    pdf: "FieldFile"
-    pdf_sha256: str
-    pdf_size: int
-    chain_head: str
-    chain_length: int
-    published_at: datetime.datetime
-
-    def lines(self) -> list[SignatoryLine]: ...
-
-
-@dataclass(frozen=True)
-class SignatoryGroup:
-    heading: str
-    lines: list[SignatoryLine]
-
-
-PLACEHOLDER_SIGNATORIES = (
-    ("Association of Example Manufacturers (AEM)", "Jane Placeholder", "President and CEO"),
-    ("Coalition for Sample Services", "Sam Example", "Executive Director"),
-    ("Example Industry Council (EIC)", "Alex Stand-in", "Vice President, Policy"),
-    ("National Association of Placeholders", "Robin Draft", "General Counsel"),
-    ("Sample Trade Alliance (STA)", "Chris Specimen", "Director of Government Affairs"),
-    ("The Illustrative Society", "Pat Mock-up", "Chair"),
-)
-
-
-def placeholder_lines(*, with_signer: bool = False) -> list[SignatoryLine]:
-    """Stand-in signatories for previews of a letter nobody has signed yet."""
-    return [
-        SignatoryLine(text=name, detail=f"{signer}, {title}" if with_signer else "")
-        for name, signer, title in PLACEHOLDER_SIGNATORIES
-    ]
-
-
-def group_lines(lines: list[SignatoryLine]) -> list[SignatoryGroup]:
-    """Consecutive lines under the same heading form one section, in order."""
-    groups: list[SignatoryGroup] = []
-    for line in lines:
-        if not groups or groups[-1].heading != line.group:
-            groups.append(SignatoryGroup(heading=line.group, lines=[]))
-        groups[-1].lines.append(line)
-    return groups
 
 
 @register_setting(icon="doc-full")
@@ -159,14 +93,6 @@ class LetterIndexPage(Page):
             per_page=self.letters_per_page,
         )
         return context
-
-
-def signatory_columns(lines: list[SignatoryLine]) -> int:
-    """How many columns a signatory list flows into: short lists read better in one."""
-    if len(lines) <= 12:
-        return 1
-    longest = max(max(len(line.text), len(line.detail)) for line in lines)
-    return 3 if len(lines) > 60 and longest <= 32 else 2
 
 
 class LetterPermissionTester(PagePermissionTester):
@@ -306,20 +232,25 @@ class LetterPage(RoutablePageMixin, Page):
         return ""
 
     @cached_property
-    def publication(self) -> PublishedVersion | None:
-        """The latest publication of this letter at the close of a sign-on, if there is one."""
-        # Publications live in the sign-on app, which depends on this one: walk the reverse relation.
+    def publication(self) -> "Publication | None":
+        """The latest published version of this letter, if it has one."""
         if self.pk is None:
             return None
         return self.publications.order_by("-version").first()
 
     def signatory_lines(self) -> list[SignatoryLine]:
-        """The signatories as printed, in the order the letter sets: frozen once published."""
+        """The signatories as printed, in the order the letter sets: frozen once published; until
+        then, those the app that gathers signatures has so far (the LETTER_SIGNATORY_LINES
+        setting names its function), or none."""
         if self.pk is None:
             return []
         if self.publication is not None:
             return self.publication.lines()
-        return self.signatures.printable_lines(self)
+        gathered = getattr(settings, "LETTER_SIGNATORY_LINES", "")
+        if not gathered:
+            return []
+        lines: list[SignatoryLine] = import_string(gathered)(self)
+        return lines
 
     @cached_property
     def letterhead(self) -> Letterhead:
@@ -388,11 +319,8 @@ class LetterPage(RoutablePageMixin, Page):
     def publication_context(self, request: HttpRequest) -> dict[str, Any]:
         """Its versions and dates as the public page shows them, and what it tells other sites."""
         # The latest version is also what prints, and its sign-on has the dates: one query.
-        versions: list[PublishedVersion] = list(
-            self.publications.select_related("sign_on").order_by("-version")
-        )
+        versions = list(self.publications.order_by("-version"))
         self.__dict__["publication"] = versions[0] if versions else None
-        sign_on = versions[0].sign_on if versions else None
         first = versions[-1] if versions else None
         url = request.build_absolute_uri(self.url)
         structured: dict[str, Any] = {
@@ -424,8 +352,8 @@ class LetterPage(RoutablePageMixin, Page):
             "versions": versions,
             "current": versions[0] if versions else None,
             "first_published": first.published_at if first else None,
-            "circulated_at": sign_on.opened_at if sign_on else None,
-            "closed_at": sign_on.closed_at if sign_on else None,
+            "circulated_at": versions[0].circulated_at if versions else None,
+            "closed_at": versions[0].closed_at if versions else None,
             "canonical_url": url,
             "summary": structured["description"],
             # Escaped as Django's json_script does: no "</script>" can end it early.
@@ -468,7 +396,7 @@ class LetterPage(RoutablePageMixin, Page):
         return self._serve_pdf(request, publication, versioned=True)
 
     def _serve_pdf(
-        self, request: HttpRequest, publication: PublishedVersion | None, *, versioned: bool
+        self, request: HttpRequest, publication: "Publication | None", *, versioned: bool
     ) -> HttpResponseBase:
         from .caching import serve_stored_file
         from .pdf import stored_letter_pdf
@@ -496,6 +424,94 @@ class LetterPage(RoutablePageMixin, Page):
             filename=f"{self.slug}-v{publication.version}.pdf",
             immutable=versioned,
         )
+
+
+class Publication(models.Model):
+    """One published version of a letter: the text, the frozen signatory list, the PDF.
+
+    Version 1 is the publication; each later version is a dated correction (a late signature, a
+    withdrawal, a typo), published beside the earlier ones. No version is ever rewritten, except
+    to attach its PDF once the background job has rendered it (letters.versions makes them all).
+    """
+
+    letter = models.ForeignKey(LetterPage, on_delete=models.PROTECT, related_name="publications")
+    version = models.PositiveIntegerField(default=1)
+    # The version the letter shows now; set by the one service that publishes versions.
+    is_current = models.BooleanField(default=True)
+    note = models.TextField(blank=True, help_text="What a correction corrects, as it prints.")
+    # What changed from the version before: {"added": [lines], "removed": [lines], "text": bool}.
+    changes = models.JSONField(default=dict, blank=True)
+    # The organizations its list prints, frozen with it: the archive's filter and the
+    # organizations' pages read who signed from here, as the page and the PDF print it.
+    organizations = models.ManyToManyField(
+        "coalition.Organization",
+        blank=True,
+        related_name="publications",
+    )
+    revision = models.ForeignKey("wagtailcore.Revision", on_delete=models.PROTECT, related_name="+")
+    signatories = models.JSONField(
+        default=list, help_text="The printed signatory lines, frozen at publication."
+    )
+    pdf = models.FileField(upload_to="letters/published/", blank=True)
+    pdf_sha256 = models.CharField("PDF SHA-256", max_length=64, blank=True)
+    pdf_size = models.PositiveIntegerField("PDF size in bytes", default=0)
+    # The record the list came from, as it stood at publication: the head of the sign-on's event
+    # chain (printed on the page and in the PDF's metadata, so that a later rewrite of the chain
+    # no longer ends at it) and when the letter was circulated and the sign-on closed.
+    chain_head = models.CharField(max_length=64, blank=True)
+    chain_length = models.PositiveIntegerField(default=0)
+    circulated_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(default=timezone.now)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-version"]
+        get_latest_by = "version"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["letter", "version"], name="one_publication_per_version"
+            ),
+            models.UniqueConstraint(
+                fields=["letter"],
+                condition=models.Q(is_current=True),
+                name="one_current_publication_per_letter",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.letter.title}, version {self.version} of {self.published_at:%Y-%m-%d}"
+
+    @property
+    def is_correction(self) -> bool:
+        return self.version > 1
+
+    def lines(self) -> list[SignatoryLine]:
+        return [SignatoryLine(**line) for line in self.signatories]
+
+
+class PublicationHold(models.Model):
+    """Why Wagtail's own doors may not publish a letter now, and where it is published instead.
+
+    The app that holds a letter back writes it (the sign-on app: while a sign-on runs, and once a
+    letter is published, so that a change goes out as a dated correction); `LetterPage.save` and
+    the editor read it (letters.publishing). No row: Wagtail's doors may publish the letter.
+    """
+
+    letter = models.OneToOneField(
+        LetterPage, on_delete=models.CASCADE, primary_key=True, related_name="publication_hold"
+    )
+    message = models.TextField()
+    # Where the letter is published instead: a URL name and its arguments, reversed when shown.
+    url_name = models.CharField(max_length=100, blank=True)
+    url_args = models.JSONField(default=list, blank=True)
+    label = models.CharField(max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.letter_id}: {self.message}"
 
 
 class CirculationApproval(models.Model):

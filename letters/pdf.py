@@ -19,7 +19,8 @@ from django.template.loader import render_to_string
 if TYPE_CHECKING:
     from weasyprint.urls import URLFetcher
 
-    from .models import LetterPage, SignatoryLine
+    from .lines import SignatoryLine
+    from .models import LetterPage
 
 PDF_ORIGIN = "https://pdf.invalid/"
 
@@ -211,7 +212,7 @@ class _EndOfLineKeptApart:
 
     @property
     def data(self) -> bytes:
-        data: bytes = super().data  # type: ignore[misc]
+        data: bytes = super().data  # type: ignore[misc]  # a mixin: the stream class it joins has it
         if data.endswith(b"\r\nendstream"):
             return data[: -len(b"\nendstream")] + b"\r\nendstream"
         return data
@@ -228,7 +229,7 @@ def _kept_apart(item: Any) -> None:
         item.__class__ = _KEPT_APART[kind]
 
 
-class _StreamsKeptApart(pydyf.PDF):  # type: ignore[misc]
+class _StreamsKeptApart(pydyf.PDF):
     """A PDF whose streams, those it has and those it adds as it writes (the object stream and the
     cross-reference stream, which hold the dates), end as `_EndOfLineKeptApart` says."""
 

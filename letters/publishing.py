@@ -3,16 +3,18 @@
 A letter becomes public only through the publication service of the sign-on app, which freezes
 its signatory list and renders its PDF. Wagtail has doors of its own (the editor's Publish,
 scheduled publishing, bulk actions, the API): each of them ends in saving the page as live, so
-the guard sits there, in `LetterPage.save`, and asks the gate the sign-on app registers here.
-This app never imports that one: it only knows the gate's shape.
+the guard sits there, in `LetterPage.save`, and reads the letter's `PublicationHold`, which the
+app holding the letter back writes through `hold` and `release`. This app never imports that
+one: the hold is data, the same for every door.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.urls import NoReverseMatch, reverse
 from wagtail.actions.publish_page_revision import PublishPagePermissionError
 
 if TYPE_CHECKING:
@@ -36,30 +38,56 @@ class PublicationRefused(PublishPagePermissionError):
         self.refusal = refusal
 
 
-Gate = Callable[["LetterPage"], Refusal | None]
-_gates: list[Gate] = []
 # Letters being published by the service right now, in this thread or task.
 _through_service: ContextVar[frozenset[int]] = ContextVar("through_service", default=frozenset())
 
 
-def register_gate(gate: Gate) -> None:
-    """Let an app refuse Wagtail's own publishing of a letter (the sign-on app does)."""
-    if gate not in _gates:
-        _gates.append(gate)
+def hold(
+    letter: "LetterPage",
+    message: str,
+    *,
+    url_name: str = "",
+    url_args: Sequence[int | str] = (),
+    label: str = "",
+) -> None:
+    """Hold a letter back from Wagtail's own doors, saying why and where it is published."""
+    from .models import PublicationHold
+
+    PublicationHold.objects.update_or_create(
+        letter=letter,
+        defaults={
+            "message": message,
+            "url_name": url_name,
+            "url_args": list(url_args),
+            "label": label,
+        },
+    )
+
+
+def release(letter: "LetterPage") -> None:
+    """Let Wagtail's own doors publish the letter again."""
+    from .models import PublicationHold
+
+    PublicationHold.objects.filter(letter=letter).delete()
 
 
 def refusal(letter: "LetterPage") -> Refusal | None:
     """Why Wagtail's own doors may not publish this letter now; None if they may."""
+    from .models import PublicationHold
+
     if letter.pk is None:
         # Being created in the editor: nothing of it (a sign-on, a version) exists to hold it back.
         return None
     if letter.pk in _through_service.get():
         return None
-    for gate in _gates:
-        found = gate(letter)
-        if found is not None:
-            return found
-    return None
+    held = PublicationHold.objects.filter(letter_id=letter.pk).first()
+    if held is None:
+        return None
+    try:
+        url = reverse(held.url_name, args=held.url_args) if held.url_name else ""
+    except NoReverseMatch:
+        url = ""
+    return Refusal(message=held.message, url=url, label=held.label if url else "")
 
 
 @contextmanager

@@ -5,13 +5,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import IO, Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
-from django.utils.module_loading import autodiscover_modules
+from django.utils.module_loading import import_string
 from django.utils.text import slugify
 from wagtail.log_actions import log
 from wagtail.models import (
@@ -118,9 +119,9 @@ class WordImport:
 # Importing a letter with its signatories --------------------------------------------------------
 #
 # A finished letter is created with its signatures, which live in the sign-on app; this app
-# never imports that one. The sign-on app registers how it imports an interchange document and
-# matches signatories to organizations, in its `interchange` module (found as Django finds
-# `admin` modules), and the Word import calls it through here.
+# never imports that one. The project's LETTER_IMPORTER setting names the importer (the sign-on
+# app's, which imports an interchange document and matches signatories to organizations), and the
+# Word import calls it through here.
 
 
 @dataclass
@@ -155,22 +156,15 @@ class LetterImporter:
     invite_url: Callable[[list[int]], str]
 
 
-_importers: list[LetterImporter] = []
-
-
-def register_letter_importer(importer: LetterImporter) -> None:
-    """Let an app import letter documents with their signatories (the sign-on app does)."""
-    _importers[:] = [importer]
-
-
 def letter_importer() -> LetterImporter:
-    if not _importers:
-        autodiscover_modules("interchange")
-    if not _importers:
+    path = getattr(settings, "LETTER_IMPORTER", "")
+    if not path:
         raise WordImportError(
-            "Letters with their signatories cannot be imported: the sign-on app is not installed."
+            "Letters with their signatories cannot be imported: no importer is configured "
+            "(the LETTER_IMPORTER setting)."
         )
-    return _importers[0]
+    importer: LetterImporter = import_string(path)
+    return importer
 
 
 def unique_slug(parent: Page, title: str) -> str:

@@ -27,18 +27,9 @@ class SignatoriesConfig(AppConfig):
         from django.db.models.signals import post_save
         from wagtail.signals import page_published
 
-        from coalition.crm import hooks
         from coalition.crm.models import Organization
-        from letters import publishing
         from letters.models import LetterPage
 
-        from .crm import move_to_survivor, timeline_entries
-        from .models import Invitation, Signature
-        from .services import publication_gate
-
-        publishing.register_gate(publication_gate)
-        hooks.register_merge_participant((Invitation, Signature), move_to_survivor)
-        hooks.register_timeline_source(timeline_entries)
         page_published.connect(
             record_publication, sender=LetterPage, dispatch_uid="signatories-record-publication"
         )

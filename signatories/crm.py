@@ -1,7 +1,7 @@
 """What the sign-on contributes to the member CRM: its part in a merge, its timeline entries.
 
-Registered from `SignatoriesConfig.ready()` through `coalition.crm.hooks`, so that `coalition` never
-reads this app's models.
+Named in the project's settings (`CRM_MERGE_PARTICIPANTS`, `CRM_TIMELINE_SOURCES`), which
+`coalition.crm.hooks` reads, so that `coalition` never reads this app's models.
 """
 
 from collections.abc import Iterable
@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef
 
 from coalition.crm.errors import MergeError
-from coalition.crm.hooks import TimelineEntry
+from coalition.crm.hooks import MergeParticipant, TimelineEntry
 from coalition.crm.models import Organization
 from signatories.models import Invitation, Signature, SignOn
 from signatories.services.core import holding, record
@@ -146,3 +146,7 @@ def _signature_entries(signature: Signature) -> list[TimelineEntry]:
             )
         )
     return entries
+
+
+#: The sign-on's part in every merge: its invitations and signatures move through their chains.
+MERGE_PARTICIPANT = MergeParticipant(models=(Invitation, Signature), move=move_to_survivor)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coalition.crm.models import Coalition, Contact, Membership, Organization
+from coalition.crm.services import create_organization
 from letters.models import LetterPage
 from letters.services import approve_for_circulation, ensure_letter_archive, unique_slug
 from signatories import selectors, services
@@ -231,9 +232,7 @@ def _responses(sign_on: SignOn, actor: services.Actor) -> None:
 
 def _joins_later(coalition: Coalition) -> None:
     """A member that joined after the sign-on opened: the tracker asks whether to invite it."""
-    organization = Organization.objects.create(
-        name="Open Markets Forum", acronym="OMF", country="US"
-    )
+    organization = create_organization(name="Open Markets Forum", acronym="OMF", country="US")
     Membership.objects.create(
         coalition=coalition, organization=organization, tier=Membership.Tier.MEMBER
     )

@@ -5,7 +5,6 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
-from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,9 @@ from django.utils.http import urlencode
 from jsonschema import Draft202012Validator
 
 from coalition.core.validators import bidi_control_problem
-from coalition.crm.imports.writing import INDEX_BATCH, index_members
-from coalition.crm.models import Organization, assign_slugs, name_key, sort_name_for
+from coalition.crm.models import Organization, name_key
 from coalition.crm.selectors import organizations_named
+from coalition.crm.services import create_organizations, new_organization
 from letters.models import LetterPage
 from letters.services import (
     ImportedLetter,
@@ -30,7 +29,6 @@ from letters.services import (
     LetterImporter,
     SignatoryMatch,
     ensure_letter_archive,
-    register_letter_importer,
     unique_slug,
 )
 from letters.word import MAX_PARAGRAPHS
@@ -510,8 +508,7 @@ def import_letter(
         letter.slug = unique_slug(index, letter.title)
         index.add_child(instance=letter)
         revision = letter.save_revision(user=owner)
-        assign_slugs(plan.organizations)
-        Organization.objects.bulk_create(plan.organizations, batch_size=500)
+        create_organizations(plan.organizations, batch_size=500)
         for signature, new_org in plan.signatures:
             signature.letter = letter
             if new_org is not None:
@@ -520,16 +517,6 @@ def import_letter(
         if publish:
             # The same service as every other publication: a frozen list, a PDF and its SHA-256.
             publish_letter(letter=letter, revision=revision, actor=Actor.system("import_letter"))
-        # bulk_create sends no signals: the search index learns of them in the worker.
-        pks = [org.pk for org in plan.organizations]
-        for start in range(0, len(pks), INDEX_BATCH):
-            transaction.on_commit(
-                partial(
-                    index_members.enqueue,
-                    Organization._meta.label,
-                    pks[start : start + INDEX_BATCH],
-                )
-            )
     if publish:
         letter.refresh_from_db()
     return ImportResult(
@@ -581,15 +568,14 @@ def _plan(document: dict[str, Any]) -> _Plan:
             new_org = None
             if org is None:
                 name = item["name"].strip()
-                new_org = org = Organization(
-                    name=name,
-                    acronym=item.get("acronym", ""),
-                    display=item.get("display", ""),
-                    website=item.get("website", ""),
-                    country=item.get("country", ""),
-                    # bulk_create skips save(), which derives these.
-                    name_key=name_key(name),
-                    sort_name=sort_name_for(name),
+                new_org = org = new_organization(
+                    {
+                        "name": name,
+                        "acronym": item.get("acronym", ""),
+                        "display": item.get("display", ""),
+                        "website": item.get("website", ""),
+                        "country": item.get("country", ""),
+                    }
                 )
                 plan.organizations.append(new_org)
                 _check_lengths(new_org, _ORGANIZATION_SOURCES, too_long, where=where)
@@ -836,10 +822,10 @@ def invite_url(organization_ids: list[int]) -> str:
     return f"{reverse('signatories_admin:open')}?{query}"
 
 
-register_letter_importer(
-    LetterImporter(
-        import_document=_import_word_document,
-        match_signatories=match_signatories,
-        invite_url=invite_url,
-    )
+#: Named by the project's LETTER_IMPORTER setting: how the letters app's Word import creates a
+#: finished letter with its signatures and recognizes the members among its signatories.
+LETTER_IMPORTER = LetterImporter(
+    import_document=_import_word_document,
+    match_signatories=match_signatories,
+    invite_url=invite_url,
 )

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coalition.crm.models import Membership, sort_name_for
-from letters.models import LetterPage, SignatoryLine
+from letters.lines import SignatoryLine
+from letters.models import LetterPage, Publication
 
 from . import chain
 
@@ -154,8 +155,10 @@ class SignOn(models.Model):
 
     @property
     def publication(self) -> "Publication | None":
-        """The latest published version of the letter this sign-on circulated."""
-        return self.publications.order_by("-version").first()
+        """The latest published version of the letter, once this sign-on published it."""
+        if self.status != self.Status.PUBLISHED:
+            return None
+        return Publication.objects.filter(letter_id=self.letter_id).order_by("-version").first()
 
     def chain_state(self) -> dict[str, Any]:
         """What an event records of the sign-on after a change: a later edit must show."""
@@ -637,69 +640,3 @@ class Event(models.Model):
 
     def hash_is_valid(self) -> bool:
         return chain.matches(self.payload(), self.hash)
-
-
-class Publication(models.Model):
-    """One published version of a letter: the text, the frozen signatory list, the PDF.
-
-    Version 1 is the publication; each later version is a dated correction (a late signature, a
-    withdrawal, a typo), published beside the earlier ones. No version is ever rewritten, except
-    to attach its PDF once the background job has rendered it.
-    """
-
-    letter = models.ForeignKey(
-        "letters.LetterPage", on_delete=models.PROTECT, related_name="publications"
-    )
-    sign_on = models.ForeignKey(
-        SignOn, null=True, blank=True, on_delete=models.PROTECT, related_name="publications"
-    )
-    version = models.PositiveIntegerField(default=1)
-    # The version the letter shows now; set by the one service that publishes versions.
-    is_current = models.BooleanField(default=True)
-    note = models.TextField(blank=True, help_text="What a correction corrects, as it prints.")
-    # What changed from the version before: {"added": [lines], "removed": [lines], "text": bool}.
-    changes = models.JSONField(default=dict, blank=True)
-    # The organizations its list prints, frozen with it: the archive's filter and the
-    # organizations' pages read who signed from here, as the page and the PDF print it.
-    organizations = models.ManyToManyField(
-        "coalition.Organization", blank=True, related_name="publications"
-    )
-    revision = models.ForeignKey("wagtailcore.Revision", on_delete=models.PROTECT, related_name="+")
-    signatories = models.JSONField(
-        default=list, help_text="The printed signatory lines, frozen at publication."
-    )
-    pdf = models.FileField(upload_to="letters/published/", blank=True)
-    pdf_sha256 = models.CharField("PDF SHA-256", max_length=64, blank=True)
-    pdf_size = models.PositiveIntegerField("PDF size in bytes", default=0)
-    # The head of the sign-on's event chain when it was published, printed on the page and in
-    # the PDF's metadata: a later rewrite of the chain no longer ends at it.
-    chain_head = models.CharField(max_length=64, blank=True)
-    chain_length = models.PositiveIntegerField(default=0)
-    published_at = models.DateTimeField(default=timezone.now)
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["-version"]
-        get_latest_by = "version"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["letter", "version"], name="one_publication_per_version"
-            ),
-            models.UniqueConstraint(
-                fields=["letter"],
-                condition=models.Q(is_current=True),
-                name="one_current_publication_per_letter",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.letter.title}, version {self.version} of {self.published_at:%Y-%m-%d}"
-
-    @property
-    def is_correction(self) -> bool:
-        return self.version > 1
-
-    def lines(self) -> list[SignatoryLine]:
-        return [SignatoryLine(**line) for line in self.signatories]

@@ -36,10 +36,11 @@ from wagtail.models import Site
 from coalition.crm.models import Organization
 from coalition.crm.selectors import is_member
 from coalition.crm.viewsets import neutralise_formula
-from letters.models import Letterhead, LetterPage, SignatoryLine
+from letters.lines import SignatoryLine
+from letters.models import Letterhead, LetterPage, Publication
 
 from .interchange import export_letter
-from .models import Publication, Signature
+from .models import Signature
 
 #: How many versions the feed carries, newest first.
 FEED_LENGTH = 50

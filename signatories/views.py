@@ -19,7 +19,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from letters.models import Letterhead, LetterPage, SignatoryLine
+from letters.lines import SignatoryLine
+from letters.models import Letterhead, LetterPage
 
 from . import ratelimits, selectors, services, text_diff
 from .forms import (

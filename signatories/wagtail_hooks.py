@@ -12,11 +12,11 @@ from wagtail.admin.ui.components import Component
 from wagtail.models import Page
 
 from coalition.core import mfa
-from letters.models import LetterPage
+from letters.models import LetterPage, Publication
 
 from . import admin_urls
 from .dashboard import LettersInReviewPanel, SignOnsPanel
-from .models import Publication, SignOn
+from .models import SignOn
 
 
 class PermissionMenuItem(MenuItem):

@@ -1,12 +1,27 @@
-import json
-import shutil
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
+from django_tasks import task_backends
+from django_tasks.backends.dummy import DummyBackend
 
-from tests.factories import StaffFactory, UserFactory
-
-SHARED_SEED = Path(__file__).resolve().parent.parent / "signatories" / "demo" / "seed-letter.json"
+from letters.models import LetterPage
+from signatories.models import SignOn
+from tests.factories import StaffFactory, UserFactory, make_letter
+from tests.support import letters
+from tests.support.database import (
+    ensure_wagtail_site,
+    is_transactional,
+    migrate_to_latest,
+    run_order,
+)
+from tests.support.signing import (
+    Members,
+    approved_revision,
+    make_members,
+    open_new_sign_on,
+    with_open_link,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -29,18 +44,24 @@ def wagtail_site_after_flush(request: pytest.FixtureRequest) -> None:
 
     An earlier transactional test flushed them with the rest (see pytest_collection_modifyitems).
     """
-    if not _is_transactional(request.node):
+    if not is_transactional(request.node):
         return
     request.getfixturevalue("_django_db_helper")
-    from tests.e2e.conftest import ensure_wagtail_site
-
     ensure_wagtail_site()
+
+
+@pytest.fixture
+def latest_migrations_after(transactional_db: None) -> Iterator[None]:
+    """A test that migrates an app backwards leaves every app at its latest migration: the apps
+    that depend on it were taken back with it, and the tests after it need their tables."""
+    yield
+    migrate_to_latest()
 
 
 @pytest.fixture
 def seed_document() -> dict:
     """The seed letter in the interchange format (a fresh copy per test)."""
-    return json.loads(SHARED_SEED.read_text())
+    return letters.seed_document()
 
 
 @pytest.fixture
@@ -59,40 +80,42 @@ def member_user(db):
     return UserFactory(username="member", email="member@example.org")
 
 
-def body(response) -> bytes:
-    """A response's bytes, whether it streams (a stored PDF) or not."""
-    return b"".join(response.streaming_content) if response.streaming else response.content
+@pytest.fixture
+def letter(db) -> LetterPage:
+    """A published letter."""
+    return make_letter()
 
 
-def pdftotext(pdf: bytes, tmp_path: Path, *, layout: bool = False, raw: bool = True) -> str:
-    """The text of a PDF as poppler extracts it (pypdf garbles WeasyPrint's CID fonts).
+@pytest.fixture
+def members(db) -> Members:
+    """A coalition of three member organizations, each with an authorized primary contact."""
+    return make_members()
 
-    By default in content-stream order (`-raw`), so that columns read one after the other.
-    """
-    if shutil.which("pdftotext") is None:
-        pytest.fail("pdftotext is missing: install poppler-utils (apt-get install poppler-utils)")
-    import subprocess
 
-    source = tmp_path / "letter.pdf"
-    source.write_bytes(pdf)
-    args = (
-        ["pdftotext", "-enc", "UTF-8"]
-        + (["-layout"] if layout else ["-raw"] if raw else [])
-        + [str(source), "-"]
+@pytest.fixture
+def open_sign_on(members: Members) -> SignOn:
+    """A sign-on whose letter accepts individuals, with requests from outside the audience."""
+    return with_open_link(
+        open_new_sign_on(members, revision=approved_revision(accepts_individuals=True))
     )
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
 
 
-def _is_transactional(item: pytest.Item) -> bool:
-    marker = item.get_closest_marker("django_db")
-    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
-        return True
-    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+@pytest.fixture
+def deferring_backend() -> Iterator[DummyBackend]:
+    """The background backend swapped for the DummyBackend, which accepts run_after like the
+    database backend of production and keeps what was queued (the tasks are django-tasks ones:
+    swap it there)."""
+    queues = settings.TASKS["background"]["QUEUES"]
+    backend = DummyBackend(alias="background", params={"QUEUES": queues})
+    task_backends["background"] = backend
+    yield backend
+    del task_backends["background"]
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Transactional tests flush the database, data migrations' rows included (Wagtail's site and
     # root page, our groups and workflow). pytest-django runs them last, but pytest's grouping of
-    # session-scoped parameters (Playwright's browser) can move them; put them back at the end.
-    items.sort(key=_is_transactional)
+    # session-scoped parameters (Playwright's browser) can move them; put them back at the end,
+    # those that load the database's snapshot first (see run_order).
+    items.sort(key=run_order)

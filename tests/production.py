@@ -58,6 +58,13 @@ def flush_redis() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
+def require_production_stack() -> None:
+    """Skip unless PostgreSQL, Redis and gunicorn are here; then start from an empty Redis."""
+    require_postgresql_and_redis()
+    require_gunicorn()
+    flush_redis()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

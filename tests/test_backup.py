@@ -17,12 +17,12 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from letters.models import Publication
 from signatories.interchange import import_letter
-from signatories.models import Publication
 from signatories.services import Actor, add_signatory, publish_correction
-from tests.e2e.conftest import ensure_wagtail_site
 from tests.factories import OrganizationFactory, SignatureFactory, make_letter, publish
 from tests.production import ROOT, database_url
+from tests.support.database import ensure_wagtail_site
 
 # Run by Django pointed at the restored database and media folder.
 INVENTORY = """

@@ -21,17 +21,12 @@ from tests.factories import (
     OrganizationFactory,
     make_letter,
 )
-from tests.letters.test_preview import edit_form_data
+from tests.support.letters import edit_form_data
 from tests.test_settings import ROOT
 
 STRICT = build_policy(settings.SECURE_CSP)
 SAME_ORIGIN_FRAMING = build_policy({**settings.SECURE_CSP, "frame-ancestors": [CSP.SELF]})
 SIGN_LINK = re.compile(r"http://[^/\s]+(/sign/[A-Za-z0-9_-]{43}/)")
-
-
-@pytest.fixture
-def letter(db):
-    return make_letter()
 
 
 def assert_strict(response) -> None:

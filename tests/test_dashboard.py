@@ -14,7 +14,8 @@ from letters.services import assign_review_workflow
 from signatories import dashboard, selectors, services
 from signatories.models import SignOn
 from tests.factories import UserFactory, make_letter
-from tests.signatories.conftest import (
+from tests.signatories.test_tally import every_state  # noqa: F401 (a fixture)
+from tests.support.signing import (
     STAFF_ACTOR,
     approved_revision,
     decline,
@@ -22,7 +23,6 @@ from tests.signatories.conftest import (
     open_new_sign_on,
     sign,
 )
-from tests.signatories.test_tally import every_state  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 

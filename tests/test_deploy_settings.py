@@ -23,8 +23,8 @@ from PIL import Image as PillowImage
 from pypdf import PdfReader
 from wagtail.images import get_image_model
 
-from tests.conftest import body
 from tests.factories import OrganizationFactory, SignatureFactory, make_letter, publish
+from tests.support.pdf import body
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {

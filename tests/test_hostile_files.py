@@ -15,7 +15,6 @@ from django.urls import reverse
 from letters.models import LetterPage
 from letters.views import SYNC_PARAGRAPHS
 from letters.word import MAX_PARAGRAPHS, PROGRESS_EVERY, WordImportError, read_word_letter
-from tests.factories import make_letter
 from tests.hostile import (
     docx_with_huge_part,
     docx_with_paragraphs,
@@ -29,11 +28,6 @@ from tests.hostile import (
 
 def read(data: bytes, **kwargs):
     return read_word_letter(io.BytesIO(data), name="letter.docx", **kwargs)
-
-
-@pytest.fixture
-def letter(db) -> LetterPage:
-    return make_letter()
 
 
 @pytest.fixture(scope="module")

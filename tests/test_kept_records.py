@@ -7,7 +7,7 @@ from wagtail.models import Page
 from coalition.crm.models import Organization
 from letters.models import LetterPage
 from tests.factories import OrganizationFactory, SignatureFactory, make_letter, publish
-from tests.signatories.conftest import make_members, open_new_sign_on
+from tests.support.signing import make_members, open_new_sign_on
 
 
 def test_a_letter_out_for_sign_on_is_not_deleted(staff_client, db) -> None:

@@ -16,10 +16,10 @@ from wagtail.images import get_image_model
 
 from coalition.core.images import LOGO_MAX_SIDE, LOGO_MAX_UPLOAD_SIZE
 from coalition.crm.models import ProfileProposal
-from tests.conftest import body
 from tests.factories import OrganizationFactory, SignatureFactory, make_letter, publish
-from tests.portal.conftest import log_in, png
-from tests.signatories.conftest import make_members
+from tests.support.pdf import body
+from tests.support.portal import log_in, png
+from tests.support.signing import make_members
 
 pytestmark = pytest.mark.django_db
 

@@ -22,9 +22,8 @@ import requests
 from wagtail.models import Site
 
 from letters.caching import GENERATION_KEY, GENERATION_TTL
-from letters.models import Letterhead
-from signatories.models import Publication, Signature
-from tests.e2e.conftest import ensure_wagtail_site
+from letters.models import Letterhead, Publication
+from signatories.models import Signature
 from tests.factories import OrganizationFactory, SignatureFactory, make_letter
 from tests.production import (
     REDIS_URL,
@@ -32,15 +31,14 @@ from tests.production import (
     alive,
     csrf_token,
     descendants,
-    flush_redis,
     free_port,
     kill_all,
     production_env,
-    require_gunicorn,
-    require_postgresql_and_redis,
+    require_production_stack,
     wait_for,
 )
-from tests.signatories.conftest import make_members, open_new_sign_on, sign_data, token_for
+from tests.support.database import ensure_wagtail_site
+from tests.support.signing import make_members, open_new_sign_on, sign_data, token_for
 
 PAGES_REDIS_URL = os.environ.get("TEST_PAGE_REDIS_URL", "redis://127.0.0.1:6379/2")
 
@@ -56,9 +54,7 @@ print(publish_letter(letter=letter, actor=Actor.system("test")).pk)
 @pytest.fixture(scope="module")
 def running(django_db_setup, django_db_blocker, tmp_path_factory):
     """Two app servers, the first with the task worker; stopped, every process, afterwards."""
-    require_postgresql_and_redis()
-    require_gunicorn()
-    flush_redis()
+    require_production_stack()
     redis.Redis.from_url(PAGES_REDIS_URL).flushdb()
     logs = tmp_path_factory.mktemp("servers")
     started: list[tuple[subprocess.Popen[bytes], Path]] = []

@@ -64,7 +64,7 @@ def _heartbeats(shared: SharedDatabase) -> dict[str, int]:
 
         return dict(WorkerHeartbeat.objects.values_list("worker_id", "pid"))
     with sqlite3.connect(shared.file, timeout=20) as connection:
-        rows = connection.execute("SELECT worker_id, pid FROM signatories_workerheartbeat")
+        rows = connection.execute("SELECT worker_id, pid FROM core_workerheartbeat")
         return dict(rows.fetchall())
 
 

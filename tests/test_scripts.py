@@ -15,20 +15,13 @@ from django.urls import reverse
 from coalition.crm.imports import import_members
 from coalition.crm.models import Organization, name_key, website_key
 from letters.pdf import render_letter_pdf
-from signatories import services
 from signatories.addresses import email_key
 from signatories.interchange import LetterDocumentError, export_letter, import_letter
 from signatories.models import Signature
-from tests.coalition.test_duplicates import organization_post
-from tests.conftest import pdftotext
 from tests.factories import OrganizationFactory
 from tests.letters.test_pdf_standards import validation_failures
-from tests.signatories.conftest import (
-    STAFF_ACTOR,
-    approved_revision,
-    make_members,
-    open_new_sign_on,
-)
+from tests.support.crm import organization_post
+from tests.support.pdf import pdftotext
 
 CYRILLIC = "Союз промышленников и предпринимателей"
 GREEK = "Ελληνική Ένωση Βιομηχανιών"
@@ -192,15 +185,6 @@ def test_the_organization_listing_sorts_mixed_scripts(staff_client) -> None:
 # -- The open link --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def open_sign_on(db):
-    sign_on = open_new_sign_on(make_members(2), revision=approved_revision())
-    sign_on.token = services.issue_open_link(
-        sign_on=sign_on, actor=STAFF_ACTOR, accepts_requests=True
-    )
-    return sign_on
-
-
 def request_data(sign_on, name: str, email: str) -> dict:
     return {
         "org-organization_name": name,
@@ -333,7 +317,9 @@ BEFORE, AFTER = ("coalition", "0008_member_portal"), ("coalition", "0009_unicode
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_migration_recomputes_stored_keys_and_keeps_the_first_of_a_collision(caplog) -> None:
+def test_the_migration_recomputes_stored_keys_and_keeps_the_first_of_a_collision(
+    caplog, latest_migrations_after
+) -> None:
     executor = MigrationExecutor(connection)
     executor.migrate([BEFORE])
     old = executor.loader.project_state([BEFORE]).apps.get_model("coalition", "Organization")

@@ -23,20 +23,18 @@ from coalition.core.models import WorkerHeartbeat
 from coalition.project.management.commands.serve import environment_problems
 from coalition.project.settings import TASK_QUEUES
 from signatories.interchange import import_letter
-from tests.e2e.conftest import ensure_wagtail_site
 from tests.production import (
     ROOT,
     alive,
     descendants,
-    flush_redis,
     free_port,
     kill_all,
     production_env,
-    require_gunicorn,
-    require_postgresql_and_redis,
+    require_production_stack,
     static_url,
     wait_for,
 )
+from tests.support.database import ensure_wagtail_site
 
 SERVE = [sys.executable, "-m", "coalition.project.management.commands.serve"]
 
@@ -101,9 +99,7 @@ def test_it_refuses_sqlite_before_django_starts():
 
 @pytest.fixture
 def published(transactional_db, seed_document):
-    require_postgresql_and_redis()
-    require_gunicorn()
-    flush_redis()
+    require_production_stack()
     ensure_wagtail_site()
     # Rendered here (the test runs jobs inline): the server then serves the stored PDF.
     return import_letter(document=seed_document, publish=True).letter

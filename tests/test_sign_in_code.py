@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tasks import task_backends
 from django_tasks.backends.dummy import DummyBackend
 
-from coalition.crm.portal.tasks import send_email
+from coalition.core.deliveries import RenderedEmail, queue_rendered, send_rendered
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,9 +68,9 @@ def test_the_code_is_queued_and_nothing_is_sent_during_the_request(
     assert response.status_code == 302
     assert mailoutbox == []
     [job] = queue.results
-    assert job.task.name == send_email.name
+    assert job.task.name == send_rendered.name
     assert job.task.queue_name == "email"
-    assert job.kwargs["to"] == [staff_address]
+    assert job.args[0]["to"] == staff_address
 
     assert run(job) == 1
     [message] = mailoutbox
@@ -115,11 +115,21 @@ def test_a_contact_who_signed_in_before_answers_like_anyone_else(queue, mailoutb
 
     assert known["Location"] == unknown["Location"]
     assert known_queries == unknown_queries
-    assert [job.kwargs["to"] for job in queue.results] == [[contact.email], []]
+    assert [job.args[0]["to"] for job in queue.results] == [contact.email, ""]
 
 
 def test_a_job_for_nobody_sends_nothing(mailoutbox):
-    assert send_email.call(subject="Your code", body="ABCD-EFGH", to=[]) == 0
+    email = RenderedEmail(
+        subject="Your code",
+        text="ABCD-EFGH",
+        html="",
+        to="",
+        headers={},
+        job="account:login_code",
+        regarding="nobody@example.org",
+        occasion="request 1",
+    )
+    assert send_rendered.call(email) is False
     assert mailoutbox == []
 
 
@@ -128,13 +138,11 @@ def test_the_code_email_keeps_its_html_and_headers_on_the_way_through_the_queue(
 ):
     from django.core.mail import EmailMultiAlternatives
 
-    from coalition.crm.portal.tasks import queue_email
-
     message = EmailMultiAlternatives(
         subject="Γεια σας", body="Text", to=[staff_address], headers={"X-Kind": "code"}
     )
     message.attach_alternative("<p>HTML</p>", "text/html")
-    queue_email(message)
+    queue_rendered(message, job="account:login_code", regarding=staff_address)
     run(queue.results[0])
 
     [sent] = mailoutbox

@@ -15,14 +15,12 @@ from typing import Any, ClassVar
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.mail.backends.locmem import EmailBackend as MemoryEmailBackend
 from django.core.management import CommandError, call_command
 from django.tasks import task
 from django.utils import timezone
 from django.utils.module_loading import import_string
-from django_tasks import task_backends
 from django_tasks.backends.dummy import DummyBackend
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult, get_date_max
@@ -30,16 +28,18 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 from coalition.core import deliveries, worker
 from coalition.core.management.commands.worker import chores
 from coalition.core.models import EmailDelivery
+from letters.models import Publication
+from letters.versions import render_publication_pdf
 from signatories import selectors, services
 from signatories.inputs import Forwarding, IndividualSigning
-from signatories.models import Event, Invitation, Publication, SignOn
-from signatories.services.publications import render_publication_pdf
+from signatories.models import Event, Invitation, SignOn
 from signatories.services.reminders import send_scheduled_reminders
 from signatories.services.sign_ons import close_at_deadline
 from signatories.tasks import send_invitation, send_signature_email
-from tests.e2e.conftest import ensure_wagtail_site
 from tests.shared_database import SharedDatabase
-from tests.signatories.conftest import (
+from tests.signatories.test_recirculation import recirculate
+from tests.support.database import ensure_wagtail_site
+from tests.support.signing import (
     SIGNER,
     STAFF_ACTOR,
     Members,
@@ -51,7 +51,6 @@ from tests.signatories.conftest import (
     sign,
     withdraw,
 )
-from tests.signatories.test_recirculation import recirculate
 
 ROOT = Path(__file__).resolve().parent.parent
 Status = EmailDelivery.Status
@@ -102,11 +101,6 @@ def _wait_for_gate(folder: Path) -> None:
 
 
 @pytest.fixture
-def members(db: None) -> Members:
-    return make_members()
-
-
-@pytest.fixture
 def sign_on(members: Members) -> SignOn:
     return open_new_sign_on(members, days=10)
 
@@ -123,17 +117,6 @@ def flaky_mail(settings: Any) -> Iterator[type[FlakyEmailBackend]]:
     FlakyEmailBackend.calls = 0
     yield FlakyEmailBackend
     FlakyEmailBackend.failures = []
-
-
-@pytest.fixture
-def deferring_backend() -> Iterator[DummyBackend]:
-    """The background backend swapped for the DummyBackend, which accepts run_after like the
-    database backend of production and keeps what was queued."""
-    queues = settings.TASKS["background"]["QUEUES"]
-    backend = DummyBackend(alias="background", params={"QUEUES": queues})
-    task_backends["background"] = backend
-    yield backend
-    del task_backends["background"]
 
 
 # Safe to run twice ---------------------------------------------------------------------------

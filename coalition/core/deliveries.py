@@ -3,7 +3,8 @@
 A job decides what to send, an `Outgoing` that says what makes it the same email on a second run
 (the job and kind, the row it is about, the event it follows, the address), and hands it to
 `deliver`. A row of `EmailDelivery` is written under that key, marked "sending", before the mail
-server is called, and marked "sent" after.
+server is called, and marked "sent" after. An email rendered in a request (a sign-in code, by
+allauth) goes the same way: `queue_rendered` hands it to `send_rendered`, a job of its own.
 
 - **A second run sends nothing.** A duplicate of the job, the job picked up again after its
   worker died, or a retry of an email already sent finds the row sent (or being sent) and stops.
@@ -27,17 +28,18 @@ import datetime
 import hashlib
 import logging
 import random
+import secrets
 import smtplib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from django.conf import settings
-from django.core.mail import DNS_NAME
+from django.core.mail import DNS_NAME, EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
-from django.tasks import Task
+from django.tasks import Task, task
 from django.utils import timezone
 
 from . import emails
@@ -70,6 +72,10 @@ class Outgoing:
     regarding: str  # the row it is about: "invitation 12"
     occasion: str  # the event it follows ("event 345"), or "" when none is recorded
     topic: str = ""  # what it is sent for, in words: "“Letter on widgets” (sign-on 12)"
+    # An email rendered already (in a request, by queue_rendered) rather than from `name`, and
+    # the headers it came with.
+    rendered: emails.Rendered | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -94,7 +100,7 @@ def deliver(
         if retrying is not None:
             _drop(retrying, "it no longer applied when its retry came")
         return False
-    rendered = emails.render(outgoing.name, outgoing.context)
+    rendered = outgoing.rendered or emails.render(outgoing.name, outgoing.context)
     delivery, created = _record(outgoing, subject=rendered[0])
     if retrying is not None and retrying != delivery.pk:
         # What it followed has been overtaken (another reminder since): that one is sent instead.
@@ -103,7 +109,9 @@ def deliver(
         return False
     try:
         emails.message(
-            rendered, to=outgoing.to, headers={"Message-ID": _message_id(outgoing)}
+            rendered,
+            to=outgoing.to,
+            headers={**dict(outgoing.headers), "Message-ID": _message_id(outgoing)},
         ).send()
     except Exception as error:
         _attempt_failed(delivery, error, job=job, args=args)
@@ -112,6 +120,68 @@ def deliver(
         status=Status.SENT, sent_at=timezone.now(), next_attempt_at=None, error=""
     )
     return True
+
+
+class RenderedEmail(TypedDict):
+    """An email rendered in a request, as its job carries it (JSON)."""
+
+    subject: str
+    text: str
+    html: str
+    to: str  # "" for nobody
+    headers: dict[str, str]
+    job: str
+    regarding: str
+    occasion: str
+
+
+def queue_rendered(message: EmailMessage, *, job: str, regarding: str) -> None:
+    """Hand an email rendered in a request to the worker, which sends it through the outbox.
+
+    Queued at once rather than after commit: the database queue holds the job in the request's
+    transaction, so the worker sees it only if the request's writes were kept. Each call is an
+    email of its own (a new occasion), which a second run of its job does not send again. A
+    message addressed to nobody is queued all the same and sends nothing, so that the request
+    that asked for it did the same work (coalition/crm/accounts.py).
+    """
+    text, html = str(message.body), ""
+    if message.content_subtype == "html":
+        text, html = "", text
+    for content, mimetype in getattr(message, "alternatives", []):
+        if mimetype == "text/html":
+            html = str(content)
+    occasion = f"request {secrets.token_hex(8)}"
+    for address in message.to or [""]:
+        send_rendered.enqueue(
+            RenderedEmail(
+                subject=str(message.subject),
+                text=text,
+                html=html,
+                to=address,
+                headers={name: str(value) for name, value in message.extra_headers.items()},
+                job=job,
+                regarding=regarding,
+                occasion=occasion,
+            )
+        )
+
+
+@task(backend="background", queue_name="email")
+def send_rendered(email: RenderedEmail, retrying: int | None = None) -> bool:
+    """Send an email rendered in a request (queue_rendered), at most once; True if this run did."""
+    outgoing = None
+    if email["to"]:
+        outgoing = Outgoing(
+            name="",
+            to=email["to"],
+            context={},
+            job=email["job"],
+            regarding=email["regarding"],
+            occasion=email["occasion"],
+            rendered=(email["subject"], email["text"], email["html"]),
+            headers=tuple(email["headers"].items()),
+        )
+    return deliver(outgoing, job=send_rendered, args=(email,), retrying=retrying)
 
 
 def _record(outgoing: Outgoing, *, subject: str) -> tuple[EmailDelivery, bool]:

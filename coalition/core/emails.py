@@ -15,7 +15,11 @@ def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def render(name: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
+#: An email's subject, text body and HTML body ("" where it has none).
+Rendered = tuple[str, str, str]
+
+
+def render(name: str, context: Mapping[str, Any]) -> Rendered:
     """The subject, text body and HTML body of the named email."""
     values = dict(context)
     # A subject is one line, whatever the template or the data put in it.
@@ -26,7 +30,7 @@ def render(name: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
 
 
 def message(
-    rendered: tuple[str, str, str], *, to: str, headers: Mapping[str, str] | None = None
+    rendered: Rendered, *, to: str, headers: Mapping[str, str] | None = None
 ) -> EmailMultiAlternatives:
     """A rendered email addressed to one person."""
     subject, text, html = rendered
@@ -37,5 +41,6 @@ def message(
         to=[to],
         headers=dict(headers or {}),
     )
-    email.attach_alternative(html, "text/html")
+    if html:
+        email.attach_alternative(html, "text/html")
     return email

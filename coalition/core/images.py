@@ -38,7 +38,7 @@ OPTIONS: dict[str, dict[str, object]] = {
 }
 
 
-def check_pixels(upload: UploadedFile) -> None:
+def check_pixels(upload: UploadedFile[bytes]) -> None:
     """Refuse an image with more pixels than the limit, reading only its header."""
     limit = settings.WAGTAILIMAGES_MAX_IMAGE_PIXELS
     upload.seek(0)
@@ -80,7 +80,7 @@ def damaged() -> ValidationError:
     )
 
 
-def reencode(upload: UploadedFile) -> SimpleUploadedFile:
+def reencode(upload: UploadedFile[bytes]) -> SimpleUploadedFile:
     """The uploaded image's pixels in a new file, turned upright, with no metadata."""
     upload.seek(0)
     try:
@@ -120,7 +120,7 @@ LOGO_MAX_SIDE = 1200
 SVG_MARKERS = (b"<svg", b"<?xml", b"<!doctype svg")
 
 
-def clean_logo(upload: UploadedFile, *, label: str = "Logo") -> SimpleUploadedFile:
+def clean_logo(upload: UploadedFile[bytes], *, label: str = "Logo") -> SimpleUploadedFile:
     """An organization's logo as uploaded by a member: a raster image within the logo limits,
     written afresh and scaled down to LOGO_MAX_SIDE pixels; every refusal names the field."""
     name = (upload.name or "").lower()
@@ -171,7 +171,11 @@ def _within(upload: SimpleUploadedFile, side: int) -> SimpleUploadedFile:
     smaller.thumbnail((side, side), Image.Resampling.LANCZOS)
     out = BytesIO()
     smaller.save(out, written_as, **OPTIONS.get(written_as, {}))
-    return SimpleUploadedFile(upload.name, out.getvalue(), content_type=upload.content_type)
+    return SimpleUploadedFile(
+        upload.name or "image",
+        out.getvalue(),
+        content_type=upload.content_type or f"image/{written_as.lower()}",
+    )
 
 
 class ImageForm(BaseImageForm):

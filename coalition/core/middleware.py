@@ -32,7 +32,8 @@ class AdminContentSecurityPolicy:
             # Framed only where Wagtail lets its own page be (the preview views say SAMEORIGIN,
             # for the panel's "preview not available" page): frame-ancestors would override it.
             framing = CSP.SELF if response.get("X-Frame-Options") == "SAMEORIGIN" else CSP.NONE
-            response._csp_config = {**settings.ADMIN_CSP, "frame-ancestors": [framing]}
+            # Read by Django's CSP middleware, as its csp_override decorator sets it.
+            response._csp_config = {**settings.ADMIN_CSP, "frame-ancestors": [framing]}  # type: ignore[attr-defined]
         return response
 
 

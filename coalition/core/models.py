@@ -48,7 +48,6 @@ class EmailDelivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        db_table = "signatories_emaildelivery"
         ordering = ["-created_at"]
         verbose_name_plural = "email deliveries"
         indexes = [
@@ -79,7 +78,6 @@ class WorkerHeartbeat(models.Model):
     stopped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        db_table = "signatories_workerheartbeat"
         ordering = ["-seen_at"]
 
     def __str__(self) -> str:

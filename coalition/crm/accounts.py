@@ -31,8 +31,8 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 
+from coalition.core import deliveries
 from coalition.crm.errors import CoalitionError
-from coalition.crm.portal.tasks import queue_email
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -53,7 +53,8 @@ class AccountAdapter(DefaultAccountAdapter):
         raise PermissionDenied("Accounts sign in by emailed code and have no password.")
 
     def send_mail(self, template_prefix: str, email: str, extra: dict[str, Any]) -> None:
-        """Rendered in the request, sent by the task worker: no request waits on the mail server.
+        """Rendered in the request, sent by the task worker through the outbox, once: no request
+        waits on the mail server.
 
         An address on file for nobody comes here as allauth's "unknown account" email: it gets a
         sign-in code email rendered and queued like anyone's, addressed to nobody, so that the
@@ -78,7 +79,9 @@ class AccountAdapter(DefaultAccountAdapter):
             | extra,
         )
         message.to = recipients
-        queue_email(message)
+        deliveries.queue_rendered(
+            message, job=f"account:{template_prefix.rpartition('/')[2]}", regarding=email
+        )
 
     def format_email_subject(self, subject: str) -> str:
         return f"{settings.WAGTAIL_SITE_NAME}: {subject}"

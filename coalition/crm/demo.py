@@ -7,7 +7,7 @@
 import datetime
 import random
 from io import BytesIO
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.contrib.auth import get_user_model
 from django.core.files.images import ImageFile
@@ -24,11 +24,20 @@ from coalition.crm.models import (
     Membership,
     Organization,
     OrganizationTag,
-    assign_slugs,
     name_key,
     sort_name_for,
 )
-from coalition.crm.services import log_interaction
+from coalition.crm.services import (
+    create_organization,
+    create_organizations,
+    log_interaction,
+    new_organization,
+    tag_organization,
+    update_organization,
+)
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 DEMO_TAGS = {
     "ACT": ["apps", "small business"],
@@ -113,13 +122,11 @@ def load(stdout: "Output") -> None:
         for acronym in DEMO_LOGOS:
             org = by_acronym.get(acronym)
             if org is not None and org.logo_id is None:
-                org.logo = demo_logo(acronym)
-                org.save(update_fields=["logo"])
+                update_organization(org, {}, logo=demo_logo(acronym))
         for acronym, tags in DEMO_TAGS.items():
             org = by_acronym.get(acronym)
             if org is not None:
-                org.tags.add(*tags)
-                org.save()
+                tag_organization(org, tags)
         ai, created = Coalition.objects.get_or_create(
             slug="ai-policy-working-group",
             defaults={
@@ -160,9 +167,7 @@ def load(stdout: "Output") -> None:
 def _member(name: str, *, acronym: str = "", country: str = "") -> Organization:
     organization = Organization.objects.filter(name_key=name_key(name)).first()
     if organization is None:
-        organization = Organization(name=name, acronym=acronym, country=country)
-        organization.sort_name = sort_name_for(name)
-        organization.save()
+        organization = create_organization(name=name, acronym=acronym, country=country)
     return organization
 
 
@@ -260,124 +265,152 @@ def generate_members(
     if seed is not None:
         Faker.seed(seed)
     now = timezone.now()
-    today = timezone.localdate()
     with transaction.atomic():
-        coalition_rows = []
-        for i in range(coalitions):
-            name = (
-                f"{fake.unique.bs().title()} Coalition"[:200]
-                if i
-                else "Generated Members Coalition"
-            )
-            coalition_rows.append(
-                Coalition.objects.get_or_create(
-                    name=name, defaults={"slug": f"generated-{i}-{rng.randrange(10**8)}"}
-                )[0]
-            )
-        existing = set(Organization.objects.values_list("name_key", flat=True))
-        orgs = []
-        while len(orgs) < organizations:
-            shape = rng.choice(SHAPES)
-            word = fake.word().title() if rng.random() < 0.5 else fake.last_name()
-            name = shape.format(w=word, c=fake.company())
-            key = name_key(name)
-            if key in existing:
-                name = f"{name} {fake.city()}"
-                key = name_key(name)
-                if key in existing:
-                    continue
-            existing.add(key)
-            domain = f"{key[:30]}.example.org"
-            kind = rng.choices([k for k, _ in KINDS], [w for _, w in KINDS])[0]
-            orgs.append(
-                Organization(
-                    name=name,
-                    acronym=_acronym(name) if rng.random() < 0.8 else "",
-                    name_key=key,
-                    sort_name=sort_name_for(name),
-                    kind=kind,
-                    country=rng.choice(COUNTRIES),
-                    website=f"https://www.{domain}",
-                    description=fake.catch_phrase(),
-                    status=Organization.Status.ARCHIVED
-                    if rng.random() < 0.05
-                    else Organization.Status.ACTIVE,
-                    created_at=now,
-                )
-            )
-        assign_slugs(orgs)
-        Organization.objects.bulk_create(orgs, batch_size=BATCH)
-
-        tags = [
-            Tag.objects.get_or_create(name=t, defaults={"slug": t.replace(" ", "-")})[0]
-            for t in TAGS
-        ]
-        links = []
-        for org in orgs:
-            for tag in rng.sample(tags, rng.choice([0, 1, 1, 2])):
-                links.append(OrganizationTag(content_object=org, tag=tag))
-        OrganizationTag.objects.bulk_create(links, batch_size=BATCH)
-
-        memberships = []
-        for org in orgs:
-            for coalition in coalition_rows:
-                if rng.random() < (0.8 if coalition is coalition_rows[0] else 0.25):
-                    memberships.append(
-                        Membership(
-                            organization=org,
-                            coalition=coalition,
-                            tier=rng.choices([t for t, _ in TIERS], [w for _, w in TIERS])[0],
-                            joined_on=today - datetime.timedelta(days=rng.randrange(3650)),
-                        )
-                    )
-        Membership.objects.bulk_create(memberships, batch_size=BATCH)
-
-        people = []
-        emails = set(e.lower() for e in Contact.objects.values_list("email", flat=True))
-        for i in range(contacts):
-            # Every organization gets a contact before any gets a second one.
-            org = orgs[i % len(orgs)] if orgs else None
-            if org is None:
-                break
-            first, last = fake.first_name(), fake.last_name()
-            email = f"{first}.{last}@{org.website.split('www.', 1)[1]}".lower()
-            if email in emails:
-                email = f"{first}.{last}.{i}@{org.website.split('www.', 1)[1]}".lower()
-            emails.add(email)
-            first_at_org = i < len(orgs)
-            people.append(
-                Contact(
-                    organization=org,
-                    name=f"{first} {last}",
-                    email=email,
-                    title=fake.job()[:200],
-                    phone=fake.numerify("+1 ###-###-####"),
-                    is_primary=first_at_org,
-                    is_authorized_signer=first_at_org or rng.random() < 0.1,
-                    email_opt_out=rng.random() < 0.02,
-                    created_at=now,
-                )
-            )
-        Contact.objects.bulk_create(people, batch_size=BATCH)
-
-        interactions = []
-        for org in rng.sample(orgs, min(len(orgs), len(orgs) // 3)):
-            interactions.append(
-                Interaction(
-                    organization=org,
-                    kind=rng.choice(Interaction.Kind.values),
-                    occurred_on=today - datetime.timedelta(days=rng.randrange(365)),
-                    summary=fake.sentence(nb_words=12),
-                    created_at=now,
-                )
-            )
-        Interaction.objects.bulk_create(interactions, batch_size=BATCH)
-    counts = {
-        "organizations": len(orgs),
-        "contacts": len(people),
-        "memberships": len(memberships),
-        "interactions": len(interactions),
-    }
+        coalition_rows = _fake_coalitions(fake, rng, coalitions)
+        orgs = create_organizations(
+            _fake_organizations(fake, rng, organizations, now=now), batch_size=BATCH
+        )
+        _fake_tags(rng, orgs)
+        memberships = _fake_memberships(rng, orgs, coalition_rows)
+        counts = {
+            "organizations": len(orgs),
+            "contacts": _fake_contacts(fake, rng, orgs, contacts, now=now),
+            "memberships": memberships,
+            "interactions": _fake_interactions(fake, rng, orgs, now=now),
+        }
     if stdout is not None:
         stdout.write(", ".join(f"{n} {what}" for what, n in counts.items()))
     return counts
+
+
+def _fake_coalitions(fake: "Faker", rng: random.Random, count: int) -> list[Coalition]:
+    rows = []
+    for i in range(count):
+        name = f"{fake.unique.bs().title()} Coalition"[:200] if i else "Generated Members Coalition"
+        rows.append(
+            Coalition.objects.get_or_create(
+                name=name, defaults={"slug": f"generated-{i}-{rng.randrange(10**8)}"}
+            )[0]
+        )
+    return rows
+
+
+def _fake_organizations(
+    fake: "Faker", rng: random.Random, count: int, *, now: datetime.datetime
+) -> list[Organization]:
+    """Organizations named as members are, each name unique as the database insists."""
+    existing = set(Organization.objects.values_list("name_key", flat=True))
+    orgs: list[Organization] = []
+    while len(orgs) < count:
+        shape = rng.choice(SHAPES)
+        word = fake.word().title() if rng.random() < 0.5 else fake.last_name()
+        name = shape.format(w=word, c=fake.company())
+        key = name_key(name)
+        if key in existing:
+            name = f"{name} {fake.city()}"
+            key = name_key(name)
+            if key in existing:
+                continue
+        existing.add(key)
+        domain = f"{key[:30]}.example.org"
+        kind = rng.choices([k for k, _ in KINDS], [w for _, w in KINDS])[0]
+        details: dict[str, str] = {
+            "name": name,
+            "acronym": _acronym(name) if rng.random() < 0.8 else "",
+            "kind": kind,
+            "country": rng.choice(COUNTRIES),
+            "website": f"https://www.{domain}",
+            "description": fake.catch_phrase(),
+            "status": Organization.Status.ARCHIVED
+            if rng.random() < 0.05
+            else Organization.Status.ACTIVE,
+        }
+        orgs.append(new_organization(details, created_at=now))
+    return orgs
+
+
+def _fake_tags(rng: random.Random, orgs: list[Organization]) -> None:
+    tags = [
+        Tag.objects.get_or_create(name=t, defaults={"slug": t.replace(" ", "-")})[0] for t in TAGS
+    ]
+    links = []
+    for org in orgs:
+        for tag in rng.sample(tags, rng.choice([0, 1, 1, 2])):
+            links.append(OrganizationTag(content_object=org, tag=tag))
+    OrganizationTag.objects.bulk_create(links, batch_size=BATCH)
+
+
+def _fake_memberships(
+    rng: random.Random, orgs: list[Organization], coalitions: list[Coalition]
+) -> int:
+    today = timezone.localdate()
+    memberships = []
+    for org in orgs:
+        for coalition in coalitions:
+            if rng.random() < (0.8 if coalition is coalitions[0] else 0.25):
+                memberships.append(
+                    Membership(
+                        organization=org,
+                        coalition=coalition,
+                        tier=rng.choices([t for t, _ in TIERS], [w for _, w in TIERS])[0],
+                        joined_on=today - datetime.timedelta(days=rng.randrange(3650)),
+                    )
+                )
+    Membership.objects.bulk_create(memberships, batch_size=BATCH)
+    return len(memberships)
+
+
+def _fake_contacts(
+    fake: "Faker",
+    rng: random.Random,
+    orgs: list[Organization],
+    count: int,
+    *,
+    now: datetime.datetime,
+) -> int:
+    """People at the organizations: every organization gets one before any gets a second."""
+    people = []
+    emails = {e.lower() for e in Contact.objects.values_list("email", flat=True)}
+    for i in range(count if orgs else 0):
+        org = orgs[i % len(orgs)]
+        first, last = fake.first_name(), fake.last_name()
+        domain = org.website.split("www.", 1)[1]
+        email = f"{first}.{last}@{domain}".lower()
+        if email in emails:
+            email = f"{first}.{last}.{i}@{domain}".lower()
+        emails.add(email)
+        first_at_org = i < len(orgs)
+        people.append(
+            Contact(
+                organization=org,
+                name=f"{first} {last}",
+                email=email,
+                title=fake.job()[:200],
+                phone=fake.numerify("+1 ###-###-####"),
+                is_primary=first_at_org,
+                is_authorized_signer=first_at_org or rng.random() < 0.1,
+                email_opt_out=rng.random() < 0.02,
+                created_at=now,
+            )
+        )
+    Contact.objects.bulk_create(people, batch_size=BATCH)
+    return len(people)
+
+
+def _fake_interactions(
+    fake: "Faker", rng: random.Random, orgs: list[Organization], *, now: datetime.datetime
+) -> int:
+    today = timezone.localdate()
+    interactions = []
+    for org in rng.sample(orgs, min(len(orgs), len(orgs) // 3)):
+        interactions.append(
+            Interaction(
+                organization=org,
+                kind=rng.choice(Interaction.Kind.values),
+                occurred_on=today - datetime.timedelta(days=rng.randrange(365)),
+                summary=fake.sentence(nb_words=12),
+                created_at=now,
+            )
+        )
+    Interaction.objects.bulk_create(interactions, batch_size=BATCH)
+    return len(interactions)

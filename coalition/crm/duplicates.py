@@ -23,8 +23,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import models
 
 from coalition.crm.models import DistinctOrganizations, Organization, name_key, name_words
@@ -557,7 +557,7 @@ def distinct_from(pk: int) -> set[int]:
     return {second if first == pk else first for first, second in pairs}
 
 
-def mark_distinct(one: Organization, other: Organization, *, user: Any) -> None:
+def mark_distinct(one: Organization, other: Organization, *, user: User | None) -> None:
     """Staff found these two to be different organizations: they are no longer offered as a pair."""
     first, second = _ordered(one.pk, other.pk)
     if first == second:

@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.urls import reverse
@@ -49,7 +51,7 @@ class OrganizationForm(WagtailAdminModelForm):
         help_text="Tick this only after we warned you about a similar organization.",
     )
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         name = cleaned.get("name") or ""
         if name and not name_key(name):
@@ -163,9 +165,10 @@ class LogInteractionForm(forms.Form):
     contact = forms.ModelChoiceField(queryset=Contact.objects.none(), required=False)
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args, organization: Organization, **kwargs) -> None:
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["contact"].queryset = organization.contacts.all()
+        contact = cast(forms.ModelChoiceField[Contact], self.fields["contact"])
+        contact.queryset = organization.contacts.all()
 
 
 class ImportForm(forms.Form):
@@ -175,7 +178,7 @@ class ImportForm(forms.Form):
         f"{MAX_ROWS:,} rows."
     )
 
-    def clean_file(self) -> UploadedFile:
+    def clean_file(self) -> UploadedFile[bytes]:
         upload = self.cleaned_data["file"]
         # Django has already spooled it to a temporary file; nothing past this reads it whole.
         if upload.size > MAX_UPLOAD_BYTES:

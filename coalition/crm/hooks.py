@@ -1,17 +1,21 @@
 """Where other apps plug into the member CRM without `coalition` knowing their models.
 
 Dependencies point one way (signatories → letters → coalition), yet a merge must move another
-app's rows and an organization's page shows its history there. Each app registers what it
-contributes from its `AppConfig.ready()`: a merge participant that moves its own rows (and
-keeps its own records true while doing so), and a timeline source that describes its own facts.
+app's rows and an organization's page shows its history there. The project's settings name what
+each app contributes (`CRM_MERGE_PARTICIPANTS`, `CRM_TIMELINE_SOURCES`: dotted paths): a merge
+participant that moves its own rows (and keeps its own records true while doing so), and a
+timeline source that describes its own facts. The project composes the apps; no app registers
+itself at run time.
 """
 
 import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Model
+from django.utils.module_loading import import_string
 
 from coalition.crm.models import Organization
 
@@ -41,33 +45,17 @@ class MergeParticipant:
     move: MergeMove
 
 
-_merge_participants: list[MergeParticipant] = []
-_timeline_sources: list[TimelineSource] = []
+def merge_participants() -> tuple[MergeParticipant, ...]:
+    """Every merge participant the settings name, in their order.
 
-
-def register_merge_participant(models: tuple[type[Model], ...], move: MergeMove) -> None:
-    """Let `move` handle these models' rows in every merge; the generic merge leaves them alone.
-
+    Each handles its models' rows in every merge (the generic merge leaves them alone):
     `move(survivor, duplicate, user)` runs inside the merge's transaction, after both
     organizations are locked; it may raise `coalition.crm.errors.MergeError` to refuse the merge.
     """
-    participant = MergeParticipant(models=tuple(models), move=move)
-    # ready() may run more than once (test runners, reloaders): register each participant once.
-    if participant not in _merge_participants:
-        _merge_participants.append(participant)
-
-
-def merge_participants() -> tuple[MergeParticipant, ...]:
-    """Every registered merge participant, in the order they registered."""
-    return tuple(_merge_participants)
-
-
-def register_timeline_source(source: TimelineSource) -> None:
-    """Add `source`'s entries to every organization's timeline."""
-    if source not in _timeline_sources:
-        _timeline_sources.append(source)
+    return tuple(import_string(path) for path in getattr(settings, "CRM_MERGE_PARTICIPANTS", ()))
 
 
 def timeline_sources() -> tuple[TimelineSource, ...]:
-    """Every registered timeline source, in the order they registered."""
-    return tuple(_timeline_sources)
+    """Every timeline source the settings name, in their order: each adds its entries to every
+    organization's timeline."""
+    return tuple(import_string(path) for path in getattr(settings, "CRM_TIMELINE_SOURCES", ()))

@@ -1,6 +1,7 @@
 import re
 import unicodedata
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -231,11 +232,16 @@ class Organization(index.Indexed, ClusterableModel):
     def __str__(self) -> str:
         return self.printed_name
 
-    def save(self, *args, **kwargs) -> None:
-        # Derived columns, kept in step with the name so that lookups and ordering stay indexable.
+    def derive_name_columns(self) -> None:
+        """The columns kept in step with the name, so that lookups and ordering stay indexable:
+        its key, and its sort name unless one was given. Every write of a name goes through here,
+        one row or thousands (coalition.crm.services.create_organizations)."""
         self.name_key = name_key(self.name)
         if not self.sort_name:
             self.sort_name = sort_name_for(self.name)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.derive_name_columns()
         if not self.slug:
             # Set once: the public page keeps its address when the name is corrected.
             self.slug = unique_organization_slug(self.acronym or self.name, exclude_pk=self.pk)
@@ -294,7 +300,9 @@ class Contact(index.Indexed, models.Model):
         return f"{self.name} <{self.email}>"
 
 
-class Coalition(models.Model):
+# letters.LetterPage, which names a coalition, is a Wagtail page and has no types: the plugin cannot
+# resolve the reverse manager it adds here.
+class Coalition(models.Model):  # type: ignore[django-manager-missing]
     name = models.CharField(max_length=255, unique=True)
     slug = models.SlugField(unique=True)
     description = models.TextField(blank=True)
@@ -314,7 +322,7 @@ class Membership(models.Model):
         OBSERVER = "observer", "Observer"
 
     # Tier order for "by tier, then alphabetical" signatory lists.
-    TIER_RANK = {Tier.LEAD: 0, Tier.STEERING: 1, Tier.MEMBER: 2, Tier.OBSERVER: 3}
+    TIER_RANK: dict[str, int] = {Tier.LEAD: 0, Tier.STEERING: 1, Tier.MEMBER: 2, Tier.OBSERVER: 3}
 
     coalition = models.ForeignKey(Coalition, on_delete=models.CASCADE, related_name="memberships")
     organization = ParentalKey(Organization, on_delete=models.CASCADE, related_name="memberships")
@@ -441,7 +449,7 @@ class ProfileProposal(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(blank=True, help_text="Staff's note to the contact.")
-    # When the contact was emailed the decision: set before the email goes, so that it goes once.
+    # When the contact was emailed the decision (the outbox sends it once).
     decision_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:

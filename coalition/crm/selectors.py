@@ -12,7 +12,14 @@ from wagtail.models import ModelLogEntry
 
 from coalition.crm.duplicates import distinct_from, likely_duplicates_of
 from coalition.crm.hooks import TimelineEntry, timeline_sources
-from coalition.crm.models import Contact, Interaction, Organization, name_key, website_key
+from coalition.crm.models import (
+    Contact,
+    Interaction,
+    Membership,
+    Organization,
+    name_key,
+    website_key,
+)
 from coalition.crm.services import MERGE_ACTION
 
 __all__ = [
@@ -142,7 +149,9 @@ def _containing(query: str, *fields: str) -> models.Q:
 # and scanned every row of both tables.
 
 
-def search_organizations(queryset: models.QuerySet, query: str) -> models.QuerySet:
+def search_organizations(
+    queryset: models.QuerySet[Organization], query: str
+) -> models.QuerySet[Organization]:
     """Organizations whose name or acronym, or whose contacts' names or emails, contain `query`."""
     query = query.strip()
     if not query:
@@ -154,7 +163,7 @@ def search_organizations(queryset: models.QuerySet, query: str) -> models.QueryS
     return queryset.filter(pk__in=named.union(by_contact))
 
 
-def search_contacts(queryset: models.QuerySet, query: str) -> models.QuerySet:
+def search_contacts(queryset: models.QuerySet[Contact], query: str) -> models.QuerySet[Contact]:
     """Contacts by name, email or title, or by their organization's name or acronym."""
     query = query.strip()
     if not query:
@@ -165,7 +174,9 @@ def search_contacts(queryset: models.QuerySet, query: str) -> models.QuerySet:
     return queryset.filter(pk__in=own.union(by_organization))
 
 
-def search_memberships(queryset: models.QuerySet, query: str) -> models.QuerySet:
+def search_memberships(
+    queryset: models.QuerySet[Membership], query: str
+) -> models.QuerySet[Membership]:
     """Memberships of organizations whose name or acronym contains `query`."""
     query = query.strip()
     if not query:
@@ -174,7 +185,9 @@ def search_memberships(queryset: models.QuerySet, query: str) -> models.QuerySet
     return queryset.filter(organization_id__in=organizations)
 
 
-def search_interactions(queryset: models.QuerySet, query: str) -> models.QuerySet:
+def search_interactions(
+    queryset: models.QuerySet[Interaction], query: str
+) -> models.QuerySet[Interaction]:
     """Interactions by summary, organization name or acronym, or the contact's name."""
     query = query.strip()
     if not query:

@@ -104,7 +104,8 @@ def near_by_trigrams(name: str) -> list[int]:
             near = list(
                 organizations.alias(upper_name=Upper("name"))
                 .filter(upper_name__trigram_similar=typed)
-                .annotate(similarity=TrigramSimilarity(Upper("name"), typed))
+                # Django takes an expression where the stubs allow only a string.
+                .annotate(similarity=TrigramSimilarity(Upper("name"), typed))  # type: ignore[arg-type]
                 .order_by("-similarity", "pk")
                 .values_list("pk", flat=True)[:NEAR_LIMIT]
             )

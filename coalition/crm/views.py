@@ -1,6 +1,10 @@
 """Admin views of the member CRM beyond Wagtail's generic ones: log, merge, duplicates, import."""
 
+from typing import cast
+
+from django import forms
 from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.models import User
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -36,6 +40,11 @@ def _is_id(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
+def acting_user(request: HttpRequest) -> User | None:
+    """The signed-in person a change is recorded under; None for nobody signed in."""
+    return request.user if isinstance(request.user, User) else None
+
+
 def _deny_unless(request: HttpRequest, *perms: str) -> None:
     if not request.user.has_perms(perms):
         raise PermissionDenied
@@ -58,7 +67,7 @@ def get_organization_for_page(pk: int) -> Organization:
     )
 
 
-def organization_page_context(request: HttpRequest, org: Organization) -> dict:
+def organization_page_context(request: HttpRequest, org: Organization) -> dict[str, object]:
     user = request.user
     # A record kept after a merge is history: it is read, never edited or merged again.
     current = org.merged_into_id is None
@@ -93,7 +102,7 @@ def log_interaction_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = LogInteractionForm(request.POST, organization=org)
     if not form.is_valid():
         problems = "; ".join(
-            f"{form.fields[name].label or name.title() if name in form.fields else 'Form'}: {' '.join(errors)}"
+            f"{form.fields[name].label or name.title() if name in form.fields else 'Form'}: {' '.join(str(error) for error in errors)}"
             for name, errors in form.errors.items()
         )
         messages.error(request, f"The interaction was not logged. {problems}")
@@ -101,7 +110,7 @@ def log_interaction_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         log_interaction(
             organization=org,
-            author=request.user,
+            author=acting_user(request),
             kind=form.cleaned_data["kind"],
             summary=form.cleaned_data["summary"],
             occurred_on=form.cleaned_data["occurred_on"],
@@ -124,11 +133,13 @@ def merge_view(request: HttpRequest, pk: int) -> HttpResponse:
     others = current_organizations().exclude(pk=survivor.pk)
     chosen = None
     form = MergeForm(request.POST or None)
-    form.fields["duplicate"].queryset = others
+    cast(forms.ModelChoiceField[Organization], form.fields["duplicate"]).queryset = others
     if request.method == "POST" and form.is_valid():
         chosen = duplicate = form.cleaned_data["duplicate"]
         try:
-            result = merge_organizations(survivor=survivor, duplicate=duplicate, user=request.user)
+            result = merge_organizations(
+                survivor=survivor, duplicate=duplicate, user=acting_user(request)
+            )
         except MergeError as error:
             messages.error(request, str(error))
         else:
@@ -208,7 +219,7 @@ def not_duplicates_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, "One of the two organizations no longer exists, or was merged.")
         return redirect("coalition_organizations:duplicates")
     older, newer = (found[int(value)] for value in ids)
-    mark_distinct(older, newer, user=request.user)
+    mark_distinct(older, newer, user=acting_user(request))
     messages.success(
         request, f"{older.name} and {newer.name} are kept apart: they are no longer offered."
     )

@@ -1,7 +1,9 @@
 from django.http import HttpRequest
-from django.urls import include, path, reverse
+from django.urls import URLResolver, include, path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
+from wagtail.admin.viewsets.base import ViewSet, ViewSetGroup
+from wagtail.log_actions import LogActionRegistry
 
 from coalition.crm.portal import admin_urls as portal_admin_urls
 from coalition.crm.portal.admin_views import PERMISSION as PROPOSAL_PERMISSION
@@ -15,12 +17,12 @@ from coalition.crm.viewsets import (
 
 
 @hooks.register("register_admin_viewset")
-def register_coalition_admin() -> list:
+def register_coalition_admin() -> list[ViewSet | ViewSetGroup]:
     return [CoalitionViewSetGroup(), organization_chooser_viewset, contact_chooser_viewset]
 
 
 @hooks.register("register_log_actions")
-def register_coalition_log_actions(actions) -> None:
+def register_coalition_log_actions(actions: LogActionRegistry) -> None:
     actions.register_action(MERGE_ACTION, "Merge", "Merged another organization into this one")
     actions.register_action(INTERACTION_ACTION, "Log interaction", "Logged an interaction")
     actions.register_action(
@@ -40,7 +42,7 @@ class ProposalsMenuItem(MenuItem):
 
 
 @hooks.register("register_admin_urls")
-def register_portal_admin_urls() -> list:
+def register_portal_admin_urls() -> list[URLResolver]:
     return [path("profile-changes/", include(portal_admin_urls, namespace="portal_admin"))]
 
 

@@ -7,3 +7,6 @@ class ProjectConfig(AppConfig):
     name = "coalition.project"
     label = "project"
     verbose_name = "Project"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the project's system checks)

@@ -7,6 +7,7 @@ test suite turn on what development needs.
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -191,7 +192,7 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
@@ -279,6 +280,24 @@ TASKS = {
 WORKER_CHORES: list[tuple[str, float, str]] = [
     # Uploads of Word imports nobody finished: gone within a day and an hour.
     ("deleting abandoned import uploads", 3600, "letters.services.delete_stale_imports"),
+]
+
+# How the apps take part in each other's work, named here where the project composes them (the
+# dependencies point one way: signatories → letters → coalition; none registers itself).
+# The member CRM's merges move the sign-on's rows through its chains; its timelines show them.
+CRM_MERGE_PARTICIPANTS = ["signatories.crm.MERGE_PARTICIPANT"]
+CRM_TIMELINE_SOURCES = ["signatories.crm.timeline_entries"]
+# Who imports a finished letter with its signatures (the Word import's "finished" choice).
+LETTER_IMPORTER = "signatories.interchange.LETTER_IMPORTER"
+# A letter not yet published prints the signatures it has so far (previews, the archival PDF).
+LETTER_SIGNATORY_LINES = "signatories.selectors.letter_lines"
+# A letter's open data, mounted beside it by the sign-on app: URL names reversed with its slug,
+# made stale with the letter's page (and dropped from a CDN in front of the site).
+LETTER_DATA_URLS = [
+    "public:signatories_csv",
+    "public:signatories_json",
+    "public:letter_json",
+    "public:embed",
 ]
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -15,8 +15,9 @@ from django.utils import timezone
 from wagtail.models import Page
 
 from coalition.crm.models import Contact, Organization, ProfileProposal
+from letters.models import Publication
 from signatories import selectors as sign_on_selectors
-from signatories.models import NEVER_CONFIRMED, Invitation, Publication, Signature, SignOn
+from signatories.models import NEVER_CONFIRMED, Invitation, Signature, SignOn
 
 
 @dataclass

@@ -13,9 +13,6 @@ from signatories.selectors import audience_organizations
 from .events import Actor
 from .open_link import close_open_link, issue_open_link, request_to_sign, sign_as_individual
 from .publications import (
-    attach_publication_pdf,
-    changes_between,
-    publication_gate,
     publish_correction,
     publish_letter,
     publish_sign_on,
@@ -36,7 +33,6 @@ from .sign_ons import (
     create_sign_on,
     invite_organizations,
     open_sign_on,
-    revision_text_hash,
 )
 from .signatures import (
     add_signatory,
@@ -66,11 +62,9 @@ __all__ = [
     "add_signatory",
     "approve_signature",
     "approve_signatures",
-    "attach_publication_pdf",
     "audience_organizations",
     "cancel_sign_on",
     "change_deadline",
-    "changes_between",
     "check_accepts_responses",
     "close_due_sign_ons",
     "close_open_link",
@@ -84,7 +78,6 @@ __all__ = [
     "invite_organizations",
     "issue_open_link",
     "open_sign_on",
-    "publication_gate",
     "publish_correction",
     "publish_letter",
     "publish_sign_on",
@@ -97,7 +90,6 @@ __all__ = [
     "reminder_recipients",
     "request_to_sign",
     "retract_signature",
-    "revision_text_hash",
     "send_due_reminders",
     "send_reminders",
     "sign_as_individual",

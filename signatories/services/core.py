@@ -20,6 +20,7 @@ from signatories.errors import SignOnError, TransitionNotAllowed
 from signatories.models import Invitation, Signature, SignOn
 
 from .events import Actor, EventSpec, append_events
+from .holds import keep_hold
 
 Subject = SignOn | Invitation | Signature
 # A job and its JSON arguments, enqueued once the change is committed.
@@ -162,6 +163,11 @@ def transition(
         detail=detail,
         text_hash=text_hash,
     )
+    if any(isinstance(change.subject, SignOn) and change.status for change in changes) or (
+        action == "created" and isinstance(subject, SignOn)
+    ):
+        # The letter's hold says the sign-on's status (letters.publishing reads it).
+        keep_hold(sign_on.letter)
     queue(notify)
     return subject
 

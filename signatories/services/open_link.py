@@ -10,12 +10,13 @@ request staff approve. Nobody's request cancels another's: requests nobody confi
 by side, and the first one confirmed goes to review.
 """
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from coalition.crm.models import Organization, name_key
+from coalition.crm.models import Organization
 from coalition.crm.selectors import best_named, organizations_named
+from coalition.crm.services import add_pending_organization
 from signatories import ratelimits, selectors, tasks, tokens
 from signatories.errors import AlreadyResponded, InvalidToken, SignOnError, TransitionNotAllowed
 from signatories.inputs import IndividualSigning, OrganizationRequest
@@ -94,22 +95,13 @@ def _pending_organization(sign_on: SignOn, request: OrganizationRequest) -> Orga
     else the request typed: an acronym or website here would be a stranger's word for the real
     organization's, and would match or mislead the requests that follow."""
     opened = date_format(timezone.localtime(), "j F Y")
-    organization = Organization(
+    return add_pending_organization(
         name=request.organization_name,
-        kind=Organization.Kind.OTHER,
-        status=Organization.Status.PENDING,
         description=(
             f"Asked on {opened} to sign “{sign_on.letter.title}” through the open link of its "
             "sign-on. Pending: approving its signature adds it to the CRM."
         ),
     )
-    try:
-        with transaction.atomic():
-            organization.save()
-    except IntegrityError:
-        # Asked for meanwhile, through another sign-on: the same organization.
-        return Organization.objects.get(name_key=name_key(request.organization_name))
-    return organization
 
 
 def refuse_where_answered(existing: Signature | None) -> None:

@@ -9,13 +9,13 @@ from django.utils import timezone
 from wagtail.models import Revision
 
 from letters.models import CirculationApproval
+from letters.versions import revision_text_hash
 from signatories import selectors, tasks
 from signatories.errors import SignOnError, TransitionNotAllowed
 from signatories.models import Signature, SignOn
 
 from .core import Notification, holding, transition
 from .events import Actor
-from .sign_ons import revision_text_hash
 from .signatures import check_accepts_responses, check_first_confirmed, check_text_hash
 
 NOTE_LIMIT = 2000

@@ -1,8 +1,6 @@
 """Opening, inviting to, closing and cancelling a sign-on."""
 
 import datetime
-import hashlib
-import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
@@ -14,6 +12,7 @@ from wagtail.models import Revision
 
 from coalition.crm.models import Coalition, Contact, Membership, Organization
 from letters.models import CirculationApproval, LetterPage
+from letters.versions import revision_text_hash
 from signatories import selectors, tasks, tokens
 from signatories.errors import SignOnError, TransitionNotAllowed
 from signatories.models import Invitation, SignOn, default_reminder_days, validate_reminder_days
@@ -22,15 +21,6 @@ from signatories.selectors import audience_organizations, people_to_invite
 from .core import Notification, holding, queue, transition, transition_each
 from .events import Actor
 from .reminders import reminders_due, send_scheduled_reminders
-
-
-def revision_text_hash(revision: Revision) -> str:
-    """SHA-256 of a revision's stored content: what the signers agree to."""
-    # Read back as stored: a revision just returned by save_revision() holds Python values
-    # (dates, rich text) that serialise differently from the JSON the database keeps.
-    content = Revision.objects.filter(pk=revision.pk).values_list("content", flat=True).get()
-    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(encoded.encode()).hexdigest()
 
 
 @transaction.atomic

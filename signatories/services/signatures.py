@@ -8,7 +8,8 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from coalition.crm.models import Contact, Organization, name_key, sort_name_for
+from coalition.crm.models import Contact, Organization, sort_name_for
+from coalition.crm.services import admit_organization
 from letters.models import LetterPage
 from signatories import ratelimits, selectors, tasks, tokens
 from signatories.addresses import email_key, same_mailbox
@@ -504,19 +505,14 @@ def correct_display_name(*, signature: Signature, display_name: str, actor: Acto
 def _admit_organization(organization: Organization, signature: Signature) -> str:
     """A pending organization whose request staff approve joins the CRM with what that request
     said of it (the name as typed, its acronym and website, where the CRM has none); its name."""
-    fields = ["status", "updated_at"]
-    organization.status = Organization.Status.ACTIVE
-    if signature.invitation_id is None:
-        typed = signature.organization_name
-        if typed and name_key(typed) == organization.name_key and typed != organization.name:
-            organization.name, organization.sort_name = typed, sort_name_for(typed)
-            fields += ["name", "sort_name"]
-        for name in ("acronym", "website"):
-            if getattr(signature, name) and not getattr(organization, name):
-                setattr(organization, name, getattr(signature, name))
-                fields.append(name)
-    organization.save(update_fields=fields)
-    return organization.name
+    if signature.invitation_id is not None:
+        return admit_organization(organization).name
+    return admit_organization(
+        organization,
+        name=signature.organization_name,
+        acronym=signature.acronym,
+        website=signature.website,
+    ).name
 
 
 def approve_signatures(

@@ -24,7 +24,7 @@ from django.urls import reverse
 
 from coalition.crm.demo import generate_members
 from coalition.crm.imports import import_members
-from coalition.crm.imports.writing import INDEX_BATCH, index_members, merge_pending_index_entries
+from coalition.crm.indexing import INDEX_BATCH, index_members, merge_pending_index_entries
 from coalition.crm.models import Coalition, Contact, Organization
 
 ORGANIZATIONS = 10_000

@@ -10,7 +10,7 @@ import time
 import pytest
 from pypdf import PdfReader
 
-from letters.models import SignatoryLine
+from letters.lines import SignatoryLine
 from letters.pdf import letter_pdf_html, render_letter_pdf
 from signatories.interchange import import_letter
 

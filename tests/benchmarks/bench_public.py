@@ -18,12 +18,12 @@ import pytest
 import requests
 from django.db import connection
 
-from letters.models import LetterPage
+from letters.models import LetterPage, Publication
+from letters.versions import attach_publication_pdf
 from signatories.interchange import import_letter
-from signatories.models import Publication, Signature
-from signatories.services import attach_publication_pdf
-from tests.e2e.conftest import ensure_wagtail_site
+from signatories.models import Signature
 from tests.production import ROOT, production_env, start_gunicorn
+from tests.support.database import ensure_wagtail_site
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
 LONG_LIST = 1821

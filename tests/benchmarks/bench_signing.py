@@ -33,9 +33,9 @@ from coalition.crm.models import Contact, Membership, Organization
 from letters.services import approve_for_circulation
 from signatories import selectors, services
 from signatories.models import Signature, SignOn
-from tests.e2e.conftest import ensure_wagtail_site
 from tests.factories import CoalitionFactory, make_letter
 from tests.production import ROOT, production_env, start_gunicorn
+from tests.support.database import ensure_wagtail_site
 
 REDIS_URL = os.environ.get("SIGNING_REDIS_URL", "redis://127.0.0.1:6379/3")
 ORGANIZATIONS = 200

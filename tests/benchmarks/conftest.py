@@ -1,48 +1,15 @@
-"""`make bench` ends with one table: each benchmark adds its headline figures with `bench_row`.
-
-The sections print their details as they run; the table gathers what the issues set targets for,
-so that one run shows them side by side.
-"""
-
-from collections.abc import Callable
-from dataclasses import dataclass
+"""`make bench` ends with one table of the headline figures (see tests/support/benchmarks.py)."""
 
 import pytest
 
-
-@dataclass(frozen=True)
-class Row:
-    section: str
-    what: str
-    figure: str
-    target: str
-
-
-ROWS: list[Row] = []
-
-AddRow = Callable[[str, str, str, str], None]
+from tests.support.benchmarks import AddRow, add_row, write_table
 
 
 @pytest.fixture
 def bench_row() -> AddRow:
     """Add a line to the closing table: section, what was measured, the figure, its target."""
-
-    def add(section: str, what: str, figure: str, target: str = "") -> None:
-        ROWS.append(Row(section, what, figure, target))
-
-    return add
+    return add_row
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not ROWS:
-        return
-    width = max(len(row.what) for row in ROWS)
-    figures = max(len(row.figure) for row in ROWS)
-    terminalreporter.section("make bench: the figures together")
-    section = None
-    for row in ROWS:
-        if row.section != section:
-            section = row.section
-            terminalreporter.write_line(section)
-        target = f"  (target: {row.target})" if row.target else ""
-        terminalreporter.write_line(f"  {row.what:<{width}}  {row.figure:>{figures}}{target}")
+    write_table(terminalreporter)

@@ -2,7 +2,6 @@ import pytest
 from django.urls import reverse
 
 from coalition.crm.models import Interaction
-from tests.coalition.conftest import make_members
 from tests.factories import (
     ContactFactory,
     InteractionFactory,
@@ -10,6 +9,7 @@ from tests.factories import (
     SignatureFactory,
     make_letter,
 )
+from tests.support.crm import make_members
 
 LISTINGS = [
     "coalition_organizations:index",
@@ -151,8 +151,8 @@ def test_the_timeline_shows_invitations_in_a_fixed_number_of_queries(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from tests.signatories.conftest import make_members as make_signatory_members
-    from tests.signatories.conftest import open_new_sign_on
+    from tests.support.signing import make_members as make_signatory_members
+    from tests.support.signing import open_new_sign_on
 
     members = make_signatory_members(1)
     org = members.organizations[0]
@@ -165,7 +165,7 @@ def test_the_timeline_shows_invitations_in_a_fixed_number_of_queries(
     assert "Invited Pat Signer 0 to sign “A joint letter on widgets”" in html
     assert "pat0@awm0.example.org" in html
 
-    from tests.signatories.conftest import approved_revision
+    from tests.support.signing import approved_revision
 
     for i in range(3):
         open_new_sign_on(members, revision=approved_revision(slug=f"more-{i}", title=f"More {i}"))

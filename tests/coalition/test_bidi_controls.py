@@ -9,11 +9,12 @@ input and import_letter.
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from wagtail.test.utils.form_data import inline_formset, nested_form_data
+from wagtail.test.utils.form_data import inline_formset
 
 from coalition.core.validators import bidi_control_problem, validate_no_bidi_controls
 from coalition.crm.models import Contact, Organization
 from tests.factories import OrganizationFactory
+from tests.support.crm import organization_post
 
 RLO = "\u202e"
 OVERRIDE = (
@@ -74,26 +75,6 @@ def test_a_contact_refuses_one_in_its_name_and_title(field: str) -> None:
     with pytest.raises(ValidationError) as refused:
         contact.full_clean()
     assert refused.value.message_dict[field] == [f"This {OVERRIDE}: remove it."]
-
-
-def organization_post(**fields) -> dict:
-    return nested_form_data(
-        {
-            "name": "",
-            "acronym": "",
-            "display": "",
-            "sort_name": "",
-            "kind": "trade_association",
-            "status": "active",
-            "country": "",
-            "website": "",
-            "description": "",
-            "tags": "",
-            "contacts": inline_formset([]),
-            "memberships": inline_formset([]),
-            **fields,
-        }
-    )
 
 
 @pytest.mark.django_db
@@ -204,7 +185,7 @@ def test_a_comment_to_staff_may_quote_right_to_left_text_as_written() -> None:
 @pytest.mark.django_db
 def test_the_sign_page_says_so_and_records_nothing(client) -> None:
     from signatories.models import Signature
-    from tests.signatories.conftest import make_members, open_new_sign_on, sign_data, token_for
+    from tests.support.signing import make_members, open_new_sign_on, sign_data, token_for
 
     sign_on = open_new_sign_on(make_members(1))
     invitation = sign_on.invitations.get()

@@ -1,10 +1,11 @@
 import pytest
 from django.urls import reverse
-from wagtail.test.utils.form_data import inline_formset, nested_form_data
+from wagtail.test.utils.form_data import inline_formset
 
 from coalition.crm.models import Contact, Organization
 from coalition.crm.selectors import find_duplicate_organizations
 from tests.factories import ContactFactory, OrganizationFactory
+from tests.support.crm import organization_post
 
 
 @pytest.mark.django_db
@@ -22,26 +23,6 @@ def test_it_finds_likely_duplicates(fields, reason):
         name="The App Association", acronym="ACT", website="https://actonline.example"
     )
     assert find_duplicate_organizations(**fields) == [(existing, reason)]
-
-
-def organization_post(**fields) -> dict:
-    return nested_form_data(
-        {
-            "name": "",
-            "acronym": "",
-            "display": "",
-            "sort_name": "",
-            "kind": "trade_association",
-            "status": "active",
-            "country": "",
-            "website": "",
-            "description": "",
-            "tags": "",
-            "contacts": inline_formset([]),
-            "memberships": inline_formset([]),
-            **fields,
-        }
-    )
 
 
 @pytest.mark.django_db

@@ -40,7 +40,7 @@ def test_it_neutralises_cells_that_spreadsheets_would_run(value, expected):
 @pytest.mark.parametrize("url_name", EXPORTS)
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_every_listing_exports(manager_client, coalition, url_name, fmt):
-    from tests.coalition.conftest import make_members
+    from tests.support.crm import make_members
 
     make_members(2, coalition)
     response = manager_client.get(reverse(url_name), {"export": fmt})

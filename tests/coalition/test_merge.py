@@ -10,7 +10,6 @@ from signatories import services
 from signatories.inputs import OrganizationRequest
 from signatories.models import Event, Signature
 from signatories.selectors import verify_event_chain
-from tests.coalition.conftest import SIGNER, STAFF_ACTOR, open_sign_on_for, sign
 from tests.factories import (
     CoalitionFactory,
     ContactFactory,
@@ -20,6 +19,8 @@ from tests.factories import (
     SignatureFactory,
     make_letter,
 )
+from tests.support.crm import open_sign_on_for, sign
+from tests.support.signing import SIGNER, STAFF_ACTOR
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from coalition.crm.models import Organization
 from coalition.crm.selectors import find_duplicate_organizations, organizations_named
-from tests.coalition.conftest import make_members
 from tests.factories import ContactFactory, MembershipFactory, OrganizationFactory
+from tests.support.crm import make_members
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from django.test import Client
 from django.urls import reverse
 
 from coalition.crm.models import Interaction, Organization
-from tests.coalition.conftest import make_members
 from tests.factories import OrganizationFactory, UserFactory
+from tests.support.crm import make_members
 
 
 @pytest.mark.django_db

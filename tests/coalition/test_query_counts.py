@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.coalition.conftest import make_members
 from tests.factories import SignatureFactory, make_letter
+from tests.support.crm import make_members
 
 PAGES = {
     "organizations": ("coalition_organizations:index", {}),

@@ -16,11 +16,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from coalition.crm import viewsets
 from coalition.crm.imports import import_members
 from coalition.crm.models import Contact, Organization
 from coalition.crm.selectors import search_contacts, search_organizations
-from tests.coalition.conftest import make_members
+from coalition.crm.viewsets import listings
 from tests.factories import (
     CoalitionFactory,
     ContactFactory,
@@ -28,6 +27,7 @@ from tests.factories import (
     MembershipFactory,
     OrganizationFactory,
 )
+from tests.support.crm import make_members
 
 LISTINGS = {
     "organizations": "coalition_organizations:index",
@@ -86,7 +86,7 @@ def test_every_listing_search_filter_and_export_costs_the_same_queries_with_more
     manager_client, coalition, monkeypatch
 ):
     # Exports read their rows in chunks; small ones here, so that more rows span several.
-    monkeypatch.setattr(viewsets, "EXPORT_CHUNK", 7)
+    monkeypatch.setattr(listings, "EXPORT_CHUNK", 7)
     cases = pages(coalition)
     make_members(3, coalition)
     for url_name, params in cases.values():
@@ -205,7 +205,7 @@ def test_an_export_follows_the_search_and_filters(manager_client, members, coali
 @pytest.mark.django_db
 def test_an_export_reads_its_rows_while_it_streams(manager_client, coalition, monkeypatch):
     make_members(12, coalition)
-    monkeypatch.setattr(viewsets, "CSV_BLOCK", 500)
+    monkeypatch.setattr(listings, "CSV_BLOCK", 500)
     url = reverse("coalition_organizations:index")
     with CaptureQueriesContext(connection) as before:
         response = manager_client.get(url, {"export": "csv"})

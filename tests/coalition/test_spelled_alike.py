@@ -17,7 +17,7 @@ from coalition.crm.duplicates import (
     likely_duplicate_words,
     spelling_difference,
 )
-from coalition.crm.imports.writing import merge_pending_index_entries
+from coalition.crm.indexing import merge_pending_index_entries
 from coalition.crm.models import DistinctOrganizations, Organization, assign_slugs, name_key
 from coalition.crm.selectors import find_duplicate_organizations
 from coalition.crm.trigrams import NEAR_SIMILARITY, near_by_trigrams, trigram_similarity, trigrams

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from coalition.crm import hooks
 from coalition.crm.hooks import TimelineEntry
 from coalition.crm.selectors import organization_timeline
 from coalition.crm.services import merge_organizations
 from signatories import services
 from signatories.inputs import Declining, Forwarding, Withdrawing
-from tests.coalition.conftest import SIGNER, open_sign_on_for, sign
 from tests.factories import ContactFactory, InteractionFactory, OrganizationFactory
+from tests.support.crm import open_sign_on_for, sign
+from tests.support.signing import SIGNER
 
 COALITION = Path(__file__).resolve().parents[2] / "coalition" / "crm"
 
@@ -27,23 +27,33 @@ def org(db):
     return org
 
 
+# What the recording source below was asked: (organization ids, limit), one per call.
+CALLS: list[tuple[list[int], int]] = []
+
+
+def recording_source(organizations: list, limit: int) -> list[TimelineEntry]:
+    CALLS.append(([o.pk for o in organizations], limit))
+    now = timezone.now()
+    return [
+        TimelineEntry(when=now - datetime.timedelta(days=n), kind="test", label=f"E{n}", summary="")
+        for n in range(5)
+    ]
+
+
+def oldest_first(organizations: list, limit: int) -> list[TimelineEntry]:
+    now = timezone.now()
+    return [
+        TimelineEntry(when=now - datetime.timedelta(days=n), kind="test", label=f"E{n}", summary="")
+        for n in (9, 8, 1, 0)
+    ]
+
+
 @pytest.fixture
-def only_source(monkeypatch):
-    """Replace the registered sources with one that records what it was asked."""
-    calls = []
-
-    def source(organizations: list, limit: int) -> list[TimelineEntry]:
-        calls.append(([o.pk for o in organizations], limit))
-        now = timezone.now()
-        return [
-            TimelineEntry(
-                when=now - datetime.timedelta(days=n), kind="test", label=f"E{n}", summary=""
-            )
-            for n in range(5)
-        ]
-
-    monkeypatch.setattr(hooks, "_timeline_sources", [source])
-    return calls
+def only_source(settings):
+    """The settings name one source, which records what it was asked, in place of the apps'."""
+    CALLS.clear()
+    settings.CRM_TIMELINE_SOURCES = [f"{__name__}.recording_source"]
+    return CALLS
 
 
 @pytest.mark.django_db
@@ -62,18 +72,8 @@ def test_it_adds_each_registered_source_newest_first_and_bounded(org, only_sourc
 
 
 @pytest.mark.django_db
-def test_it_keeps_the_newest_entries_of_a_source_whatever_their_order(org, monkeypatch):
-    now = timezone.now()
-
-    def oldest_first(organizations: list, limit: int) -> list[TimelineEntry]:
-        return [
-            TimelineEntry(
-                when=now - datetime.timedelta(days=n), kind="test", label=f"E{n}", summary=""
-            )
-            for n in (9, 8, 1, 0)
-        ]
-
-    monkeypatch.setattr(hooks, "_timeline_sources", [oldest_first])
+def test_it_keeps_the_newest_entries_of_a_source_whatever_their_order(org, settings):
+    settings.CRM_TIMELINE_SOURCES = [f"{__name__}.oldest_first"]
 
     assert [entry.label for entry in organization_timeline(org, limit=2)] == ["E0", "E1"]
 

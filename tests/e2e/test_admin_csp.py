@@ -16,7 +16,6 @@ from wagtail.admin.models import EditingSession
 from wagtail.models import Collection
 
 from signatories.models import SignOn
-from tests.e2e.conftest import ensure_wagtail_site, open_sign_on_to
 from tests.factories import (
     CoalitionFactory,
     ContactFactory,
@@ -24,6 +23,8 @@ from tests.factories import (
     OrganizationFactory,
     make_letter,
 )
+from tests.support.database import ensure_wagtail_site
+from tests.support.signing import open_sign_on_to
 
 pytestmark = [
     pytest.mark.browser,

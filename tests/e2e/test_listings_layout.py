@@ -10,13 +10,13 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import ensure_wagtail_site
 from tests.factories import (
     CoalitionFactory,
     ContactFactory,
     MembershipFactory,
     OrganizationFactory,
 )
+from tests.support.database import ensure_wagtail_site
 
 pytestmark = [
     pytest.mark.browser,

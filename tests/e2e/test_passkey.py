@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ensure_wagtail_site
+from tests.support.database import ensure_wagtail_site
 
 pytestmark = [
     pytest.mark.browser,

@@ -6,8 +6,8 @@ A site-wide `frame-ancestors 'none'` on the preview response blanks the panel (i
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.e2e.conftest import ensure_wagtail_site
 from tests.factories import make_letter
+from tests.support.database import ensure_wagtail_site
 
 pytestmark = [
     pytest.mark.browser,

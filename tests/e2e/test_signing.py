@@ -6,26 +6,31 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from letters.services import approve_for_circulation
 from signatories import services
 from signatories.models import Signature, SignOn
-from tests.e2e.conftest import ensure_wagtail_site, open_sign_on_to
 from tests.factories import (
     CoalitionFactory,
     ContactFactory,
     MembershipFactory,
     OrganizationFactory,
 )
+from tests.support.database import ensure_wagtail_site
+from tests.support.signing import (
+    LINK,
+    SIGNATURE_LINK,
+    STAFF_ACTOR,
+    approved_change,
+    individual_approved,
+    open_sign_on_to,
+    widget_makers,
+)
 
-LINK = re.compile(r"http://[^/\s]+(/sign/[A-Za-z0-9_-]{43}/)")
-SIGNATURE_LINK = re.compile(r"http://[^/\s]+(/sign/s/[A-Za-z0-9_-]{43}/)")
 OPEN_LINK = "/sign/open/{}/"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-STAFF = services.Actor.system("staff@example.org")
 
 
 def links_by_recipient(mailoutbox: list, pattern: re.Pattern[str] = LINK) -> dict[str, str]:
@@ -41,17 +46,9 @@ def sign_on(mailoutbox) -> SignOn:
     """Two members, Widget Makers with its director and its press officer, and Gadget Guild."""
     ensure_wagtail_site()
     coalition = CoalitionFactory(name="Digital Trade Coalition")
-    widgets = OrganizationFactory(name="Widget Makers", acronym="")
+    widgets = widget_makers(coalition)
     gadgets = OrganizationFactory(name="Gadget Guild", acronym="")
-    for org in (widgets, gadgets):
-        MembershipFactory(coalition=coalition, organization=org)
-    ContactFactory(
-        organization=widgets,
-        name="Ann Director",
-        title="President",
-        email="ann@widgets.example.org",
-        is_authorized_signer=True,
-    )
+    MembershipFactory(coalition=coalition, organization=gadgets)
     ContactFactory(
         organization=widgets,
         name="Pete Press",
@@ -127,7 +124,7 @@ def test_each_person_has_a_link_and_a_colleague_asked_to_sign_answers_first(
 def test_a_request_through_the_open_link_is_confirmed_by_email_then_approved(
     staff_page: Page, live_server, sign_on, mailoutbox
 ):
-    token = services.issue_open_link(sign_on=sign_on, actor=STAFF, accepts_requests=True)
+    token = services.issue_open_link(sign_on=sign_on, actor=STAFF_ACTOR, accepts_requests=True)
     visitor = staff_page.context.browser.new_page()
     visitor.goto(live_server.url + OPEN_LINK.format(token))
     form = visitor.get_by_role("form", name="Sign for an organization")
@@ -170,26 +167,17 @@ def test_a_request_through_the_open_link_is_confirmed_by_email_then_approved(
 def test_a_material_change_reaches_a_signer_from_the_open_link(
     page: Page, live_server, sign_on, mailoutbox
 ):
-    from signatories.inputs import IndividualSigning
-
-    services.issue_open_link(sign_on=sign_on, actor=STAFF, accepts_requests=True)
-    person = services.sign_as_individual(
-        sign_on=sign_on,
-        signing=IndividualSigning(
-            person="Jane Doe", title="Professor", signer_email="jane@uni.example.org"
-        ),
-        text_hash=sign_on.text_hash,
-        actor=STAFF,
+    person = individual_approved(sign_on)
+    revision = approved_change(
+        sign_on.letter, [{"type": "paragraph", "value": "<p>We write about better widgets.</p>"}]
     )
-    services.confirm_signature(signature=person, actor=STAFF)
-    services.approve_signature(signature=person, actor=STAFF)
-    letter = sign_on.letter
-    letter.body = [{"type": "paragraph", "value": "<p>We write about better widgets.</p>"}]
-    revision = letter.save_revision()
-    approve_for_circulation(revision=revision, user=None)
     mailoutbox.clear()
     services.recirculate_sign_on(
-        sign_on=sign_on, revision=revision, material=True, note="We narrowed the ask.", actor=STAFF
+        sign_on=sign_on,
+        revision=revision,
+        material=True,
+        note="We narrowed the ask.",
+        actor=STAFF_ACTOR,
     )
 
     to_jane = [m for m in mailoutbox if m.to == ["jane@uni.example.org"]]

@@ -1,4 +1,4 @@
-"""Fixtures for the letters tests: a letter with every kind of block, a letterhead, PDF readers."""
+"""Fixtures for the letters tests: a letter with every kind of block, a letterhead, a logo."""
 
 import datetime
 import io
@@ -6,30 +6,12 @@ import io
 import pytest
 from django.core.files.images import ImageFile
 from PIL import Image as PILImage
-from pypdf import PdfReader
 from wagtail.images.models import Image
 from wagtail.models import Site
 
-from letters.models import Letterhead, SignatoryLine
+from letters.models import Letterhead
 from tests.factories import make_letter
-
-EVERY_BLOCK = [
-    {
-        "type": "paragraph",
-        "value": '<p>We write with <b>bold</b>, <i>italic</i> and <a href="https://example.org/">a link</a>.</p>',
-    },
-    {"type": "heading", "value": "A plain heading"},
-    {"type": "bullets", "value": ["<p>First bullet</p>", "<p>Second bullet</p>"]},
-    {"type": "numbered", "value": ["<p>First numbered</p>", "<p>Second numbered</p>"]},
-    {
-        "type": "section",
-        "value": {
-            "heading": "Headed section:",
-            "numbered": False,
-            "items": ["<p>Section item one</p>", "<p>Section item two</p>"],
-        },
-    },
-]
+from tests.support.letters import EVERY_BLOCK
 
 
 @pytest.fixture
@@ -60,13 +42,3 @@ def logo(db):
     buffer = io.BytesIO()
     PILImage.new("RGB", (120, 40), (20, 60, 120)).save(buffer, "PNG")
     return Image.objects.create(title="Coalition logo", file=ImageFile(buffer, name="logo.png"))
-
-
-def lines(count: int, *, detail: str = "") -> list[SignatoryLine]:
-    return [
-        SignatoryLine(text=f"Signatory Association {n:04d}", detail=detail) for n in range(count)
-    ]
-
-
-def read_pdf(pdf: bytes) -> PdfReader:
-    return PdfReader(io.BytesIO(pdf))

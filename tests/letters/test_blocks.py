@@ -7,9 +7,9 @@ from django.template.loader import render_to_string
 
 from letters.blocks import LetterBodyBlock
 from letters.pdf import render_letter_pdf
-from tests.conftest import pdftotext
 from tests.factories import make_letter
-from tests.letters.conftest import EVERY_BLOCK
+from tests.support.letters import EVERY_BLOCK
+from tests.support.pdf import pdftotext
 
 BLOCK_HTML = {
     "paragraph": [

@@ -23,7 +23,6 @@ from letters.caching import LOCAL, PAGE_PARAMETERS, invalidate_public_pages
 from letters.models import Letterhead, LetterIndexPage
 from signatories.models import Signature
 from signatories.services import Actor, add_signatory, publish_correction
-from tests.conftest import body
 from tests.factories import (
     OrganizationFactory,
     SignatureFactory,
@@ -33,6 +32,7 @@ from tests.factories import (
 )
 from tests.letters.test_frontend_cache import cdn, paths  # noqa: F401 (a fixture)
 from tests.production import ROOT
+from tests.support.pdf import body
 
 pytestmark = pytest.mark.django_db
 STAFF = Actor.system("staff@example.org")

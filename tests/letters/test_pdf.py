@@ -7,7 +7,7 @@ from pypdf import PdfReader
 
 from letters.pdf import read_local_url, render_pdf
 from signatories.interchange import import_letter
-from tests.conftest import body, pdftotext
+from tests.support.pdf import body, pdftotext
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,8 @@ import pytest
 from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 
-from letters.models import Letterhead, LetterPage, SignatoryLine, signatory_columns
+from letters.lines import SignatoryLine, signatory_columns
+from letters.models import Letterhead, LetterPage
 from letters.pdf import (
     letter_pdf_html,
     read_local_url,
@@ -17,9 +18,9 @@ from letters.pdf import (
     stored_letter_pdf,
     stored_pdf_name,
 )
-from tests.conftest import pdftotext
 from tests.factories import make_letter, publish
-from tests.letters.conftest import EVERY_BLOCK, lines, read_pdf
+from tests.support.letters import EVERY_BLOCK, lines
+from tests.support.pdf import pdftotext, read_pdf
 
 
 def fresh(letter: LetterPage) -> LetterPage:

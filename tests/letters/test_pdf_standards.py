@@ -10,12 +10,14 @@ import pytest
 from pypdf import PageObject
 from pypdf.generic import DictionaryObject, IndirectObject
 
-from letters.models import LetterPage, SignatoryLine
+from letters.lines import SignatoryLine
+from letters.models import LetterPage
 from letters.pdf import render_letter_pdf, render_pdf
 from signatories.interchange import import_letter
 from tests.factories import make_letter
-from tests.letters.conftest import lines, read_pdf
 from tests.letters.test_pdf_quality import fresh, page_texts
+from tests.support.letters import lines
+from tests.support.pdf import read_pdf
 
 # (WeasyPrint's variant, page-validation's profile)
 STANDARDS = [("pdf/ua-1", "ua1"), ("pdf/a-3b", "3b")]

@@ -1,39 +1,10 @@
 """The preview panel: the letter as a web page and as the PDF, from the content being edited."""
 
 from django.urls import reverse
-from wagtail.test.utils.form_data import inline_formset, nested_form_data, rich_text, streamfield
 
 from letters.models import LetterPage
-from tests.conftest import pdftotext
-from tests.letters.conftest import read_pdf
-
-
-def edit_form_data(letter: LetterPage, **changes: object) -> dict:
-    """What the page editor posts for a letter, with some fields changed."""
-    data = {
-        "title": letter.title,
-        "slug": letter.slug,
-        "coalition": "",
-        "letter_date": "2025-03-12",
-        "dateline": "",
-        "recipients": letter.recipients,
-        "salutation": letter.salutation,
-        "body": streamfield(
-            [
-                ("paragraph", rich_text("<p>We write about widgets.</p>")),
-                ("heading", "Our asks"),
-            ]
-        ),
-        "closing": letter.closing,
-        "cc": "",
-        "footnotes": "",
-        "signatory_order": letter.signatory_order,
-        "signatory_style": letter.signatory_style,
-        "group_signatories": "on",
-        "comments": inline_formset([]),
-    }
-    data.update(changes)
-    return nested_form_data(data)
+from tests.support.letters import edit_form_data
+from tests.support.pdf import pdftotext, read_pdf
 
 
 def preview(client, letter: LetterPage, data: dict, mode: str):

@@ -9,8 +9,8 @@ from django.urls import reverse
 from letters.models import LetterPage
 from letters.services import create_letter_from_word
 from signatories.interchange import import_letter
-from tests.conftest import body, pdftotext
 from tests.letters.word_documents import seed_letter_docx
+from tests.support.pdf import body, pdftotext
 
 pytestmark = pytest.mark.django_db
 

@@ -8,11 +8,11 @@ import pytest
 from django.core.management import call_command
 
 from letters.models import LetterPage
+from letters.versions import attach_publication_pdf
 from signatories.interchange import export_letter, import_letter
 from signatories.services import Actor, publish_letter
-from signatories.services.publications import attach_publication_pdf
-from tests.conftest import pdftotext
 from tests.docx_tool import letter_docx, printed_line
+from tests.support.pdf import pdftotext
 
 pytestmark = pytest.mark.django_db
 

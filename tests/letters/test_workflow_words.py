@@ -10,7 +10,7 @@ from wagtail.models import Page, Workflow
 from letters.models import CirculationApproval, LetterIndexPage
 from letters.services import REVIEW_WORKFLOW_NAME, assign_review_workflow
 from tests.factories import make_letter
-from tests.letters.test_preview import edit_form_data
+from tests.support.letters import edit_form_data
 
 
 @pytest.fixture

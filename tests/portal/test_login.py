@@ -7,8 +7,7 @@ from django.contrib.auth import get_user_model
 
 from coalition.crm.models import Organization
 from tests.factories import ContactFactory, OrganizationFactory
-
-from .conftest import CODE
+from tests.support.portal import CODE
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,7 @@ from wagtail.models import ModelLogEntry
 from coalition.crm.models import ProfileProposal
 from coalition.crm.portal import services
 from tests.factories import OrganizationFactory
-
-from .conftest import log_in, png
+from tests.support.portal import log_in, png
 
 pytestmark = pytest.mark.django_db
 

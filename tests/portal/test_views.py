@@ -12,7 +12,8 @@ from django.utils.formats import date_format
 
 from signatories import selectors
 from tests.factories import ContactFactory, SignatureFactory, UserFactory, make_letter, publish
-from tests.signatories.conftest import (
+from tests.support.portal import log_in
+from tests.support.signing import (
     approved_revision,
     decline,
     open_new_sign_on,
@@ -20,8 +21,6 @@ from tests.signatories.conftest import (
     token_for,
     withdraw,
 )
-
-from .conftest import log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -202,7 +201,7 @@ def logo(db):
     from django.core.files.images import ImageFile
     from wagtail.images import get_image_model
 
-    from .conftest import png
+    from tests.support.portal import png
 
     return get_image_model().objects.create(
         title="AWM logo", file=ImageFile(io.BytesIO(png()), name="awm.png")

@@ -10,27 +10,21 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from coalition.crm.models import Contact
+from letters.models import Publication
 from signatories import selectors, services
-from signatories.models import Publication, Signature, SignOn
+from signatories.models import Signature, SignOn
 from signatories.services.sign_ons import close_at_deadline
 from signatories.tasks import send_invitation
 from tests.factories import ContactFactory, UserFactory
-
-from .conftest import LINK, STAFF_ACTOR, approved_revision, sign, sign_data
+from tests.support import signing
+from tests.support.signing import LINK, STAFF_ACTOR, approved_revision, sign, sign_data
 
 
 def open_form_data(approval, members, **overrides) -> dict:
-    deadline = timezone.localtime(timezone.now() + datetime.timedelta(days=5))
-    data = {
-        "approval": approval.pk,
-        "deadline": deadline.strftime("%Y-%m-%dT%H:%M"),
-        "coalitions": [members.coalition.pk],
-        "recipients": SignOn.Recipients.SIGNERS,
-        "message": "Please sign by Friday <b>now</b>",
-        "auto_approve_authorized": "on",
-    }
-    data.update(overrides)
-    return data
+    """The form that opens a sign-on, with a message that has markup to escape."""
+    return signing.open_form_data(
+        approval, members, **{"message": "Please sign by Friday <b>now</b>", **overrides}
+    )
 
 
 def test_staff_open_a_sign_on_and_invitations_go_out(
@@ -286,14 +280,10 @@ def unchanged(sign_on: SignOn) -> tuple:
     )
 
 
-def test_publishing_asks_first_with_the_count_and_every_line_that_will_print(
-    staff_client, sign_on, invitations, mailoutbox
-):
-    """Finding 9: publishing had no confirmation."""
-    signed = [sign(invitations[0]), sign(invitations[1], display_name="Widget Friends")]
-    services.approve_signature(signature=signed[1], actor=STAFF_ACTOR)
-    services.close_sign_on(sign_on=sign_on, actor=STAFF_ACTOR)
-    url = reverse("signatories_admin:publish", args=[sign_on.pk])
+def asks_first(staff_client, sign_on: SignOn, action: str) -> tuple[str, str]:
+    """The address of the confirmation page that the tracker links to for `action`, and the page,
+    whose look changes nothing."""
+    url = reverse(f"signatories_admin:{action}", args=[sign_on.pk])
     tracker = staff_client.get(reverse("signatories_admin:tracker", args=[sign_on.pk]))
     assert f'href="{url}"' in tracker.content.decode()
     before = unchanged(sign_on)
@@ -301,7 +291,20 @@ def test_publishing_asks_first_with_the_count_and_every_line_that_will_print(
     page = staff_client.get(url)
 
     assert page.status_code == 200
-    html = page.content.decode()
+    assert unchanged(sign_on) == before
+    return url, page.content.decode()
+
+
+def test_publishing_asks_first_with_the_count_and_every_line_that_will_print(
+    staff_client, sign_on, invitations, mailoutbox
+):
+    """Finding 9: publishing had no confirmation."""
+    signed = [sign(invitations[0]), sign(invitations[1], display_name="Widget Friends")]
+    services.approve_signature(signature=signed[1], actor=STAFF_ACTOR)
+    services.close_sign_on(sign_on=sign_on, actor=STAFF_ACTOR)
+
+    url, html = asks_first(staff_client, sign_on, "publish")
+
     assert '<strong id="publish-count">2 signatories</strong>' in html
     start = html.index('<ol id="publish-lines">')
     listed = html[start : html.index("</ol>", start)]
@@ -309,7 +312,6 @@ def test_publishing_asks_first_with_the_count_and_every_line_that_will_print(
     for signature in signed:
         assert f"<li>{signature.display_name}" in listed
     assert "Publish with these 2 signatories" in html
-    assert unchanged(sign_on) == before
     assert not sign_on.letter.live
 
     response = staff_client.post(url)
@@ -354,19 +356,12 @@ def test_a_reminder_shows_who_gets_it_before_it_is_sent(
 def test_cancelling_asks_first(staff_client, sign_on, invitations):
     """Finding 9: cancelling had no confirmation."""
     sign(invitations[0])
-    url = reverse("signatories_admin:cancel", args=[sign_on.pk])
-    tracker = staff_client.get(reverse("signatories_admin:tracker", args=[sign_on.pk]))
-    assert f'href="{url}"' in tracker.content.decode()
-    before = unchanged(sign_on)
 
-    page = staff_client.get(url)
+    url, html = asks_first(staff_client, sign_on, "cancel")
 
-    assert page.status_code == 200
-    html = page.content.decode()
     assert "Cancelling ends the sign-on for good" in html
     assert "its 1 signature will never print" in html
     assert '<form method="post">' in html
-    assert unchanged(sign_on) == before
 
     response = staff_client.post(url, {"reason": "The hearing was called off"})
 

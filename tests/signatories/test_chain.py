@@ -16,13 +16,12 @@ from django.db import models
 from django.urls import reverse
 from pypdf import PdfReader
 
-from letters.models import LetterPage
+from letters.models import LetterPage, Publication
 from signatories import chain, selectors, services
 from signatories.inputs import Forwarding, IndividualSigning
-from signatories.models import Event, Invitation, Publication, Signature, SignOn
+from signatories.models import Event, Invitation, Signature, SignOn
 from tests.factories import ContactFactory
-
-from .conftest import (
+from tests.support.signing import (
     SIGNER,
     STAFF_ACTOR,
     approved_revision,

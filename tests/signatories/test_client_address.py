@@ -14,9 +14,12 @@ from django.urls import reverse
 
 from signatories import ratelimits, selectors, services
 from signatories.models import Event, Signature, SignOn
+from tests.support.signing import (
+    sign_data,
+    token_for,
+)
 from tests.test_settings import ROOT
 
-from .conftest import STAFF_ACTOR, approved_revision, open_new_sign_on, sign_data, token_for
 from .test_ratelimits import org_data
 
 BALANCER = "10.0.0.2"  # the load balancer's own address, as REMOTE_ADDR shows it
@@ -81,15 +84,6 @@ def test_it_records_the_client_of_a_staff_action_too(one_proxy, client, staff, s
 
 # ---------------------------------------------------------------------------------------------
 # The project's limits count the same client
-
-
-@pytest.fixture
-def open_sign_on(members) -> SignOn:
-    sign_on = open_new_sign_on(members, revision=approved_revision(accepts_individuals=True))
-    sign_on.token = services.issue_open_link(
-        sign_on=sign_on, actor=STAFF_ACTOR, accepts_requests=True
-    )
-    return sign_on
 
 
 def test_the_open_link_counts_each_client_behind_the_balancer(one_proxy, open_sign_on):

@@ -7,10 +7,9 @@ from django.urls import reverse
 
 from signatories import selectors
 from signatories.models import Signature
-from tests.e2e.conftest import ensure_wagtail_site
 from tests.factories import ContactFactory
-
-from .conftest import make_members, open_new_sign_on, sign_data, token_for
+from tests.support.database import ensure_wagtail_site
+from tests.support.signing import make_members, open_new_sign_on, sign_data, token_for
 
 
 @pytest.mark.parametrize("people", [1, 2], ids=["one-link-twice", "two-colleagues-links"])

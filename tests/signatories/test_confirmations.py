@@ -9,12 +9,13 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from letters.models import Publication
 from signatories import services
 from signatories.inputs import Forwarding
-from signatories.models import Invitation, Publication, Signature, SignOn
+from signatories.models import Invitation, Signature, SignOn
 from tests.factories import ContactFactory, MembershipFactory, OrganizationFactory
+from tests.support.signing import STAFF_ACTOR, open_new_sign_on, sign, sign_data, token_for
 
-from .conftest import STAFF_ACTOR, open_new_sign_on, sign, sign_data, token_for
 from .test_admin import unchanged
 
 ET = ZoneInfo("America/New_York")

@@ -8,13 +8,14 @@ import time_machine
 from django.urls import reverse
 from wagtail.actions.publish_page_revision import PublishPagePermissionError
 
+from letters import publishing
+from letters.models import Publication
 from letters.publishing import PublicationRefused
 from signatories import selectors, services
-from signatories.models import Publication, Signature
-from tests.conftest import body
+from signatories.models import Signature
 from tests.factories import OrganizationFactory, SignatureFactory, make_letter, publish
-
-from .conftest import STAFF_ACTOR, open_new_sign_on, sign
+from tests.support.pdf import body
+from tests.support.signing import STAFF_ACTOR, open_new_sign_on, sign
 
 
 @pytest.fixture
@@ -126,7 +127,7 @@ def test_a_correction_with_nothing_changed_or_no_note_is_refused(published):
 def test_the_editor_cannot_republish_a_published_letter_it_points_to_corrections(staff, published):
     letter = published.letter
     letter.refresh_from_db()
-    refusal = services.publication_gate(letter)
+    refusal = publishing.refusal(letter)
     assert refusal.url == reverse("signatories_admin:corrections", args=[letter.pk])
     assert not letter.permissions_for_user(staff).can_publish()
     letter.salutation = "Changed silently?"

@@ -5,10 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.urls import reverse
-from django_tasks import task_backends
-from django_tasks.backends.dummy import DummyBackend
 
 from coalition.crm.models import Contact
 from signatories import selectors, services
@@ -17,8 +14,7 @@ from signatories.services.reminders import send_scheduled_reminders
 from signatories.services.sign_ons import change_deadline, close_at_deadline
 from signatories.tasks import send_invitation
 from tests.factories import ContactFactory
-
-from .conftest import LINK, STAFF_ACTOR, make_members, open_new_sign_on, sign
+from tests.support.signing import LINK, STAFF_ACTOR, make_members, open_new_sign_on, sign
 
 ET = ZoneInfo("America/New_York")
 # A Monday noon in New York, far from a change of daylight saving time: the deadline is ten
@@ -198,17 +194,6 @@ def test_a_later_deadline_brings_its_own_reminders(
         assert send_scheduled_reminders.call(ten_days.pk) == 3
     assert len(mailoutbox) == 6
     assert selectors.verify_event_chain(sign_on=ten_days) == []
-
-
-@pytest.fixture
-def deferring_backend():
-    """The background backend swapped for the DummyBackend, which accepts run_after like the
-    database backend of production."""
-    queues = settings.TASKS["background"]["QUEUES"]
-    backend = DummyBackend(alias="background", params={"QUEUES": queues})
-    task_backends["background"] = backend
-    yield backend
-    del task_backends["background"]
 
 
 def test_the_jobs_of_the_new_deadline_are_queued_for_their_moments(

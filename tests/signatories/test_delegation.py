@@ -11,8 +11,15 @@ from signatories import selectors, services
 from signatories.inputs import Forwarding
 from signatories.models import Invitation, Signature, SignOn
 from tests.factories import CoalitionFactory, ContactFactory, MembershipFactory, OrganizationFactory
-
-from .conftest import LINK, SIGNER, Members, open_new_sign_on, sign, sign_data, token_for
+from tests.support.signing import (
+    LINK,
+    SIGNER,
+    Members,
+    open_new_sign_on,
+    sign,
+    sign_data,
+    token_for,
+)
 
 ORG = "Association of Widget Makers"
 REVIEW = "/admin/sign-ons/review/"

@@ -7,8 +7,7 @@ from signatories import demo, selectors
 from signatories.models import Invitation, SignOn
 from signatories.services import sign_ons as services
 from tests.factories import CoalitionFactory, ContactFactory, MembershipFactory, make_letter
-
-from .conftest import LINK
+from tests.support.signing import LINK
 
 OPEN_LINK = re.compile(r"http://[^/\s]+(/sign/open/[A-Za-z0-9_-]{43}/)")
 

@@ -19,47 +19,18 @@ from wagtail.actions.publish_page_revision import (
     PublishPageRevisionAction,
 )
 from wagtail.models import Revision
-from wagtail.test.utils.form_data import inline_formset, nested_form_data, rich_text, streamfield
 
-from letters.models import LetterPage
+from letters.models import LetterPage, Publication
 from letters.publishing import PublicationRefused
 from letters.services import approve_for_circulation
 from signatories import services
 from signatories.interchange import import_letter
-from signatories.models import Publication, SignOn
+from signatories.models import SignOn
 from tests.factories import SignatureFactory, make_letter
-
-from .conftest import STAFF_ACTOR, open_new_sign_on, sign
+from tests.support.letters import edit_form_data
+from tests.support.signing import STAFF_ACTOR, open_new_sign_on, sign
 
 OUT_FOR_SIGN_ON = "is out for sign-on"
-
-
-def edit_form_data(letter: LetterPage, **changes: object) -> dict:
-    """What the page editor posts for a letter, with some fields changed."""
-    data = {
-        "title": letter.title,
-        "slug": letter.slug,
-        "coalition": "",
-        "letter_date": "",
-        "dateline": "",
-        "recipients": letter.recipients,
-        "salutation": letter.salutation,
-        "body": streamfield(
-            [
-                ("paragraph", rich_text("<p>We write about widgets.</p>")),
-                ("heading", "Our asks"),
-            ]
-        ),
-        "closing": letter.closing,
-        "cc": "",
-        "footnotes": "",
-        "signatory_order": letter.signatory_order,
-        "signatory_style": letter.signatory_style,
-        "group_signatories": "on",
-        "comments": inline_formset([]),
-    }
-    data.update(changes)
-    return nested_form_data(data)
 
 
 def editor_url(letter: LetterPage) -> str:
@@ -105,7 +76,8 @@ def test_the_editors_publish_does_not_put_a_letter_out_for_sign_on_live(
     before = as_it_was(letter)
 
     response = staff_client.post(
-        editor_url(letter), edit_form_data(letter, **{"action-publish": "action-publish"})
+        editor_url(letter),
+        edit_form_data(letter, letter_date="", **{"action-publish": "action-publish"}),
     )
 
     assert response.status_code in (200, 302)
@@ -237,14 +209,15 @@ def test_a_letter_without_a_sign_on_published_in_the_editor_is_recorded_with_its
 
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
-            editor_url(letter), edit_form_data(letter, **{"action-publish": "action-publish"})
+            editor_url(letter),
+            edit_form_data(letter, letter_date="", **{"action-publish": "action-publish"}),
         )
 
     assert response.status_code == 302
     letter.refresh_from_db()
     assert letter.live
     publication = Publication.objects.get(letter=letter)
-    assert publication.sign_on is None
+    assert publication.circulated_at is None and publication.chain_head == ""
     assert publication.revision_id == letter.live_revision_id
     assert [line["text"] for line in publication.signatories] == ["Acme Guild", "Zebra Alliance"]
     assert re.fullmatch(r"[0-9a-f]{64}", publication.pdf_sha256)
@@ -266,7 +239,7 @@ def test_the_seed_letter_is_published_with_its_frozen_list_and_pdf(
 
     assert letter.live
     publication = Publication.objects.get(letter=letter)
-    assert publication.sign_on is None
+    assert publication.circulated_at is None and publication.chain_head == ""
     assert len(publication.signatories) == 14
     assert re.fullmatch(r"[0-9a-f]{64}", publication.pdf_sha256)
     page = client.get(letter.url).content.decode()

@@ -6,10 +6,11 @@ import time_machine
 from django.utils import timezone
 
 from coalition.crm.models import Organization
+from letters.models import Publication
 from signatories import selectors, services
 from signatories.inputs import Forwarding, IndividualSigning
-from signatories.models import Publication, Signature, SignOn
-from tests.signatories.conftest import (
+from signatories.models import Signature, SignOn
+from tests.support.signing import (
     SIGNER,
     STAFF_ACTOR,
     approved_revision,

@@ -6,9 +6,9 @@ from django.core.management import CommandError, call_command
 
 from coalition.crm.models import Organization
 from letters.models import LetterIndexPage, LetterPage
+from letters.versions import render_publication_pdf
 from signatories.interchange import LetterDocumentError, export_letter, import_letter
 from signatories.models import Signature
-from signatories.services.publications import render_publication_pdf
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -161,7 +161,7 @@ def test_a_published_import_goes_through_the_publication_service(
 
     # Recorded once, by the service: Wagtail's page_published hook sees it went through it.
     publication = letter.publications.get()
-    assert publication.sign_on is None
+    assert publication.circulated_at is None and publication.chain_head == ""
     assert publication.revision_id == letter.live_revision_id
     assert [line.text for line in publication.lines()] == [
         line.text for line in Signature.objects.printable_lines(letter)

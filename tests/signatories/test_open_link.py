@@ -11,7 +11,6 @@ from django.contrib.messages import get_messages
 from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import escape
 
 from coalition.crm.models import Organization
@@ -19,8 +18,14 @@ from signatories import selectors, services, tokens
 from signatories.inputs import IndividualSigning, OrganizationRequest, Withdrawing
 from signatories.models import Signature, SignOn
 from tests.factories import OrganizationFactory
-
-from .conftest import SIGNATURE_LINK, STAFF_ACTOR, approved_revision, open_new_sign_on, sign_data
+from tests.support.signing import (
+    SIGNATURE_LINK,
+    STAFF_ACTOR,
+    approved_revision,
+    open_form_data,
+    open_new_sign_on,
+    sign_data,
+)
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 OPEN_LINK = re.compile(r"http://[^/\s]+(/sign/open/[A-Za-z0-9_-]{43}/)")
@@ -29,16 +34,6 @@ ORGANIZATIONS = "/admin/coalition/organizations/"
 
 def open_url(token: str) -> str:
     return reverse("signatories:open_link", args=[token])
-
-
-@pytest.fixture
-def open_sign_on(members) -> SignOn:
-    """A sign-on whose letter accepts individuals, with requests from outside the audience."""
-    sign_on = open_new_sign_on(members, revision=approved_revision(accepts_individuals=True))
-    sign_on.token = services.issue_open_link(
-        sign_on=sign_on, actor=STAFF_ACTOR, accepts_requests=True
-    )
-    return sign_on
 
 
 def org_data(sign_on: SignOn, **overrides) -> dict:
@@ -112,20 +107,6 @@ def confirmed(signature: Signature) -> Signature:
     return services.confirm_signature(signature=signature, actor=STAFF_ACTOR)
 
 
-def open_form_data(approval, members, **overrides) -> dict:
-    deadline = timezone.localtime(timezone.now() + datetime.timedelta(days=5))
-    data = {
-        "approval": approval.pk,
-        "deadline": deadline.strftime("%Y-%m-%dT%H:%M"),
-        "coalitions": [members.coalition.pk],
-        "recipients": SignOn.Recipients.SIGNERS,
-        "auto_approve_authorized": "on",
-        "reminder_days": "",
-    }
-    data.update(overrides)
-    return data
-
-
 def test_staff_create_an_open_link_shown_once_and_only_its_hash_is_kept(
     staff_client, sign_on, client
 ):
@@ -171,7 +152,9 @@ def test_an_open_link_needs_someone_who_could_use_it(sign_on):
 
 def test_the_open_form_can_create_the_open_link(staff_client, members):
     revision = approved_revision()
-    data = open_form_data(revision.circulation_approval, members, accepts_requests="on")
+    data = open_form_data(
+        revision.circulation_approval, members, accepts_requests="on", reminder_days=""
+    )
     response = staff_client.post(reverse("signatories_admin:open"), data, follow=True)
     sign_on = SignOn.objects.get()
     assert sign_on.accepts_requests and sign_on.open_link_token_hash
@@ -846,7 +829,7 @@ def test_a_strangers_unconfirmed_request_is_shown_to_nobody_but_staff(client, op
     """What a stranger typed in a request nobody confirmed is no answer of the organization's:
     its own people see nothing of it, on its portal or on its pages."""
     from coalition.crm.models import Contact
-    from tests.portal.conftest import log_in
+    from tests.support.portal import log_in
 
     known = OrganizationFactory(name="Widget Repair Guild", acronym="WRG")
     contact = Contact.objects.create(

@@ -18,9 +18,10 @@ from wagtail.models import PageViewRestriction
 
 from coalition.crm.models import Organization
 from letters.caching import LOCAL, invalidate_public_pages
+from letters.models import Publication
 from signatories import public_views
 from signatories.interchange import validate_document
-from signatories.models import Publication, Signature
+from signatories.models import Signature
 from signatories.services import Actor, publish_correction
 from tests.factories import OrganizationFactory, SignatureFactory, make_letter, publish
 

@@ -3,12 +3,12 @@ import hashlib
 import pytest
 from django.urls import reverse
 
+from letters.models import Publication
 from signatories import selectors, services
-from signatories.models import Publication, Signature, SignOn
-from tests.conftest import body, pdftotext
+from signatories.models import Signature, SignOn
 from tests.factories import StaffFactory
-
-from .conftest import STAFF_ACTOR, sign
+from tests.support.pdf import body, pdftotext
+from tests.support.signing import STAFF_ACTOR, sign
 
 pytestmark = pytest.mark.django_db
 

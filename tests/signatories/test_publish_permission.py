@@ -7,11 +7,11 @@ from django.test import Client
 from django.urls import reverse
 from wagtail.models import Page
 
+from letters.models import Publication
 from signatories import services
-from signatories.models import Publication, Signature, SignOn
+from signatories.models import Signature, SignOn
 from tests.factories import UserFactory
-
-from .conftest import STAFF_ACTOR, sign
+from tests.support.signing import STAFF_ACTOR, sign
 
 XHR = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"}
 

@@ -10,20 +10,10 @@ from signatories import ratelimits, selectors, services
 from signatories.inputs import IndividualSigning
 from signatories.models import Signature, SignOn
 from tests.factories import OrganizationFactory
-
-from .conftest import SIGNATURE_LINK, STAFF_ACTOR, approved_revision, open_new_sign_on
+from tests.support.signing import SIGNATURE_LINK, STAFF_ACTOR
 
 REJECT = "/admin/sign-ons/review/reject/"
 REVIEW = "/admin/sign-ons/review/"
-
-
-@pytest.fixture
-def open_sign_on(members) -> SignOn:
-    sign_on = open_new_sign_on(members, revision=approved_revision(accepts_individuals=True))
-    sign_on.token = services.issue_open_link(
-        sign_on=sign_on, actor=STAFF_ACTOR, accepts_requests=True
-    )
-    return sign_on
 
 
 def open_url(sign_on: SignOn) -> str:

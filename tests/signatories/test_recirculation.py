@@ -7,14 +7,14 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from wagtail.models import Revision
 
-from letters.models import LetterPage
+from letters.models import LetterPage, Publication
 from letters.services import approve_for_circulation
+from letters.versions import revision_text_hash
 from signatories import selectors, services, tokens
 from signatories.inputs import Forwarding, IndividualSigning, Withdrawing
-from signatories.models import Event, Publication, Signature, SignOn
-from tests.conftest import body, pdftotext
-
-from .conftest import (
+from signatories.models import Event, Signature, SignOn
+from tests.support.pdf import body, pdftotext
+from tests.support.signing import (
     LINK,
     SIGNATURE_LINK,
     SIGNER,
@@ -94,7 +94,7 @@ def test_it_keeps_the_signatures_after_a_minor_edit(
     sign_on.refresh_from_db()
     assert sign_on.previous_revision == old_revision
     assert sign_on.revision != old_revision
-    assert sign_on.text_hash == services.revision_text_hash(sign_on.revision) != old_hash
+    assert sign_on.text_hash == revision_text_hash(sign_on.revision) != old_hash
     after = [(s.pk, s.status, s.text_hash) for s in Signature.objects.order_by("pk")]
     assert after == before
     assert mailoutbox == []

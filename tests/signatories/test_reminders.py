@@ -3,14 +3,11 @@ import io
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_tasks import task_backends
-from django_tasks.backends.dummy import DummyBackend
 
 from coalition.crm.models import Contact
 from signatories import selectors, services
@@ -18,8 +15,7 @@ from signatories.models import Invitation, SignOn
 from signatories.services.reminders import reminders_due, send_scheduled_reminders
 from signatories.tasks import send_invitation
 from tests.factories import ContactFactory, UserFactory
-
-from .conftest import (
+from tests.support.signing import (
     LINK,
     STAFF_ACTOR,
     approved_revision,
@@ -30,6 +26,7 @@ from .conftest import (
     token_for,
     withdraw,
 )
+
 from .test_admin import open_form_data
 
 # However many are reminded: savepoint and release, the sign-on locked, who is waiting, the
@@ -307,17 +304,6 @@ def test_the_service_refuses_a_bad_schedule(members):
     with pytest.raises(services.SignOnError) as caught:
         open_new_sign_on(members, reminder_days=[2, 0])
     assert caught.value.field == "reminder_days"
-
-
-@pytest.fixture
-def deferring_backend():
-    """The background backend swapped for the DummyBackend, which accepts run_after like the
-    database backend of production (the tasks are django-tasks ones: swap it there)."""
-    queues = settings.TASKS["background"]["QUEUES"]
-    backend = DummyBackend(alias="background", params={"QUEUES": queues})
-    task_backends["background"] = backend
-    yield backend
-    del task_backends["background"]
 
 
 def test_opening_queues_a_deferred_run_per_reminder_moment(

@@ -14,14 +14,8 @@ from coalition.crm.models import Contact
 from signatories import selectors, services
 from signatories.models import Signature
 from tests.factories import OrganizationFactory
+from tests.support.signing import SIGNER, STAFF_ACTOR, ask_to_sign, open_new_sign_on, sign
 
-from .conftest import (
-    SIGNER,
-    STAFF_ACTOR,
-    ask_to_sign,
-    open_new_sign_on,
-    sign,
-)
 from .test_recirculation import recirculate
 
 NEEDS = Signature.Status.NEEDS_RECONFIRMATION
@@ -185,7 +179,7 @@ def test_after_publication_a_late_approval_is_the_next_correction(
 def test_the_dashboard_counts_holds_for_staff_apart_and_its_rows_add_up(staff_client, members):
     """Issue 15: the dashboard said "2 wait for review" where its rows added up to 1: it
     counted holds waiting for the signer."""
-    from .conftest import approved_revision
+    from tests.support.signing import approved_revision
 
     first = open_new_sign_on(members)
     second = open_new_sign_on(members, revision=approved_revision(slug="second", title="Second"))
@@ -454,8 +448,7 @@ def test_only_a_signature_waiting_for_staff_has_its_line_corrected(sign_on, invi
 
 def test_a_person_corrected_sorts_by_the_new_line(sign_on, members):
     from signatories.inputs import IndividualSigning
-
-    from .conftest import approved_revision
+    from tests.support.signing import approved_revision
 
     other = open_new_sign_on(
         members, revision=approved_revision(slug="people", accepts_individuals=True)

@@ -15,12 +15,12 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from coalition.crm.models import Organization
+from letters.versions import revision_text_hash
 from signatories import selectors, services
 from signatories.inputs import Declining, Forwarding, InvalidInput, Signing, Withdrawing
 from signatories.models import Event, Signature, SignOn
 from tests.factories import ContactFactory, OrganizationFactory
-
-from .conftest import (
+from tests.support.signing import (
     SIGNER,
     STAFF_ACTOR,
     approved_revision,
@@ -38,7 +38,7 @@ def test_it_freezes_the_revision_and_its_hash(members):
     revision = approved_revision()
     sign_on = open_new_sign_on(members, revision=revision)
     assert sign_on.revision == revision
-    assert sign_on.text_hash == services.revision_text_hash(revision)
+    assert sign_on.text_hash == revision_text_hash(revision)
     assert len(sign_on.text_hash) == 64
     # A later draft of the letter does not change what is circulated.
     letter = revision.content_object

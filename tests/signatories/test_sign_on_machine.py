@@ -46,15 +46,18 @@ from hypothesis.stateful import (
 
 from coalition.core.models import EmailDelivery
 from coalition.crm.models import Membership
+from letters import publishing
 from letters.caching import LOCAL
+from letters.models import LetterPage, Publication
 from letters.services import approve_for_circulation
+from letters.versions import render_publication_pdf
 from signatories import selectors
-from signatories.models import Invitation, Publication, Signature, SignOn
+from signatories.models import Invitation, Signature, SignOn
 from signatories.portal.selectors import overview
-from signatories.services.publications import render_publication_pdf
+from signatories.services.holds import hold_for
 from tests.factories import ContactFactory, OrganizationFactory, StaffFactory
-from tests.signatories.conftest import make_members, open_new_sign_on
 from tests.support.forms import press, submit
+from tests.support.signing import make_members, open_new_sign_on
 
 settings.register_profile(
     "ci",
@@ -493,7 +496,19 @@ class SignOnMachine(RuleBasedStateMachine):
         self.check_portal(counts)
         assert selectors.verify_event_chain(sign_on=sign_on) == []
         self.check_versions()
+        self.check_hold(sign_on)
         self.check_emails()
+
+    def check_hold(self, sign_on: SignOn) -> None:
+        """The letter's hold on Wagtail's own doors says what its sign-on and versions say now."""
+        letter = LetterPage.objects.get(pk=sign_on.letter_id)
+        needed = hold_for(letter)
+        refused = publishing.refusal(letter)
+        if needed is None:
+            assert refused is None
+        else:
+            assert refused is not None and refused.message == needed.message
+            assert refused.url == reverse(needed.url_name, args=needed.url_args)
 
     def check_emails(self) -> None:
         """Each email the outbox decided to send went once; the same email twice is a defect,

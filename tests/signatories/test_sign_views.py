@@ -12,8 +12,7 @@ from signatories import services
 from signatories.models import Invitation, Signature, SignOn
 from signatories.services.sign_ons import new_link_fields
 from tests.factories import ContactFactory
-
-from .conftest import (
+from tests.support.signing import (
     SIGNATURE_LINK,
     Members,
     approved_revision,

@@ -14,8 +14,14 @@ from wagtail.models import Revision, Site
 
 from letters.models import Letterhead
 from signatories.models import Invitation, Signature, SignOn
-
-from .conftest import approved_revision, make_members, open_new_sign_on, sign, sign_data, token_for
+from tests.support.signing import (
+    approved_revision,
+    make_members,
+    open_new_sign_on,
+    sign,
+    sign_data,
+    token_for,
+)
 
 # The queries of each request, as the test database counts them (savepoints included, the
 # email job queued after commit not: it is one INSERT more in production).

@@ -15,8 +15,7 @@ from letters.services import approve_for_circulation
 from signatories import selectors, services
 from signatories.inputs import IndividualSigning, OrganizationRequest
 from signatories.models import Invitation, Signature, SignOn
-
-from .conftest import (
+from tests.support.signing import (
     SIGNER,
     STAFF_ACTOR,
     approved_revision,

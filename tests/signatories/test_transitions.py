@@ -16,8 +16,7 @@ from signatories import selectors, services
 from signatories.models import Event, Signature, SignOn
 from signatories.services.core import check_status, holding, transition
 from tests.factories import SignatureFactory
-
-from .conftest import (
+from tests.support.signing import (
     SIGNER,
     STAFF_ACTOR,
     approved_revision,

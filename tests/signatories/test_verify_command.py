@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from signatories.models import Signature
-from tests.signatories.conftest import sign
+from tests.support.signing import sign
 
 
 def test_it_passes_an_honest_record_and_fails_one_edited_in_the_database(sign_on, capsys):

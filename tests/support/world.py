@@ -44,7 +44,7 @@ from tests.factories import (
     make_letter,
     publish,
 )
-from tests.signatories.conftest import (
+from tests.support.signing import (
     STAFF_ACTOR,
     Members,
     ask_to_sign,

@@ -7,7 +7,8 @@ any error nothing is imported. The organizations and contacts exports read back 
 a name spelled differently from an existing organization's ("Assn" for "Association", its
 acronym) is taken for it when nothing else fits (coalition.crm.duplicates).
 
-The package: `base` (columns and report), `reading`, `checking`, `writing`.
+The package: `base` (columns and report), `reading`, `checking` (with `cells`, each value, and
+`existing`, what the database holds), `writing`.
 """
 
 import csv

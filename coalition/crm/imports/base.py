@@ -1,46 +1,20 @@
-"""The columns of a members file and the report of an import."""
+"""The columns of a members file (coalition.crm.columns) as the import reads them, and the
+report of an import."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-ORGANIZATION_COLUMNS = [
-    "name",
-    "acronym",
-    "display",
-    "sort_name",
-    "kind",
-    "country",
-    "website",
-    "public_page",
-    "description",
-    "tags",
-    "status",
-]
-CONTACT_COLUMNS = [
-    "contact_name",
-    "contact_email",
-    "contact_title",
-    "contact_phone",
-    "authorized_signer",
-    "primary_contact",
-    "email_opt_out",
-]
-# "coalitions" is the organizations export's column: "Coalition A (lead), Coalition B (member)".
-MEMBERSHIP_COLUMNS = ["coalition", "tier", "joined_on", "coalitions"]
+from coalition.crm import columns
+
+# The columns' names, as the checks read them; defined, with the exports', in one place.
+ORGANIZATION_COLUMNS = [column.name for column in columns.ORGANIZATION_COLUMNS]
+CONTACT_COLUMNS = [column.name for column in columns.CONTACT_COLUMNS]
+MEMBERSHIP_COLUMNS = [column.name for column in columns.MEMBERSHIP_COLUMNS]
 # Columns the organizations export adds that the database computes: read past, never written.
-COMPUTED_COLUMNS = ["contacts", "created_at"]
+COMPUTED_COLUMNS = [column.name for column in columns.COMPUTED_COLUMNS]
 COLUMNS = ORGANIZATION_COLUMNS + CONTACT_COLUMNS + MEMBERSHIP_COLUMNS
-KNOWN_COLUMNS = COLUMNS + COMPUTED_COLUMNS
-# The contacts export names its columns as a contact's own: "Name" is the person's, and the
-# organization is "Organization". Its file is recognised by those two and "Email".
-CONTACTS_EXPORT_COLUMNS = {
-    "organization": "name",
-    "name": "contact_name",
-    "email": "contact_email",
-    "title": "contact_title",
-    "phone": "contact_phone",
-    "opted_out_of_email": "email_opt_out",
-}
+KNOWN_COLUMNS = [column.name for column in columns.MEMBER_COLUMNS]
+CONTACTS_EXPORT_COLUMNS = columns.CONTACTS_EXPORT_COLUMNS
 REQUIRED_COLUMNS = ["name"]
 # What a spreadsheet would run as a formula: the CSV export puts a quote before such a cell, and
 # reading a CSV file takes that quote off again.

@@ -1,65 +1,29 @@
 """Checking every row and planning what an import creates, updates or skips.
 
 Every cell is checked, whatever else is wrong on its row or in the file: one pass lists every
-problem, so that fixing a file takes one round, not one per kind of mistake.
+problem, so that fixing a file takes one round, not one per kind of mistake. The cells are read
+in `cells`; what the database holds already is read once, in `existing`.
 """
 
 import datetime
-import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_email
-from django.db.models.functions import Lower
+from django.core.validators import validate_email
 
 from coalition.core.validators import bidi_control_problem
-from coalition.crm.duplicates import DuplicateIndex, LikelyMatch, likely_duplicate_key
-from coalition.crm.models import (
-    Coalition,
-    Contact,
-    Membership,
-    Organization,
-    OrganizationTag,
-    name_key,
-    website_key,
+from coalition.crm.duplicates import LikelyMatch, likely_duplicate_key
+from coalition.crm.models import Coalition, Contact, Membership, Organization, name_key, website_key
+
+from .base import CONTACT_COLUMNS, KNOWN_COLUMNS, REQUIRED_COLUMNS, Progress, RowResult
+from .cells import (
+    NAME_COLUMNS,
+    choice,
+    contact_fields,
+    organization_fields,
+    read_coalitions,
 )
-
-from .base import (
-    BATCH,
-    CONTACT_COLUMNS,
-    FALSE,
-    KNOWN_COLUMNS,
-    ORGANIZATION_COLUMNS,
-    REQUIRED_COLUMNS,
-    TRUE,
-    Progress,
-    RowResult,
-)
-
-EMAIL_BATCH = 5000
-BOOLEAN_ORGANIZATION_COLUMNS = {"public_page"}
-# The columns that print on letters or name someone: no bidirectional controls in them.
-NAME_COLUMNS = ("name", "acronym", "display", "contact_name", "contact_title")
-# "Digital Trade Coalition (steering)", as the organizations export writes a membership.
-WITH_TIER = re.compile(r"^(?P<name>.*?)\s*\((?P<tier>[^()]*)\)$")
-
-
-def _choice(value: str, choices: list[tuple[str, str]], column: str, number: int) -> str:
-    wanted = value.strip().lower()
-    for key, label in choices:
-        if wanted in (key, str(label).lower()):
-            return key
-    allowed = ", ".join(str(label).lower() for _, label in choices)
-    raise ValidationError(f"Row {number}: {column} “{value}” is not one of: {allowed}.")
-
-
-def _boolean(value: str, column: str, number: int) -> bool | None:
-    wanted = value.strip().lower()
-    if wanted in TRUE:
-        return True
-    if wanted in FALSE:
-        return None if wanted == "" else False
-    raise ValidationError(f"Row {number}: {column} “{value}” should be yes or no.")
+from .existing import Existing, Resolution, Rows, load_existing
 
 
 @dataclass
@@ -73,12 +37,19 @@ class _OrgPlan:
     instance: Organization | None = None
     coalitions: str = ""  # the "coalitions" cell, as first given
 
+    @property
+    def organization(self) -> Organization:
+        """The organization as written: set once the import writes it."""
+        if self.instance is None:
+            raise LookupError(f"The organization of row {self.first_row} is not written yet.")
+        return self.instance
+
 
 @dataclass
 class _ContactPlan:
     org: _OrgPlan
     row: int
-    fields: dict
+    fields: dict[str, str | bool]
     existing: Contact | None
     changed: list[str] = field(default_factory=list)
 
@@ -93,15 +64,6 @@ class _MembershipPlan:
     existing: Membership | None
 
 
-@dataclass
-class _Resolution:
-    """What a name in the file stands for: an existing organization, and what else it looks like."""
-
-    existing: Organization | None = None
-    taken_as: LikelyMatch | None = None  # spelled differently, matched because nothing else fits
-    likely: list[LikelyMatch] = field(default_factory=list)  # shown, not matched
-
-
 def _likely_warning(match: LikelyMatch) -> str:
     if match.reason == "same acronym":
         return f"same acronym as the existing “{match.name}”"
@@ -109,7 +71,9 @@ def _likely_warning(match: LikelyMatch) -> str:
 
 
 class ImportPlan:
-    def __init__(self, header: list[str], rows: list[tuple[int, dict[str, str]]]) -> None:
+    """Every row of a file checked, and what importing it would create, update or skip."""
+
+    def __init__(self, header: list[str], rows: Rows) -> None:
         self.header = header
         self.rows = rows
         self.errors: list[str] = []
@@ -120,7 +84,8 @@ class ImportPlan:
         self.emails_by_row = {n: row.get("contact_email", "").strip() for n, row in rows}
         self.present = set(header)
         self.header_errors = 0
-        self.resolutions: dict[str, _Resolution] = {}
+        self.existing = Existing()
+        self.new_by_likely_key: dict[str, tuple[int, str]] = {}
 
     def check_header(self) -> bool:
         """Report what is wrong with the columns; False if the rows cannot be read at all."""
@@ -151,144 +116,23 @@ class ImportPlan:
         return all(column in self.present for column in REQUIRED_COLUMNS)
 
     def load_existing(self) -> None:
-        keys = {name_key(row.get("name", "")) for _, row in self.rows} - {""}
-        self.existing_orgs: dict[str, Organization] = {}
-        key_list = list(keys)
-        for start in range(0, len(key_list), BATCH):
-            for org in Organization.objects.filter(name_key__in=key_list[start : start + BATCH]):
-                self.existing_orgs[org.name_key] = org
-        self._resolve_likely_duplicates(keys)
-        emails = {row.get("contact_email", "").lower() for _, row in self.rows} - {""}
-        email_list = list(emails)
-        self.existing_contacts: dict[str, Contact] = {}
-        # PostgreSQL answers a list of addresses with a scan of the table, not an index lookup
-        # each: a few long lists cost a few scans (SQLite takes up to 32,766 parameters).
-        for start in range(0, len(email_list), EMAIL_BATCH):
-            found = (
-                Contact.objects.annotate(email_lower=Lower("email"))
-                .filter(email_lower__in=email_list[start : start + EMAIL_BATCH])
-                .select_related("organization")
-            )
-            for contact in found:
-                self.existing_contacts[contact.email.lower()] = contact
-        self.coalitions = {}
-        for coalition in Coalition.objects.all():
-            self.coalitions[coalition.name.lower()] = coalition
-            self.coalitions[coalition.slug.lower()] = coalition
-        org_ids = list(
-            {org.pk for org in self.existing_orgs.values()}
-            | {r.existing.pk for r in self.resolutions.values() if r.existing is not None}
-        )
-        self.existing_memberships: dict[tuple[int, int], Membership] = {}
-        for start in range(0, len(org_ids), BATCH):
-            for m in Membership.objects.filter(
-                organization_id__in=org_ids[start : start + BATCH], left_on__isnull=True
-            ):
-                self.existing_memberships[(m.organization_id, m.coalition_id)] = m
-        self.existing_tags: dict[int, set[str]] = {}
-        for start in range(0, len(org_ids), BATCH):
-            for org_id, tag in OrganizationTag.objects.filter(
-                content_object_id__in=org_ids[start : start + BATCH]
-            ).values_list("content_object_id", "tag__name"):
-                self.existing_tags.setdefault(org_id, set()).add(tag.lower())
+        """Read what the database holds of the members the rows name."""
+        self.existing = load_existing(self.rows)
 
-    def _resolve_likely_duplicates(self, keys: set[str]) -> None:
-        """For each name the database lacks, the existing organization it likely means, if one.
-
-        One query reads every organization's name, acronym and website (for the warnings too);
-        the organizations taken for a row are read in one more.
-        """
-        self.by_website: dict[str, str] = {}
-        known = []
-        for pk, name, acronym, website in (
-            Organization.objects.filter(merged_into__isnull=True)
-            .values_list("pk", "name", "acronym", "website")
-            .iterator(chunk_size=5000)
-        ):
-            known.append((pk, name, acronym))
-            if website:
-                self.by_website.setdefault(website_key(website), name)
-        index = DuplicateIndex(known)
-        # The first spelling of each name in the file, with the first acronym given for it.
-        spelled: dict[str, tuple[str, str]] = {}
-        for _, row in self.rows:
-            key = name_key(row.get("name", ""))
-            if not key:
-                continue
-            name, acronym = spelled.get(key, (row["name"].strip(), ""))
-            spelled[key] = (name, acronym or row.get("acronym", "").strip())
-        self.resolutions: dict[str, _Resolution] = {}
-        taken: dict[int, list[str]] = {}
-        for key in keys:
-            existing = self.existing_orgs.get(key)
-            resolution = self.resolutions[key] = _Resolution(existing=existing)
-            if existing is not None:
-                continue  # the name as the database has it: nothing to guess
-            name, acronym = spelled[key]
-            matches = index.matches(name=name, acronym=acronym)
-            if len(matches) == 1 and matches[0].certain:
-                resolution.taken_as = matches[0]
-                taken.setdefault(matches[0].pk, []).append(key)
-            else:
-                resolution.likely = matches
-        found = Organization.objects.in_bulk(list(taken))
-        for pk, keys_taking in taken.items():
-            for key in keys_taking:
-                self.resolutions[key].existing = found.get(pk)
+    @property
+    def resolutions(self) -> dict[str, Resolution]:
+        """What each name in the file stands for, by its key."""
+        return self.existing.resolutions
 
     def plan(self, progress: Progress | None) -> None:
         total = len(self.rows)
         seen_emails: dict[str, int] = {}
         seen_memberships: dict[tuple[str, int], int] = {}
-        self.new_by_likely_key: dict[str, tuple[int, str]] = {}
+        self.new_by_likely_key = {}
         for index, (number, row) in enumerate(self.rows, start=1):
             self.plan_row(number, row, seen_emails, seen_memberships)
             if progress and (index % 200 == 0 or index == total):
                 progress("Checking rows", index, total)
-
-    def organization_fields(
-        self, number: int, row: dict[str, str], problems: list[str]
-    ) -> dict[str, str | bool]:
-        fields: dict[str, str | bool] = {}
-        for column in ORGANIZATION_COLUMNS:
-            value = row.get(column, "").strip()
-            if not value or column == "tags":
-                continue
-            try:
-                if column in BOOLEAN_ORGANIZATION_COLUMNS:
-                    flag = _boolean(value, column, number)
-                    if flag is not None:
-                        fields[column] = flag
-                    continue
-                if column == "kind":
-                    value = _choice(value, Organization.Kind.choices, column, number)
-                elif column == "status":
-                    value = _choice(value, Organization.Status.choices, column, number)
-                elif column == "country":
-                    if len(value) != 2 or not value.isalpha():
-                        raise ValidationError(
-                            f"Row {number}: country “{value}” should be a two-letter ISO code, like US."
-                        )
-                    value = value.upper()
-                elif column == "website":
-                    if "://" not in value:
-                        value = f"https://{value}"
-                    try:
-                        URLValidator(schemes=["http", "https"])(value)
-                    except ValidationError:
-                        raise ValidationError(
-                            f"Row {number}: website “{row[column]}” is not a web address."
-                        ) from None
-                limit = Organization._meta.get_field(column).max_length
-                if limit and len(value) > limit:
-                    raise ValidationError(
-                        f"Row {number}: {column} is longer than {limit} characters."
-                    )
-            except ValidationError as error:
-                problems.extend(error.messages)
-                continue
-            fields[column] = value
-        return fields
 
     def plan_row(
         self,
@@ -309,7 +153,7 @@ class ImportPlan:
         for column in NAME_COLUMNS:
             if problem := bidi_control_problem(row.get(column, "")):
                 problems.append(f"Row {number}, column {column}: {problem}; remove it.")
-        fields = self.organization_fields(number, row, problems)
+        fields = organization_fields(number, row, problems)
         tags = [t.strip() for t in row.get("tags", "").replace(";", ",").split(",") if t.strip()]
 
         org: _OrgPlan | None = None
@@ -390,7 +234,7 @@ class ImportPlan:
                 self.new_by_likely_key[likely_key] = (number, name)
             website = fields.get("website")
             if isinstance(website, str):
-                same_site = self.by_website.get(website_key(website))
+                same_site = self.existing.by_website.get(website_key(website))
                 if same_site and same_site not in {m.name for m in resolution.likely}:
                     result.warnings.append(f"same website as the existing “{same_site}”")
             return org, False
@@ -399,7 +243,7 @@ class ImportPlan:
             # The name matched by its key; a different spelling does not rename it.
             if column != "name" and getattr(existing, column) != value:
                 org.changed.append(column)
-        have = self.existing_tags.get(existing.pk, set())
+        have = self.existing.tags.get(existing.pk, set())
         if [t for t in tags if t.lower() not in have]:
             org.changed.append("tags")
         if org.changed:
@@ -418,24 +262,7 @@ class ImportPlan:
     ) -> bool:
         email = row.get("contact_email", "").strip()
         contact_name = row.get("contact_name", "").strip()
-        fields: dict = {}
-        if contact_name:
-            fields["name"] = contact_name
-        for column, attribute in (("contact_title", "title"), ("contact_phone", "phone")):
-            if row.get(column, "").strip():
-                fields[attribute] = row[column].strip()
-        for column, attribute in (
-            ("authorized_signer", "is_authorized_signer"),
-            ("primary_contact", "is_primary"),
-            ("email_opt_out", "email_opt_out"),
-        ):
-            try:
-                value = _boolean(row.get(column, ""), column, number)
-            except ValidationError as error:
-                problems.extend(error.messages)
-                continue
-            if value is not None:
-                fields[attribute] = value
+        fields = contact_fields(number, row, problems)
         others = [row.get(c, "").strip() for c in CONTACT_COLUMNS if c != "contact_email"]
         if not email:
             # Without the column, its absence was reported once for the whole file.
@@ -456,7 +283,7 @@ class ImportPlan:
             )
             return False
         seen_emails[lowered] = number
-        existing = self.existing_contacts.get(lowered)
+        existing = self.existing.contacts.get(lowered)
         if existing is None and not contact_name:
             problems.append(f"Row {number}: contact_name is empty for the new contact {email}.")
             return False
@@ -502,14 +329,14 @@ class ImportPlan:
                 )
             return False
         ok = True
-        coalition = self.coalitions.get(name.lower())
+        coalition = self.existing.coalitions.get(name.lower())
         if coalition is None:
             problems.append(f"Row {number}: coalition “{name}” does not exist.")
             ok = False
         tier = Membership.Tier.MEMBER.value
         if tier_text:
             try:
-                tier = _choice(tier_text, Membership.Tier.choices, "tier", number)
+                tier = choice(tier_text, Membership.Tier.choices, "tier", number)
             except ValidationError as error:
                 problems.extend(error.messages)
                 ok = False
@@ -545,7 +372,7 @@ class ImportPlan:
         cell = row.get("coalitions", "").strip()
         if not cell:
             return False
-        memberships = self._read_coalitions(number, cell, problems)
+        memberships = read_coalitions(number, cell, self.existing.coalitions, problems)
         if org is None or memberships is None:
             return False
         if org.coalitions:
@@ -562,66 +389,6 @@ class ImportPlan:
                 number, row, org, coalition, tier, joined_on, result, seen, problems
             )
         return added
-
-    def _read_coalitions(
-        self, number: int, cell: str, problems: list[str]
-    ) -> list[tuple[Coalition, str, datetime.date | None]] | None:
-        """The memberships a "coalitions" cell lists, or None after reporting what is wrong.
-
-        Items are "Name (tier; joined 2021-03-01)", "Name (tier)" or "Name", separated by
-        commas; a coalition's name may itself hold a comma, so the longest run of items that
-        names a coalition is taken.
-        """
-        pieces = cell.split(",")
-        found: list[tuple[Coalition, str, datetime.date | None]] = []
-        ok = True
-        start = 0
-        while start < len(pieces):
-            if not pieces[start].strip():
-                start += 1
-                continue
-            for end in range(len(pieces), start, -1):
-                text = ",".join(pieces[start:end]).strip()
-                named = WITH_TIER.match(text)
-                coalition = self.coalitions.get(text.lower())
-                tier_text = ""
-                if coalition is None and named is not None:
-                    coalition = self.coalitions.get(named["name"].lower())
-                    tier_text = named["tier"]
-                if coalition is not None:
-                    break
-            else:
-                text = pieces[start].strip()
-                named = WITH_TIER.match(text)
-                unknown = named["name"] if named is not None else text
-                problems.append(f"Row {number}: coalition “{unknown}” does not exist.")
-                ok = False
-                start += 1
-                continue
-            tier = Membership.Tier.MEMBER.value
-            tier_text, _, joined_text = tier_text.partition(";")
-            tier_text, joined_text = tier_text.strip(), joined_text.strip()
-            joined_on = None
-            if joined_text:
-                try:
-                    joined_on = datetime.date.fromisoformat(joined_text.removeprefix("joined "))
-                except ValueError:
-                    problems.append(
-                        f"Row {number}: “{joined_text}” in coalitions, for {coalition.name}, "
-                        "should read “joined” and a date like 2024-05-31."
-                    )
-                    ok = False
-            if tier_text:
-                try:
-                    tier = _choice(tier_text, Membership.Tier.choices, "tier", number)
-                except ValidationError as error:
-                    problems.extend(
-                        f"{m[:-1]} (in coalitions, for {coalition.name})." for m in error.messages
-                    )
-                    ok = False
-            found.append((coalition, tier, joined_on))
-            start = end
-        return found if ok else None
 
     def _add_membership(
         self,
@@ -645,7 +412,7 @@ class ImportPlan:
         seen[seen_key] = number
         existing = None
         if org.existing is not None:
-            existing = self.existing_memberships.get((org.existing.pk, coalition.pk))
+            existing = self.existing.memberships.get((org.existing.pk, coalition.pk))
         if existing is not None and existing.tier == tier:
             return True
         self.memberships.append(

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from coalition.crm.columns import import_name
+
 from .base import CONTACTS_EXPORT_COLUMNS, FORMULA_STARTS, ImportFileError
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -56,10 +58,6 @@ def decode_text(data: bytes) -> str:
         return data.decode("cp1252")
     except UnicodeDecodeError:
         return data.decode("latin-1")
-
-
-def _header_name(value: object) -> str:
-    return str(value or "").strip().lower().replace(" ", "_").replace("-", "_")
 
 
 def _cell(value: object) -> str:
@@ -111,7 +109,7 @@ def read_rows(data: bytes, filename: str = "") -> Table:
         header_row = next(table)
     except StopIteration:
         raise ImportFileError("The file is empty.") from None
-    header = as_import_columns([_header_name(h) for h in header_row])
+    header = as_import_columns([import_name(h) for h in header_row])
     while header and not header[-1]:
         header.pop()
     if len(header) > MAX_COLUMNS:
@@ -139,10 +137,10 @@ def read_rows(data: bytes, filename: str = "") -> Table:
             continue
         row = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header) if h}
         result.rows.append((number, row))
-        for column, value in row.items():
+        for heading, value in row.items():
             if CONTROL_CHARACTERS.search(value):
                 result.problems.append(
-                    f"Row {number}, column {column}: holds a control character "
+                    f"Row {number}, column {heading}: holds a control character "
                     f"({_describe_control(value)}), which the database refuses or nobody "
                     "meant; remove it."
                 )

@@ -3,7 +3,7 @@
 import datetime
 import logging
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
@@ -17,14 +17,14 @@ KEEP_UPLOADS = datetime.timedelta(days=1)
 logger = logging.getLogger(__name__)
 
 
-def keep_upload(*, data: bytes, name: str, user: AbstractBaseUser | AnonymousUser) -> ImportUpload:
+def keep_upload(*, data: bytes, name: str, user: User | AnonymousUser) -> ImportUpload:
     """Keep a checked file until its uploader confirms the import (or a day passes)."""
     return ImportUpload.objects.create(
-        name=name[:255], data=data, uploaded_by=user if user.is_authenticated else None
+        name=name[:255], data=data, uploaded_by=user if isinstance(user, User) else None
     )
 
 
-def take_upload(*, upload_id: str, user: AbstractBaseUser | AnonymousUser) -> ImportUpload | None:
+def take_upload(*, upload_id: str, user: User | AnonymousUser) -> ImportUpload | None:
     """The kept file, removed from keeping: an import reads it once, whatever comes of it."""
     upload = ImportUpload.objects.filter(pk=upload_id, uploaded_by_id=user.pk).first()
     if upload is not None:

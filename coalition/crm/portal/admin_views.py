@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
 from coalition.crm.models import ProfileProposal
+from coalition.crm.views import acting_user
 
 from . import services
 from .forms import ReviewForm
@@ -56,12 +57,16 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
         decision = request.POST.get("decision")
         try:
             if decision == "approve":
-                services.approve_profile_proposal(proposal=proposal, user=request.user, note=note)
+                services.approve_profile_proposal(
+                    proposal=proposal, user=acting_user(request), note=note
+                )
                 messages.success(
                     request, f"Approved: the profile of {proposal.organization.name} is updated."
                 )
             elif decision == "reject":
-                services.reject_profile_proposal(proposal=proposal, user=request.user, note=note)
+                services.reject_profile_proposal(
+                    proposal=proposal, user=acting_user(request), note=note
+                )
                 messages.success(request, f"Rejected the change to {proposal.organization.name}.")
             else:
                 raise services.ProposalError("Decision: choose Approve or Reject.")

@@ -52,7 +52,7 @@ class ProfileProposalForm(forms.Form):
         )
         super().__init__(*args, **kwargs)
 
-    def clean_logo(self) -> UploadedFile | None:
+    def clean_logo(self) -> UploadedFile[bytes] | None:
         upload = self.cleaned_data.get("logo")
         if not isinstance(upload, UploadedFile):
             return None

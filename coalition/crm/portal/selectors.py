@@ -2,8 +2,7 @@
 speaks for. What the portal shows of an organization's sign-ons is read in signatories/portal/.
 """
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -39,10 +38,10 @@ def active_organizations() -> QuerySet[Organization]:
     return current_organizations().filter(status=Organization.Status.ACTIVE)
 
 
-def portal_contacts(user: AbstractBaseUser | AnonymousUser) -> list[Contact]:
+def portal_contacts(user: User | AnonymousUser) -> list[Contact]:
     """The contact rows a signed-in user speaks for: the one their account is linked to, and the
     others on file at the same mailbox; none for an account linked to no contact (staff)."""
-    if not user.is_authenticated:
+    if not isinstance(user, User):
         return []
     linked = Contact.objects.filter(user=user).only("email").first()
     if linked is None:

@@ -5,7 +5,7 @@ from pathlib import PurePath
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.images import ImageFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -14,7 +14,8 @@ from wagtail.images import get_image_model
 from wagtail.log_actions import log
 
 from coalition.crm.errors import CoalitionError
-from coalition.crm.models import Contact, Organization, ProfileProposal, name_key, sort_name_for
+from coalition.crm.models import Contact, Organization, ProfileProposal, name_key
+from coalition.crm.services import update_organization
 
 from .selectors import contacts_reaching
 from .tasks import email_proposal_decision
@@ -56,14 +57,14 @@ def address_for_login_code(address: str) -> str:
     return _ensure_account(contacts).email
 
 
-def _record_address(user: AbstractBaseUser) -> None:
+def _record_address(user: User) -> None:
     """An account made in the admin (staff) has its address on the user only: allauth records it
     here, unverified, so that the code about to be typed verifies it. allauth asks a verified
     address for a fresh code before a second factor is added; without one, staff who must
     enrol could never do so. (An address two accounts share is left to allauth's own rules.)"""
     EmailAddress.objects.get_or_create(
         user=user,
-        email=user.email,  # type: ignore[attr-defined]
+        email=user.email,
         defaults={
             "verified": False,
             "primary": not EmailAddress.objects.filter(user=user, primary=True).exists(),
@@ -133,7 +134,7 @@ class ProfileChange:
     would print, a new logo already written afresh (coalition.core.images.clean_logo), a message."""
 
     fields: dict[str, str]
-    logo: UploadedFile | None = None
+    logo: UploadedFile[bytes] | None = None
     message: str = ""
 
 
@@ -194,7 +195,7 @@ def _decide(proposal: ProfileProposal, target: str) -> ProfileProposal:
 
 
 def approve_profile_proposal(
-    *, proposal: ProfileProposal, user: AbstractBaseUser | None, note: str = ""
+    *, proposal: ProfileProposal, user: User | None, note: str = ""
 ) -> ProfileProposal:
     """Apply a proposed profile change to its organization, and record who approved it."""
     with transaction.atomic():
@@ -206,18 +207,14 @@ def approve_profile_proposal(
                 f"Name: another organization is already called “{new_name}”. "
                 "Merge the two, or reject this proposal with a note."
             )
-        if new_name is not None and organization.sort_name == sort_name_for(organization.name):
-            organization.sort_name = ""  # derived from the old name: derived again on save
-        for name, value in proposal.changes.items():
-            setattr(organization, name, value)
+        image = None
         if proposal.logo:
             with proposal.logo.open("rb") as stored:
                 image = get_image_model().objects.create(
-                    title=f"{organization.name} logo"[:255],
-                    file=ImageFile(stored, name=PurePath(proposal.logo.name).name),
+                    title=f"{new_name or organization.name} logo"[:255],
+                    file=ImageFile(stored, name=PurePath(proposal.logo.name or "logo").name),
                 )
-            organization.logo = image
-        organization.save()
+        update_organization(organization, proposal.changes, logo=image)
         proposal.status = ProfileProposal.Status.APPROVED
         _reviewed(proposal, user, note)
         log(
@@ -235,7 +232,7 @@ def approve_profile_proposal(
 
 
 def reject_profile_proposal(
-    *, proposal: ProfileProposal, user: AbstractBaseUser | None, note: str
+    *, proposal: ProfileProposal, user: User | None, note: str
 ) -> ProfileProposal:
     """Turn down a proposed profile change, telling the contact why."""
     if not note.strip():
@@ -253,9 +250,9 @@ def reject_profile_proposal(
     return proposal
 
 
-def _reviewed(proposal: ProfileProposal, user: AbstractBaseUser | None, note: str) -> None:
+def _reviewed(proposal: ProfileProposal, user: User | None, note: str) -> None:
     """Record the decision; once it is committed, the worker emails it to the contact."""
-    proposal.reviewed_by = user  # type: ignore[assignment]
+    proposal.reviewed_by = user
     proposal.reviewed_at = timezone.now()
     proposal.review_note = note.strip()
     proposal.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])

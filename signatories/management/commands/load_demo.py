@@ -16,6 +16,7 @@ from wagtail.models import Site
 from coalition.crm import demo as coalition_demo
 from coalition.crm.models import Coalition, Contact, Membership, Organization, name_key
 from coalition.crm.portal.selectors import active_organizations
+from coalition.crm.services import create_organization
 from letters import demo as letters_demo
 from letters.models import Letterhead, LetterPage
 from letters.word_samples import sample_signed_letter_docx
@@ -94,7 +95,7 @@ class Command(BaseCommand):
             if acronym not in coalition_demo.DEMO_LOGOS or "name" not in item:
                 continue
             if not Organization.objects.filter(name_key=name_key(item["name"])).exists():
-                Organization.objects.create(
+                create_organization(
                     name=item["name"],
                     acronym=acronym,
                     display=item.get("display", ""),

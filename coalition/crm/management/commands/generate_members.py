@@ -15,7 +15,13 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=None, help="For repeatable data.")
 
     def handle(
-        self, *args, organizations: int, contacts: int, coalitions: int, seed: int | None, **options
+        self,
+        *args: str,
+        organizations: int,
+        contacts: int,
+        coalitions: int,
+        seed: int | None,
+        **options: object,
     ) -> None:
         started = time.perf_counter()
         counts = generate_members(

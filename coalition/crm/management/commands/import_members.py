@@ -26,7 +26,13 @@ class Command(BaseCommand):
         parser.add_argument("--quiet-rows", action="store_true", help="Do not list row by row.")
 
     def handle(
-        self, *args, file: Path, commit: bool, interactive: bool, quiet_rows: bool, **options
+        self,
+        *args: str,
+        file: Path,
+        commit: bool,
+        interactive: bool,
+        quiet_rows: bool,
+        **options: object,
     ) -> None:
         if not file.is_file():
             raise CommandError(f"{file}: no such file.")

@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coalition.core import supervision
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 BACKEND = "background"
 STOP_TIMEOUT = 15.0
 # Any number: app servers starting together take turns to migrate under this PostgreSQL lock.
@@ -211,9 +211,11 @@ def _static_sources_fingerprint() -> str:
     """A hash of every file collectstatic would collect (name, size, time), and of how."""
     from django.apps import apps
     from django.conf import settings
+    from django.contrib.staticfiles.apps import StaticFilesConfig
     from django.contrib.staticfiles.finders import get_finders
 
-    ignore = apps.get_app_config("staticfiles").ignore_patterns  # type: ignore[attr-defined]
+    config = apps.get_app_config("staticfiles")
+    ignore = config.ignore_patterns if isinstance(config, StaticFilesConfig) else []
     digest = hashlib.sha256(repr(settings.STORAGES["staticfiles"]).encode())
     for finder in get_finders():
         for path, storage in finder.list(ignore):

@@ -1,0 +1,257 @@
+"""What every listing of the CRM's admin shares: exports safe to open in a spreadsheet and
+streamed as they are read, and deletes that keep what history refers to."""
+
+import csv
+import datetime
+import io
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import models, router
+from django.db.models.deletion import Collector, ProtectedError, RestrictedError
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.utils.functional import cached_property
+from wagtail.admin.ui.tables import Column, TitleColumn
+from wagtail.admin.views import generic
+from wagtail.admin.views.mixins import ExcelDateFormatter
+
+from coalition.crm.imports.base import FORMULA_STARTS
+
+#: Rows an export reads from the database at a time (a server-side cursor on PostgreSQL).
+EXPORT_CHUNK = 2000
+#: Bytes of CSV gathered before they are sent on: one write per row would cost more than the row.
+CSV_BLOCK = 64 * 1024
+
+#: A row of an export as the database gives it: {lookup: value}.
+ExportRow = Mapping[str, object]
+Rows = models.QuerySet[models.Model]
+
+
+def neutralise_formula(value: object) -> object:
+    """A CSV cell that a spreadsheet would run as a formula, made inert by a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def records_kept_by(obj: models.Model) -> list[str]:
+    """What keeps a record from being deleted: rows of other tables that must outlive it, counted
+    ("3 signatures, 2 invitations"); empty when it may go."""
+    collector = Collector(using=router.db_for_write(type(obj)))
+    try:
+        collector.collect([obj])
+    except ProtectedError as error:
+        kept = error.protected_objects
+    except RestrictedError as error:
+        kept = error.restricted_objects
+    else:
+        return []
+    counts: dict[str, int] = {}
+    for row in kept:
+        name = str(row._meta.verbose_name_plural)
+        counts[name] = counts.get(name, 0) + 1
+    return [f"{count} {name}" for name, count in sorted(counts.items())]
+
+
+class KeepReferencedDeleteView(generic.DeleteView):
+    """Delete, unless rows that must outlive the record name it (a signature on a letter, an
+    invitation in a sign-on's record): then the page says so and offers nothing to confirm."""
+
+    template_name = "coalition/confirm_delete.html"
+
+    @cached_property
+    def kept_by(self) -> list[str]:
+        return records_kept_by(self.object)
+
+    def get_context_data(self, **kwargs: object) -> dict[str, object]:
+        context = super().get_context_data(**kwargs)
+        if self.kept_by:
+            context["is_protected"] = True
+            context["kept_by"] = self.kept_by
+        return context
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        if self.kept_by:
+            messages.error(
+                self.request,
+                f"“{self.object}” is not deleted: {', '.join(self.kept_by)} refer to it and "
+                "stay on record.",
+            )
+            return self.render_to_response(self.get_context_data(), status=409)
+        return super().form_valid(form)
+
+
+# Listings ------------------------------------------------------------------------------------
+
+
+class CoalitionIndexView(generic.IndexView):
+    """A listing whose exports are safe to open in a spreadsheet and honour the export permission."""
+
+    # Wagtail's listing, with names that wrap between words only.
+    template_name = "coalition/listing.html"
+
+    #: A permission ("app.codename") needed to export, beyond seeing the listing.
+    export_permission: str | None = None
+    #: Export columns computed by the view from the exported row: {name: callable(row)}.
+    export_values: dict[str, Callable[[ExportRow], object]] = {}
+    #: Export columns read through another lookup than their dotted name: {name: "a__b"}.
+    export_lookups: dict[str, str] = {}
+
+    def user_may_export(self) -> bool:
+        return self.export_permission is None or self.request.user.has_perm(self.export_permission)
+
+    @property
+    def show_export_buttons(self) -> bool:
+        return bool(self.list_export) and self.user_may_export()
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if self.is_export:
+            # Straight to the file: the listing's context would count and load every row first.
+            return self.as_spreadsheet(self.get_queryset(), request.GET["export"])
+        return super().get(request, *args, **kwargs)
+
+    def as_spreadsheet(self, queryset: Rows, spreadsheet_format: str) -> HttpResponse:
+        if not self.user_may_export():
+            raise PermissionDenied("You may not export this listing.")
+        return super().as_spreadsheet(queryset, spreadsheet_format)
+
+    def get_export_queryset(self, queryset: Rows) -> Rows:
+        """The rows of an export: what the listing shows, annotated with what export_values read."""
+        return queryset
+
+    @cached_property
+    def export_columns(self) -> dict[str, str]:
+        """The lookup each exported column reads, but for those export_values computes."""
+        return {
+            field: self.export_lookups.get(field, field.replace(".", "__"))
+            for field in self.list_export
+            if field not in self.export_values
+        }
+
+    def export_rows(self, queryset: Rows) -> Iterator[ExportRow]:
+        # Plain rows of the exported columns, read in chunks as the file is written: the first
+        # bytes leave before the last row is read, memory stays flat, and no model instance is
+        # built (for tens of thousands of rows that was most of the time).
+        queryset = self.get_export_queryset(queryset).prefetch_related(None)
+        columns = {*self.export_columns.values(), *queryset.query.annotations}
+        return queryset.values(*columns).iterator(chunk_size=EXPORT_CHUNK)
+
+    def stream_csv(self, queryset: Rows) -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([self.get_heading(queryset, field) for field in self.list_export])
+        for row in self.export_rows(queryset):
+            writer.writerow(
+                [
+                    self.preprocess_field_value(field, value, self.FORMAT_CSV)
+                    for field, value in self.to_row_dict(row).items()
+                ]
+            )
+            if out.tell() >= CSV_BLOCK:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
+
+    def write_xlsx(self, queryset: Rows, output: IO[bytes]) -> None:
+        from openpyxl import Workbook
+
+        workbook = Workbook(write_only=True, iso_dates=True)
+        worksheet = workbook.create_sheet(title="Sheet1")
+        worksheet.append(self.get_heading(queryset, field) for field in self.list_export)
+        date_format = ExcelDateFormatter().get()
+        for item in self.export_rows(queryset):
+            worksheet.append(
+                self.generate_xlsx_row(worksheet, self.to_row_dict(item), date_format=date_format)
+            )
+        workbook.save(output)
+
+    def generate_xlsx_row(
+        self, worksheet: object, row_dict: dict[str, object], date_format: str | None = None
+    ) -> Iterator[object]:
+        from openpyxl.cell import WriteOnlyCell
+
+        for field, value in row_dict.items():
+            value = self.preprocess_field_value(field, value, self.FORMAT_XLSX)
+            # A cell object only where the value needs one (a formula kept as text, a date's
+            # format): openpyxl takes any other value as it is, and a cell object costs it an
+            # exception per value.
+            if isinstance(value, str) and value.startswith("="):
+                cell = WriteOnlyCell(worksheet, value)
+                cell.data_type = "s"
+                yield cell
+            elif date_format and isinstance(value, datetime.datetime):
+                cell = WriteOnlyCell(worksheet, value)
+                cell.number_format = date_format
+                yield cell
+            else:
+                yield value
+
+    def write_xlsx_response(self, queryset: Rows) -> FileResponse:
+        # A workbook is a zip, complete only at the end: it is written to a temporary file, not
+        # held in memory, and sent from there in blocks (FileResponse closes it).
+        output = tempfile.TemporaryFile()  # noqa: SIM115
+        self.write_xlsx(queryset, output)
+        output.seek(0)
+        return FileResponse(
+            output,
+            as_attachment=True,
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            filename=f"{self.get_filename()}.xlsx",
+        )
+
+    def to_row_dict(self, item: ExportRow) -> dict[str, object]:
+        columns = self.export_columns
+        return {
+            field: (
+                self.export_values[field](item)
+                if field in self.export_values
+                else _blank_if_none(item[columns[field]])
+            )
+            for field in self.list_export
+        }
+
+    def preprocess_field_value(self, field: str, value: object, export_format: str) -> object:
+        # As the listing prints it, and as the import reads it back.
+        if type(value) is bool:
+            return "yes" if value else "no"
+        # Text and numbers need no preprocessing (Wagtail's would leave them as they are): most
+        # cells skip the search for a preprocessing function.
+        if type(value) not in (str, int):
+            value = super().preprocess_field_value(field, value, export_format)
+        if export_format == self.FORMAT_CSV:
+            return neutralise_formula(value)
+        return value
+
+    def _get_title_column(
+        self, field_name: str, column_class: type[Column] = TitleColumn, **kwargs: Any
+    ) -> Column:
+        # The title links to the record's page (inspect view) where there is one, not the editor.
+        if not self.inspect_url_name:
+            return super()._get_title_column(field_name, column_class, **kwargs)
+        column_class = self._get_title_column_class(column_class)
+        return self._get_custom_column(
+            field_name,
+            column_class,
+            get_url=lambda instance: self.get_inspect_url(instance) or self.get_edit_url(instance),
+            **kwargs,
+        )
+
+
+class YesNoColumn(Column):
+    """A yes-or-no field printed as a word a reader takes in at a glance, not "True"."""
+
+    def __init__(self, name: str, **kwargs: Any) -> None:
+        super().__init__(name, sort_key=kwargs.pop("sort_key", name), **kwargs)
+
+    def get_value(self, instance: models.Model) -> str:
+        return "Yes" if super().get_value(instance) else "No"
+
+
+def _blank_if_none(value: object) -> object:
+    # As a missing related record (an interaction without a contact) printed before.
+    return "" if value is None else value

@@ -1,0 +1,37 @@
+"""The project's own system checks: what its settings name must exist."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, register
+from django.utils.module_loading import import_string
+
+#: Settings that name, by dotted path, how the apps take part in each other's work.
+COMPOSED = (
+    "CRM_MERGE_PARTICIPANTS",
+    "CRM_TIMELINE_SOURCES",
+    "LETTER_IMPORTER",
+    "LETTER_SIGNATORY_LINES",
+)
+
+
+@register()
+def composition(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """Each dotted path the composing settings name imports (`manage.py check`, every deploy)."""
+    errors = []
+    for name in COMPOSED:
+        value = getattr(settings, name, ())
+        for path in [value] if isinstance(value, str) else value:
+            if not path:
+                continue
+            try:
+                import_string(path)
+            except ImportError as error:
+                errors.append(
+                    Error(
+                        f"{name} names {path!r}, which cannot be imported: {error}",
+                        hint="Name an object by its full dotted path, e.g. 'signatories.crm.MERGE_PARTICIPANT'.",
+                        id="project.E001",
+                    )
+                )
+    return errors

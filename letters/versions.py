@@ -1,0 +1,143 @@
+"""A letter's published versions: the one place one is made, and its PDF rendered and attached.
+
+Whoever decides that a letter goes out (the sign-on app, at the close of a sign-on or for a
+correction; Wagtail's Publish, for a letter without one) hands this module the lines to print and
+the organizations they name; it makes the page live on the revision, freezes the list, queues the
+PDF and makes every cached public page stale. The versions, their PDFs and hashes are the
+letter's: nothing else writes them.
+"""
+
+import datetime
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.tasks import task
+from django.utils import timezone
+from wagtail.models import Revision
+
+from . import publishing
+from .caching import invalidate_public_pages
+from .lines import SignatoryLine
+from .models import LetterPage, Publication
+from .pdf import render_letter_pdf
+
+
+@dataclass(frozen=True)
+class Record:
+    """What a version says of the record its list came from (a sign-on's event chain)."""
+
+    chain_head: str = ""
+    chain_length: int = 0
+    circulated_at: datetime.datetime | None = None
+    closed_at: datetime.datetime | None = None
+
+
+def revision_text_hash(revision: Revision) -> str:
+    """SHA-256 of a revision's stored content: what signers agree to, what a version prints."""
+    # Read back as stored: a revision just returned by save_revision() holds Python values
+    # (dates, rich text) that serialise differently from the JSON the database keeps.
+    content = Revision.objects.filter(pk=revision.pk).values_list("content", flat=True).get()
+    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def latest_version(letter: LetterPage, *, for_update: bool = False) -> Publication | None:
+    """The letter's latest version (locked for the transaction, when a correction follows)."""
+    versions = Publication.objects.filter(letter=letter)
+    if for_update:
+        versions = versions.select_for_update()
+    return versions.order_by("-version").first()
+
+
+def changes_between(
+    previous: Publication, revision: Revision, lines: list[SignatoryLine]
+) -> dict[str, Any]:
+    """What a new version changes: signatory lines added and removed, and whether the text did."""
+    before = [line.text for line in previous.lines()]
+    after = [line.text for line in lines]
+    return {
+        "added": [text for text in after if text not in before],
+        "removed": [text for text in before if text not in after],
+        "text": revision.pk != previous.revision_id
+        and revision_text_hash(revision) != revision_text_hash(previous.revision),
+    }
+
+
+def publish_version(
+    letter: LetterPage,
+    revision: Revision,
+    *,
+    lines: list[SignatoryLine],
+    organization_ids: Iterable[int],
+    user: User | None,
+    record: Record | None = None,
+    previous: Publication | None = None,
+    note: str = "",
+) -> Publication:
+    """The one place a version goes out: the page live on its revision, the list frozen, the
+    PDF queued, every cached public page made stale. Call it inside a transaction."""
+    if letter.live_revision_id != revision.pk or not letter.live:
+        with publishing.through_service(letter):
+            revision.publish(user=user, log_action=True)
+    Publication.objects.filter(letter=letter, is_current=True).update(is_current=False)
+    publication = Publication.objects.create(
+        letter=letter,
+        revision=revision,
+        version=previous.version + 1 if previous else 1,
+        note=note,
+        changes=changes_between(previous, revision, lines) if previous else {},
+        signatories=[asdict(line) for line in lines],
+        published_by=user,
+        **asdict(record or Record()),
+    )
+    publication.organizations.set(organization_ids)
+    transaction.on_commit(partial(render_publication_pdf.enqueue, publication.pk))
+    invalidate_public_pages(letter=letter)
+    return publication
+
+
+def attach_publication_pdf(*, publication: Publication) -> Publication:
+    """Render a publication's PDF once, from its revision and frozen list, and store its SHA-256."""
+    if publication.pdf:
+        return publication
+    letter = publication.revision.as_object()
+    pdf = render_letter_pdf(letter, publication.lines(), metadata=pdf_metadata(publication))
+    with transaction.atomic():
+        locked = Publication.objects.select_for_update().get(pk=publication.pk)
+        if locked.pdf:
+            return locked
+        stamp = timezone.localtime(locked.published_at).strftime("%Y%m%d")
+        name = f"{letter.slug}-v{locked.version}-{stamp}.pdf"
+        locked.pdf.save(name, ContentFile(pdf), save=False)
+        locked.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+        locked.pdf_size = len(pdf)
+        locked.save(update_fields=["pdf", "pdf_sha256", "pdf_size"])
+        # The page shows the PDF's size and hash once it exists.
+        invalidate_public_pages(letter=letter)
+    return locked
+
+
+def pdf_metadata(publication: Publication) -> dict[str, str]:
+    """What the PDF carries of its publication: the event chain's head, for later comparison."""
+    if not publication.chain_head:
+        return {}
+    return {
+        "sign-on-record": f"{publication.chain_length} events, "
+        f"last HMAC-SHA256 {publication.chain_head}",
+    }
+
+
+@task(backend="background", queue_name="pdf")
+def render_publication_pdf(publication_id: int) -> str:
+    """Render and store a published letter's PDF (in the worker: it takes seconds for long lists)."""
+    publication = Publication.objects.filter(pk=publication_id).first()
+    if publication is None:
+        return "gone"
+    return attach_publication_pdf(publication=publication).pdf_sha256

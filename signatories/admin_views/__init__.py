@@ -1,0 +1,35 @@
+"""Staff views in the Wagtail admin, one module for each screen: the list and opening a sign-on,
+the tracker, its export and the changes made from it, the review queue, and a published letter's
+corrections. Each view finds what it acts on through `selectors`, calls one service, and shows
+the service's refusal through `common.showing_refusal`."""
+
+from .corrections import corrections, publish_correction, retract
+from .exports import export
+from .review import approve, approve_ticked, correct_display_name, reject, review
+from .sign_on_changes import cancel, close, deadline, invite, publish, recirculate, remind
+from .sign_ons import close_open_link, index, issue_open_link, open_sign_on
+from .tracker import tracker
+
+__all__ = [
+    "approve",
+    "approve_ticked",
+    "cancel",
+    "close",
+    "close_open_link",
+    "correct_display_name",
+    "corrections",
+    "deadline",
+    "export",
+    "index",
+    "invite",
+    "issue_open_link",
+    "open_sign_on",
+    "publish",
+    "publish_correction",
+    "recirculate",
+    "reject",
+    "remind",
+    "retract",
+    "review",
+    "tracker",
+]

@@ -1,0 +1,108 @@
+"""What every staff view of the sign-on shares: the permission it needs, the one way a refusal
+by the services is shown, and the page that says what an action will do before it is done."""
+
+from collections.abc import Callable
+from functools import wraps
+from types import TracebackType
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from signatories import selectors
+from signatories.errors import SignOnError
+from signatories.models import SignOn
+
+View = Callable[..., HttpResponse]
+
+
+def require_perm(codename: str) -> Callable[[View], View]:
+    """The view needs this permission: a codename of this app, or "app.codename" of another."""
+    permission = codename if "." in codename else f"signatories.{codename}"
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.has_perm(permission):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        # Read by the test of every door: who must be let in, and who refused.
+        wrapped.required_permission = permission  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+# The services name the revision a sign-on circulates; staff choose it by its approval.
+FORM_FIELD_OF = {"revision": "approval"}
+
+
+class Refusal:
+    """What the services refused in a `showing_refusal` block: true if they refused, and then
+    `on_form` if it was shown on the form rather than as a message."""
+
+    def __init__(self, request: HttpRequest, *, form: forms.Form | None, prefix: str) -> None:
+        self.request = request
+        self.form = form
+        self.prefix = prefix
+        self.error: SignOnError | None = None
+        self.on_form = False
+
+    def __bool__(self) -> bool:
+        return self.error is not None
+
+    def __enter__(self) -> "Refusal":
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if not isinstance(error, SignOnError):
+            return False
+        self.error = error
+        field = FORM_FIELD_OF.get(error.field or "", error.field)
+        if self.form is not None and field in self.form.fields:
+            self.form.add_error(field, error.message)
+            self.on_form = True
+        else:
+            messages.error(self.request, f"{self.prefix}{error.message}")
+        return True
+
+
+def showing_refusal(
+    request: HttpRequest, *, form: forms.Form | None = None, prefix: str = ""
+) -> Refusal:
+    """A block of service calls whose `SignOnError` ends it and is shown to whoever acted: as the
+    form's error on the field it names, where a form is given that has that field, or else as an
+    error message, after `prefix`. What follows the calls in the block runs only if they succeed:
+
+        with showing_refusal(request):
+            services.close_sign_on(sign_on=sign_on, actor=actor)
+            messages.success(request, "The sign-on is closed; …")
+        return redirect("signatories_admin:tracker", pk)
+    """
+    return Refusal(request, form=form, prefix=prefix)
+
+
+def confirmation_page(
+    request: HttpRequest, sign_on: SignOn, *, title: str, template: str, **context: object
+) -> TemplateResponse:
+    """The page that says what an irreversible action will do, before it is done."""
+    return TemplateResponse(
+        request,
+        f"signatories/admin/{template}",
+        {
+            "page_title": title,
+            "header_icon": "doc-full-inverse",
+            "sign_on": sign_on,
+            "deadline_words": selectors.deadline_words(sign_on),
+            **context,
+        },
+    )

@@ -1,0 +1,122 @@
+"""The list of sign-ons, opening one, and its open link."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from coalition.core import emails
+from signatories import selectors, services
+from signatories.forms import OpenLinkForm, OpenSignOnForm
+
+from .common import require_perm, showing_refusal
+
+
+@require_perm("view_signon")
+def index(request: HttpRequest) -> TemplateResponse:
+    return TemplateResponse(
+        request,
+        "signatories/admin/index.html",
+        {
+            "page_title": "Sign-ons",
+            "header_icon": "doc-full-inverse",
+            "sign_ons": selectors.sign_ons_newest_first(),
+            "pending_count": selectors.review_queue_length(),
+        },
+    )
+
+
+def _picked_from_query(request: HttpRequest) -> dict[str, Any]:
+    """Organizations named in the address (`?organizations=3&organizations=7`), ticked in advance.
+
+    The Word import links here with the members its signatory block names. Ids that are not
+    numbers or not active organizations are left out, as the form would refuse them.
+    """
+    if request.method != "GET":
+        return {}
+    ids = [int(value) for value in request.GET.getlist("organizations") if value.isdigit()]
+    if not ids:
+        return {}
+    return {"organizations": selectors.active_organizations_among(ids)}
+
+
+@require_perm("add_signon")
+def open_sign_on(request: HttpRequest) -> HttpResponse:
+    form = OpenSignOnForm(request.POST or None, initial=_picked_from_query(request))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        actor = services.Actor.from_request(request)
+        with showing_refusal(request, form=form):
+            sign_on = services.create_sign_on(
+                revision=data["approval"].revision,
+                deadline=data["deadline"],
+                coalitions=data["coalitions"],
+                tiers=data["tiers"],
+                organizations=data["organizations"],
+                message=data["message"],
+                recipients=data["recipients"],
+                auto_approve_authorized=data["auto_approve_authorized"],
+                show_signatories=data["show_signatories"],
+                reminder_days=data["reminder_days"],
+                actor=actor,
+            )
+            sign_on = services.open_sign_on(sign_on=sign_on, actor=actor)
+            token = (
+                services.issue_open_link(sign_on=sign_on, actor=actor, accepts_requests=True)
+                if data["accepts_requests"]
+                else ""
+            )
+            people, organizations = selectors.invitation_counts(sign_on)
+            messages.success(
+                request,
+                f"The sign-on is open: {people} people at {organizations} organizations are "
+                "being invited.",
+            )
+            if token:
+                _announce_open_link(request, token)
+            return redirect("signatories_admin:tracker", sign_on.pk)
+    return TemplateResponse(
+        request,
+        "signatories/admin/open.html",
+        {"page_title": "Open a sign-on", "header_icon": "doc-full-inverse", "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+def _announce_open_link(request: HttpRequest, token: str) -> None:
+    url = emails.absolute_url(reverse("signatories:open_link", args=[token]))
+    messages.success(
+        request,
+        f"The open link is {url} — copy it now: it is shown only this once. "
+        "Anyone with it may ask to sign; every such signature waits for your review.",
+    )
+
+
+@require_POST
+@require_perm("change_signon")
+def issue_open_link(request: HttpRequest, pk: int) -> HttpResponse:
+    sign_on = get_object_or_404(selectors.sign_ons_with_letter(), pk=pk)
+    form = OpenLinkForm(request.POST)
+    form.is_valid()  # a single optional checkbox: always valid
+    with showing_refusal(request):
+        token = services.issue_open_link(
+            sign_on=sign_on,
+            accepts_requests=form.cleaned_data.get("accepts_requests", False),
+            actor=services.Actor.from_request(request),
+        )
+        _announce_open_link(request, token)
+    return redirect("signatories_admin:tracker", pk)
+
+
+@require_POST
+@require_perm("change_signon")
+def close_open_link(request: HttpRequest, pk: int) -> HttpResponse:
+    sign_on = get_object_or_404(selectors.sign_ons_with_letter(), pk=pk)
+    with showing_refusal(request):
+        services.close_open_link(sign_on=sign_on, actor=services.Actor.from_request(request))
+        messages.success(request, "The open link is turned off; it no longer opens anything.")
+    return redirect("signatories_admin:tracker", pk)

@@ -1,0 +1,65 @@
+"""The tracker: one sign-on's responses, counts, chart and latest events."""
+
+import datetime
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+
+from signatories import selectors, services
+from signatories.deadlines import format_moment
+from signatories.forms import OpenLinkForm, RecirculateForm
+from signatories.models import Event, SignOn
+from signatories.services.sign_ons import not_yet_invited
+
+from .common import require_perm
+
+
+@require_perm("view_signon")
+def tracker(request: HttpRequest, pk: int) -> TemplateResponse:
+    sign_on = get_object_or_404(selectors.sign_ons_with_letter_and_revision(), pk=pk)
+    counts = selectors.tally(sign_on)
+    return TemplateResponse(
+        request,
+        "signatories/admin/tracker.html",
+        {
+            "page_title": f"Sign-on: {sign_on.letter.title}",
+            "header_icon": "doc-full-inverse",
+            "sign_on": sign_on,
+            "deadline_words": selectors.deadline_words(sign_on),
+            "reminder_schedule": services.describe_reminder_schedule(sign_on),
+            "tally": counts,
+            "columns": selectors.COLUMNS,
+            "chart": selectors.response_chart(sign_on),
+            "chart_series": selectors.CHART_SERIES,
+            "open_link_form": OpenLinkForm(initial={"accepts_requests": sign_on.accepts_requests}),
+            "recirculate_form": RecirculateForm(sign_on=sign_on)
+            if sign_on.status == SignOn.Status.OPEN
+            else None,
+            "events": [_with_note(event) for event in selectors.latest_events(sign_on)],
+            # Checked each time the tracker opens: a rewrite shows before anyone acts on it.
+            "chain_problems": selectors.verify_event_chain(sign_on=sign_on),
+            "not_yet_invited": not_yet_invited(sign_on),
+        },
+    )
+
+
+def _with_note(event: Event) -> Event:
+    """The event, with what its action alone does not say: where the deadline moved."""
+    detail = event.detail or {}
+    note = ""
+    if event.action == "deadline_changed":
+        try:
+            before, after = (
+                datetime.datetime.fromisoformat(detail[key])
+                for key in ("previous_deadline", "deadline")
+            )
+        except (KeyError, TypeError, ValueError):
+            pass
+        else:
+            how = "extended" if after > before else "brought forward"
+            note = f"{how} from {format_moment(before)} to {format_moment(after)}"
+    elif event.action == "deadline_notified":
+        note = "emailed the new deadline"
+    event.note = note  # type: ignore[attr-defined]
+    return event

@@ -1,0 +1,77 @@
+"""The invitation, signature or sign-on a link opens, and the token of a link."""
+
+from django.db.models import Exists, OuterRef
+
+from signatories import tokens
+from signatories.errors import InvalidToken
+from signatories.models import Invitation, Signature, SignOn
+
+# What a signer's page never reads of the letter row: the text prints from the circulated revision.
+LETTER_TEXT_FIELDS = ("body", "recipients", "cc", "footnotes")
+
+
+def _without_letter_text(path: str) -> list[str]:
+    return [f"{path}__{name}" for name in LETTER_TEXT_FIELDS]
+
+
+def find_invitation(token: str) -> Invitation:
+    """The invitation a link belongs to; InvalidToken for anything forged, truncated or replaced."""
+    if not tokens.is_well_formed(token):
+        raise InvalidToken("This link is not valid. Check that you copied all of it.")
+    # Whether the organization ever answered this letter, read with the link: most requests are
+    # of organizations that have not, whose pages then need no query for their response.
+    answered = Signature.objects.filter(
+        letter_id=OuterRef("sign_on__letter_id"), organization_id=OuterRef("organization_id")
+    )
+    try:
+        # Not the letter: its pages show the circulated revision's title and text (cached).
+        return (
+            Invitation.objects.select_related("sign_on", "organization", "contact")
+            .annotate(answered=Exists(answered))
+            .get(token_hash=tokens.digest(token))
+        )
+    except Invitation.DoesNotExist:
+        raise InvalidToken(
+            "This link is not valid or has been replaced by a newer one. "
+            "Use the link in the latest email you received."
+        ) from None
+
+
+def find_signature(token: str) -> Signature:
+    """The signature a signer's own link belongs to (to confirm, reconfirm or withdraw it)."""
+    if not tokens.is_well_formed(token):
+        raise InvalidToken("This link is not valid. Check that you copied all of it.")
+    try:
+        return (
+            Signature.objects.select_related(
+                "sign_on", "sign_on__letter", "organization", "invitation"
+            )
+            .defer(*_without_letter_text("sign_on__letter"))
+            .get(token_hash=tokens.digest(token), sign_on__isnull=False)
+        )
+    except Signature.DoesNotExist:
+        raise InvalidToken("This link is not valid or has been replaced by a newer one.") from None
+
+
+def find_sign_on_by_open_link(token: str) -> SignOn:
+    """The sign-on an open link belongs to; InvalidToken for anything forged, turned off or replaced."""
+    if not tokens.is_well_formed(token):
+        raise InvalidToken("This link is not valid. Check that you copied all of it.")
+    try:
+        return (
+            SignOn.objects.select_related("letter")
+            .defer(*_without_letter_text("letter"))
+            .get(open_link_token_hash=tokens.digest(token))
+        )
+    except SignOn.DoesNotExist:
+        raise InvalidToken(
+            "This link is not valid, or it has been turned off or replaced."
+        ) from None
+
+
+def invitation_link_token(invitation: Invitation) -> str:
+    return tokens.rederive("invitation", invitation.token_nonce, invitation.token_hash)
+
+
+def signature_link_token(signature: Signature) -> str:
+    return tokens.rederive("signature", signature.token_nonce, signature.token_hash)

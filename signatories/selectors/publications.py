@@ -1,0 +1,50 @@
+"""What prints on a letter, its published versions, and what a correction of it would change."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from wagtail.models import Revision
+
+from letters import versions
+from letters.lines import SignatoryLine
+from letters.models import LetterPage, Publication
+from signatories.models import Signature, SignOn
+
+
+def letter_lines(letter: LetterPage) -> list[SignatoryLine]:
+    """The lines a letter prints now, in the order it sets: what it shows until it is published
+    (the LETTER_SIGNATORY_LINES setting names this)."""
+    return Signature.objects.printable_lines(letter)
+
+
+def printable_lines(sign_on: SignOn) -> list[SignatoryLine]:
+    return letter_lines(sign_on.letter)
+
+
+def letter_pages() -> QuerySet[LetterPage]:
+    return LetterPage.objects.all()
+
+
+def letter_versions(letter: LetterPage) -> list[Publication]:
+    """The letter's published versions, the latest first."""
+    return list(Publication.objects.filter(letter=letter).order_by("-version"))
+
+
+def printable_signatures(letter: LetterPage) -> QuerySet[Signature]:
+    """The letter's signatures that print, each with its organization."""
+    return Signature.objects.printable().filter(letter=letter).select_related("organization")
+
+
+def printable_in_order(letter: LetterPage) -> list[Signature]:
+    return Signature.objects.printable_in_order(letter)
+
+
+def correction(
+    letter: LetterPage, latest: Publication, *, with_latest_text: bool
+) -> tuple[Revision | None, dict[str, Any]]:
+    """What a correction would publish over the latest version: the latest saved revision of the
+    text, where it takes it, and the changes (lines added and removed, and the text or not)."""
+    revision = letter.get_latest_revision() if with_latest_text else None
+    return revision, versions.changes_between(
+        latest, revision or latest.revision, letter_lines(letter)
+    )
