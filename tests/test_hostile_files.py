@@ -802,10 +802,11 @@ def test_what_the_letter_refuses_when_saved_is_listed_before_anything_is_written
     monkeypatch,
 ) -> None:
     from signatories import interchange
+    from signatories.interchange import validation
 
     # Were a bound of the document looser than the letter's own, the letter's validators would
     # still be run before the write, and their messages listed by path.
-    monkeypatch.setattr(interchange, "MAX_LINE_CHARACTERS", 1_000_000)
+    monkeypatch.setattr(validation, "MAX_LINE_CHARACTERS", 1_000_000)
     document = letter_document({"name": "Widget Makers"}, recipients=["R" * 600])
     with pytest.raises(interchange.LetterDocumentError) as refused:
         interchange.import_letter(document=document)

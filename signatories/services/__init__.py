@@ -10,6 +10,7 @@ from signatories.errors import (
 )
 from signatories.selectors import audience_organizations
 
+from .after_deadline import add_signatory, retract_signature
 from .events import Actor
 from .open_link import close_open_link, issue_open_link, request_to_sign, sign_as_individual
 from .publications import (
@@ -25,6 +26,13 @@ from .reminders import (
     send_due_reminders,
     send_reminders,
 )
+from .review import (
+    approve_signature,
+    approve_signatures,
+    correct_display_name,
+    reject_signature,
+    reject_signatures,
+)
 from .sign_ons import (
     cancel_sign_on,
     change_deadline,
@@ -35,18 +43,11 @@ from .sign_ons import (
     open_sign_on,
 )
 from .signatures import (
-    add_signatory,
-    approve_signature,
-    approve_signatures,
     check_accepts_responses,
     confirm_signature,
-    correct_display_name,
     decline_letter,
     forward_invitation,
     record_invitation_opened,
-    reject_signature,
-    reject_signatures,
-    retract_signature,
     sign_letter,
     withdraw_signature,
 )

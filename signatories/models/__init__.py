@@ -1,0 +1,26 @@
+"""The sign-on app's tables, a module by aggregate: sign-ons with their invitations, signatures,
+and the event chain that records every change to them."""
+
+from .events import Event, EventQuerySet
+from .sign_ons import (
+    MAX_REMINDERS,
+    Invitation,
+    SignOn,
+    default_reminder_days,
+    validate_reminder_days,
+)
+from .signatures import CONFIRMED_ACTIVE, NEVER_CONFIRMED, Signature, SignatureQuerySet
+
+__all__ = [
+    "CONFIRMED_ACTIVE",
+    "MAX_REMINDERS",
+    "NEVER_CONFIRMED",
+    "Event",
+    "EventQuerySet",
+    "Invitation",
+    "SignOn",
+    "Signature",
+    "SignatureQuerySet",
+    "default_reminder_days",
+    "validate_reminder_days",
+]

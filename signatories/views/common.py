@@ -1,0 +1,145 @@
+"""What the signer's pages share: the letter as circulated, error pages, the withdraw form."""
+
+import hashlib
+from typing import Any
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
+
+from letters.lines import SignatoryLine
+from letters.models import Letterhead, LetterPage
+
+from .. import selectors, text_diff
+from ..forms import (
+    ReconfirmForm,
+    SignerForm,
+    WithdrawForm,
+)
+from ..models import Signature, SignOn
+
+OPEN_LINK_SESSION_KEY = "open_link_signature"
+# A revision's text never changes; the hour bounds what a template change or a moved page that
+# the text links to leaves showing.
+LETTER_CACHE_SECONDS = 3600
+AnySignerForm = SignerForm[Any]
+
+
+def error_page(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
+    return render(request, "signatories/link_error.html", {"message": message}, status=status)
+
+
+def closed_status(sign_on: SignOn) -> int:
+    return 403 if sign_on.status == SignOn.Status.DRAFT else 410
+
+
+def letter_context(request: HttpRequest, sign_on: SignOn) -> dict[str, Any]:
+    """The circulated revision as the signer reads it, with who signed so far if staff allow."""
+    title, html = circulated_letter(request, sign_on)
+    context: dict[str, Any] = {"letter_title": title, "letter_html": html}
+    if sign_on.show_signatories:
+        context["signed_so_far"] = selectors.signed_so_far(sign_on)
+    return context
+
+
+def digest(value: object) -> str:
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:32]
+
+
+def circulated_letter(request: HttpRequest, sign_on: SignOn) -> tuple[str, SafeString]:
+    """The circulated revision's title and its text as it prints, rendered once per revision and
+    letterhead and then read from the shared cache: two hundred signers opening their links in
+    the last hour would otherwise build and render the same revision two hundred times.
+
+    Where staff show who has signed, the list is read on each request and the text is rendered
+    again only when the list has changed.
+    """
+    # The letterhead the page's own frame shows (already read for it): no query of its own.
+    letterhead = Letterhead.for_request(request)
+    lines: list[SignatoryLine] = []
+    if sign_on.show_signatories:
+        # The circulated revision's order and style, from its content, without building the page.
+        circulated = LetterPage.from_serializable_data(
+            sign_on.revision.content, check_fks=False, strict_fks=False
+        )
+        lines = Signature.objects.printable_lines(circulated)
+    printed_with = [str(getattr(letterhead, f.attname)) for f in Letterhead._meta.concrete_fields]
+    key = f"signatories:letter:{sign_on.revision_id}:{digest(printed_with)}"
+    version = digest(lines)
+    cached = cache.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1], mark_safe(cached[2])  # noqa: S308 (autoescaped by the template below)
+    page = sign_on.revision.as_object()
+    page.__dict__["letterhead"] = letterhead
+    context = page.letter_context(lines)
+    context["hide_signatories"] = not lines
+    html = render_to_string("letters/includes/letter_text.html", context)
+    cache.set(key, (version, page.title, html), LETTER_CACHE_SECONDS)
+    return page.title, mark_safe(html)  # noqa: S308 (autoescaped by the template)
+
+
+def reconfirmation(
+    signature: Signature | None, form: ReconfirmForm | None
+) -> dict[str, Any] | None:
+    """What changed since the signer signed, and the form to reconfirm, while that is due."""
+    if signature is None or signature.status != Signature.Status.NEEDS_RECONFIRMATION:
+        return None
+    assert signature.sign_on is not None
+    signed = selectors.signed_revision(signature)
+    return {
+        "changes": text_diff.diff_revisions(signed, signature.sign_on.revision) if signed else [],
+        "form": form or ReconfirmForm(initial={"text_hash": signature.sign_on.text_hash}),
+    }
+
+
+def errors(*forms: AnySignerForm | None) -> list[tuple[str, str]]:
+    """Every error on the page, as (the field's id, the message), for the summary at the top."""
+    found = []
+    for form in forms:
+        if form is None or not form.is_bound:
+            continue
+        for name, errors in form.errors.items():
+            field = form.fields.get(name)
+            anchor = form[name].auto_id if field is not None and not field.widget.is_hidden else ""
+            found += [(anchor, str(message)) for message in errors]
+    return found
+
+
+def may_withdraw(signature: Signature | None) -> bool:
+    """Whether the signature can be withdrawn now: a signature, active, the sign-on open."""
+    return (
+        signature is not None
+        and signature.sign_on is not None
+        and signature.is_active
+        and signature.response == Signature.Response.SIGNED
+        and signature.status != Signature.Status.UNCONFIRMED
+        and not selectors.closed_message(signature.sign_on)
+    )
+
+
+def render_withdraw_page(
+    request: HttpRequest,
+    signature: Signature,
+    *,
+    action_url: str,
+    form: WithdrawForm | None = None,
+    can_sign_again: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    """The one question before a signer's withdrawal: what it does, and the POST that does it."""
+    sign_on = signature.sign_on
+    assert sign_on is not None
+    organization = signature.organization
+    context = {
+        "signature": signature,
+        "whose": organization.name if organization is not None else signature.signer_name,
+        "letter_title": sign_on.letter.title,
+        "deadline_words": selectors.deadline_words(sign_on),
+        "withdraw_form": form or WithdrawForm(),
+        "errors": errors(form),
+        "action_url": action_url,
+        "can_sign_again": can_sign_again,
+    }
+    return render(request, "signatories/withdraw.html", context, status=status)
