@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import F, OrderBy
+from django.db.models import F, OrderBy, QuerySet
 from django.db.models.functions import Lower
 from django.utils.html import strip_tags
 
@@ -101,6 +101,10 @@ class Archive:
         )
 
 
+# A listed letter as the filters read it: pk, date, recipients, coalition's slug and name.
+Row = tuple[int, datetime.date | None, str, str | None, str | None]
+
+
 def find_letters(
     index: LetterIndexPage,
     params: Mapping[str, str],
@@ -120,9 +124,29 @@ def find_letters(
         addressee = first_line(recipients)
         if addressee:
             addressed.setdefault(addressee, []).append(pk)
+    notices: list[str] = []
+    facets = [_select(facet, params, notices) for facet in _on_offer(listed, rows, addressed)]
+    letters = _filtered(listed, facets, addressed)
+    query = clean(params.get("q", ""))[:MAX_QUERY_LENGTH].strip()
+    found = _searched(letters, query)
+    page = Paginator(found, per_page).get_page(clean(params.get("page", "")) or None)
+    return Archive(
+        query=query,
+        facets=facets,
+        page=page,
+        cards=[card(letter, letterhead) for letter in page.object_list],
+        notices=notices,
+        has_letters=bool(rows),
+    )
+
+
+def _on_offer(
+    listed: QuerySet[LetterPage], rows: list[Row], addressed: dict[str, list[int]]
+) -> list[Facet]:
+    """Each filter with the choices the listed letters give it."""
     years = sorted({date.year for _pk, date, *_rest in rows if date is not None}, reverse=True)
     coalitions = sorted(
-        {(slug, name) for *_rest, slug, name in rows if slug is not None},
+        {(slug, name) for *_rest, slug, name in rows if slug is not None and name is not None},
         key=lambda coalition: coalition[1].casefold(),
     )
     signers = (
@@ -135,8 +159,7 @@ def find_letters(
         .order_by(Lower("sort_name"), "pk")
         .only("slug", "name", "acronym", "display", "sort_name")
     )
-
-    on_offer = [
+    return [
         Facet("year", "Year", "Any year", [Choice(str(y), str(y)) for y in years]),
         Facet("coalition", "Coalition", "Any coalition", [Choice(s, n) for s, n in coalitions]),
         Facet(
@@ -152,10 +175,13 @@ def find_letters(
             [Choice(org.slug, org.printed_name) for org in signers],
         ),
     ]
-    notices: list[str] = []
-    facets = [_select(facet, params, notices) for facet in on_offer]
-    year, coalition, recipient, organization = (facet.selected for facet in facets)
 
+
+def _filtered(
+    listed: QuerySet[LetterPage], facets: list[Facet], addressed: dict[str, list[int]]
+) -> QuerySet[LetterPage]:
+    """The listed letters narrowed by each filter chosen."""
+    year, coalition, recipient, organization = (facet.selected for facet in facets)
     letters = listed
     if year is not None:
         letters = letters.filter(letter_date__year=int(year.value))
@@ -169,34 +195,26 @@ def find_letters(
                 publications__organizations__slug=organization.value, **SIGNED
             ).values("pk")
         )
+    return letters
 
-    query = clean(params.get("q", ""))[:MAX_QUERY_LENGTH].strip()
+
+def _searched(letters: QuerySet[LetterPage], query: str) -> Any:
+    """The letters newest first, narrowed to those holding every word of the query."""
     ordered = (
         LetterPage.objects.filter(id__in=letters.values("id"))
         .order_by(*NEWEST_FIRST)
         .select_related("coalition")
         .prefetch_related("publications")
     )
-    found: Any = ordered
-    if query:
-        # Only the words: both databases index nothing else, and the FTS5 backend passes a double
-        # quote through unescaped, a syntax error on SQLite (wagtail/wagtail#13227).
-        words = " ".join(WORD.findall(query))
-        # Wagtail's search sees one filter, on the page id (a FilterField of every page): the
-        # filters it cannot express (signatures, a recipient's first line) are already applied.
-        found = (
-            ordered.search(words, operator="and", order_by_relevance=False)
-            if words
-            else ordered.none()
-        )
-    page = Paginator(found, per_page).get_page(clean(params.get("page", "")) or None)
-    return Archive(
-        query=query,
-        facets=facets,
-        page=page,
-        cards=[card(letter, letterhead) for letter in page.object_list],
-        notices=notices,
-        has_letters=bool(rows),
+    if not query:
+        return ordered
+    # Only the words: both databases index nothing else, and the FTS5 backend passes a double
+    # quote through unescaped, a syntax error on SQLite (wagtail/wagtail#13227).
+    words = " ".join(WORD.findall(query))
+    # Wagtail's search sees one filter, on the page id (a FilterField of every page): the
+    # filters it cannot express (signatures, a recipient's first line) are already applied.
+    return (
+        ordered.search(words, operator="and", order_by_relevance=False) if words else ordered.none()
     )
 
 

@@ -84,31 +84,7 @@ def import_letter(
 
 
 def _plan(document: dict[str, Any]) -> _Plan:
-    # A title made from a long recipient line is cut, not refused: nobody typed it.
-    title = document.get("title") or derive_title(document)[:255]
-    plan = _Plan(
-        letter=LetterPage(
-            title=title,
-            letter_date=datetime.date.fromisoformat(document["date"])
-            if "date" in document
-            else None,
-            dateline=document.get("dateline", ""),
-            recipients="\n".join(line.strip() for line in document.get("recipients", [])),
-            salutation=document.get("salutation", ""),
-            body=body_stream(document["body"]),
-            closing=document.get("closing", ""),
-            cc="\n".join(document.get("cc", [])),
-            footnotes="\n".join(document.get("footnotes", [])),
-            signatory_order=LetterPage.SignatoryOrder.AS_ENTERED,
-            signatory_style=(
-                LetterPage.SignatoryStyle.SIGNERS
-                if any("signer" in item for item in document["signatories"])
-                else LetterPage.SignatoryStyle.ORGANIZATIONS
-            ),
-            accepts_individuals=any("person" in item for item in document["signatories"]),
-            live=False,
-        )
-    )
+    plan = _Plan(letter=_letter_of(document))
     too_long: dict[str, str] = {}
     _check_lengths(
         plan.letter,
@@ -120,51 +96,90 @@ def _plan(document: dict[str, Any]) -> _Plan:
     organizations = match_organizations(items)
     for position, item in enumerate(items):
         where = f"$.signatories[{position}]"
+        new_org = None
         if "name" in item:
             org = organizations.get(position)
-            new_org = None
             if org is None:
-                name = item["name"].strip()
-                new_org = org = new_organization(
-                    {
-                        "name": name,
-                        "acronym": item.get("acronym", ""),
-                        "display": item.get("display", ""),
-                        "website": item.get("website", ""),
-                        "country": item.get("country", ""),
-                    }
-                )
+                new_org = org = _new_organization(item)
                 plan.organizations.append(new_org)
                 _check_lengths(new_org, _ORGANIZATION_SOURCES, too_long, where=where)
-            default = f"{item['name']} ({item['acronym']})" if item.get("acronym") else item["name"]
-            signature = Signature(
-                organization=org if new_org is None else None,
-                display_name=item.get("display") or default,
-                sort_key=org.sort_name,
-                signer_name=item.get("signer", ""),
-                signer_title=item.get("title", ""),
-                logo_id=org.logo_id,
-                **_common(item, position),
-            )
-            plan.signatures.append((signature, new_org))
+            signature = _organization_signature(item, position, org, is_new=new_org is not None)
         else:
-            default = Signature.default_individual_line(
-                item["person"], item.get("title", ""), item.get("affiliation", "")
-            )
-            signature = Signature(
-                display_name=item.get("display") or default,
-                sort_key=item["person"].split()[-1] if item["person"].split() else item["person"],
-                signer_name=item["person"],
-                signer_title=item.get("title", ""),
-                affiliation=item.get("affiliation", ""),
-                website=item.get("website", ""),
-                country=item.get("country", ""),
-                **_common(item, position),
-            )
-            plan.signatures.append((signature, None))
+            signature = _individual_signature(item, position)
+        plan.signatures.append((signature, new_org))
         _check_lengths(signature, _signature_sources(item), too_long, where=where)
     plan.problems = list(too_long.values())
     return plan
+
+
+def _letter_of(document: dict[str, Any]) -> LetterPage:
+    """The letter a document describes, unsaved."""
+    # A title made from a long recipient line is cut, not refused: nobody typed it.
+    title = document.get("title") or derive_title(document)[:255]
+    return LetterPage(
+        title=title,
+        letter_date=datetime.date.fromisoformat(document["date"]) if "date" in document else None,
+        dateline=document.get("dateline", ""),
+        recipients="\n".join(line.strip() for line in document.get("recipients", [])),
+        salutation=document.get("salutation", ""),
+        body=body_stream(document["body"]),
+        closing=document.get("closing", ""),
+        cc="\n".join(document.get("cc", [])),
+        footnotes="\n".join(document.get("footnotes", [])),
+        signatory_order=LetterPage.SignatoryOrder.AS_ENTERED,
+        signatory_style=(
+            LetterPage.SignatoryStyle.SIGNERS
+            if any("signer" in item for item in document["signatories"])
+            else LetterPage.SignatoryStyle.ORGANIZATIONS
+        ),
+        accepts_individuals=any("person" in item for item in document["signatories"]),
+        live=False,
+    )
+
+
+def _new_organization(item: dict[str, Any]) -> Organization:
+    """The organization a signatory names that is not among the members yet, unsaved."""
+    return new_organization(
+        {
+            "name": item["name"].strip(),
+            "acronym": item.get("acronym", ""),
+            "display": item.get("display", ""),
+            "website": item.get("website", ""),
+            "country": item.get("country", ""),
+        }
+    )
+
+
+def _organization_signature(
+    item: dict[str, Any], position: int, org: Organization, *, is_new: bool
+) -> Signature:
+    """An organization's signature; a new organization is attached once it is written."""
+    default = f"{item['name']} ({item['acronym']})" if item.get("acronym") else item["name"]
+    return Signature(
+        organization=None if is_new else org,
+        display_name=item.get("display") or default,
+        sort_key=org.sort_name,
+        signer_name=item.get("signer", ""),
+        signer_title=item.get("title", ""),
+        logo_id=org.logo_id,
+        **_common(item, position),
+    )
+
+
+def _individual_signature(item: dict[str, Any], position: int) -> Signature:
+    default = Signature.default_individual_line(
+        item["person"], item.get("title", ""), item.get("affiliation", "")
+    )
+    return Signature(
+        display_name=item.get("display") or default,
+        sort_key=item["person"].split()[-1] if item["person"].split() else item["person"],
+        signer_name=item["person"],
+        signer_title=item.get("title", ""),
+        affiliation=item.get("affiliation", ""),
+        website=item.get("website", ""),
+        country=item.get("country", ""),
+        **_common(item, position),
+    )
 
 
 # Where each model field comes from, below the signatory: a JSON key, and how it is made from it

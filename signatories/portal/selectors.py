@@ -83,10 +83,23 @@ def overview(request: HttpRequest, contact: Contact) -> Overview:
     by_letter: dict[int, list[Signature]] = {}
     for signature in signatures:
         by_letter.setdefault(signature.letter_id, []).append(signature)
+    result = Overview(organization=organization)
+    result.open_requests = _open_requests(contact, by_letter)
+    result.history = [_history_entry(signature) for signature in reversed(signatures)]
+    result.published = _published(request, organization)
+    result.proposals = list(
+        ProfileProposal.objects.filter(organization=organization).order_by("-created_at", "-pk")[
+            :20
+        ]
+    )
+    return result
 
+
+def _open_requests(contact: Contact, by_letter: dict[int, list[Signature]]) -> list[OpenRequest]:
+    """Each open sign-on that invited someone of the organization, soonest deadline first."""
     invitations = list(
         Invitation.objects.filter(
-            organization=organization,
+            organization=contact.organization,
             sign_on__status=SignOn.Status.OPEN,
             sign_on__deadline__gt=timezone.now(),
         )
@@ -94,15 +107,15 @@ def overview(request: HttpRequest, contact: Contact) -> Overview:
         .annotate(letter_title=F("sign_on__letter__title"))
         .order_by("sign_on__deadline", "sign_on_id", "name")
     )
-    result = Overview(organization=organization)
     by_sign_on: dict[int, list[Invitation]] = {}
     for invitation in invitations:
         by_sign_on.setdefault(invitation.sign_on_id, []).append(invitation)
+    requests = []
     for people in by_sign_on.values():
         sign_on = people[0].sign_on
         own = next((i for i in people if i.contact_id == contact.pk), None)
         response = _standing(by_letter.get(sign_on.letter_id, []))
-        result.open_requests.append(
+        requests.append(
             OpenRequest(
                 letter_title=people[0].letter_title,  # type: ignore[attr-defined]
                 sign_on=sign_on,
@@ -117,23 +130,26 @@ def overview(request: HttpRequest, contact: Contact) -> Overview:
                 state_label=state_label(response, opened=any(i.opened_at for i in people)),
             )
         )
+    return requests
 
-    for signature in reversed(signatures):
-        ended = None
-        if signature.status == Signature.Status.WITHDRAWN:
-            ended = signature.withdrawn_at
-        elif signature.status == Signature.Status.REJECTED:
-            ended = signature.reviewed_at
-        result.history.append(
-            HistoryEntry(
-                letter_title=signature.letter_title,  # type: ignore[attr-defined]
-                signature=signature,
-                state_label=state_label(signature),
-                answered_at=signature.created_at,
-                ended_at=ended,
-            )
-        )
 
+def _history_entry(signature: Signature) -> HistoryEntry:
+    ended = None
+    if signature.status == Signature.Status.WITHDRAWN:
+        ended = signature.withdrawn_at
+    elif signature.status == Signature.Status.REJECTED:
+        ended = signature.reviewed_at
+    return HistoryEntry(
+        letter_title=signature.letter_title,  # type: ignore[attr-defined]
+        signature=signature,
+        state_label=state_label(signature),
+        answered_at=signature.created_at,
+        ended_at=ended,
+    )
+
+
+def _published(request: HttpRequest, organization: Organization) -> list[PublishedLetter]:
+    """The published letters the organization's name is on, latest first."""
     published_at = dict(
         Publication.objects.filter(organizations=organization, is_current=True).values_list(
             "letter_id", "published_at"
@@ -141,19 +157,15 @@ def overview(request: HttpRequest, contact: Contact) -> Overview:
     )
     # Plain pages: a letter's address needs its path, not its text.
     letters = Page.objects.filter(pk__in=published_at, live=True).only("title", "url_path")
+    published = []
     for letter in letters:
         url = letter.get_url(request=request)
         if url:
-            result.published.append(
+            published.append(
                 PublishedLetter(title=letter.title, url=url, published_at=published_at[letter.pk])
             )
-    result.published.sort(key=lambda item: item.published_at, reverse=True)
-    result.proposals = list(
-        ProfileProposal.objects.filter(organization=organization).order_by("-created_at", "-pk")[
-            :20
-        ]
-    )
-    return result
+    published.sort(key=lambda item: item.published_at, reverse=True)
+    return published
 
 
 def state_label(response: Signature | None, *, opened: bool = False) -> str:

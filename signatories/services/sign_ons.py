@@ -39,24 +39,12 @@ def create_sign_on(
     reminder_days: list[int] | None = None,
 ) -> SignOn:
     """Create a draft sign-on that circulates an approved revision of a letter, frozen with its hash."""
-    if not CirculationApproval.objects.filter(revision=revision).exists():
-        raise SignOnError("This revision has not been approved for circulation.", field="revision")
-    letter = revision.content_object
-    if not isinstance(letter, LetterPage):
-        raise SignOnError("Only letter revisions can be circulated.", field="revision")
+    letter = _letter_to_circulate(revision)
     if deadline <= timezone.now():
         raise SignOnError("The deadline must be in the future.", field="deadline")
     coalitions, tiers, organizations = list(coalitions), list(tiers), list(organizations)
-    unknown = set(tiers) - set(Membership.Tier.values)
-    if unknown:
-        raise SignOnError(f"Unknown tier: {', '.join(sorted(unknown))}.", field="tiers")
-    if recipients not in SignOn.Recipients.values:
-        raise SignOnError(f"Unknown choice of recipients: {recipients}.", field="recipients")
-    reminder_days = default_reminder_days() if reminder_days is None else list(reminder_days)
-    try:
-        validate_reminder_days(reminder_days)
-    except ValidationError as error:
-        raise SignOnError(error.messages[0], field="reminder_days") from None
+    _check_choices(tiers=tiers, recipients=recipients)
+    reminder_days = _checked_reminder_days(reminder_days)
     if not audience_organizations(
         coalitions=coalitions, tiers=tiers, organizations=organizations
     ).exists():
@@ -77,13 +65,7 @@ def create_sign_on(
         reminder_days=sorted(reminder_days, reverse=True),
         created_by=actor.user,
     )
-    try:
-        with transaction.atomic():
-            sign_on.save()
-    except IntegrityError:
-        raise SignOnError(
-            f"“{letter.title}” already has a sign-on; close or cancel it first.", field="revision"
-        ) from None
+    _save_only_sign_on(sign_on, letter)
     sign_on.coalitions.set(coalitions)
     sign_on.organizations.set(organizations)
     # A publication scheduled in the editor would go live around the sign-on: it is cancelled.
@@ -107,6 +89,44 @@ def create_sign_on(
         },
     )
     return sign_on
+
+
+def _letter_to_circulate(revision: Revision) -> LetterPage:
+    """The letter of a revision approved for circulation."""
+    if not CirculationApproval.objects.filter(revision=revision).exists():
+        raise SignOnError("This revision has not been approved for circulation.", field="revision")
+    letter = revision.content_object
+    if not isinstance(letter, LetterPage):
+        raise SignOnError("Only letter revisions can be circulated.", field="revision")
+    return letter
+
+
+def _check_choices(*, tiers: list[str], recipients: str) -> None:
+    unknown = set(tiers) - set(Membership.Tier.values)
+    if unknown:
+        raise SignOnError(f"Unknown tier: {', '.join(sorted(unknown))}.", field="tiers")
+    if recipients not in SignOn.Recipients.values:
+        raise SignOnError(f"Unknown choice of recipients: {recipients}.", field="recipients")
+
+
+def _checked_reminder_days(reminder_days: list[int] | None) -> list[int]:
+    days = default_reminder_days() if reminder_days is None else list(reminder_days)
+    try:
+        validate_reminder_days(days)
+    except ValidationError as error:
+        raise SignOnError(error.messages[0], field="reminder_days") from None
+    return days
+
+
+def _save_only_sign_on(sign_on: SignOn, letter: LetterPage) -> None:
+    """Save a new sign-on; the database allows one per letter that is not cancelled."""
+    try:
+        with transaction.atomic():
+            sign_on.save()
+    except IntegrityError:
+        raise SignOnError(
+            f"“{letter.title}” already has a sign-on; close or cancel it first.", field="revision"
+        ) from None
 
 
 def open_sign_on(*, sign_on: SignOn, actor: Actor) -> SignOn:

@@ -149,12 +149,10 @@ def _answer(request: HttpRequest, invitation: Invitation, token: str) -> HttpRes
     """One POST of the invited person's page, by its `action`."""
     action = request.POST.get("action", "sign")
     name = invitation.organization.name
-    # Only withdrawing and reconfirming act on the standing response: signing finds it itself.
-    response = (
-        selectors.active_response(invitation.sign_on, invitation.organization_id)
-        if action in ("withdraw", "reconfirm")
-        else None
-    )
+    if action == "withdraw":
+        return _withdraw(request, invitation, token)
+    if action == "reconfirm":
+        return _reconfirm(request, invitation, token)
     if action == "decline":
         return _act(
             request,
@@ -180,58 +178,6 @@ def _answer(request: HttpRequest, invitation: Invitation, token: str) -> HttpRes
                 f"{forwarding.name} has been sent a link of their own to answer for {name}."
             ),
         )
-    if action == "withdraw":
-        if response is None or response.response != Signature.Response.SIGNED:
-            return _render_sign_page(
-                request,
-                invitation,
-                token,
-                notice="Your organization has no signature to withdraw.",
-                status=409,
-            )
-        withdrawing = WithdrawForm(request.POST)
-        if not selectors.closed_message(invitation.sign_on) and not withdrawing.is_valid():
-            # The reason is typed on the question's page: its errors show there.
-            return render_withdraw_page(
-                request,
-                response,
-                action_url=request.path,
-                form=withdrawing,
-                can_sign_again=True,
-                status=400,
-            )
-        return _act(
-            request,
-            invitation,
-            token,
-            withdrawing,
-            lambda withdrawing, actor: services.withdraw_signature(
-                signature=response, withdrawing=withdrawing, actor=actor, by=invitation
-            ),
-            done="signatories:sign",
-            message=lambda withdrawing: f"The signature of {name} is withdrawn.",
-        )
-    if action == "reconfirm":
-        if response is None or response.status != Signature.Status.NEEDS_RECONFIRMATION:
-            return _render_sign_page(
-                request,
-                invitation,
-                token,
-                notice="Your organization has no signature waiting to be reconfirmed.",
-                status=409,
-            )
-        reconfirm = ReconfirmForm(request.POST)
-        return _act(
-            request,
-            invitation,
-            token,
-            reconfirm,
-            lambda _, actor: services.reconfirm_signature(
-                signature=response, text_hash=reconfirm.text_hash_sent, actor=actor
-            ),
-            done="signatories:sign",
-            message=lambda _: f"The signature of {name} is reconfirmed on the new text.",
-        )
     signing = SignForm(request.POST, organization_name=name)
     return _act(
         request,
@@ -242,6 +188,69 @@ def _answer(request: HttpRequest, invitation: Invitation, token: str) -> HttpRes
             invitation=invitation, signing=input, text_hash=signing.text_hash_sent, actor=actor
         ),
         done="signatories:thanks",
+    )
+
+
+# Only withdrawing and reconfirming act on the standing response: signing finds it itself.
+
+
+def _withdraw(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
+    response = selectors.active_response(invitation.sign_on, invitation.organization_id)
+    if response is None or response.response != Signature.Response.SIGNED:
+        return _render_sign_page(
+            request,
+            invitation,
+            token,
+            notice="Your organization has no signature to withdraw.",
+            status=409,
+        )
+    withdrawing = WithdrawForm(request.POST)
+    if not selectors.closed_message(invitation.sign_on) and not withdrawing.is_valid():
+        # The reason is typed on the question's page: its errors show there.
+        return render_withdraw_page(
+            request,
+            response,
+            action_url=request.path,
+            form=withdrawing,
+            can_sign_again=True,
+            status=400,
+        )
+    name = invitation.organization.name
+    return _act(
+        request,
+        invitation,
+        token,
+        withdrawing,
+        lambda withdrawing, actor: services.withdraw_signature(
+            signature=response, withdrawing=withdrawing, actor=actor, by=invitation
+        ),
+        done="signatories:sign",
+        message=lambda withdrawing: f"The signature of {name} is withdrawn.",
+    )
+
+
+def _reconfirm(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
+    response = selectors.active_response(invitation.sign_on, invitation.organization_id)
+    if response is None or response.status != Signature.Status.NEEDS_RECONFIRMATION:
+        return _render_sign_page(
+            request,
+            invitation,
+            token,
+            notice="Your organization has no signature waiting to be reconfirmed.",
+            status=409,
+        )
+    reconfirm = ReconfirmForm(request.POST)
+    name = invitation.organization.name
+    return _act(
+        request,
+        invitation,
+        token,
+        reconfirm,
+        lambda _, actor: services.reconfirm_signature(
+            signature=response, text_hash=reconfirm.text_hash_sent, actor=actor
+        ),
+        done="signatories:sign",
+        message=lambda _: f"The signature of {name} is reconfirmed on the new text.",
     )
 
 
