@@ -12,11 +12,11 @@ from django.db.models import Exists, OuterRef
 from coalition.crm.errors import MergeError
 from coalition.crm.hooks import MergeParticipant, TimelineEntry
 from coalition.crm.models import Organization
-from signatories.models import Invitation, Signature, SignOn
+from signatories.models import Action, Invitation, Signature, SignOn
 from signatories.services.core import holding, record
 from signatories.services.events import Actor
 
-MERGE_ACTION = "organization_merged"
+MERGE_ACTION = Action.ORGANIZATION_MERGED
 
 
 def move_to_survivor(

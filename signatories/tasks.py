@@ -17,31 +17,31 @@ from coalition.core.deliveries import Outgoing
 
 from . import selectors, text_diff
 from .deadlines import describe_deadline, format_moment
-from .models import Event, Invitation, Signature, SignOn
+from .models import Action, Event, Invitation, Signature, SignOn
 
 # Each email follows a change recorded as an event, by kind: the latest such event is the
 # email's occasion. A job that runs twice finds the email of that occasion sent; the next
 # reminder or forward is a new event, and sends. The new text follows the sign-on's own event.
-INVITATION_EMAILS: dict[str, tuple[str, ...]] = {
-    "invitation": ("invited",),
-    "reminder": ("reminder_sent",),
-    "forwarded": ("forwarded",),
-    "text_changed": ("recirculated",),
-    "deadline_changed": ("deadline_notified",),
+INVITATION_EMAILS: dict[str, tuple[Action, ...]] = {
+    "invitation": (Action.INVITED,),
+    "reminder": (Action.REMINDER_SENT,),
+    "forwarded": (Action.FORWARDED,),
+    "text_changed": (Action.RECIRCULATED,),
+    "deadline_changed": (Action.DEADLINE_NOTIFIED,),
 }
 INVITATION_TEMPLATES = {
     "text_changed": "invitation-text-changed",
     "deadline_changed": "deadline-changed",
 }
-SIGNATURE_EMAILS: dict[str, tuple[str, ...]] = {
-    "signed": ("signed", "confirmed"),
-    "declined": ("declined",),
-    "confirm": ("requested", "individual_signed"),
-    "withdrawn": ("withdrawn",),
-    "approved": ("approved",),
-    "rejected": ("rejected",),
-    "reconfirmed": ("reconfirmed",),
-    "display_name_corrected": ("display_name_corrected",),
+SIGNATURE_EMAILS: dict[str, tuple[Action, ...]] = {
+    "signed": (Action.SIGNED, Action.CONFIRMED),
+    "declined": (Action.DECLINED,),
+    "confirm": (Action.REQUESTED, Action.INDIVIDUAL_SIGNED),
+    "withdrawn": (Action.WITHDRAWN,),
+    "approved": (Action.APPROVED,),
+    "rejected": (Action.REJECTED,),
+    "reconfirmed": (Action.RECONFIRMED,),
+    "display_name_corrected": (Action.DISPLAY_NAME_CORRECTED,),
 }
 
 
@@ -53,7 +53,7 @@ def _deadline_context(sign_on: SignOn) -> dict[str, str]:
     }
 
 
-def _occasion(sign_on_id: int, actions: tuple[str, ...], **about: int) -> str:
+def _occasion(sign_on_id: int, actions: tuple[Action, ...], **about: int) -> str:
     """The latest event of these actions (about this row): "event 12", or "" if none is recorded."""
     latest = (
         Event.objects.filter(sign_on_id=sign_on_id, action__in=actions, **about)
@@ -129,7 +129,7 @@ def _invitation_email(invitation_id: int, kind: str, note: str) -> Outgoing | No
 def _deadline_change(invitation: Invitation) -> dict[str, object]:
     """The deadline before the latest move, as the person was told it, and which way it moved."""
     event = (
-        invitation.sign_on.events.filter(action="deadline_notified", invitation=invitation)
+        invitation.sign_on.events.filter(action=Action.DEADLINE_NOTIFIED, invitation=invitation)
         .order_by("-sequence")
         .first()
     )
@@ -145,7 +145,7 @@ def _deadline_change(invitation: Invitation) -> dict[str, object]:
 
 
 def _forward_note(invitation: Invitation) -> str:
-    event = invitation.sign_on.events.filter(action="forwarded", invitation=invitation).last()
+    event = invitation.sign_on.events.filter(action=Action.FORWARDED, invitation=invitation).last()
     return (event.detail or {}).get("note", "") if event else ""
 
 
@@ -284,7 +284,7 @@ def _text_changed_email(signature_id: int, kind: str, note: str) -> Outgoing | N
         to=signature.signer_email,
         job=f"text_changed:{kind}",
         regarding=f"signature {signature.pk}",
-        occasion=_occasion(sign_on.pk, ("recirculated",)),
+        occasion=_occasion(sign_on.pk, (Action.RECIRCULATED,)),
         topic=topic_of(sign_on),
         context={
             **_deadline_context(sign_on),

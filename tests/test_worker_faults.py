@@ -32,7 +32,7 @@ from letters.models import Publication
 from letters.versions import render_publication_pdf
 from signatories import selectors, services
 from signatories.inputs import Forwarding, IndividualSigning
-from signatories.models import Event, Invitation, SignOn
+from signatories.models import Action, Event, Invitation, SignOn
 from signatories.services.reminders import send_scheduled_reminders
 from signatories.services.sign_ons import close_at_deadline
 from signatories.tasks import send_invitation, send_signature_email
@@ -268,7 +268,7 @@ def test_the_timed_jobs_act_once_when_run_twice(db, mailoutbox, django_capture_o
     with time_machine.travel(sign_on.deadline + datetime.timedelta(seconds=1)):
         assert close_at_deadline.call(sign_on.pk) == "closed"
         assert close_at_deadline.call(sign_on.pk) == "not open"
-    assert sign_on.events.filter(action="closed").count() == 1
+    assert sign_on.events.filter(action=Action.CLOSED).count() == 1
     assert len(mailoutbox) == 3
 
 

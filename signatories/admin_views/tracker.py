@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from signatories import selectors, services
 from signatories.deadlines import format_moment
 from signatories.forms import OpenLinkForm, RecirculateForm
-from signatories.models import Event, SignOn
+from signatories.models import Action, Event, SignOn
 from signatories.services.sign_ons import not_yet_invited
 
 from .common import require_perm
@@ -48,7 +48,7 @@ def _with_note(event: Event) -> Event:
     """The event, with what its action alone does not say: where the deadline moved."""
     detail = event.detail or {}
     note = ""
-    if event.action == "deadline_changed":
+    if event.action == Action.DEADLINE_CHANGED:
         try:
             before, after = (
                 datetime.datetime.fromisoformat(detail[key])
@@ -59,7 +59,7 @@ def _with_note(event: Event) -> Event:
         else:
             how = "extended" if after > before else "brought forward"
             note = f"{how} from {format_moment(before)} to {format_moment(after)}"
-    elif event.action == "deadline_notified":
+    elif event.action == Action.DEADLINE_NOTIFIED:
         note = "emailed the new deadline"
     event.note = note  # type: ignore[attr-defined]
     return event

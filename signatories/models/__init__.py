@@ -1,7 +1,7 @@
 """The sign-on app's tables, a module by aggregate: sign-ons with their invitations, signatures,
 and the event chain that records every change to them."""
 
-from .events import Event, EventQuerySet
+from .events import Action, Event, EventQuerySet
 from .sign_ons import (
     MAX_REMINDERS,
     Invitation,
@@ -15,6 +15,7 @@ __all__ = [
     "CONFIRMED_ACTIVE",
     "MAX_REMINDERS",
     "NEVER_CONFIRMED",
+    "Action",
     "Event",
     "EventQuerySet",
     "Invitation",

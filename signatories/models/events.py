@@ -1,5 +1,6 @@
 """The sign-on's append-only, hash-chained record of every change."""
 
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -9,6 +10,42 @@ from django.utils import timezone
 from .. import chain
 from .sign_ons import Invitation, SignOn
 from .signatures import Signature
+
+
+class Action(StrEnum):
+    """What an event records. The values are stored in `Event.action` and hashed into the chain:
+    a value never changes once written."""
+
+    CREATED = "created"
+    OPENED = "opened"
+    INVITED = "invited"
+    INVITATION_OPENED = "invitation_opened"
+    REMINDER_SENT = "reminder_sent"
+    DEADLINE_CHANGED = "deadline_changed"
+    DEADLINE_NOTIFIED = "deadline_notified"
+    SIGNED = "signed"
+    INDIVIDUAL_SIGNED = "individual_signed"
+    REQUESTED = "requested"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    DECLINE_REPLACED = "decline_replaced"
+    FORWARDED = "forwarded"
+    WITHDRAWN = "withdrawn"
+    WITHDRAWN_BY_STAFF = "withdrawn_by_staff"
+    ADDED_BY_STAFF = "added_by_staff"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DISPLAY_NAME_CORRECTED = "display_name_corrected"
+    RECONFIRMATION_REQUESTED = "reconfirmation_requested"
+    RECONFIRMED = "reconfirmed"
+    RECIRCULATED = "recirculated"
+    OPEN_LINK_ISSUED = "open_link_issued"
+    OPEN_LINK_CLOSED = "open_link_closed"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    PUBLISHED = "published"
+    CORRECTION_PUBLISHED = "correction_published"
+    ORGANIZATION_MERGED = "organization_merged"
 
 
 class EventQuerySet(models.QuerySet["Event"]):

@@ -8,7 +8,7 @@ from wagtail.models import Revision
 
 from coalition.crm.models import Contact
 from signatories.deadlines import describe_deadline
-from signatories.models import CONFIRMED_ACTIVE, Event, Invitation, Signature, SignOn
+from signatories.models import CONFIRMED_ACTIVE, Action, Event, Invitation, Signature, SignOn
 
 
 def may_have_answered(invitation: Invitation) -> bool:
@@ -131,10 +131,10 @@ def signed_revision_id(*, sign_on: SignOn, text_hash: str) -> int | None:
     """The revision of the sign-on's letter whose text has this hash, from its circulation history."""
     if text_hash == sign_on.text_hash:
         return sign_on.revision_id
-    events = Event.objects.filter(sign_on=sign_on, action__in=["created", "recirculated"])
+    events = Event.objects.filter(sign_on=sign_on, action__in=[Action.CREATED, Action.RECIRCULATED])
     for event in events.order_by("-sequence"):
         detail = event.detail or {}
-        if event.action == "recirculated" and detail.get("previous_text_hash") == text_hash:
+        if event.action == Action.RECIRCULATED and detail.get("previous_text_hash") == text_hash:
             return detail.get("previous_revision")
         if event.text_hash == text_hash and detail.get("revision"):
             return detail["revision"]

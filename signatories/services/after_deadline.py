@@ -9,7 +9,7 @@ from coalition.crm.models import Organization
 from letters.models import LetterPage
 from signatories import selectors
 from signatories.errors import AlreadyResponded, SignOnError, TransitionNotAllowed
-from signatories.models import Signature, SignOn
+from signatories.models import Action, Signature, SignOn
 
 from .core import hold, transition
 from .events import Actor
@@ -92,7 +92,7 @@ def add_signatory(
         return record_response(
             held,
             signature,
-            action="added_by_staff",
+            action=Action.ADDED_BY_STAFF,
             actor=actor,
             detail={"reason": reason},
             notify=[],
@@ -131,7 +131,7 @@ def retract_signature(*, signature: Signature, reason: str, actor: Actor) -> Sig
         transition(
             held.sign_on,
             held.signature,
-            action="withdrawn_by_staff",
+            action=Action.WITHDRAWN_BY_STAFF,
             actor=actor,
             status=Signature.Status.WITHDRAWN,
             fields={"withdrawn_at": timezone.now(), "reason": reason},

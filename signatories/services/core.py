@@ -17,7 +17,7 @@ from django.db import models, transaction
 from django.tasks import Task
 
 from signatories.errors import SignOnError, TransitionNotAllowed
-from signatories.models import Invitation, Signature, SignOn
+from signatories.models import Action, Invitation, Signature, SignOn
 
 from .events import Actor, EventSpec, append_events
 from .holds import keep_hold
@@ -137,7 +137,7 @@ def transition(
     sign_on: SignOn,
     subject: Subject,
     *,
-    action: str,
+    action: Action,
     actor: Actor,
     status: str | None = None,
     fields: Mapping[str, Any] | None = None,
@@ -164,7 +164,7 @@ def transition(
         text_hash=text_hash,
     )
     if any(isinstance(change.subject, SignOn) and change.status for change in changes) or (
-        action == "created" and isinstance(subject, SignOn)
+        action == Action.CREATED and isinstance(subject, SignOn)
     ):
         # The letter's hold says the sign-on's status (letters.publishing reads it).
         keep_hold(sign_on.letter)
@@ -175,7 +175,7 @@ def transition(
 def record(
     sign_on: SignOn,
     *,
-    action: str,
+    action: Action,
     actor: Actor,
     rows: Sequence[Subject] = (),
     detail: Mapping[str, Any] | None = None,
@@ -206,7 +206,7 @@ def transition_each(
     sign_on: SignOn,
     subjects: Sequence[Invitation],
     *,
-    action: str,
+    action: Action,
     actor: Actor,
     fields: Callable[[Invitation], Mapping[str, Any]],
     detail: Callable[[Invitation], Mapping[str, Any]] = lambda subject: {},

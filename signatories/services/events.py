@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 from coalition.crm.accounts import client_ip
-from signatories.models import Event, Invitation, Signature, SignOn
+from signatories.models import Action, Event, Invitation, Signature, SignOn
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def clean_ip(value: str | None) -> str | None:
 class EventSpec:
     """One event to append: what happened, to which rows, and the state it left them in."""
 
-    action: str
+    action: Action
     invitation: Invitation | None = None
     signature: Signature | None = None
     detail: dict[str, Any] = field(default_factory=dict)

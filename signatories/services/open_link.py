@@ -20,7 +20,7 @@ from coalition.crm.services import add_pending_organization
 from signatories import ratelimits, selectors, tasks, tokens
 from signatories.errors import AlreadyResponded, InvalidToken, SignOnError, TransitionNotAllowed
 from signatories.inputs import IndividualSigning, OrganizationRequest
-from signatories.models import Signature, SignOn
+from signatories.models import Action, Signature, SignOn
 
 from .core import Held, hold, holding, transition
 from .events import Actor
@@ -47,7 +47,7 @@ def issue_open_link(*, sign_on: SignOn, actor: Actor, accepts_requests: bool | N
         transition(
             held.sign_on,
             held.sign_on,
-            action="open_link_issued",
+            action=Action.OPEN_LINK_ISSUED,
             actor=actor,
             fields={"open_link_token_hash": tokens.digest(token), "accepts_requests": accepts},
             detail={
@@ -66,7 +66,7 @@ def close_open_link(*, sign_on: SignOn, actor: Actor) -> SignOn:
         transition(
             held.sign_on,
             held.sign_on,
-            action="open_link_closed",
+            action=Action.OPEN_LINK_CLOSED,
             actor=actor,
             fields={"open_link_token_hash": ""},
         )
@@ -164,7 +164,7 @@ def request_to_sign(
         return record_response(
             held,
             signature,
-            action="requested",
+            action=Action.REQUESTED,
             actor=actor.with_label(request.signer_email),
             detail={"organization_created": created},
             notify=[(tasks.send_signature_email, (signature, "confirm"))],
@@ -201,7 +201,7 @@ def sign_as_individual(
         return record_response(
             held,
             signature,
-            action="individual_signed",
+            action=Action.INDIVIDUAL_SIGNED,
             actor=actor.with_label(signing.signer_email),
             detail={},
             notify=[(tasks.send_signature_email, (signature, "confirm"))],

@@ -16,7 +16,7 @@ from letters import publishing, versions
 from letters.models import LetterPage, Publication
 from signatories import selectors
 from signatories.errors import SignOnError, TransitionNotAllowed
-from signatories.models import Signature, SignOn
+from signatories.models import Action, Signature, SignOn
 
 from .core import hold, holding, record, transition
 from .events import Actor
@@ -50,7 +50,7 @@ def publish_sign_on(*, sign_on: SignOn, actor: Actor) -> Publication:
         transition(
             current,
             current,
-            action="published",
+            action=Action.PUBLISHED,
             actor=actor,
             status=SignOn.Status.PUBLISHED,
             detail={"revision": current.revision_id, "signatories": len(lines)},
@@ -153,7 +153,7 @@ def publish_correction(
                 )
             record(
                 held.sign_on,
-                action="correction_published",
+                action=Action.CORRECTION_PUBLISHED,
                 actor=actor,
                 detail={"version": previous.version + 1, "note": note, **changes},
             )

@@ -12,7 +12,7 @@ from letters.models import CirculationApproval
 from letters.versions import revision_text_hash
 from signatories import selectors, tasks
 from signatories.errors import SignOnError, TransitionNotAllowed
-from signatories.models import Signature, SignOn
+from signatories.models import Action, Signature, SignOn
 
 from .core import Notification, holding, transition
 from .events import Actor
@@ -86,7 +86,7 @@ def recirculate_sign_on(
         transition(
             current,
             current,
-            action="recirculated",
+            action=Action.RECIRCULATED,
             actor=actor,
             fields={
                 "previous_revision_id": previous_revision_id,
@@ -115,7 +115,7 @@ def recirculate_sign_on(
             transition(
                 current,
                 signature,
-                action="reconfirmation_requested",
+                action=Action.RECONFIRMATION_REQUESTED,
                 actor=actor,
                 status=None if again else Signature.Status.NEEDS_RECONFIRMATION,
                 fields={} if again else {"status_before_reconfirmation": was},
@@ -148,7 +148,7 @@ def reconfirm_signature(*, signature: Signature, text_hash: str, actor: Actor) -
         transition(
             held.sign_on,
             locked,
-            action="reconfirmed",
+            action=Action.RECONFIRMED,
             actor=actor,
             status=target,
             fields={

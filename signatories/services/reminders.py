@@ -8,7 +8,7 @@ from django.utils import timezone
 from signatories import selectors, tasks
 from signatories.deadlines import format_moment
 from signatories.errors import ResponsesClosed, SignOnError, TransitionNotAllowed
-from signatories.models import Invitation, SignOn
+from signatories.models import Action, Invitation, SignOn
 
 from .core import holding, transition_each
 from .events import Actor
@@ -61,7 +61,7 @@ def send_reminders(
         return transition_each(
             held.sign_on,
             locked,
-            action="reminder_sent",
+            action=Action.REMINDER_SENT,
             actor=actor,
             # One email covers every moment passed (a cron that was down does not send a
             # burst), and a manual reminder counts toward the schedule, so nobody gets two

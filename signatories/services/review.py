@@ -14,7 +14,7 @@ from signatories.inputs import (
     InvalidInput,
     PrintedLine,
 )
-from signatories.models import Signature, SignOn
+from signatories.models import Action, Signature, SignOn
 
 from .core import Held, queue, transition
 from .events import Actor
@@ -88,7 +88,7 @@ def _changed_display_name(
     transition(
         held.sign_on,
         signature,
-        action="display_name_corrected",
+        action=Action.DISPLAY_NAME_CORRECTED,
         actor=actor,
         fields=fields,
         detail={"display_name": change},
@@ -188,7 +188,7 @@ def approve_signatures(
             transition(
                 held.sign_on,
                 signature,
-                action="approved",
+                action=Action.APPROVED,
                 actor=actor,
                 status=Signature.Status.APPROVED,
                 fields={
@@ -253,7 +253,7 @@ def reject_signatures(
                 transition(
                     held.sign_on,
                     signature,
-                    action="rejected",
+                    action=Action.REJECTED,
                     actor=actor,
                     status=Signature.Status.REJECTED,
                     fields={

@@ -15,7 +15,13 @@ from letters.models import CirculationApproval, LetterPage
 from letters.versions import revision_text_hash
 from signatories import selectors, tasks, tokens
 from signatories.errors import SignOnError, TransitionNotAllowed
-from signatories.models import Invitation, SignOn, default_reminder_days, validate_reminder_days
+from signatories.models import (
+    Action,
+    Invitation,
+    SignOn,
+    default_reminder_days,
+    validate_reminder_days,
+)
 from signatories.selectors import audience_organizations, people_to_invite
 
 from .core import Notification, holding, queue, transition, transition_each
@@ -75,7 +81,7 @@ def create_sign_on(
     transition(
         sign_on,
         sign_on,
-        action="created",
+        action=Action.CREATED,
         actor=actor,
         detail={
             "revision": revision.pk,
@@ -137,7 +143,7 @@ def open_sign_on(*, sign_on: SignOn, actor: Actor) -> SignOn:
         transition(
             held.sign_on,
             held.sign_on,
-            action="opened",
+            action=Action.OPENED,
             actor=actor,
             status=SignOn.Status.OPEN,
             fields={"opened_at": timezone.now()},
@@ -204,7 +210,7 @@ def invite_people(
     return transition_each(
         sign_on,
         new,
-        action="invited",
+        action=Action.INVITED,
         actor=actor,
         fields=new_link_fields,
         notify=lambda invitation: [(tasks.send_invitation, (invitation.pk, "invitation"))],
@@ -297,7 +303,7 @@ def close_sign_on(*, sign_on: SignOn, actor: Actor) -> SignOn:
         transition(
             held.sign_on,
             held.sign_on,
-            action="closed",
+            action=Action.CLOSED,
             actor=actor,
             status=SignOn.Status.CLOSED,
             fields={"closed_at": now},
@@ -315,7 +321,7 @@ def cancel_sign_on(*, sign_on: SignOn, actor: Actor, reason: str = "") -> SignOn
         transition(
             held.sign_on,
             held.sign_on,
-            action="cancelled",
+            action=Action.CANCELLED,
             actor=actor,
             status=SignOn.Status.CANCELLED,
             fields={"closed_at": timezone.now()},
@@ -365,7 +371,7 @@ def change_deadline(*, sign_on: SignOn, deadline: datetime.datetime, actor: Acto
         transition(
             current,
             current,
-            action="deadline_changed",
+            action=Action.DEADLINE_CHANGED,
             actor=actor,
             fields={"deadline": deadline},
             detail={
@@ -381,7 +387,7 @@ def change_deadline(*, sign_on: SignOn, deadline: datetime.datetime, actor: Acto
         transition_each(
             current,
             waiting,
-            action="deadline_notified",
+            action=Action.DEADLINE_NOTIFIED,
             actor=actor,
             # The email of the new date stands for the reminders whose moments the new deadline
             # has already passed, and a later deadline brings its own reminders: the count

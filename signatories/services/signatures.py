@@ -18,7 +18,7 @@ from signatories.inputs import (
     Signing,
     Withdrawing,
 )
-from signatories.models import Invitation, Signature, SignOn
+from signatories.models import Action, Invitation, Signature, SignOn
 
 from .core import Change, Held, Notification, hold, holding, transition
 from .events import Actor
@@ -61,7 +61,7 @@ def record_response(
     held: Held,
     signature: Signature,
     *,
-    action: str,
+    action: Action,
     actor: Actor,
     detail: dict[str, Any],
     notify: list[Notification],
@@ -168,7 +168,7 @@ def sign_letter(
             transition(
                 held.sign_on,
                 standing,
-                action="decline_replaced",
+                action=Action.DECLINE_REPLACED,
                 actor=actor,
                 status=Signature.Status.WITHDRAWN,
                 fields={"withdrawn_at": timezone.now()},
@@ -188,7 +188,7 @@ def sign_letter(
         return record_response(
             held,
             signature,
-            action="signed",
+            action=Action.SIGNED,
             actor=actor,
             detail={"reasons": reasons, "comment": signing.comment},
             also=_answered(held),
@@ -228,7 +228,7 @@ def decline_letter(*, invitation: Invitation, declining: Declining, actor: Actor
         return record_response(
             held,
             signature,
-            action="declined",
+            action=Action.DECLINED,
             actor=actor.with_label(invitation.email),
             detail={"reason": declining.reason},
             also=_answered(held),
@@ -290,7 +290,7 @@ def forward_invitation(
         transition(
             held.sign_on,
             colleague,
-            action="forwarded",
+            action=Action.FORWARDED,
             actor=actor.with_label(invitation.email),
             fields=fields,
             detail={**detail, "from": invitation.email},
@@ -310,7 +310,7 @@ def record_invitation_opened(*, invitation: Invitation, actor: Actor) -> None:
         transition(
             held.sign_on,
             held.invitation,
-            action="invitation_opened",
+            action=Action.INVITATION_OPENED,
             actor=actor,
             fields={"opened_at": timezone.now()},
         )
@@ -355,7 +355,7 @@ def withdraw_signature(
         transition(
             held.sign_on,
             signature,
-            action="withdrawn",
+            action=Action.WITHDRAWN,
             actor=actor,
             status=Signature.Status.WITHDRAWN,
             fields={"withdrawn_at": timezone.now()},
@@ -398,7 +398,7 @@ def confirm_signature(*, signature: Signature, actor: Actor) -> Signature:
         transition(
             held.sign_on,
             signature,
-            action="confirmed",
+            action=Action.CONFIRMED,
             actor=actor.with_label(signature.signer_email),
             status=Signature.Status.PENDING_REVIEW,
             fields={"confirmed_at": timezone.now()},

@@ -8,7 +8,7 @@ from coalition.crm.selectors import find_duplicate_organizations, organizations_
 from coalition.crm.services import MergeError, merge_organizations
 from signatories import services
 from signatories.inputs import OrganizationRequest
-from signatories.models import Event, Signature
+from signatories.models import Action, Event, Signature
 from signatories.selectors import verify_event_chain
 from tests.factories import (
     CoalitionFactory,
@@ -176,7 +176,7 @@ def test_the_sign_on_records_each_moved_row_and_its_chain_still_verifies(pair, s
     merge_organizations(survivor=survivor, duplicate=duplicate, user=staff)
 
     for sign_on, rows in ((first, 3), (second, 2)):
-        moves = Event.objects.filter(sign_on=sign_on, action="organization_merged")
+        moves = Event.objects.filter(sign_on=sign_on, action=Action.ORGANIZATION_MERGED)
         assert moves.count() == rows  # one event per invitation or signature moved
         for event in moves:
             assert event.detail == {

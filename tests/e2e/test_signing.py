@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from signatories import services
-from signatories.models import Signature, SignOn
+from signatories.models import Action, Signature, SignOn
 from tests.factories import (
     CoalitionFactory,
     ContactFactory,
@@ -118,7 +118,7 @@ def test_each_person_has_a_link_and_a_colleague_asked_to_sign_answers_first(
     assert signature.signer_email == "cara@widgets.example.org"
     assert signature.status == Signature.Status.PENDING_REVIEW
     assert signature.invitation.forwarded_by.email == "pete@widgets.example.org"
-    assert sign_on.events.filter(action="forwarded").count() == 1
+    assert sign_on.events.filter(action=Action.FORWARDED).count() == 1
 
 
 def test_a_request_through_the_open_link_is_confirmed_by_email_then_approved(

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from coalition.crm.models import Contact
 from letters.models import Publication
 from signatories import selectors, services
-from signatories.models import Signature, SignOn
+from signatories.models import Action, Signature, SignOn
 from signatories.services.sign_ons import close_at_deadline
 from signatories.tasks import send_invitation
 from tests.factories import ContactFactory, UserFactory
@@ -55,7 +55,7 @@ def test_staff_open_a_sign_on_and_invitations_go_out(
     html = email.alternatives[0][0]
     assert "Please sign by Friday &lt;b&gt;now&lt;/b&gt;" in html
     assert "closes in 5 days" in email.body
-    opened = sign_on.events.get(action="opened")
+    opened = sign_on.events.get(action=Action.OPENED)
     assert opened.actor == "staff"
     assert opened.ip_address == "127.0.0.1"
 
@@ -368,7 +368,9 @@ def test_cancelling_asks_first(staff_client, sign_on, invitations):
     assert response.status_code == 302
     sign_on.refresh_from_db()
     assert sign_on.status == SignOn.Status.CANCELLED
-    assert sign_on.events.get(action="cancelled").detail["reason"] == "The hearing was called off"
+    assert (
+        sign_on.events.get(action=Action.CANCELLED).detail["reason"] == "The hearing was called off"
+    )
 
 
 def test_the_open_page_ticks_the_organizations_its_address_names(staff_client, members):

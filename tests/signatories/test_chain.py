@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from letters.models import LetterPage, Publication
 from signatories import chain, selectors, services
 from signatories.inputs import Forwarding, IndividualSigning
-from signatories.models import Event, Invitation, Signature, SignOn
+from signatories.models import Action, Event, Invitation, Signature, SignOn
 from tests.factories import ContactFactory
 from tests.support.signing import (
     SIGNER,
@@ -97,7 +97,7 @@ def rewrite_from(sign_on: SignOn, sequence: int, detail: dict, digest) -> list[E
 def test_deleting_the_last_event_and_rewinding_the_head_is_detected(answered, invitations):
     """Before the rewrite this verified clean: events held no state, so the rewound head matched."""
     last = delete_last_event_and_rewind(answered)
-    assert last.action == "approved"
+    assert last.action == Action.APPROVED
     assert selectors.verify_event_chain(sign_on=answered) == [
         f"the signature “{HELD_NAME}” was changed outside the sign-on (status differ from what "
         "the last event recorded)"
@@ -107,7 +107,7 @@ def test_deleting_the_last_event_and_rewinding_the_head_is_detected(answered, in
 def test_deleting_a_closing_and_rewinding_the_head_is_detected(answered):
     """Before the rewrite this verified clean: the sign-on's own state was in no event."""
     services.close_sign_on(sign_on=answered, actor=STAFF_ACTOR)
-    assert delete_last_event_and_rewind(answered).action == "closed"
+    assert delete_last_event_and_rewind(answered).action == Action.CLOSED
     assert selectors.verify_event_chain(sign_on=answered) == [
         "the sign-on was changed outside the sign-on (status differ from what the last event "
         "recorded)"
@@ -117,7 +117,7 @@ def test_deleting_a_closing_and_rewinding_the_head_is_detected(answered):
 def test_deleting_a_signature_s_event_and_rewinding_the_head_is_detected(answered, invitations):
     """Before the rewrite this verified clean: a signature nobody recorded went unnoticed."""
     signature = sign(invitations[2])
-    assert delete_last_event_and_rewind(answered).action == "signed"
+    assert delete_last_event_and_rewind(answered).action == Action.SIGNED
     assert selectors.verify_event_chain(sign_on=answered) == [
         f"the invitation of {invitations[2].email} was changed outside the sign-on "
         "(responded_at differ from what the last event recorded)",
@@ -131,7 +131,7 @@ def test_deleting_a_signature_s_event_and_rewinding_the_head_is_detected(answere
 @pytest.mark.parametrize("digest", [plain_sha256, wrong_key], ids=["plain-sha256", "wrong-key"])
 def test_rewriting_an_event_and_recomputing_the_later_hashes_is_detected(answered, digest):
     """Before the rewrite this verified clean: the chain was plain SHA-256, which anyone recomputes."""
-    declined = answered.events.get(action="declined")
+    declined = answered.events.get(action=Action.DECLINED)
     rewritten = rewrite_from(answered, declined.sequence, {"reason": "We support it."}, digest)
     assert [e.action for e in rewritten] == ["declined", "approved"]
     assert selectors.verify_event_chain(sign_on=answered) == [
@@ -140,7 +140,7 @@ def test_rewriting_an_event_and_recomputing_the_later_hashes_is_detected(answere
 
 
 def test_the_same_rewrite_with_the_key_would_pass_so_the_key_is_what_protects_the_chain(answered):
-    declined = answered.events.get(action="declined")
+    declined = answered.events.get(action=Action.DECLINED)
     rewrite_from(answered, declined.sequence, {"reason": "We support it."}, chain.digest)
     assert selectors.verify_event_chain(sign_on=answered) == []
 
@@ -353,7 +353,7 @@ def test_the_published_page_and_its_pdf_carry_the_chain_s_head(
         publication = services.publish_sign_on(sign_on=answered, actor=STAFF_ACTOR)
     answered.refresh_from_db()
     publication = Publication.objects.get(pk=publication.pk)
-    assert answered.events.last().action == "published"
+    assert answered.events.last().action == Action.PUBLISHED
     assert (publication.chain_head, publication.chain_length) == (
         answered.last_event_hash,
         answered.event_count,
@@ -394,3 +394,8 @@ def test_the_tracker_verifies_on_every_load_and_shows_a_broken_chain(answered, s
         f"the signature “{HELD_NAME}” was changed outside the sign-on (status differ from what "
         "the last event recorded)"
     ) in page
+
+
+def test_each_action_is_stored_as_its_lowercase_name() -> None:
+    # The chain hashes the stored value: renaming a member must never change what is written.
+    assert all(action.value == action.name.lower() for action in Action)

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from signatories import ratelimits, selectors, services
-from signatories.models import Event, Signature, SignOn
+from signatories.models import Action, Event, Signature, SignOn
 from tests.support.signing import (
     sign_data,
     token_for,
@@ -181,7 +181,7 @@ def test_it_limits_posts_to_a_signers_own_link(client, sign_on, invitations, mai
     assert response.status_code == 429
     signature.refresh_from_db()
     assert signature.status == Signature.Status.APPROVED
-    assert not Event.objects.filter(action="withdrawn").exists()
+    assert not Event.objects.filter(action=Action.WITHDRAWN).exists()
 
 
 def test_the_limits_are_read_from_the_environment():

@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from signatories import selectors
-from signatories.models import Signature
+from signatories.models import Action, Signature
 from tests.factories import ContactFactory
 from tests.support.database import ensure_wagtail_site
 from tests.support.signing import make_members, open_new_sign_on, sign_data, token_for
@@ -57,5 +57,5 @@ def test_two_simultaneous_posts_make_one_signature(people):
         thread.join()
     assert sorted(statuses) == [302, 409]
     assert Signature.objects.filter(organization=organization).count() == 1
-    assert sign_on.events.filter(action="signed").count() == 1
+    assert sign_on.events.filter(action=Action.SIGNED).count() == 1
     assert selectors.verify_event_chain(sign_on=sign_on) == []

@@ -12,7 +12,7 @@ from letters import publishing
 from letters.models import Publication
 from letters.publishing import PublicationRefused
 from signatories import selectors, services
-from signatories.models import Signature
+from signatories.models import Action, Signature
 from tests.factories import OrganizationFactory, SignatureFactory, make_letter, publish
 from tests.support.pdf import body
 from tests.support.signing import STAFF_ACTOR, open_new_sign_on, sign
@@ -79,7 +79,7 @@ def test_a_late_signature_is_published_as_a_correction_beside_the_first_version(
     assert hashlib.sha256(latest).hexdigest() == Publication.objects.get(pk=second.pk).pdf_sha256
     assert latest != first_pdf
     # The record says so, and holds.
-    event = published.events.get(action="correction_published")
+    event = published.events.get(action=Action.CORRECTION_PUBLISHED)
     assert event.detail["version"] == 2
     assert selectors.verify_event_chain(sign_on=published) == []
     second.refresh_from_db()

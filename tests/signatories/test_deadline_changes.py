@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from coalition.crm.models import Contact
 from signatories import selectors, services
-from signatories.models import SignOn
+from signatories.models import Action, SignOn
 from signatories.services.reminders import send_scheduled_reminders
 from signatories.services.sign_ons import change_deadline, close_at_deadline
 from signatories.tasks import send_invitation
@@ -49,7 +49,7 @@ def test_extending_records_the_old_and_the_new_deadline(ten_days, clock):
 
     ten_days.refresh_from_db()
     assert ten_days.deadline == new
-    event = ten_days.events.get(action="deadline_changed")
+    event = ten_days.events.get(action=Action.DEADLINE_CHANGED)
     assert event.detail["previous_deadline"] == old.isoformat()
     assert event.detail["deadline"] == new.isoformat()
     assert event.detail["extended"] is True
@@ -112,7 +112,7 @@ def test_the_new_date_is_emailed_once_to_those_who_have_not_answered(
     # The job run again (a retry, a worker restarted) sends nothing more.
     assert send_invitation.call(waiting.pk, "deadline_changed") == 0
     assert len(mailoutbox) == 1
-    assert ten_days.events.filter(action="deadline_notified").count() == 1
+    assert ten_days.events.filter(action=Action.DEADLINE_NOTIFIED).count() == 1
 
 
 def test_bringing_it_forward_says_so(ten_days, mailoutbox, django_capture_on_commit_callbacks):
@@ -122,7 +122,7 @@ def test_bringing_it_forward_says_so(ten_days, mailoutbox, django_capture_on_com
     assert len(mailoutbox) == 3
     assert mailoutbox[0].subject.startswith("Deadline brought forward:")
     assert "brought forward the deadline" in mailoutbox[0].body
-    assert ten_days.events.get(action="deadline_changed").detail["extended"] is False
+    assert ten_days.events.get(action=Action.DEADLINE_CHANGED).detail["extended"] is False
 
 
 def test_the_close_job_of_the_old_deadline_leaves_an_extended_sign_on_open(ten_days):
@@ -148,7 +148,7 @@ def test_the_close_job_of_a_deadline_brought_forward_closes_then_and_the_old_one
         assert close_at_deadline.call(ten_days.pk) == "closed"
     with at(old):
         assert close_at_deadline.call(ten_days.pk) == "not open"
-    closed = ten_days.events.get(action="closed")
+    closed = ten_days.events.get(action=Action.CLOSED)
     assert closed.detail["early"] is False
 
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from signatories import selectors, services
 from signatories.inputs import Forwarding
-from signatories.models import Invitation, Signature, SignOn
+from signatories.models import Action, Invitation, Signature, SignOn
 from tests.factories import CoalitionFactory, ContactFactory, MembershipFactory, OrganizationFactory
 from tests.support.signing import (
     LINK,
@@ -85,7 +85,7 @@ def test_each_chosen_contact_gets_a_link_of_their_own(
         assert selectors.find_invitation(path.split("/")[-2]) == invitation
         paths.add(path)
     assert len(paths) == 2
-    assert sign_on.events.filter(action="invited").count() == 2
+    assert sign_on.events.filter(action=Action.INVITED).count() == 2
 
 
 def test_the_signers_choice_invites_authorized_signers_only(db):
@@ -185,7 +185,7 @@ def test_a_contact_who_may_not_sign_passes_it_to_a_colleague_and_the_first_answe
     assert "Could you sign this for us?" in email.body
     path = LINK.search(email.body).group(1)
     assert path == url(token_for(dana)) != url(token_for(lee))
-    event = sign_on.events.get(action="forwarded")
+    event = sign_on.events.get(action=Action.FORWARDED)
     assert event.invitation == dana
     assert (event.detail["from"], event.detail["to"]) == (lee.email, "dana@awm.example.org")
     assert event.detail["note"] == "Could you sign this for us?"

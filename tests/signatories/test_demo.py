@@ -4,7 +4,7 @@ import re
 from django.core import mail
 
 from signatories import demo, selectors
-from signatories.models import Invitation, SignOn
+from signatories.models import Action, Invitation, SignOn
 from signatories.services import sign_ons as services
 from tests.factories import CoalitionFactory, ContactFactory, MembershipFactory, make_letter
 from tests.support.signing import LINK
@@ -42,7 +42,7 @@ def test_the_demo_opens_a_sign_on_and_prints_its_links_twice_over(
     assert [r.status for r in requests] == ["pending_review", "unconfirmed"]
     assert requests[0].organization == requests[1].organization
     # The deadline was extended once, on record; a member joined after the sign-on opened.
-    assert open_sign_on.events.filter(action="deadline_changed").count() == 1
+    assert open_sign_on.events.filter(action=Action.DEADLINE_CHANGED).count() == 1
     assert [o.name for o in services.not_yet_invited(open_sign_on).joined_later] == [
         "Open Markets Forum"
     ]

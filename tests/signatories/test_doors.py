@@ -25,7 +25,7 @@ from letters.publishing import PublicationRefused
 from letters.services import approve_for_circulation
 from signatories import services
 from signatories.interchange import import_letter
-from signatories.models import SignOn
+from signatories.models import Action, SignOn
 from tests.factories import SignatureFactory, make_letter
 from tests.support.letters import edit_form_data
 from tests.support.signing import STAFF_ACTOR, open_new_sign_on, sign
@@ -187,7 +187,9 @@ def test_creating_a_sign_on_cancels_a_scheduled_publication(members):
     sign_on = open_new_sign_on(members, days=10, revision=revision)
 
     assert not letter.revisions.filter(approved_go_live_at__isnull=False).exists()
-    assert sign_on.events.get(action="created").detail["scheduled_publication_cancelled"] is True
+    assert (
+        sign_on.events.get(action=Action.CREATED).detail["scheduled_publication_cancelled"] is True
+    )
     with time_machine.travel(timezone.now() + datetime.timedelta(days=3)):
         call_command("publish_scheduled", stdout=io.StringIO())
     letter.refresh_from_db()

@@ -16,7 +16,7 @@ from django.utils.html import escape
 from coalition.crm.models import Organization
 from signatories import selectors, services, tokens
 from signatories.inputs import IndividualSigning, OrganizationRequest, Withdrawing
-from signatories.models import Signature, SignOn
+from signatories.models import Action, Signature, SignOn
 from tests.factories import OrganizationFactory
 from tests.support.signing import (
     SIGNATURE_LINK,
@@ -139,7 +139,11 @@ def test_staff_create_an_open_link_shown_once_and_only_its_hash_is_kept(
     sign_on.refresh_from_db()
     assert sign_on.open_link_token_hash == ""
     actions = list(sign_on.events.values_list("action", flat=True))
-    assert actions[-3:] == ["open_link_issued", "open_link_issued", "open_link_closed"]
+    assert actions[-3:] == [
+        Action.OPEN_LINK_ISSUED,
+        Action.OPEN_LINK_ISSUED,
+        Action.OPEN_LINK_CLOSED,
+    ]
     assert selectors.verify_event_chain(sign_on=sign_on) == []
 
 
@@ -227,7 +231,7 @@ def test_an_organization_asks_to_sign_and_is_emailed_a_link_to_confirm(
     assert organization.kind == Organization.Kind.OTHER
     assert organization.status == Organization.Status.PENDING
     assert "open link" in organization.description
-    event = open_sign_on.events.get(action="requested")
+    event = open_sign_on.events.get(action=Action.REQUESTED)
     assert event.signature == signature and event.detail["organization_created"]
     [email] = mailoutbox
     assert email.to == ["robin@wrg.example.org"]
@@ -461,7 +465,7 @@ def test_an_individual_signs_once_per_email(
     assert signature.status == Signature.Status.UNCONFIRMED
     assert signature.group == "Individuals"
     assert signature.display_name == "Jane Doe, Professor of Economics, University of Somewhere"
-    assert open_sign_on.events.filter(action="individual_signed", signature=signature).exists()
+    assert open_sign_on.events.filter(action=Action.INDIVIDUAL_SIGNED, signature=signature).exists()
     [email] = mailoutbox
     assert email.subject.startswith("Confirm your request to sign")
     assert "in a personal capacity" in email.body
@@ -705,7 +709,7 @@ def test_only_a_request_confirmed_from_the_emailed_link_reaches_review(
     signature.refresh_from_db()
     assert signature.status == Signature.Status.PENDING_REVIEW
     assert signature.confirmed_at is not None
-    assert open_sign_on.events.filter(action="confirmed", signature=signature).exists()
+    assert open_sign_on.events.filter(action=Action.CONFIRMED, signature=signature).exists()
     assert mailoutbox[-1].subject.startswith("Received, awaiting review")
 
     assert list(selectors.review_queue()) == [signature]
@@ -735,7 +739,7 @@ def test_an_unknown_organization_is_pending_outside_the_listing_until_approved(
         staff_client.post(reverse("signatories_admin:approve", args=[signature.pk]))
     organization.refresh_from_db()
     assert organization.status == Organization.Status.ACTIVE
-    event = open_sign_on.events.get(action="approved", signature=signature)
+    event = open_sign_on.events.get(action=Action.APPROVED, signature=signature)
     assert event.detail["organization_approved"] == "Widget Repair Guild"
     assert "Widget Repair Guild" in staff_client.get(ORGANIZATIONS).content.decode()
 
@@ -769,7 +773,7 @@ def test_a_known_organization_is_matched_not_duplicated(client, open_sign_on, na
     signature = Signature.objects.get()
     assert signature.organization == known
     assert Organization.objects.count() == organizations
-    assert not open_sign_on.events.get(action="requested").detail["organization_created"]
+    assert not open_sign_on.events.get(action=Action.REQUESTED).detail["organization_created"]
     known.refresh_from_db()
     assert known.status == Organization.Status.ACTIVE
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from letters.models import Publication
 from signatories import selectors, services
-from signatories.models import Signature, SignOn
+from signatories.models import Action, Signature, SignOn
 from tests.factories import StaffFactory
 from tests.support.pdf import body, pdftotext
 from tests.support.signing import STAFF_ACTOR, sign
@@ -45,7 +45,7 @@ def test_it_publishes_the_circulated_revision_with_a_frozen_list_and_pdf(
     assert "Association of Widget Makers 0 (AWM0)" in pdftotext(pdf, tmp_path)
     page = client.get(letter.url).content.decode()
     assert publication.pdf_sha256 in page
-    assert closed.events.filter(action="published").exists()
+    assert closed.events.filter(action=Action.PUBLISHED).exists()
     # The record's head at publication is printed on the page, and verifies.
     assert (publication.chain_head, publication.chain_length) == selectors.chain_head(closed)
     assert publication.chain_head in page

@@ -8,7 +8,7 @@ from django.urls import reverse
 from coalition.crm.models import Organization
 from signatories import ratelimits, selectors, services
 from signatories.inputs import IndividualSigning
-from signatories.models import Signature, SignOn
+from signatories.models import Action, Signature, SignOn
 from tests.factories import OrganizationFactory
 from tests.support.signing import SIGNATURE_LINK, STAFF_ACTOR
 
@@ -186,7 +186,7 @@ def test_staff_reject_many_at_once_with_one_reason(
         "p1@example.net",
         "p2@example.net",
     ]
-    assert open_sign_on.events.filter(action="rejected").count() == 3
+    assert open_sign_on.events.filter(action=Action.REJECTED).count() == 3
     assert not selectors.review_queue().exists()
 
 
@@ -239,7 +239,9 @@ def test_rejecting_an_unconfirmed_request_emails_nobody(
     assert "Rejected 2 signatures; 0 signers emailed the reason." in response.content.decode()
     assert len(mailoutbox) == 2
     assert set(Signature.objects.values_list("status", flat=True)) == {"rejected"}
-    assert {e.detail["emailed"] for e in open_sign_on.events.filter(action="rejected")} == {False}
+    assert {e.detail["emailed"] for e in open_sign_on.events.filter(action=Action.REJECTED)} == {
+        False
+    }
     # The link of a rejected request confirms nothing any more.
     assert client.post(path, {"action": "confirm"}).status_code == 409
     assert not selectors.unconfirmed_requests().exists()

@@ -12,7 +12,7 @@ from letters.services import approve_for_circulation
 from letters.versions import revision_text_hash
 from signatories import selectors, services, tokens
 from signatories.inputs import Forwarding, IndividualSigning, Withdrawing
-from signatories.models import Event, Signature, SignOn
+from signatories.models import Action, Event, Signature, SignOn
 from tests.support.pdf import body, pdftotext
 from tests.support.signing import (
     LINK,
@@ -98,7 +98,7 @@ def test_it_keeps_the_signatures_after_a_minor_edit(
     after = [(s.pk, s.status, s.text_hash) for s in Signature.objects.order_by("pk")]
     assert after == before
     assert mailoutbox == []
-    event = sign_on.events.get(action="recirculated")
+    event = sign_on.events.get(action=Action.RECIRCULATED)
     assert event.detail["material"] is False
     assert event.detail["previous_text_hash"] == old_hash
     assert event.detail["text_hash"] == sign_on.text_hash == event.text_hash
@@ -121,7 +121,7 @@ def test_a_material_change_asks_every_signer_to_reconfirm(
     assert (approved.status, approved.status_before_reconfirmation) == (NEEDS, "approved")
     assert (pending.status, pending.status_before_reconfirmation) == (NEEDS, "pending_review")
     assert (declined.status, declined.response) == ("approved", "declined")
-    assert sign_on.events.filter(action="reconfirmation_requested").count() == 2
+    assert sign_on.events.filter(action=Action.RECONFIRMATION_REQUESTED).count() == 2
     assert selectors.verify_event_chain(sign_on=sign_on) == []
 
     # Each signer at the address they signed from; the organization that declined, the new text.
@@ -205,7 +205,7 @@ def test_reconfirming_restores_approved_and_prints_again(
     assert signature.status_before_reconfirmation == ""
     assert signature.text_hash == sign_on.text_hash
     assert [line.text for line in sign_on.letter.signatory_lines()] == [signature.display_name]
-    event = sign_on.events.get(action="reconfirmed")
+    event = sign_on.events.get(action=Action.RECONFIRMED)
     assert event.signature == signature and event.detail["status"] == "approved"
     assert mailoutbox[-1].subject == "Signature reconfirmed: A joint letter on widgets"
     page = client.get(response["Location"]).content.decode()
@@ -245,7 +245,7 @@ def test_a_signer_may_withdraw_instead(client, sign_on, responses, invitations):
 
     assert response.status_code == 302
     assert Signature.objects.get(pk=responses[0].pk).status == "withdrawn"
-    assert sign_on.events.get(action="withdrawn").detail["reason"] == "Not with this text"
+    assert sign_on.events.get(action=Action.WITHDRAWN).detail["reason"] == "Not with this text"
 
 
 def test_a_second_material_change_keeps_what_to_restore_and_diffs_from_the_signed_text(
@@ -299,7 +299,7 @@ def test_reconfirming_with_a_stale_text_is_refused(client, sign_on, responses, i
     assert missing.status_code == 400
     assert "reload it and read the changes again" in missing.content.decode()
     assert Signature.objects.get(pk=responses[0].pk).status == NEEDS
-    assert not sign_on.events.filter(action="reconfirmed").exists()
+    assert not sign_on.events.filter(action=Action.RECONFIRMED).exists()
 
 
 def test_reconfirming_is_refused_unless_reconfirmation_is_due(
@@ -592,7 +592,7 @@ def test_staff_circulate_a_new_revision_from_the_tracker(
     assert sign_on.revision == revision and sign_on.previous_revision == older
     assert Signature.objects.filter(status=NEEDS).count() == 2
     assert len(mailoutbox) == 3
-    event = sign_on.events.get(action="recirculated")
+    event = sign_on.events.get(action=Action.RECIRCULATED)
     assert event.actor == "staff" and event.detail["note"] == "New ask"
     page = staff_client.get(tracker)
     html = page.content.decode()
@@ -631,7 +631,7 @@ def test_the_staff_form_names_the_field_in_error(staff_client, sign_on, response
     )
     errors = [str(m) for m in get_messages(response.wsgi_request)]
     assert errors
-    assert not Event.objects.filter(action="recirculated").exists()
+    assert not Event.objects.filter(action=Action.RECIRCULATED).exists()
     sign_on.refresh_from_db()
     assert sign_on.revision != revision
 

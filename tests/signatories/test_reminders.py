@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from coalition.crm.models import Contact
 from signatories import selectors, services
-from signatories.models import Invitation, SignOn
+from signatories.models import Action, Invitation, SignOn
 from signatories.services.reminders import reminders_due, send_scheduled_reminders
 from signatories.tasks import send_invitation
 from tests.factories import ContactFactory, UserFactory
@@ -83,7 +83,7 @@ def test_it_sends_the_scheduled_reminders_when_due(
         assert sorted(m.to[0] for m in mailoutbox) == sorted(c.email for c in members.contacts)
         assert "closes in 7 days" in mailoutbox[0].body
     assert set(ten_days.invitations.values_list("reminders_sent", flat=True)) == {1}
-    assert ten_days.events.filter(action="reminder_sent").count() == 3
+    assert ten_days.events.filter(action=Action.REMINDER_SENT).count() == 3
     assert selectors.verify_event_chain(sign_on=ten_days) == []
 
 
@@ -107,7 +107,7 @@ def test_only_organizations_that_have_not_responded_are_reminded(
     assert {i.pk for i in reminded} == {silent.pk}
     assert [m.to[0] for m in mailoutbox] == [members.contacts[3].email]
     reminded_orgs = set(
-        sign_on.events.filter(action="reminder_sent").values_list("organization", flat=True)
+        sign_on.events.filter(action=Action.REMINDER_SENT).values_list("organization", flat=True)
     )
     assert reminded_orgs == {silent.organization_id}
 
@@ -180,7 +180,7 @@ def test_nothing_is_sent_after_the_deadline_or_once_ended(
             services.send_reminders(sign_on=ten_days, actor=STAFF_ACTOR, force=True)
         assert send_scheduled_reminders.call(ten_days.pk) == 0
     assert mailoutbox == []
-    assert not ten_days.events.filter(action="reminder_sent").exists()
+    assert not ten_days.events.filter(action=Action.REMINDER_SENT).exists()
 
 
 def test_the_reminder_links_to_the_sign_page_and_escapes_the_title(
@@ -203,11 +203,11 @@ def test_the_reminder_links_to_the_sign_page_and_escapes_the_title(
     assert path == reverse("signatories:sign", args=[token_for(invitation)])
     assert client.get(path).status_code == 200
     assert set(sign_on.events.values_list("action", flat=True)) == {
-        "created",
-        "opened",
-        "invited",
-        "reminder_sent",
-        "invitation_opened",
+        Action.CREATED,
+        Action.OPENED,
+        Action.INVITED,
+        Action.REMINDER_SENT,
+        Action.INVITATION_OPENED,
     }
 
 
@@ -225,13 +225,13 @@ def test_staff_send_a_reminder_now_from_the_tracker(
     confirm = staff_client.get(url)
     assert confirm.status_code == 200
     assert "Pat Signer 1 &lt;pat1@awm1.example.org&gt;" in confirm.content.decode()
-    assert mailoutbox == [] and not ten_days.events.filter(action="reminder_sent").exists()
+    assert mailoutbox == [] and not ten_days.events.filter(action=Action.REMINDER_SENT).exists()
     # Nothing is due by the schedule, yet the button reminds everyone who has not responded.
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(url, follow=True)
     assert "Reminding 2 people at 2 organizations" in response.content.decode()
     assert len(mailoutbox) == 2
-    event = ten_days.events.filter(action="reminder_sent").first()
+    event = ten_days.events.filter(action=Action.REMINDER_SENT).first()
     assert event.actor == "staff" and event.detail["manual"] is True
 
 
@@ -248,7 +248,7 @@ def test_the_reminder_button_needs_csrf_and_the_change_permission(client, ten_da
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(UserFactory(username="boss", is_superuser=True, is_staff=True))
     assert strict.post(url).status_code == 403
-    assert not ten_days.events.filter(action="reminder_sent").exists()
+    assert not ten_days.events.filter(action=Action.REMINDER_SENT).exists()
 
 
 def test_the_command_sends_the_due_reminders(

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from coalition.crm.models import Contact
 from signatories import selectors, services
-from signatories.models import Signature
+from signatories.models import Action, Signature
 from tests.factories import OrganizationFactory
 from tests.support.signing import SIGNER, STAFF_ACTOR, ask_to_sign, open_new_sign_on, sign
 
@@ -80,7 +80,7 @@ def test_staff_approve_one_with_a_note_of_how_the_signer_agreed(
     approved.refresh_from_db()
     assert approved.status == Signature.Status.APPROVED
     assert approved.status_before_reconfirmation == ""
-    event = sign_on.events.get(action="approved", signature=approved)
+    event = sign_on.events.get(action=Action.APPROVED, signature=approved)
     assert event.detail["not_reconfirmed"] == {
         "signed_text_hash": approved.text_hash,
         "note": "She agreed by phone on 3 March.",
@@ -352,7 +352,7 @@ def test_staff_correct_a_display_name_and_the_signer_is_told_old_and_new(
     signature.refresh_from_db()
     assert signature.display_name == "AWM | The Widget Makers"
     assert signature.status == Signature.Status.PENDING_REVIEW
-    event = sign_on.events.get(action="display_name_corrected")
+    event = sign_on.events.get(action=Action.DISPLAY_NAME_CORRECTED)
     assert event.detail == {
         "display_name": {
             "old": "Association of Widget Makers 0 (AWM0)",
@@ -388,7 +388,7 @@ def test_staff_correct_the_line_when_approving_and_the_approval_says_so(
     signature.refresh_from_db()
     assert (signature.status, signature.display_name) == ("approved", "Widget Makers One")
     corrected, approved = sign_on.events.filter(signature=signature).order_by("sequence")[1:]
-    assert corrected.action == "display_name_corrected"
+    assert corrected.action == Action.DISPLAY_NAME_CORRECTED
     assert corrected.detail["display_name"] == {
         "old": "Association of Widget Makers 1 (AWM1)",
         "new": "Widget Makers One",

@@ -18,7 +18,7 @@ from coalition.crm.models import Organization
 from letters.versions import revision_text_hash
 from signatories import selectors, services
 from signatories.inputs import Declining, Forwarding, InvalidInput, Signing, Withdrawing
-from signatories.models import Event, Signature, SignOn
+from signatories.models import Action, Event, Signature, SignOn
 from tests.factories import ContactFactory, OrganizationFactory
 from tests.support.signing import (
     SIGNER,
@@ -101,7 +101,7 @@ def test_it_invites_the_audience_by_coalition_tier_and_hand_picked(members):
         "Association of Widget Makers 1",
         "Outside Group",
     }
-    assert sign_on.events.filter(action="invited").count() == 3
+    assert sign_on.events.filter(action=Action.INVITED).count() == 3
     # In the audience, but nobody there can be asked: the tracker says so.
     assert selectors.audience_without_invitation(sign_on) == [nobody_to_ask]
 
@@ -233,7 +233,7 @@ def test_it_holds_a_contact_who_is_not_an_authorized_signer_until_staff_mark_the
         "Pat Signer 0 <pat0@awm0.example.org> is not marked as an authorized signer of "
         "Association of Widget Makers 0."
     ]
-    assert sign_on.events.get(action="signed").detail["reasons"] == selectors.review_reasons(
+    assert sign_on.events.get(action=Action.SIGNED).detail["reasons"] == selectors.review_reasons(
         signature
     )
     assert not Signature.objects.printable().filter(pk=signature.pk).exists()
@@ -387,7 +387,7 @@ def test_a_withdrawn_organization_may_sign_again(invitations):
     withdraw(first, reason="Our board changed its mind.")
     first.refresh_from_db()
     assert first.status == Signature.Status.WITHDRAWN
-    event = first.events.get(action="withdrawn")
+    event = first.events.get(action=Action.WITHDRAWN)
     assert event.detail == {"reason": "Our board changed its mind."}
     second = sign(invitations[0])
     assert second.status == Signature.Status.APPROVED
@@ -504,7 +504,7 @@ def test_a_sign_on_closed_early_says_it_closed_that_day_not_at_its_deadline(memb
         closed = selectors.closed_message(SignOn.objects.get(pk=sign_on.pk))
         services.publish_sign_on(sign_on=sign_on, actor=STAFF_ACTOR)
         published = selectors.closed_message(SignOn.objects.get(pk=sign_on.pk))
-    assert sign_on.events.get(action="closed").detail["early"] is True
+    assert sign_on.events.get(action=Action.CLOSED).detail["early"] is True
     # 14:00 UTC is 09:00 in New York, the project's time zone.
     expected = "This sign-on closed on 5 March 2026 at 09:00; responses are no longer accepted."
     assert closed == expected
@@ -539,19 +539,19 @@ def test_every_step_appends_a_chained_event(sign_on, invitations):
     services.close_sign_on(sign_on=sign_on, actor=STAFF_ACTOR)
     events = list(sign_on.events.order_by("sequence"))
     assert [e.action for e in events] == [
-        "created",
-        "opened",
-        "invited",
-        "invited",
-        "invited",
-        "signed",
-        "approved",
-        "declined",
-        "closed",
+        Action.CREATED,
+        Action.OPENED,
+        Action.INVITED,
+        Action.INVITED,
+        Action.INVITED,
+        Action.SIGNED,
+        Action.APPROVED,
+        Action.DECLINED,
+        Action.CLOSED,
     ]
     assert [e.sequence for e in events] == list(range(1, 10))
     assert all(e.previous_hash == p.hash for p, e in itertools.pairwise(events))
-    signed = sign_on.events.get(action="signed")
+    signed = sign_on.events.get(action=Action.SIGNED)
     assert (signed.ip_address, signed.user_agent, signed.text_hash) == (
         "203.0.113.9",
         "Test/1.0",
@@ -561,7 +561,7 @@ def test_every_step_appends_a_chained_event(sign_on, invitations):
     assert signed.state["signature"]["status"] == "pending_review"
     assert signed.state["signature"]["display_name"] == "Widget Makers United"
     assert signed.state["invitation"]["responded_at"] is not None
-    approved = sign_on.events.get(action="approved")
+    approved = sign_on.events.get(action=Action.APPROVED)
     assert approved.state["signature"]["status"] == "approved"
     sign_on.refresh_from_db()
     assert (sign_on.event_count, sign_on.last_event_hash) == (9, events[-1].hash)
@@ -569,7 +569,7 @@ def test_every_step_appends_a_chained_event(sign_on, invitations):
 
 
 def test_editing_an_event_is_detected(sign_on):
-    event = sign_on.events.get(action="opened")
+    event = sign_on.events.get(action=Action.OPENED)
     with pytest.raises(TypeError, match="append-only"):
         event.save()
     with pytest.raises(TypeError, match="append-only"):

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from signatories import services
-from signatories.models import Invitation, Signature, SignOn
+from signatories.models import Action, Invitation, Signature, SignOn
 from signatories.services.sign_ons import new_link_fields
 from tests.factories import ContactFactory
 from tests.support.signing import (
@@ -75,7 +75,7 @@ def test_opening_the_page_never_consumes_the_token(client, sign_on, invitations,
     invitations[0].refresh_from_db()
     assert invitations[0].opened_at is not None
     assert invitations[0].responded_at is None
-    assert sign_on.events.filter(action="invitation_opened").count() == 1
+    assert sign_on.events.filter(action=Action.INVITATION_OPENED).count() == 1
     assert not Signature.objects.exists()
 
 
@@ -120,12 +120,12 @@ def test_signing_shows_a_confirmation_and_emails_the_signers_own_link(
     assert "is withdrawn" in client.get(done["Location"]).content.decode()
     signature.refresh_from_db()
     assert signature.status == "withdrawn"
-    assert sign_on.events.get(action="withdrawn").detail["reason"] == "Board said no"
+    assert sign_on.events.get(action=Action.WITHDRAWN).detail["reason"] == "Board said no"
     assert mailoutbox[-1].subject.startswith("Signature withdrawn")
     # The link cannot withdraw what is already withdrawn.
     again = client.post(signature_path, withdraw_data())
     assert again.status_code == 409
-    assert sign_on.events.filter(action="withdrawn").count() == 1
+    assert sign_on.events.filter(action=Action.WITHDRAWN).count() == 1
     assert 'name="withdraw"' not in client.get(signature_path).content.decode()
     # Nor does the question show for it.
     assert "Withdraw the signature of" not in (
@@ -149,7 +149,7 @@ def test_withdrawing_from_the_signer_page(client, sign_on, invitations, tokens):
     assert response.status_code == 302
     assert response["Location"] == url(tokens[0])
     assert Signature.objects.get().status == "withdrawn"
-    assert sign_on.events.filter(action="withdrawn").exists()
+    assert sign_on.events.filter(action=Action.WITHDRAWN).exists()
 
 
 @pytest.mark.parametrize(
@@ -468,10 +468,10 @@ def test_a_withdrawal_reason_over_the_limit_is_refused_by_name(
     assert 'href="#id_withdraw-reason"' in error_summary(html)
     signature = Signature.objects.get()
     assert signature.status == "approved"
-    assert not sign_on.events.filter(action="withdrawn").exists()
+    assert not sign_on.events.filter(action=Action.WITHDRAWN).exists()
     # Exactly at the limit, the reason is kept whole.
     assert client.post(path, withdraw_data("R" * 2000)).status_code == 302
-    assert sign_on.events.get(action="withdrawn").detail["reason"] == "R" * 2000
+    assert sign_on.events.get(action=Action.WITHDRAWN).detail["reason"] == "R" * 2000
 
 
 @pytest.fixture
