@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import pydyf  # type: ignore[import-untyped]  # WeasyPrint's PDF writer, which its finisher gets
+import pydyf  # WeasyPrint's PDF writer, which its finisher gets (untyped: see pyproject)
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.files.base import ContentFile

@@ -3,9 +3,14 @@ from django.apps import AppConfig
 
 def record_publication(sender: type, instance: object, revision: object, **kwargs: object) -> None:
     """A letter published through one of Wagtail's doors gets its frozen list and PDF."""
+    from wagtail.models import Revision
+
+    from letters.models import LetterPage
+
     from .services import record_publication as record
 
-    record(letter=instance, revision=revision)  # type: ignore[arg-type]
+    if isinstance(instance, LetterPage) and isinstance(revision, Revision):
+        record(letter=instance, revision=revision)
 
 
 def organization_changed(sender: type, created: bool = False, **kwargs: object) -> None:

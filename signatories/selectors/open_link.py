@@ -100,10 +100,15 @@ def open_link_requests(signatures: Iterable[Signature]) -> dict[tuple[int, int],
         key = (row.sign_on_id, row.organization_id)
         if key in wanted:
             found[key].append(row)
-    return {
-        key: Requests(organization=requests[0].organization, requests=requests)  # type: ignore[arg-type]
-        for key, requests in found.items()
-    }
+    return {key: _requests_of(requests) for key, requests in found.items()}
+
+
+def _requests_of(rows: list[Signature]) -> Requests:
+    """One organization's requests, grouped by their organization (so each has one)."""
+    organization = rows[0].organization
+    if organization is None:
+        raise ValueError("requests of people are not grouped by organization")
+    return Requests(organization=organization, requests=rows)
 
 
 def unconfirmed_by_organization() -> tuple[list[Requests], list[Signature]]:
@@ -115,8 +120,5 @@ def unconfirmed_by_organization() -> tuple[list[Requests], list[Signature]]:
             people.append(row)
         else:
             grouped[(row.sign_on_id, row.organization_id)].append(row)
-    groups = [
-        Requests(organization=rows[0].organization, requests=rows)  # type: ignore[arg-type]
-        for rows in grouped.values()
-    ]
+    groups = [_requests_of(rows) for rows in grouped.values()]
     return groups, people

@@ -35,6 +35,27 @@ class Held:
     invitation: Invitation | None = None
     signature: Signature | None = None
 
+    @property
+    def locked_invitation(self) -> Invitation:
+        """The invitation `hold` was given, locked."""
+        if self.invitation is None:
+            raise RuntimeError("hold() was given no invitation to lock.")
+        return self.invitation
+
+    @property
+    def locked_signature(self) -> Signature:
+        """The signature `hold` was given, locked."""
+        if self.signature is None:
+            raise RuntimeError("hold() was given no signature to lock.")
+        return self.signature
+
+
+def sign_on_of(signature: Signature) -> SignOn:
+    """The sign-on a signature answers; a signature imported with a finished letter has none."""
+    if signature.sign_on is None:
+        raise SignOnError("This signature came with an imported letter; it has no sign-on.")
+    return signature.sign_on
+
 
 def hold(
     sign_on: SignOn,
@@ -110,8 +131,10 @@ class Change:
 
     def apply(self) -> None:
         if self.status is not None:
-            check_status(self.subject, self.status)  # type: ignore[arg-type]
-            self.subject.status = self.status  # type: ignore[union-attr]
+            if isinstance(self.subject, Invitation):
+                raise TypeError("An invitation has no status to move; change its fields.")
+            check_status(self.subject, self.status)
+            self.subject.status = self.status
         for name, value in self.fields.items():
             setattr(self.subject, name, value)
 

@@ -14,7 +14,7 @@ from signatories import selectors, tasks
 from signatories.errors import SignOnError, TransitionNotAllowed
 from signatories.models import Action, Signature, SignOn
 
-from .core import Notification, holding, transition
+from .core import Notification, holding, sign_on_of, transition
 from .events import Actor
 from .signatures import check_accepts_responses, check_first_confirmed, check_text_hash
 
@@ -130,7 +130,7 @@ def reconfirm_signature(*, signature: Signature, text_hash: str, actor: Actor) -
     Reconfirming from the emailed link proves the address too: a request that was never
     confirmed goes to review.
     """
-    with holding(signature.sign_on, signature=signature) as held:  # type: ignore[arg-type]
+    with holding(sign_on_of(signature), signature=signature) as held:
         check_accepts_responses(held.sign_on)
         locked = held.signature
         assert locked is not None

@@ -20,7 +20,7 @@ from signatories.inputs import (
 )
 from signatories.models import Action, Invitation, Signature, SignOn
 
-from .core import Change, Held, Notification, hold, holding, transition
+from .core import Change, Held, Notification, hold, holding, sign_on_of, transition
 from .events import Actor
 from .sign_ons import new_link_fields
 
@@ -200,7 +200,7 @@ def decline_letter(*, invitation: Invitation, declining: Declining, actor: Actor
     """Record that the invited organization declines to sign."""
     with transaction.atomic():
         held = _hold_for_answer(invitation)
-        invitation = held.invitation  # type: ignore[assignment]
+        invitation = held.locked_invitation
         organization = invitation.organization
         existing = selectors.active_response(held.sign_on, organization.pk)
         if existing is not None:
@@ -243,7 +243,7 @@ def forward_invitation(
     ratelimits.consume("forward", ip=actor.ip_address, invitation=str(invitation.pk))
     with transaction.atomic():
         held = _hold_for_answer(invitation)
-        invitation = held.invitation  # type: ignore[assignment]
+        invitation = held.locked_invitation
         organization = invitation.organization
         existing = selectors.active_response(held.sign_on, organization.pk)
         if existing is not None:
@@ -318,9 +318,7 @@ def record_invitation_opened(*, invitation: Invitation, actor: Actor) -> None:
 
 
 def hold_signature(signature: Signature) -> Held:
-    if signature.sign_on_id is None:
-        raise SignOnError("This signature came with an imported letter; it has no sign-on.")
-    held = hold(signature.sign_on, signature=signature)  # type: ignore[arg-type]
+    held = hold(sign_on_of(signature), signature=signature)
     assert held.signature is not None
     return held
 
@@ -340,7 +338,7 @@ def withdraw_signature(
     with transaction.atomic():
         held = hold_signature(signature)
         check_accepts_responses(held.sign_on)
-        signature = held.signature  # type: ignore[assignment]
+        signature = held.locked_signature
         if signature.response != Signature.Response.SIGNED:
             raise TransitionNotAllowed("Only a signature can be withdrawn, not a decline.")
         if (
@@ -391,7 +389,7 @@ def confirm_signature(*, signature: Signature, actor: Actor) -> Signature:
     with transaction.atomic():
         held = hold_signature(signature)
         check_accepts_responses(held.sign_on)
-        signature = held.signature  # type: ignore[assignment]
+        signature = held.locked_signature
         if signature.status != Signature.Status.UNCONFIRMED:
             raise TransitionNotAllowed("This request is already confirmed.")
         check_first_confirmed(held, signature)
