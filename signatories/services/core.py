@@ -186,9 +186,7 @@ def transition(
         detail=detail,
         text_hash=text_hash,
     )
-    if any(isinstance(change.subject, SignOn) and change.status for change in changes) or (
-        action == Action.CREATED and isinstance(subject, SignOn)
-    ):
+    if any(isinstance(change.subject, SignOn) and change.status for change in changes):
         # The letter's hold says the sign-on's status (letters.publishing reads it).
         keep_hold(sign_on.letter)
     queue(notify)

@@ -9,10 +9,12 @@ SHA-256.
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from wagtail.models import Revision
 
 from letters import publishing, versions
+from letters.lines import SignatoryLine
 from letters.models import LetterPage, Publication
 from signatories import selectors
 from signatories.errors import SignOnError, TransitionNotAllowed
@@ -61,15 +63,33 @@ def publish_sign_on(*, sign_on: SignOn, actor: Actor) -> Publication:
             letter,
             current.revision,
             lines=lines,
-            organization_ids=_organizations_printed(letter),
             user=actor.user,
             record=_record_of(current),
         )
 
 
-def _publish(letter: LetterPage, revision: Revision, **how: Any) -> Publication:
-    """A version goes out (letters.versions), and the letter is held for corrections from now on."""
-    publication = versions.publish_version(letter, revision, **how)
+def _publish(
+    letter: LetterPage,
+    revision: Revision,
+    *,
+    lines: list[SignatoryLine],
+    user: User | None,
+    record: versions.Record | None = None,
+    previous: Publication | None = None,
+    note: str = "",
+) -> Publication:
+    """A version goes out (letters.versions) with the lines and the organizations printable now,
+    and the letter is held for corrections from now on."""
+    publication = versions.publish_version(
+        letter,
+        revision,
+        lines=lines,
+        organization_ids=_organizations_printed(letter),
+        user=user,
+        record=record,
+        previous=previous,
+        note=note,
+    )
     keep_hold(letter)
     return publication
 
@@ -105,7 +125,6 @@ def publish_letter(
         letter,
         revision,
         lines=Signature.objects.printable_lines(letter),
-        organization_ids=_organizations_printed(letter),
         user=actor.user,
     )
 
@@ -162,7 +181,6 @@ def publish_correction(
             letter,
             revision,
             lines=lines,
-            organization_ids=_organizations_printed(letter),
             user=actor.user,
             record=kept,
             previous=previous,
@@ -187,7 +205,6 @@ def record_publication(
             letter,
             revision,
             lines=Signature.objects.printable_lines(letter),
-            organization_ids=_organizations_printed(letter),
             user=user,
         )
 

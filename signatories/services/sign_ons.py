@@ -26,6 +26,7 @@ from signatories.selectors import audience_organizations, people_to_invite
 
 from .core import Notification, holding, queue, transition, transition_each
 from .events import Actor
+from .holds import keep_hold
 from .reminders import reminders_due, send_scheduled_reminders
 
 
@@ -94,6 +95,8 @@ def create_sign_on(
             "scheduled_publication_cancelled": bool(unscheduled),
         },
     )
+    # From now on the letter is published from the sign-on's tracker, not Wagtail's Publish.
+    keep_hold(letter)
     return sign_on
 
 
