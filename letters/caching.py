@@ -306,6 +306,15 @@ def _stored(key: str) -> dict[str, Any] | None:
     return stored
 
 
+class StoredFileResponse(FileResponse):
+    """A file of the default storage, streamed; the page cache keeps where it is and its
+    headers, not its bytes, and a hit streams it from storage again."""
+
+    def __init__(self, name: str, headers: dict[str, str]) -> None:
+        super().__init__(default_storage.open(name, "rb"))
+        self.stored_file = {"name": name, "headers": headers}
+
+
 def serve_stored_file(
     request: HttpRequest,
     *,
@@ -333,11 +342,9 @@ def serve_stored_file(
         for header in ("ETag", "Cache-Control"):
             not_modified[header] = headers[header]
         return not_modified
-    response = FileResponse(default_storage.open(name, "rb"))
+    response = StoredFileResponse(name, headers)
     for header, value in headers.items():
         response[header] = value
-    # The page cache keeps where the file is, not its bytes: a hit streams it from storage.
-    response.stored_file = {"name": name, "headers": headers}  # type: ignore[attr-defined]
     return response
 
 
@@ -345,7 +352,7 @@ def _cacheable_response(response: HttpResponseBase) -> bool:
     cache_control = response.get("Cache-Control", "")
     return (
         response.status_code == 200
-        and (not response.streaming or hasattr(response, "stored_file"))
+        and (not response.streaming or isinstance(response, StoredFileResponse))
         and not response.cookies
         and "private" not in cache_control
         and "no-store" not in cache_control
@@ -361,7 +368,7 @@ def _serve_file_entry(request: HttpRequest, stored: dict[str, Any]) -> HttpRespo
         not_modified["ETag"] = headers["ETag"]
         not_modified["Cache-Control"] = headers["Cache-Control"]
         return not_modified
-    response = FileResponse(default_storage.open(entry["name"], "rb"))
+    response = StoredFileResponse(entry["name"], headers)
     for header, value in headers.items():
         response[header] = value
     return response
@@ -388,9 +395,8 @@ class PublicPageCacheMiddleware:
             response = self.get_response(request)
             if not _cacheable_response(response) or _private(request):
                 return response
-            stored_file = getattr(response, "stored_file", None)
-            if stored_file is not None:
-                _store(key, {"file": stored_file})
+            if isinstance(response, StoredFileResponse):
+                _store(key, {"file": response.stored_file})
                 return response
             assert isinstance(response, HttpResponse)  # others stream: not cacheable
             if len(response.content) > MAX_ENTRY_BYTES:

@@ -6,18 +6,14 @@ queries however many sign-ons and letters there are.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from wagtail.admin.ui.components import Component
-from wagtail.models import WorkflowState
 
-from letters.models import LetterPage
+from letters.workflows import letters_in_review
 
 from . import selectors
 from .models import SignOn
@@ -41,19 +37,7 @@ class SignOnsPanel(Component):
         user = self.request.user
         if not user.has_perm("signatories.view_signon"):
             return {"shown": False}
-        # Open and closed sign-ons, and published ones with late signatures still to settle.
-        sign_ons = list(
-            SignOn.objects.filter(
-                Q(status__in=[SignOn.Status.OPEN, SignOn.Status.CLOSED])
-                | Q(
-                    status=SignOn.Status.PUBLISHED,
-                    pk__in=selectors.review_queue().values("sign_on_id"),
-                )
-            )
-            .select_related("letter")
-            .order_by("deadline", "pk")
-        )
-        progress = selectors.progress_of(sign_ons)
+        progress = selectors.progress_of(selectors.desk_sign_ons())
         return {
             "shown": True,
             "open": [p for p in progress if p.sign_on.status == SignOn.Status.OPEN],
@@ -68,41 +52,6 @@ class SignOnsPanel(Component):
             "may_open": user.has_perm("signatories.add_signon"),
             "now": timezone.now(),
         }
-
-
-@dataclass(frozen=True)
-class InReview:
-    letter: LetterPage
-    state: WorkflowState
-
-    @property
-    def task_name(self) -> str:
-        task_state = self.state.current_task_state
-        return str(task_state.task.name) if task_state else ""
-
-    @property
-    def since(self) -> Any:
-        task_state = self.state.current_task_state
-        return task_state.started_at if task_state else self.state.created_at
-
-
-def letters_in_review() -> list[InReview]:
-    """Letters whose internal review (a Wagtail workflow, letters/workflows.py) is under way,
-    waiting longest first."""
-    states = list(
-        WorkflowState.objects.filter(
-            status=WorkflowState.STATUS_IN_PROGRESS,
-            content_type=ContentType.objects.get_for_model(LetterPage),
-        )
-        .select_related("current_task_state__task", "requested_by")
-        .order_by("current_task_state__started_at", "pk")
-    )
-    letters = LetterPage.objects.in_bulk([int(state.object_id) for state in states])
-    return [
-        InReview(letter=letters[int(state.object_id)], state=state)
-        for state in states
-        if int(state.object_id) in letters
-    ]
 
 
 class LettersInReviewPanel(Component):

@@ -18,7 +18,14 @@ from coalition.crm.services import create_organization
 from letters.models import LetterPage
 from letters.services import approve_for_circulation, ensure_letter_archive, unique_slug
 from signatories import selectors, services
-from signatories.inputs import Declining, Forwarding, OrganizationRequest, Signing
+from signatories.inputs import (
+    Declining,
+    Forwarding,
+    OrganizationRequest,
+    Signing,
+    staff_line,
+    staff_text,
+)
 from signatories.models import Invitation, SignOn
 
 TITLE = "Letter on cross-border data flows (out for sign-on)"
@@ -294,14 +301,17 @@ def _published_example(coalition: Coalition, actor: services.Actor, stdout: "Out
         services.add_signatory(
             letter=letter,
             organization=late.organization,
-            display_name=late.organization.printed_name,
-            signer_name=late.name,
-            reason="Signed by email the morning after the deadline.",
+            display_name=staff_line(late.organization.printed_name, name="display_name"),
+            signer_name=staff_line(late.name, name="signer_name"),
+            reason=staff_text("Signed by email the morning after the deadline.", name="reason"),
             actor=actor,
         )
         services.publish_correction(
             letter=letter,
-            note=f"Adds {late.organization.printed_name}, which signed by email after the deadline.",
+            note=staff_text(
+                f"Adds {late.organization.printed_name}, which signed by email after the deadline.",
+                name="note",
+            ),
             actor=actor,
         )
         stdout.write(f"… and corrected: {late.organization.printed_name} added as version 2.\n")

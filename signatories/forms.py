@@ -18,6 +18,8 @@ from .inputs import (
     OrganizationRequest,
     Signing,
     Withdrawing,
+    staff_line,
+    staff_text,
 )
 from .models import SignOn, validate_reminder_days
 
@@ -80,6 +82,28 @@ class SignerForm[Input](forms.Form):
             for name, message in error.errors.items():
                 self.add_error(name if name in self.fields else None, message)
         return data
+
+
+class StaffForm(forms.Form):
+    """A staff form whose texts are cleaned once, by inputs.staff_text (several lines) or
+    staff_line (one), under the signer's LIMITS: its cleaned_data holds them typed."""
+
+    # Each text field: whether it takes several lines, and what to say when it is empty ("" when
+    # it may be).
+    texts: dict[str, tuple[bool, str]] = {}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name, (multiline, required) in self.texts.items():
+            clean = staff_text if multiline else staff_line
+            try:
+                data[name] = clean(data.get(name, ""), name=name, required=required)
+            except InvalidInput as error:
+                self.add_error(name, error.errors[name])
+        return data
+
+
+SAY_WHY = "Say why: it is kept in the letter's record."
 
 
 class SignForm(SignerForm[Signing]):
@@ -316,12 +340,14 @@ class OpenSignOnForm(forms.Form):
         )
 
 
-class RejectForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason (emailed to each signer whose address was confirmed)",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
+class RejectForm(StaffForm):
+    reason = text(
+        "Reason (emailed to each signer whose address was confirmed)",
+        "reason",
+        required=True,
+        long=True,
     )
+    texts = {"reason": (True, "Give the reason for rejecting: it is emailed to the signer.")}
 
 
 class ReconfirmForm(SignerForm[None]):
@@ -331,16 +357,12 @@ class ReconfirmForm(SignerForm[None]):
         return None
 
 
-class CancelForm(forms.Form):
-    reason = forms.CharField(
-        label="Why it is cancelled (kept in the sign-on's record)",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
-        required=False,
-    )
+class CancelForm(StaffForm):
+    reason = text("Why it is cancelled (kept in the sign-on's record)", "reason", long=True)
+    texts = {"reason": (True, "")}
 
 
-class RecirculateForm(forms.Form):
+class RecirculateForm(StaffForm):
     """Staff circulate a newer approved revision of an open sign-on's letter."""
 
     approval = ApprovalField(
@@ -357,13 +379,8 @@ class RecirculateForm(forms.Form):
         ],
         widget=forms.RadioSelect,
     )
-    note = forms.CharField(
-        label="Note to signers",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
-        required=False,
-        help_text="Emailed with a material change.",
-    )
+    note = text("Note to signers", "note", long=True, help_text="Emailed with a material change.")
+    texts = {"note": (True, "")}
 
     def __init__(self, *args: Any, sign_on: SignOn, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -380,7 +397,7 @@ class RecirculateForm(forms.Form):
         )
 
 
-class AddSignatoryForm(forms.Form):
+class AddSignatoryForm(StaffForm):
     """Staff add a signatory after the sign-on closed: one who signed by email, say."""
 
     organization = forms.ModelChoiceField(
@@ -389,33 +406,30 @@ class AddSignatoryForm(forms.Form):
         required=False,
         help_text="Leave empty for an individual signing in a personal capacity.",
     )
-    display_name = forms.CharField(label="Line as it prints", max_length=300)
-    signer_name = forms.CharField(label="Signer's name", max_length=200, required=False)
-    signer_title = forms.CharField(label="Signer's title", max_length=200, required=False)
-    group = forms.CharField(
-        label="Group heading", max_length=100, required=False, help_text="E.g. “Individuals”."
-    )
-    reason = forms.CharField(
-        label="Why it is added (kept in the record)",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
-    )
+    display_name = text("Line as it prints", "display_name", required=True)
+    signer_name = text("Signer's name", "signer_name")
+    signer_title = text("Signer's title", "signer_title")
+    group = text("Group heading", "group", help_text="E.g. “Individuals”.")
+    reason = text("Why it is added (kept in the record)", "reason", required=True, long=True)
+    texts = {
+        "display_name": (False, "Give the line as it prints."),
+        "signer_name": (False, ""),
+        "signer_title": (False, ""),
+        "group": (False, ""),
+        "reason": (True, SAY_WHY),
+    }
 
 
-class RetractForm(forms.Form):
-    reason = forms.CharField(
-        label="Why it is withdrawn (kept in the record)",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
-    )
+class RetractForm(StaffForm):
+    reason = text("Why it is withdrawn (kept in the record)", "reason", required=True, long=True)
+    texts = {"reason": (True, SAY_WHY)}
 
 
-class CorrectionForm(forms.Form):
-    note = forms.CharField(
-        label="What the correction corrects (it prints on the letter)",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
+class CorrectionForm(StaffForm):
+    note = text(
+        "What the correction corrects (it prints on the letter)", "note", required=True, long=True
     )
+    texts = {"note": (True, "Say what the correction corrects: it prints on the letter.")}
     with_latest_text = forms.BooleanField(
         label="Publish the latest saved revision of the text too (a typo fixed in the editor)",
         required=False,
@@ -447,12 +461,12 @@ class DeadlineForm(forms.Form):
         return deadline
 
 
-class ApproveForm(forms.Form):
-    note = forms.CharField(
-        label="How the signers who did not reconfirm agreed to the text as it stands (kept in the "
+class ApproveForm(StaffForm):
+    note = text(
+        "How the signers who did not reconfirm agreed to the text as it stands (kept in the "
         "record and emailed to them)",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
-        required=False,
+        "note",
+        long=True,
         help_text="Needed only for a signature held for reconfirmation when the sign-on closed.",
     )
+    texts = {"note": (True, "")}

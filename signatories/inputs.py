@@ -1,11 +1,12 @@
-"""What signers type, cleaned once: each input is a typed object that the forms build and the
-services trust. Bad input raises InvalidInput with a message for every field at once.
+"""What signers and staff type, cleaned once: each input is a typed object (or a typed text)
+that the forms build and the services trust, under one set of LIMITS. Bad input raises
+InvalidInput with a message for every field at once.
 """
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, NewType, Self
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
@@ -31,6 +32,7 @@ LIMITS = {
     "title": 200,
     "name": 200,
     "email": 254,
+    "group": 100,
 }
 LABELS = {
     "display_name": "The name as it will print",
@@ -279,3 +281,32 @@ class IndividualSigning:
     @property
     def email_key(self) -> str:
         return email_key(self.signer_email)
+
+
+# What staff type: a reason kept in the record or a note to signers and readers (several lines),
+# and a line that prints (one line). Only staff_text and staff_line make them, so a service that
+# takes one has it cleaned already, by the signer's rules and limits.
+StaffText = NewType("StaffText", str)
+StaffLine = NewType("StaffLine", str)
+NO_TEXT = StaffText("")
+NO_LINE = StaffLine("")
+
+
+def staff_text(value: object, *, name: str, required: str = "") -> StaffText:
+    """Several lines as staff typed them; `required` is what to say when there is nothing."""
+    c = _Cleaner({name: value})
+    text = c.text(name, multiline=True)
+    if required and not text and name not in c.errors:
+        c.errors[name] = required
+    c.done()
+    return StaffText(text)
+
+
+def staff_line(value: object, *, name: str, required: str = "") -> StaffLine:
+    """One line as staff typed it (a name, a title, a heading): as a signer's line is held."""
+    c = _Cleaner({name: value})
+    line = c.text(name)
+    if required and not line and name not in c.errors:
+        c.errors[name] = required
+    c.done()
+    return StaffLine(line)

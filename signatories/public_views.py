@@ -33,14 +33,12 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_safe
 from wagtail.models import Site
 
-from coalition.crm.models import Organization
-from coalition.crm.selectors import is_member
 from coalition.crm.viewsets import neutralise_formula
 from letters.lines import SignatoryLine
 from letters.models import Letterhead, LetterPage, Publication
 
+from . import selectors
 from .interchange import export_letter
-from .models import Signature
 
 #: How many versions the feed carries, newest first.
 FEED_LENGTH = 50
@@ -60,23 +58,9 @@ def _site_root_path(request: HttpRequest) -> str:
     raise Http404("No site here.")
 
 
-def _published_letters(request: HttpRequest) -> Any:
-    """Live letters of the requested site that anybody may read (no view restriction)."""
-    return LetterPage.objects.live().public().filter(url_path__startswith=_site_root_path(request))
-
-
 def _published(request: HttpRequest, slug: str) -> Publication:
     """The latest version of the live, public letter at /letters/<slug>/; 404 for anything else."""
-    # The page Wagtail serves at that address (the root urlconf tries these routes first).
-    url_path = f"{_site_root_path(request)}letters/{slug}/"
-    publication = (
-        Publication.objects.select_related("letter", "letter__locale")
-        .filter(
-            is_current=True,
-            letter__in=LetterPage.objects.live().public().filter(url_path=url_path),
-        )
-        .first()
-    )
+    publication = selectors.current_publication(_site_root_path(request), slug)
     # A live letter always has one (publication is the only way a letter goes live).
     if publication is None:
         raise Http404("No published letter here.")
@@ -109,17 +93,12 @@ class SignedLetter:
 @require_safe
 def organization(request: HttpRequest, slug: str) -> HttpResponse:
     """The letters an organization signed, as their latest published versions print them."""
-    found = Organization.objects.filter(is_member(), slug=slug, public_page=True).first()
+    found = selectors.public_organization(slug)
     if found is None:
         # Unknown, a pending request, merged away, or kept off these pages.
         raise Http404("No such organization page.")
-    # Who the current version of each letter prints, frozen with it: the same fact the page,
-    # the PDF and the archive's filter read.
-    publications = (
-        Publication.objects.select_related("letter")
-        .defer("changes", "signatories", "letter__body")
-        .filter(is_current=True, organizations=found, letter__in=_published_letters(request))
-    )
+    # Who the current version of each letter prints, frozen with it.
+    publications = selectors.current_versions_printing(found, _site_root_path(request))
     letterhead = Letterhead.for_request(request)
     letters = sorted(
         (_signed_letter(request, publication, letterhead) for publication in publications),
@@ -235,7 +214,7 @@ def _as_published(document: dict[str, Any], letter: LetterPage, lines: list[Sign
     a correction is being prepared (a late signature approved, a withdrawal recorded).
     """
     # The rows the export read, in its order: they pair its items with the lines they print.
-    signatures = Signature.objects.printable_in_order(letter)
+    signatures = selectors.printable_in_order(letter)
     exported: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for signature, item in zip(signatures, document["signatories"], strict=False):
         exported[signature.display_name].append(item)
@@ -296,13 +275,7 @@ def _entry_text(publication: Publication) -> tuple[str, str]:
 def feed(request: HttpRequest) -> HttpResponse:
     """Every published version of every public letter, newest first: publications and
     corrections."""
-    publications = (
-        Publication.objects.select_related("letter")
-        # The frozen lists can be long and the feed does not print them.
-        .defer("signatories", "changes", "letter__body")
-        .filter(letter__in=_published_letters(request))
-        .order_by("-published_at", "-pk")[:FEED_LENGTH]
-    )
+    publications = selectors.latest_versions(_site_root_path(request), FEED_LENGTH)
     letterhead = Letterhead.for_request(request)
     name = letterhead.coalition_name or str(settings.WAGTAIL_SITE_NAME)
     archive = request.build_absolute_uri("/letters/")

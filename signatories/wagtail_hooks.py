@@ -1,7 +1,6 @@
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import URLPattern, URLResolver, include, path, reverse
@@ -12,11 +11,10 @@ from wagtail.admin.ui.components import Component
 from wagtail.models import Page
 
 from coalition.core import mfa
-from letters.models import LetterPage, Publication
+from letters.models import LetterPage
 
-from . import admin_urls
+from . import admin_urls, selectors
 from .dashboard import LettersInReviewPanel, SignOnsPanel
-from .models import SignOn
 
 
 class PermissionMenuItem(MenuItem):
@@ -88,23 +86,6 @@ hooks.register("register_account_settings_panel", mfa.TwoFactorSettingsPanel)
 hooks.register("register_account_menu_item", mfa.account_menu_item)
 
 
-def kept_letter(pages: list[Any]) -> LetterPage | None:
-    """Of these pages and those below them, a letter whose record must stay: it went out for
-    sign-on (its signatures and event chain name it) or was published (its versions and PDFs)."""
-    below = Q()
-    for page in pages:
-        below |= Q(path__startswith=page.path)
-    return (
-        LetterPage.objects.filter(below)
-        .filter(
-            Exists(SignOn.objects.filter(letter=OuterRef("pk")))
-            | Exists(Publication.objects.filter(letter=OuterRef("pk")))
-        )
-        .order_by("path")
-        .first()
-    )
-
-
 def _refuse_deleting(request: HttpRequest, letter: LetterPage) -> HttpResponse:
     messages.error(
         request,
@@ -117,7 +98,7 @@ def _refuse_deleting(request: HttpRequest, letter: LetterPage) -> HttpResponse:
 
 @hooks.register("before_delete_page")
 def keep_letters_with_a_record(request: HttpRequest, page: Any) -> HttpResponse | None:
-    letter = kept_letter([page])
+    letter = selectors.kept_letter([page])
     return _refuse_deleting(request, letter) if letter is not None else None
 
 
@@ -128,5 +109,5 @@ def keep_letters_with_a_record_in_bulk(
     if action_type != "delete":
         return None
     pages = [obj for obj in objects if isinstance(obj, Page)]
-    letter = kept_letter(pages) if pages else None
+    letter = selectors.kept_letter(pages) if pages else None
     return _refuse_deleting(request, letter) if letter is not None else None

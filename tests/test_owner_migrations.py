@@ -11,7 +11,13 @@ from django.utils import timezone
 from coalition.core.models import EmailDelivery
 from coalition.crm.models import Organization
 from letters.models import Publication, PublicationHold
+from signatories import selectors, services
+from signatories.inputs import staff_line, staff_text
+from signatories.models import Event, Invitation, Signature, SignOn
+from signatories.services.holds import hold_for
 from tests.factories import make_letter
+from tests.support import signing
+from tests.support.signing import STAFF_ACTOR
 
 # The sign-on app's last migration while it owned the published versions, and the letters app's.
 BEFORE = [
@@ -121,3 +127,147 @@ def test_published_versions_move_to_the_letters_app_with_their_dates_and_organiz
         and t.split("_", 1)[1]
         in {"publication", "publication_organizations", "emaildelivery", "workerheartbeat"}
     }
+
+
+def _every_state() -> list[SignOn]:
+    """Sign-ons in every status, made by the services, with signatures in every status among
+    them and a published letter with a correction."""
+    members = signing.make_members(6)
+    letters = iter(range(5))
+
+    def sign_on_of_a_new_letter() -> SignOn:
+        n = next(letters)
+        return signing.open_new_sign_on(
+            members, revision=signing.approved_revision(title=f"Letter {n}", slug=f"letter-{n}")
+        )
+
+    draft = services.create_sign_on(
+        revision=signing.approved_revision(title="A draft", slug="a-draft"),
+        deadline=timezone.now() + datetime.timedelta(days=3),
+        coalitions=[members.coalition],
+        actor=STAFF_ACTOR,
+    )
+    cancelled = services.cancel_sign_on(
+        sign_on=sign_on_of_a_new_letter(), actor=STAFF_ACTOR, reason=staff_text("x", name="reason")
+    )
+
+    live = signing.with_open_link(sign_on_of_a_new_letter())
+    signing.sign(live.invitations.order_by("pk").first())  # approved, then asked to reconfirm:
+    services.recirculate_sign_on(
+        sign_on=live,
+        revision=signing.approved_change(
+            live.letter, [{"type": "paragraph", "value": "<p>New.</p>"}]
+        ),
+        material=True,
+        note=staff_text("Reworded.", name="note"),
+        actor=STAFF_ACTOR,
+    )
+    people = list(Invitation.objects.filter(sign_on=live).order_by("pk"))  # on the new text
+    signing.sign(people[1], display_name="Someone Else")  # waits for review
+    signing.withdraw(signing.sign(people[2]))
+    services.reject_signature(
+        signature=signing.sign(people[3], display_name="Not Us"),
+        actor=STAFF_ACTOR,
+        reason=staff_text("No.", name="reason"),
+    )
+    signing.decline(people[4])
+    signing.sign(people[5])  # approved: it prints as the organization is named
+    signing.ask_to_sign(SignOn.objects.get(pk=live.pk))  # an address never confirmed
+
+    closed = sign_on_of_a_new_letter()
+    signing.sign(closed.invitations.order_by("pk").first())
+    services.close_sign_on(sign_on=closed, actor=STAFF_ACTOR)
+
+    published = sign_on_of_a_new_letter()
+    signing.sign(published.invitations.order_by("pk").first())
+    services.close_sign_on(sign_on=published, actor=STAFF_ACTOR)
+    services.publish_sign_on(sign_on=published, actor=STAFF_ACTOR)
+    services.add_signatory(
+        letter=published.letter,
+        display_name=staff_line("Widget Guild", name="display_name"),
+        reason=staff_text("Signed by email.", name="reason"),
+        actor=STAFF_ACTOR,
+    )
+    services.publish_correction(
+        letter=published.letter,
+        note=staff_text("Adds Widget Guild.", name="note"),
+        actor=STAFF_ACTOR,
+    )
+    return [draft, cancelled, live, closed, published]
+
+
+def _as_it_stands(sign_ons: list[SignOn]) -> dict:
+    """Everything a reader, a signer or staff see of these sign-ons, and their record's head."""
+    return {
+        sign_on.pk: {
+            "sign_on": SignOn.objects.values().get(pk=sign_on.pk),
+            "signatures": list(Signature.objects.filter(sign_on=sign_on).order_by("pk").values()),
+            "events": list(
+                Event.objects.filter(sign_on=sign_on).order_by("sequence").values_list("hash")
+            ),
+            "versions": [
+                (
+                    p.version,
+                    p.is_current,
+                    p.note,
+                    p.circulated_at,
+                    p.closed_at,
+                    p.chain_head,
+                    [line.text for line in p.lines()],
+                    sorted(p.organizations.values_list("pk", flat=True)),
+                )
+                for p in Publication.objects.filter(letter_id=sign_on.letter_id).order_by("version")
+            ],
+            "hold": list(
+                PublicationHold.objects.filter(letter_id=sign_on.letter_id).values_list(
+                    "message", "url_name", "url_args", "label"
+                )
+            ),
+        }
+        for sign_on in sign_ons
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_with_every_state_comes_through_the_move_whole() -> None:
+    """Sign-ons in every status and signatures in every status, written by the services; the
+    database taken back to the schema before the move, given what that schema held and the new one
+    does not, and migrated forward: every row, version and hold is as it was, and every event
+    chain verifies."""
+    sign_ons = _every_state()
+    assert {s.status for s in SignOn.objects.all()} == set(SignOn.Status.values)
+    assert {s.status for s in Signature.objects.all()} == set(Signature.Status.values)
+    assert all(selectors.verify_event_chain(sign_on=s) == [] for s in sign_ons)
+    before = _as_it_stands(sign_ons)
+    forward = latest()
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    # What the schema before the move held and the new one does not: each version named the
+    # sign-on that published it.
+    old = executor.loader.project_state(BEFORE).apps
+    for version in old.get_model("signatories", "Publication").objects.all():
+        version.sign_on = (
+            old.get_model("signatories", "SignOn")
+            .objects.exclude(status="cancelled")
+            .get(letter_id=version.letter_id)
+        )
+        version.save(update_fields=["sign_on"])
+    MigrationExecutor(connection).migrate(forward)
+
+    assert _as_it_stands(sign_ons) == before
+    for sign_on in sign_ons:
+        assert selectors.verify_event_chain(sign_on=sign_on) == [], sign_on.status
+        # The hold the migration wrote is the one the services write from now on.
+        expected = hold_for(sign_on.letter)
+        found = PublicationHold.objects.filter(letter_id=sign_on.letter_id).first()
+        if expected is None:
+            assert found is None, sign_on.status
+        else:
+            assert found is not None, sign_on.status
+            assert (found.message, found.url_name, list(found.url_args), found.label) == (
+                expected.message,
+                expected.url_name,
+                list(expected.url_args),
+                expected.label,
+            ), sign_on.status

@@ -2,7 +2,7 @@
 by the services is shown, and the page that says what an action will do before it is done."""
 
 from collections.abc import Callable
-from functools import wraps
+from functools import update_wrapper
 from types import TracebackType
 from typing import Any
 
@@ -19,20 +19,30 @@ from signatories.models import SignOn
 View = Callable[..., HttpResponse]
 
 
+class PermissionRequired:
+    """A view that answers 403 to anyone without the permission.
+
+    The permission is an attribute, which the test of every door reads: who must be let in,
+    and who refused.
+    """
+
+    def __init__(self, view: View, permission: str) -> None:
+        update_wrapper(self, view)
+        self.view = view
+        self.required_permission = permission
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.has_perm(self.required_permission):
+            raise PermissionDenied
+        return self.view(request, *args, **kwargs)
+
+
 def require_perm(codename: str) -> Callable[[View], View]:
     """The view needs this permission: a codename of this app, or "app.codename" of another."""
     permission = codename if "." in codename else f"signatories.{codename}"
 
     def decorator(view: View) -> View:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.user.has_perm(permission):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        # Read by the test of every door: who must be let in, and who refused.
-        wrapped.required_permission = permission  # type: ignore[attr-defined]
-        return wrapped
+        return PermissionRequired(view, permission)
 
     return decorator
 

@@ -75,9 +75,8 @@ def _approve(request: HttpRequest, chosen: list[Signature]) -> HttpResponse:
     if not chosen:
         messages.error(request, "Tick the signatures to approve.")
     elif not form.is_valid():
-        messages.error(
-            request, "Nothing was approved: the note is too long (at most 2000 characters)."
-        )
+        problems = " ".join(str(error) for errors in form.errors.values() for error in errors)
+        messages.error(request, f"Nothing was approved. {problems}")
     else:
         with showing_refusal(request, prefix="Nothing was approved: "):
             approved = services.approve_signatures(

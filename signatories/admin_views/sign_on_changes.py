@@ -14,7 +14,7 @@ from signatories import selectors, services
 from signatories.deadlines import describe_deadline, format_moment
 from signatories.forms import CancelForm, DeadlineForm, RecirculateForm
 from signatories.models import SignOn
-from signatories.services.sign_ons import change_deadline, not_yet_invited
+from signatories.services.sign_ons import change_deadline
 
 from .common import confirmation_page, require_perm, showing_refusal
 
@@ -31,7 +31,7 @@ def invite(request: HttpRequest, pk: int) -> HttpResponse:
             sign_on,
             title="Invite people added since the sign-on opened",
             template="confirm_invite.html",
-            not_yet=not_yet_invited(sign_on),
+            not_yet=selectors.not_yet_invited(sign_on),
         )
     # Only the people the page listed: anyone added since it was opened waits for another look.
     shown = {int(pk) for pk in request.POST.getlist("contact") if pk.isascii() and pk.isdigit()}

@@ -1,6 +1,7 @@
 """The tracker: one sign-on's responses, counts, chart and latest events."""
 
 import datetime
+from dataclasses import dataclass
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -10,7 +11,6 @@ from signatories import selectors, services
 from signatories.deadlines import format_moment
 from signatories.forms import OpenLinkForm, RecirculateForm
 from signatories.models import Action, Event, SignOn
-from signatories.services.sign_ons import not_yet_invited
 
 from .common import require_perm
 
@@ -36,18 +36,29 @@ def tracker(request: HttpRequest, pk: int) -> TemplateResponse:
             "recirculate_form": RecirculateForm(sign_on=sign_on)
             if sign_on.status == SignOn.Status.OPEN
             else None,
-            "events": [_with_note(event) for event in selectors.latest_events(sign_on)],
+            "events": [EventLine.of(event) for event in selectors.latest_events(sign_on)],
             # Checked each time the tracker opens: a rewrite shows before anyone acts on it.
             "chain_problems": selectors.verify_event_chain(sign_on=sign_on),
-            "not_yet_invited": not_yet_invited(sign_on),
+            "not_yet_invited": selectors.not_yet_invited(sign_on),
         },
     )
 
 
-def _with_note(event: Event) -> Event:
-    """The event, with what its action alone does not say: where the deadline moved."""
+@dataclass(frozen=True)
+class EventLine:
+    """An event as the tracker lists it, with what its action alone does not say."""
+
+    event: Event
+    note: str
+
+    @classmethod
+    def of(cls, event: Event) -> "EventLine":
+        return cls(event=event, note=_note(event))
+
+
+def _note(event: Event) -> str:
+    """Where the deadline moved, or that the move was emailed; else nothing."""
     detail = event.detail or {}
-    note = ""
     if event.action == Action.DEADLINE_CHANGED:
         try:
             before, after = (
@@ -55,11 +66,9 @@ def _with_note(event: Event) -> Event:
                 for key in ("previous_deadline", "deadline")
             )
         except (KeyError, TypeError, ValueError):
-            pass
-        else:
-            how = "extended" if after > before else "brought forward"
-            note = f"{how} from {format_moment(before)} to {format_moment(after)}"
-    elif event.action == Action.DEADLINE_NOTIFIED:
-        note = "emailed the new deadline"
-    event.note = note  # type: ignore[attr-defined]
-    return event
+            return ""
+        how = "extended" if after > before else "brought forward"
+        return f"{how} from {format_moment(before)} to {format_moment(after)}"
+    if event.action == Action.DEADLINE_NOTIFIED:
+        return "emailed the new deadline"
+    return ""

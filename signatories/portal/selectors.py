@@ -62,6 +62,15 @@ class Overview:
     proposals: list[ProfileProposal] = field(default_factory=list)
 
 
+def _letter_title(row: Signature | Invitation) -> str:
+    """The letter's title, which the query that read the row annotates beside it (rather than
+    read the whole letter page)."""
+    title = getattr(row, "letter_title", None)
+    if not isinstance(title, str):
+        raise TypeError(f"{row!r} was read without its letter's title")
+    return title
+
+
 def _standing(signatures: list[Signature]) -> Signature | None:
     """The response that counts among one letter's responses: the active one (the database
     allows one confirmed per organization and letter), else the latest."""
@@ -117,7 +126,7 @@ def _open_requests(contact: Contact, by_letter: dict[int, list[Signature]]) -> l
         response = _standing(by_letter.get(sign_on.letter_id, []))
         requests.append(
             OpenRequest(
-                letter_title=people[0].letter_title,  # type: ignore[attr-defined]
+                letter_title=_letter_title(people[0]),
                 sign_on=sign_on,
                 deadline_words=sign_on_selectors.deadline_words(sign_on),
                 answer_url=reverse(
@@ -140,7 +149,7 @@ def _history_entry(signature: Signature) -> HistoryEntry:
     elif signature.status == Signature.Status.REJECTED:
         ended = signature.reviewed_at
     return HistoryEntry(
-        letter_title=signature.letter_title,  # type: ignore[attr-defined]
+        letter_title=_letter_title(signature),
         signature=signature,
         state_label=state_label(signature),
         answered_at=signature.created_at,

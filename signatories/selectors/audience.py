@@ -1,11 +1,13 @@
-"""Who a sign-on reaches: the organizations of its audience and the people at each."""
+"""Who a sign-on reaches: the organizations of its audience, the people at each, and who of
+them inviting again would reach."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
 from coalition.crm.models import Coalition, Contact, Membership, Organization
-from signatories.models import SignOn
+from signatories.models import Invitation, SignOn
 
 
 def audience_organizations(
@@ -75,4 +77,73 @@ def active_organizations_among(pks: Iterable[int]) -> list[Organization]:
         Organization.objects.filter(status=Organization.Status.ACTIVE, pk__in=list(pks)).order_by(
             "pk"
         )
+    )
+
+
+def planned_invitations(sign_on: SignOn, organizations: list[Organization]) -> list[Invitation]:
+    """The invitations inviting these organizations would make now, unsaved: nobody twice."""
+    already = set(sign_on.invitations.values_list("contact_id", flat=True))
+    addresses = {e.casefold() for e in sign_on.invitations.values_list("email", flat=True)}
+    people = people_to_invite(organizations, recipients=sign_on.recipients)
+    new = []
+    for organization in organizations:
+        for contact in people.get(organization.pk, []):
+            if contact.pk in already or contact.email.casefold() in addresses:
+                continue
+            addresses.add(contact.email.casefold())
+            new.append(
+                Invitation(
+                    sign_on=sign_on,
+                    organization=organization,
+                    contact=contact,
+                    name=contact.name,
+                    email=contact.email,
+                )
+            )
+    return new
+
+
+@dataclass
+class NotYetInvited:
+    """Who of an open sign-on's audience has no link yet, and who cannot be given one."""
+
+    # The people "Invite people added since" would email now, in the audience's order.
+    invitations: list[Invitation]
+    # Organizations nobody at was invited that now have someone to invite: they joined the
+    # audience, or got a contact who may be emailed, after the sign-on opened.
+    joined_later: list[Organization]
+    # Organizations nobody at could be invited: no contact, or all opted out of email.
+    unreachable: list[Organization]
+
+    @property
+    def by_organization(self) -> list[tuple[Organization, list[Contact]]]:
+        """The people to invite, under their organization."""
+        grouped: dict[int, tuple[Organization, list[Contact]]] = {}
+        for invitation in self.invitations:
+            assert invitation.contact is not None
+            grouped.setdefault(invitation.organization.pk, (invitation.organization, []))[1].append(
+                invitation.contact
+            )
+        return list(grouped.values())
+
+
+def not_yet_invited(sign_on: SignOn) -> NotYetInvited:
+    """Who inviting the audience again would reach, and who it cannot; nobody once it is not open."""
+    if sign_on.status != SignOn.Status.OPEN:
+        return NotYetInvited(invitations=[], joined_later=[], unreachable=[])
+    audience = list(
+        audience_organizations(
+            coalitions=sign_on.coalitions.all(),
+            tiers=sign_on.tiers,
+            organizations=sign_on.organizations.all(),
+        )
+    )
+    planned = planned_invitations(sign_on, audience)
+    invited = set(sign_on.invitations.values_list("organization_id", flat=True))
+    reachable = {invitation.organization.pk for invitation in planned}
+    uninvited = [organization for organization in audience if organization.pk not in invited]
+    return NotYetInvited(
+        invitations=planned,
+        joined_later=[o for o in uninvited if o.pk in reachable],
+        unreachable=[o for o in uninvited if o.pk not in reachable],
     )

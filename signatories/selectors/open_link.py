@@ -74,6 +74,11 @@ class Requests:
         return any(d.differs for d in self.details if d.name in of_organization)
 
 
+def own_open_link_request(sign_on: SignOn, pk: int) -> Signature | None:
+    """The request through the open link that this browser made (its session keeps the id)."""
+    return Signature.objects.filter(pk=pk, sign_on=sign_on).first()
+
+
 def open_link_requests(signatures: Iterable[Signature]) -> dict[tuple[int, int], Requests]:
     """The standing open-link requests for the organizations of these signatures, by sign-on and
     organization, in one query."""

@@ -4,9 +4,12 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 from signatories.models import Invitation, Signature, SignOn
 
 from .responses import deadline_words
+from .review import review_queue
 from .tally import COLUMN_OF_STATE, responses_that_count, state_of
 
 
@@ -86,3 +89,16 @@ def progress_of(sign_ons: Sequence[SignOn]) -> list[Progress]:
             )
         )
     return found
+
+
+def desk_sign_ons() -> list[SignOn]:
+    """The sign-ons the dashboard lists, soonest deadline first: open and closed ones, and
+    published ones with late signatures still to settle."""
+    return list(
+        SignOn.objects.filter(
+            Q(status__in=[SignOn.Status.OPEN, SignOn.Status.CLOSED])
+            | Q(status=SignOn.Status.PUBLISHED, pk__in=review_queue().values("sign_on_id"))
+        )
+        .select_related("letter")
+        .order_by("deadline", "pk")
+    )

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from wagtail.models import Revision
 
 from letters import versions
@@ -37,6 +37,23 @@ def printable_signatures(letter: LetterPage) -> QuerySet[Signature]:
 
 def printable_in_order(letter: LetterPage) -> list[Signature]:
     return Signature.objects.printable_in_order(letter)
+
+
+def kept_letter(pages: list[Any]) -> LetterPage | None:
+    """Of these pages and those below them, a letter whose record must stay: it went out for
+    sign-on (its signatures and event chain name it) or was published (its versions and PDFs)."""
+    below = Q()
+    for page in pages:
+        below |= Q(path__startswith=page.path)
+    return (
+        LetterPage.objects.filter(below)
+        .filter(
+            Exists(SignOn.objects.filter(letter=OuterRef("pk")))
+            | Exists(Publication.objects.filter(letter=OuterRef("pk")))
+        )
+        .order_by("path")
+        .first()
+    )
 
 
 def correction(

@@ -8,12 +8,12 @@ from django.utils import timezone
 from coalition.crm.models import Organization
 from letters.models import LetterPage
 from signatories import selectors
-from signatories.errors import AlreadyResponded, SignOnError, TransitionNotAllowed
+from signatories.errors import AlreadyResponded, TransitionNotAllowed
+from signatories.inputs import NO_LINE, StaffLine, StaffText
 from signatories.models import Action, Signature, SignOn
 
 from .core import hold, transition
 from .events import Actor
-from .review import staff_reason
 from .signatures import record_response
 
 
@@ -33,22 +33,16 @@ def _sign_on_after_deadline(letter: LetterPage) -> SignOn | None:
 def add_signatory(
     *,
     letter: LetterPage,
-    display_name: str,
-    reason: str,
+    display_name: StaffLine,
+    reason: StaffText,
     actor: Actor,
     organization: Organization | None = None,
-    signer_name: str = "",
-    signer_title: str = "",
-    group: str = "",
+    signer_name: StaffLine = NO_LINE,
+    signer_title: StaffLine = NO_LINE,
+    group: StaffLine = NO_LINE,
 ) -> Signature:
     """Staff add a signatory after the sign-on closed (one who signed by email, say), approved;
     it prints from the next correction."""
-    reason = staff_reason(reason)
-    display_name = " ".join((display_name or "").split())
-    if not display_name or len(display_name) > 300:
-        raise SignOnError(
-            "Give the line as it prints, at most 300 characters.", field="display_name"
-        )
     with transaction.atomic():
         sign_on = _sign_on_after_deadline(letter)
         now = timezone.now()
@@ -110,10 +104,9 @@ def _save_without_chain(signature: Signature, organization: Organization | None)
     return signature
 
 
-def retract_signature(*, signature: Signature, reason: str, actor: Actor) -> Signature:
+def retract_signature(*, signature: Signature, reason: StaffText, actor: Actor) -> Signature:
     """Staff withdraw a signature after the deadline, at its signer's request; it stops printing
     from the next correction."""
-    reason = staff_reason(reason)
     with transaction.atomic():
         sign_on = _sign_on_after_deadline(signature.letter)
         if signature.status != Signature.Status.APPROVED or (

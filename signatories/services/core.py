@@ -7,14 +7,17 @@ like Wagtail's actions layer and pretix's order services, so that the admin, the
 the jobs and the commands all behave alike.
 """
 
+import datetime
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypedDict, overload
 
+from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.tasks import Task
+from wagtail.models import Revision
 
 from signatories.errors import SignOnError, TransitionNotAllowed
 from signatories.models import Action, Invitation, Signature, SignOn
@@ -23,6 +26,52 @@ from .events import Actor, EventSpec, append_events
 from .holds import keep_hold
 
 Subject = SignOn | Invitation | Signature
+
+
+# What a transition may set on each kind of row beside its status: every field a service
+# changes, typed, and checked again when the change is applied.
+class SignOnFields(TypedDict, total=False):
+    opened_at: datetime.datetime
+    closed_at: datetime.datetime
+    deadline: datetime.datetime
+    accepts_requests: bool
+    open_link_token_hash: str
+    revision: Revision
+    previous_revision_id: int | None
+    text_hash: str
+
+
+class InvitationFields(TypedDict, total=False):
+    token_nonce: str
+    token_hash: str
+    sent_at: datetime.datetime
+    opened_at: datetime.datetime
+    responded_at: datetime.datetime
+    reminders_sent: int
+
+
+class SignatureFields(TypedDict, total=False):
+    token_nonce: str
+    token_hash: str
+    confirmed_at: datetime.datetime
+    approved_at: datetime.datetime
+    reviewed_at: datetime.datetime
+    reviewed_by: User | None
+    withdrawn_at: datetime.datetime
+    reason: str
+    display_name: str
+    sort_key: str
+    logo_id: int | None
+    text_hash: str
+    status_before_reconfirmation: str
+
+
+Fields = SignOnFields | InvitationFields | SignatureFields
+FIELDS_OF: dict[type[Subject], type[Fields]] = {
+    SignOn: SignOnFields,
+    Invitation: InvitationFields,
+    Signature: SignatureFields,
+}
 # A job and its JSON arguments, enqueued once the change is committed.
 Notification = tuple[Task[Any, Any], tuple[Any, ...]]
 
@@ -121,15 +170,24 @@ def check_status(subject: SignOn | Signature, target: str) -> None:
     raise TransitionNotAllowed(f"A {kind} that is {current} cannot become {wanted}.")
 
 
+def check_fields(subject: Subject, fields: Fields) -> None:
+    """Refuse a field the row's typed fields do not name (a caller that bypassed the types)."""
+    unknown = sorted(set(fields) - set(FIELDS_OF[type(subject)].__annotations__))
+    if unknown:
+        kind = type(subject).__name__
+        raise TypeError(f"A transition does not set {', '.join(unknown)} on a {kind}.")
+
+
 @dataclass
 class Change:
     """One row's part in a transition: the status it moves to and the fields set with it."""
 
     subject: Subject
     status: str | None = None
-    fields: Mapping[str, Any] = field(default_factory=dict)
+    fields: Fields = field(default_factory=SignOnFields)
 
     def apply(self) -> None:
+        check_fields(self.subject, self.fields)
         if self.status is not None:
             if isinstance(self.subject, Invitation):
                 raise TypeError("An invitation has no status to move; change its fields.")
@@ -156,6 +214,54 @@ def _columns(subject: models.Model, names: Iterable[str]) -> list[str]:
     return sorted({fields.get(name, name) for name in names})
 
 
+@overload
+def transition(
+    sign_on: SignOn,
+    subject: SignOn,
+    *,
+    action: Action,
+    actor: Actor,
+    status: str | None = None,
+    fields: SignOnFields | None = None,
+    also: Sequence[Change] = (),
+    detail: Mapping[str, Any] | None = None,
+    notify: Iterable[Notification] = (),
+    text_hash: str | None = None,
+) -> SignOn: ...
+
+
+@overload
+def transition(
+    sign_on: SignOn,
+    subject: Invitation,
+    *,
+    action: Action,
+    actor: Actor,
+    status: None = None,
+    fields: InvitationFields | None = None,
+    also: Sequence[Change] = (),
+    detail: Mapping[str, Any] | None = None,
+    notify: Iterable[Notification] = (),
+    text_hash: str | None = None,
+) -> Invitation: ...
+
+
+@overload
+def transition(
+    sign_on: SignOn,
+    subject: Signature,
+    *,
+    action: Action,
+    actor: Actor,
+    status: str | None = None,
+    fields: SignatureFields | None = None,
+    also: Sequence[Change] = (),
+    detail: Mapping[str, Any] | None = None,
+    notify: Iterable[Notification] = (),
+    text_hash: str | None = None,
+) -> Signature: ...
+
+
 def transition(
     sign_on: SignOn,
     subject: Subject,
@@ -163,17 +269,17 @@ def transition(
     action: Action,
     actor: Actor,
     status: str | None = None,
-    fields: Mapping[str, Any] | None = None,
+    fields: Fields | None = None,
     also: Sequence[Change] = (),
     detail: Mapping[str, Any] | None = None,
     notify: Iterable[Notification] = (),
     text_hash: str | None = None,
-) -> Signature | Invitation | SignOn:
+) -> Subject:
     """Move `subject` (and the rows in `also`) as asked, record the event, queue the emails.
 
     The caller holds `sign_on`'s lock (see `hold`); a new subject (no pk yet) is inserted.
     """
-    changes = [Change(subject, status, fields or {}), *also]
+    changes = [Change(subject, status, fields or FIELDS_OF[type(subject)]()), *also]
     for change in changes:
         change.apply()
     for change in changes:
@@ -229,7 +335,7 @@ def transition_each(
     *,
     action: Action,
     actor: Actor,
-    fields: Callable[[Invitation], Mapping[str, Any]],
+    fields: Callable[[Invitation], InvitationFields],
     detail: Callable[[Invitation], Mapping[str, Any]] = lambda subject: {},
     notify: Callable[[Invitation], Iterable[Notification]] = lambda subject: (),
 ) -> list[Invitation]:
@@ -238,7 +344,9 @@ def transition_each(
     For opening a sign-on to a thousand people, or reminding them: a row and an event at a time
     would cost two writes per person inside the request.
     """
-    planned = [(subject, dict(fields(subject))) for subject in subjects]
+    planned = [(subject, fields(subject)) for subject in subjects]
+    for subject, values in planned:
+        check_fields(subject, values)
     new = [subject for subject in subjects if subject.pk is None]
     old = [subject for subject in subjects if subject.pk is not None]
     for subject, values in planned:

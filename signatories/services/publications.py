@@ -18,13 +18,12 @@ from letters.lines import SignatoryLine
 from letters.models import LetterPage, Publication
 from signatories import selectors
 from signatories.errors import SignOnError, TransitionNotAllowed
+from signatories.inputs import StaffText
 from signatories.models import Action, Signature, SignOn
 
 from .core import hold, holding, record, transition
 from .events import Actor
 from .holds import hold_for, keep_hold
-
-NOTE_LIMIT = 2000
 
 
 def publish_sign_on(*, sign_on: SignOn, actor: Actor) -> Publication:
@@ -130,20 +129,14 @@ def publish_letter(
 
 
 def publish_correction(
-    *, letter: LetterPage, note: str, actor: Actor, revision: Revision | None = None
+    *, letter: LetterPage, note: StaffText, actor: Actor, revision: Revision | None = None
 ) -> Publication:
     """Publish what changed since the latest version as a dated correction, beside it.
 
     The signatories are the approved ones as they stand now (a late signature, a withdrawal);
     `revision` brings a corrected text (a typo). The earlier versions, their PDFs and hashes stay.
+    The note is what staff typed, cleaned (inputs.staff_text): it prints on the letter.
     """
-    note = (note or "").strip()
-    if not note:
-        raise SignOnError(
-            "Say what the correction corrects: it prints on the letter.", field="note"
-        )
-    if len(note) > NOTE_LIMIT:
-        raise SignOnError(f"The note is too long: at most {NOTE_LIMIT} characters.", field="note")
     with transaction.atomic():
         previous = versions.latest_version(letter, for_update=True)
         if previous is None:

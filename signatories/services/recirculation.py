@@ -12,13 +12,13 @@ from letters.models import CirculationApproval
 from letters.versions import revision_text_hash
 from signatories import selectors, tasks
 from signatories.errors import SignOnError, TransitionNotAllowed
+from signatories.inputs import StaffText
 from signatories.models import Action, Signature, SignOn
 
 from .core import Notification, holding, sign_on_of, transition
 from .events import Actor
 from .signatures import check_accepts_responses, check_first_confirmed, check_text_hash
 
-NOTE_LIMIT = 2000
 # Signed responses that a material change puts back to their signers.
 RECONFIRMABLE = (
     Signature.Status.UNCONFIRMED,
@@ -49,12 +49,9 @@ def _check_new_revision(sign_on: SignOn, revision: Revision) -> str:
 
 
 def recirculate_sign_on(
-    *, sign_on: SignOn, revision: Revision, material: bool, note: str, actor: Actor
+    *, sign_on: SignOn, revision: Revision, material: bool, note: StaffText, actor: Actor
 ) -> SignOn:
     """Circulate a new approved revision; after a material change every signer must reconfirm."""
-    note = (note or "").strip()
-    if len(note) > NOTE_LIMIT:
-        raise SignOnError(f"The note is too long: at most {NOTE_LIMIT} characters.", field="note")
     with holding(sign_on) as held:
         current = held.sign_on
         if current.status != SignOn.Status.OPEN:

@@ -10,15 +10,12 @@ from coalition.crm.models import Organization, sort_name_for
 from coalition.crm.services import admit_organization
 from signatories import tasks
 from signatories.errors import SignOnError, TransitionNotAllowed
-from signatories.inputs import (
-    InvalidInput,
-    PrintedLine,
-)
+from signatories.inputs import NO_TEXT, InvalidInput, PrintedLine, StaffText
 from signatories.models import Action, Signature, SignOn
 
-from .core import Held, queue, transition
+from .core import Held, SignatureFields, queue, transition
 from .events import Actor
-from .signatures import NOTE_LIMIT, hold_signature
+from .signatures import hold_signature
 
 
 def _check_reviewable(held: Held) -> Signature:
@@ -80,7 +77,7 @@ def _changed_display_name(
 ) -> dict[str, str]:
     """Print the signature as `display_name`, recorded with the old and the new; no email."""
     old = signature.display_name
-    fields: dict[str, Any] = {"display_name": display_name}
+    fields: SignatureFields = {"display_name": display_name}
     if signature.organization_id is None:
         # A person's line sorts by itself; an organization's by the organization's name.
         fields["sort_key"] = sort_name_for(display_name)
@@ -130,7 +127,7 @@ def approve_signatures(
     signatures: Iterable[Signature],
     actor: Actor,
     display_names: Mapping[int, str] | None = None,
-    note: str = "",
+    note: StaffText = NO_TEXT,
 ) -> list[Signature]:
     """Approve signatures waiting for staff, all or none; each signer is told.
 
@@ -144,9 +141,6 @@ def approve_signatures(
         raise SignOnError("Tick the signatures to approve.", field="signature")
     if any(signature.sign_on_id is None for signature in chosen):
         raise SignOnError("An imported signature has no sign-on to be approved in.")
-    note = (note or "").strip()
-    if len(note) > NOTE_LIMIT:
-        raise SignOnError(f"The note is too long: at most {NOTE_LIMIT} characters.", field="note")
     names = {
         signature.pk: clean_display_name(
             (display_names or {})[signature.pk], of=f"The line for {signature.display_name}"
@@ -206,7 +200,11 @@ def approve_signatures(
 
 
 def approve_signature(
-    *, signature: Signature, actor: Actor, display_name: str | None = None, note: str = ""
+    *,
+    signature: Signature,
+    actor: Actor,
+    display_name: str | None = None,
+    note: StaffText = NO_TEXT,
 ) -> Signature:
     """Approve a signature waiting for staff, perhaps correcting how it prints; its logo is frozen
     as it prints, a pending organization joins the CRM."""
@@ -218,17 +216,10 @@ def approve_signature(
 
 
 def reject_signatures(
-    *, signatures: Iterable[Signature], actor: Actor, reason: str
+    *, signatures: Iterable[Signature], actor: Actor, reason: StaffText
 ) -> list[Signature]:
     """Reject signatures held for review (or never confirmed), all or none, telling each
     confirmed signer why; a request whose address was never confirmed is discarded silently."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise SignOnError(
-            "Give the reason for rejecting: it is emailed to the signer.", field="reason"
-        )
-    if len(reason) > 2000:
-        raise SignOnError("The reason is too long: at most 2000 characters.", field="reason")
     rejected = []
     by_sign_on: dict[int, list[Signature]] = {}
     for signature in signatures:
@@ -270,15 +261,6 @@ def reject_signatures(
     return rejected
 
 
-def reject_signature(*, signature: Signature, actor: Actor, reason: str) -> Signature:
+def reject_signature(*, signature: Signature, actor: Actor, reason: StaffText) -> Signature:
     """Reject one signature held for review, telling the signer why."""
     return reject_signatures(signatures=[signature], actor=actor, reason=reason)[0]
-
-
-def staff_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise SignOnError("Say why: it is kept in the letter's record.", field="reason")
-    if len(reason) > 2000:
-        raise SignOnError("The reason is too long: at most 2000 characters.", field="reason")
-    return reason

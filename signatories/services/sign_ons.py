@@ -2,7 +2,6 @@
 
 import datetime
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -10,11 +9,12 @@ from django.tasks import task
 from django.utils import timezone
 from wagtail.models import Revision
 
-from coalition.crm.models import Coalition, Contact, Membership, Organization
+from coalition.crm.models import Coalition, Membership, Organization
 from letters.models import CirculationApproval, LetterPage
 from letters.versions import revision_text_hash
 from signatories import selectors, tasks, tokens
 from signatories.errors import SignOnError, TransitionNotAllowed
+from signatories.inputs import NO_TEXT, StaffText
 from signatories.models import (
     Action,
     Invitation,
@@ -22,9 +22,9 @@ from signatories.models import (
     default_reminder_days,
     validate_reminder_days,
 )
-from signatories.selectors import audience_organizations, people_to_invite
+from signatories.selectors import audience_organizations, planned_invitations
 
-from .core import Notification, holding, queue, transition, transition_each
+from .core import InvitationFields, Notification, holding, queue, transition, transition_each
 from .events import Actor
 from .holds import keep_hold
 from .reminders import reminders_due, send_scheduled_reminders
@@ -220,76 +220,7 @@ def invite_people(
     )
 
 
-def planned_invitations(sign_on: SignOn, organizations: list[Organization]) -> list[Invitation]:
-    """The invitations inviting these organizations would make now, unsaved: nobody twice."""
-    already = set(sign_on.invitations.values_list("contact_id", flat=True))
-    addresses = {e.casefold() for e in sign_on.invitations.values_list("email", flat=True)}
-    people = people_to_invite(organizations, recipients=sign_on.recipients)
-    new = []
-    for organization in organizations:
-        for contact in people.get(organization.pk, []):
-            if contact.pk in already or contact.email.casefold() in addresses:
-                continue
-            addresses.add(contact.email.casefold())
-            new.append(
-                Invitation(
-                    sign_on=sign_on,
-                    organization=organization,
-                    contact=contact,
-                    name=contact.name,
-                    email=contact.email,
-                )
-            )
-    return new
-
-
-@dataclass
-class NotYetInvited:
-    """Who of an open sign-on's audience has no link yet, and who cannot be given one."""
-
-    # The people "Invite people added since" would email now, in the audience's order.
-    invitations: list[Invitation]
-    # Organizations nobody at was invited that now have someone to invite: they joined the
-    # audience, or got a contact who may be emailed, after the sign-on opened.
-    joined_later: list[Organization]
-    # Organizations nobody at could be invited: no contact, or all opted out of email.
-    unreachable: list[Organization]
-
-    @property
-    def by_organization(self) -> list[tuple[Organization, list[Contact]]]:
-        """The people to invite, under their organization."""
-        grouped: dict[int, tuple[Organization, list[Contact]]] = {}
-        for invitation in self.invitations:
-            assert invitation.contact is not None
-            grouped.setdefault(invitation.organization.pk, (invitation.organization, []))[1].append(
-                invitation.contact
-            )
-        return list(grouped.values())
-
-
-def not_yet_invited(sign_on: SignOn) -> NotYetInvited:
-    """Who inviting the audience again would reach, and who it cannot; nobody once it is not open."""
-    if sign_on.status != SignOn.Status.OPEN:
-        return NotYetInvited(invitations=[], joined_later=[], unreachable=[])
-    audience = list(
-        audience_organizations(
-            coalitions=sign_on.coalitions.all(),
-            tiers=sign_on.tiers,
-            organizations=sign_on.organizations.all(),
-        )
-    )
-    planned = planned_invitations(sign_on, audience)
-    invited = set(sign_on.invitations.values_list("organization_id", flat=True))
-    reachable = {invitation.organization.pk for invitation in planned}
-    uninvited = [organization for organization in audience if organization.pk not in invited]
-    return NotYetInvited(
-        invitations=planned,
-        joined_later=[o for o in uninvited if o.pk in reachable],
-        unreachable=[o for o in uninvited if o.pk not in reachable],
-    )
-
-
-def new_link_fields(invitation: Invitation) -> dict[str, object]:
+def new_link_fields(invitation: Invitation) -> InvitationFields:
     """A new link for an invitation: the nonce the token derives from, and the token's hash."""
     nonce = tokens.new_nonce()
     return {
@@ -315,11 +246,8 @@ def close_sign_on(*, sign_on: SignOn, actor: Actor) -> SignOn:
     return held.sign_on
 
 
-def cancel_sign_on(*, sign_on: SignOn, actor: Actor, reason: str = "") -> SignOn:
+def cancel_sign_on(*, sign_on: SignOn, actor: Actor, reason: StaffText = NO_TEXT) -> SignOn:
     """Cancel a draft or open sign-on: nothing of it will be published."""
-    reason = (reason or "").strip()
-    if len(reason) > 2000:
-        raise SignOnError("The reason is too long: at most 2000 characters.", field="reason")
     with holding(sign_on) as held:
         transition(
             held.sign_on,

@@ -20,12 +20,20 @@ from signatories.inputs import (
 )
 from signatories.models import Action, Invitation, Signature, SignOn
 
-from .core import Change, Held, Notification, hold, holding, sign_on_of, transition
+from .core import (
+    Change,
+    Held,
+    Notification,
+    SignatureFields,
+    hold,
+    holding,
+    sign_on_of,
+    transition,
+)
 from .events import Actor
 from .sign_ons import new_link_fields
 
 FORWARDS_PER_INVITATION = 5
-NOTE_LIMIT = 2000
 
 
 def check_accepts_responses(sign_on: SignOn) -> None:
@@ -51,7 +59,7 @@ def next_position(sign_on: SignOn) -> int:
     return (top["top"] or 0) + 1
 
 
-def signature_link_fields() -> dict[str, Any]:
+def signature_link_fields() -> SignatureFields:
     """A new link of the signer's own: the nonce it derives from and its hash."""
     nonce = tokens.new_nonce()
     return {"token_nonce": nonce, "token_hash": tokens.digest(tokens.derive("signature", nonce))}

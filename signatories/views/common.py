@@ -64,7 +64,7 @@ def circulated_letter(request: HttpRequest, sign_on: SignOn) -> tuple[str, SafeS
         circulated = LetterPage.from_serializable_data(
             sign_on.revision.content, check_fks=False, strict_fks=False
         )
-        lines = Signature.objects.printable_lines(circulated)
+        lines = selectors.letter_lines(circulated)
     printed_with = [str(getattr(letterhead, f.attname)) for f in Letterhead._meta.concrete_fields]
     key = f"signatories:letter:{sign_on.revision_id}:{digest(printed_with)}"
     version = digest(lines)

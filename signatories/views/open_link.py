@@ -12,7 +12,7 @@ from ..forms import (
     IndividualSignForm,
     RequestToSignForm,
 )
-from ..models import Signature, SignOn
+from ..models import SignOn
 from .common import OPEN_LINK_SESSION_KEY, closed_status, error_page, errors, letter_context
 
 
@@ -107,9 +107,9 @@ def open_link_thanks(request: HttpRequest, token: str) -> HttpResponse:
     except services.InvalidToken as error:
         return error_page(request, error.message, status=404)
     # Only the browser that asked sees its request: the link itself is shared.
-    found = Signature.objects.filter(
-        pk=int(request.session.get(OPEN_LINK_SESSION_KEY) or 0), sign_on=sign_on
-    ).first()
+    found = selectors.own_open_link_request(
+        sign_on, int(request.session.get(OPEN_LINK_SESSION_KEY) or 0)
+    )
     if found is None:
         return redirect("signatories:open_link", token=token)
     return render(

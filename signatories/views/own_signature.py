@@ -78,7 +78,8 @@ def signature(request: HttpRequest, token: str) -> HttpResponse:
         except services.SignOnError as error:
             # A field of the page was wrong (the text changed under it): 400; else a conflict.
             notice, status = error.message, 400 if error.field else 409
-        found.refresh_from_db()
+        found = selectors.find_signature(token)  # as it is now: the answer refused may be
+        # because it changed meanwhile
     elif "withdraw" in request.GET and may_withdraw(found):
         return render_withdraw_page(request, found, action_url=request.path)
     context: dict[str, Any] = {

@@ -5,7 +5,6 @@ from django.core import mail
 
 from signatories import demo, selectors
 from signatories.models import Action, Invitation, SignOn
-from signatories.services import sign_ons as services
 from tests.factories import CoalitionFactory, ContactFactory, MembershipFactory, make_letter
 from tests.support.signing import LINK
 
@@ -43,7 +42,7 @@ def test_the_demo_opens_a_sign_on_and_prints_its_links_twice_over(
     assert requests[0].organization == requests[1].organization
     # The deadline was extended once, on record; a member joined after the sign-on opened.
     assert open_sign_on.events.filter(action=Action.DEADLINE_CHANGED).count() == 1
-    assert [o.name for o in services.not_yet_invited(open_sign_on).joined_later] == [
+    assert [o.name for o in selectors.not_yet_invited(open_sign_on).joined_later] == [
         "Open Markets Forum"
     ]
     forwarded = Invitation.objects.get(sign_on=open_sign_on, forwarded_by__isnull=False)

@@ -301,7 +301,7 @@ def test_approving_several_is_all_or_nothing_with_a_clear_message(
         (
             ["first"],
             "n" * 2001,
-            "Nothing was approved: the note is too long (at most 2000 characters).",
+            "Nothing was approved. Note: at most 2000 characters (this has 2001).",
         ),
     ],
 )

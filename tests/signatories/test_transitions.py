@@ -114,6 +114,19 @@ def test_the_core_moves_a_sign_on_exactly_as_its_table_allows(current, target, d
     assert (draft.event_count, draft.last_event_hash) == chain_after[-1]
 
 
+def test_the_core_sets_only_the_fields_typed_for_the_row(draft):
+    """A field outside the row's typed fields (core.SignOnFields) is refused before anything is
+    saved or recorded: a caller cannot reach the status, the chain or another row's columns."""
+    row_before = SignOn.objects.values().get(pk=draft.pk)
+    chain_before = chain_of(draft)
+    for fields in ({"status": SignOn.Status.PUBLISHED}, {"event_count": 0}, {"reminders_sent": 3}):
+        refused = f"does not set {next(iter(fields))} on a SignOn"
+        with pytest.raises(TypeError, match=refused), holding(draft) as held:
+            transition(held.sign_on, held.sign_on, action="moved", actor=STAFF_ACTOR, fields=fields)
+    assert SignOn.objects.values().get(pk=draft.pk) == row_before
+    assert chain_of(draft) == chain_before
+
+
 @pytest.mark.parametrize(("current", "target"), SIGNATURE_MOVES)
 def test_the_core_moves_a_signature_exactly_as_its_table_allows(current, target, draft):
     signature = SignatureFactory(sign_on=draft, letter=draft.letter, status=current)

@@ -86,8 +86,11 @@ class Command(db_worker.Command):
         # This project queues every job on one database backend: run them all by default.
         parser.set_defaults(backend_name=BACKEND, queue_name="*", worker_id=worker.new_worker_id())
 
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.run_worker(**options)
+
     # Keyword-only, and more of them than db_worker's own handle() takes: its options and ours.
-    def handle(  # type: ignore[override]
+    def run_worker(
         self,
         *,
         verbosity: int,
