@@ -324,7 +324,7 @@ def test_a_correction_without_a_note_is_refused_by_its_field(staff_client, publi
     response = staff_client.get(url, {"note": ""})
     assert response.status_code == 400
     assert "What the correction corrects" in response.content.decode()
-    assert "This field is required." in response.content.decode()
+    assert "Say what the correction corrects: it prints on the letter." in response.content.decode()
 
 
 def test_withdrawing_a_printed_signature_asks_first(staff_client, published, members):
