@@ -21,7 +21,6 @@ most once a second: a hit then costs no round trip either, and another server's 
 reaches this one within a second.
 """
 
-import contextlib
 import hashlib
 import logging
 import threading
@@ -38,9 +37,10 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
-from django.urls import NoReverseMatch, reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date
+
+from .open_data import open_data_of
 
 if TYPE_CHECKING:
     from wagtail.models import Page
@@ -181,12 +181,8 @@ def letter_public_urls(page: "LetterPage") -> list[str]:
     archive_parts = archive.get_url_parts() if archive is not None else None
     if archive_parts is not None:
         paths.append(archive_parts[2])
-    # The letter's open data, mounted beside it by another app: named in the settings.
-    data = getattr(settings, "LETTER_DATA_URLS", ())
-    named = [*((name, {"slug": page.slug}) for name in data), ("public:feed", {})]
-    for name, kwargs in named:
-        with contextlib.suppress(NoReverseMatch):  # not mounted: not public either
-            paths.append(reverse(name, kwargs=kwargs))
+    # The letter's open data, mounted beside it by another app (the LETTER_OPEN_DATA setting).
+    paths += open_data_of(page).paths
     return [settings.SITE_URL + path for path in dict.fromkeys(paths)]
 
 

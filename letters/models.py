@@ -1,5 +1,5 @@
 import datetime
-import json
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,12 @@ from .lines import SignatoryLine, group_lines, placeholder_lines, signatory_colu
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+# A footnote's own marker: asterisks or daggers, a number or letter with a point or bracket, or
+# superscript digits; then the text.
+FOOTNOTE_MARKER = re.compile(
+    r"^(?:(?:[*†‡§¶]+|[⁰¹²³⁴⁵⁶⁷⁸⁹]+)\s*\S|(?:\(?\d{1,3}[.)]|\[\d{1,3}\]|[a-z][.)])\s+\S)"
+)
 
 
 @register_setting(icon="doc-full")
@@ -224,6 +230,13 @@ class LetterPage(RoutablePageMixin, Page):
     def footnote_lines(self) -> list[str]:
         return [line for line in self.footnotes.splitlines() if line.strip()]
 
+    @property
+    def footnotes_marked(self) -> bool:
+        """Whether every footnote begins with its own marker (“*”, “†”, “1.”, “[2]”, “³”), which
+        the letter's text refers to: then they print as typed, not numbered a second time."""
+        lines = self.footnote_lines
+        return bool(lines) and all(FOOTNOTE_MARKER.match(line.strip()) for line in lines)
+
     def printed_date(self, letterhead: Letterhead) -> str:
         if self.dateline:
             return self.dateline
@@ -318,50 +331,9 @@ class LetterPage(RoutablePageMixin, Page):
 
     def publication_context(self, request: HttpRequest) -> dict[str, Any]:
         """Its versions and dates as the public page shows them, and what it tells other sites."""
-        # The latest version is also what prints, and its sign-on has the dates: one query.
-        versions = list(self.publications.order_by("-version"))
-        self.__dict__["publication"] = versions[0] if versions else None
-        first = versions[-1] if versions else None
-        url = request.build_absolute_uri(self.url)
-        structured: dict[str, Any] = {
-            "@context": "https://schema.org",
-            "@type": "CreativeWork",
-            "name": self.title,
-            "url": url,
-            "inLanguage": self.language_code,
-            "author": {"@type": "Organization", "name": self.author_name},
-            "description": self.summary(),
-        }
-        if self.recipient_lines:
-            structured["recipient"] = {"@type": "Person", "name": self.recipient_lines[0]}
-        if first is not None:
-            structured["datePublished"] = first.published_at.isoformat()
-            structured["dateModified"] = versions[0].published_at.isoformat()
-            structured["encoding"] = [
-                {
-                    "@type": "MediaObject",
-                    "encodingFormat": "application/pdf",
-                    "contentUrl": request.build_absolute_uri(f"{self.url}pdf/v{v.version}/"),
-                    "sha256": v.pdf_sha256,
-                    "contentSize": f"{v.pdf_size} B",
-                }
-                for v in versions
-                if v.pdf_sha256
-            ]
-        return {
-            "versions": versions,
-            "current": versions[0] if versions else None,
-            "first_published": first.published_at if first else None,
-            "circulated_at": versions[0].circulated_at if versions else None,
-            "closed_at": versions[0].closed_at if versions else None,
-            "canonical_url": url,
-            "summary": structured["description"],
-            # Escaped as Django's json_script does: no "</script>" can end it early.
-            "structured_data": json.dumps(structured, ensure_ascii=False)
-            .replace("<", "\\u003c")
-            .replace(">", "\\u003e")
-            .replace("&", "\\u0026"),
-        }
+        from .public_page import publication_context
+
+        return publication_context(self, request)
 
     preview_modes = [("", "Web page"), ("pdf", "PDF")]
 

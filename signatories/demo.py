@@ -53,6 +53,11 @@ class Output(Protocol):
 
 
 PUBLISHED_TITLE = "Statement on open digital trade rules"
+# The letter's own marker: it prints as typed, not numbered again.
+PUBLISHED_FOOTNOTES = (
+    "* The WTO members' undertaking, renewed since 1998, not to impose customs duties on "
+    "electronic transmissions."
+)
 PUBLISHED_BODY: list[dict[str, Any]] = [
     {
         "type": "paragraph",
@@ -67,7 +72,7 @@ PUBLISHED_BODY: list[dict[str, Any]] = [
             "items": [
                 "<p>guarantee the free flow of data with safeguards for privacy;</p>",
                 "<p>protect source code from forced disclosure; and</p>",
-                "<p>make the moratorium on customs duties on electronic transmissions permanent.</p>",
+                "<p>make the moratorium* on customs duties on electronic transmissions permanent.</p>",
             ],
         },
     },
@@ -75,7 +80,10 @@ PUBLISHED_BODY: list[dict[str, Any]] = [
 
 
 def _letter(
-    coalition: Coalition, title: str = TITLE, body: list[dict[str, Any]] = BODY
+    coalition: Coalition,
+    title: str = TITLE,
+    body: list[dict[str, Any]] = BODY,
+    footnotes: str = "",
 ) -> LetterPage:
     letter = LetterPage.objects.filter(title=title).first()
     if letter is None:
@@ -88,6 +96,7 @@ def _letter(
             salutation="Dear Ambassador:",
             body=body,
             closing="Sincerely,",
+            footnotes=footnotes,
             signatory_order=LetterPage.SignatoryOrder.BY_TIER,
             live=False,
         )
@@ -254,7 +263,7 @@ def _joins_later(coalition: Coalition) -> None:
 
 def _published_example(coalition: Coalition, actor: services.Actor, stdout: "Output") -> None:
     """A letter taken through its whole sign-on: circulated, signed, closed and published."""
-    letter = _letter(coalition, PUBLISHED_TITLE, PUBLISHED_BODY)
+    letter = _letter(coalition, PUBLISHED_TITLE, PUBLISHED_BODY, PUBLISHED_FOOTNOTES)
     if SignOn.objects.filter(letter=letter).exists():
         return
     revision = letter.latest_revision
@@ -315,3 +324,16 @@ def _published_example(coalition: Coalition, actor: services.Actor, stdout: "Out
             actor=actor,
         )
         stdout.write(f"… and corrected: {late.organization.printed_name} added as version 2.\n")
+    # A word left out of the text, added as a correction: the page shows it word by word.
+    letter.refresh_from_db()
+    opening = PUBLISHED_BODY[0]["value"].replace(
+        "for companies of every size", "for companies of every size and their customers"
+    )
+    letter.body = [{**PUBLISHED_BODY[0], "value": opening}, *PUBLISHED_BODY[1:]]
+    corrected = services.publish_correction(
+        letter=letter,
+        note=staff_text("The opening sentence names the companies' customers too.", name="note"),
+        actor=actor,
+        revision=letter.save_revision(),
+    )
+    stdout.write(f"… and its text corrected as version {corrected.version}.\n")

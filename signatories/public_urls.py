@@ -14,6 +14,11 @@ app_name = "public"
 
 urlpatterns = [
     path("organizations/<unicode_slug:slug>/", public_views.organization, name="organization"),
+    path(
+        "organizations/<unicode_slug:slug>/feed.atom",
+        public_views.organization_feed,
+        name="organization_feed",
+    ),
     path("letters/feed.atom", public_views.feed, name="feed"),
     path(
         "letters/<unicode_slug:slug>/signatories.csv",

@@ -21,6 +21,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.csp import CSP
 from django.utils.feedgenerator import Atom1Feed
@@ -36,6 +37,7 @@ from wagtail.models import Site
 from coalition.crm.viewsets import neutralise_formula
 from letters.lines import SignatoryLine
 from letters.models import Letterhead, LetterPage, Publication
+from letters.open_data import DataLink, OpenData
 
 from . import selectors
 from .interchange import export_letter
@@ -78,6 +80,37 @@ def _pdf_url(letter_url: str, version: int) -> str:
     return f"{letter_url}pdf/v{version}/"
 
 
+def open_data(letter: LetterPage) -> OpenData:
+    """Where a letter's open data is mounted (the LETTER_OPEN_DATA setting names this)."""
+    slug = {"slug": letter.slug}
+    return OpenData(
+        downloads=[
+            DataLink(
+                "Signatories (CSV)", reverse("public:signatories_csv", kwargs=slug), "text/csv"
+            ),
+            DataLink(
+                "Signatories (JSON)",
+                reverse("public:signatories_json", kwargs=slug),
+                "application/json",
+            ),
+            DataLink(
+                "The letter and its signatories (JSON, the interchange format)",
+                reverse("public:letter_json", kwargs=slug),
+                "application/json",
+            ),
+        ],
+        feeds=[
+            DataLink(
+                "Publications and corrections (Atom)",
+                reverse("public:feed"),
+                "application/atom+xml",
+            )
+        ],
+        embed_path=reverse("public:embed", kwargs=slug),
+        embed_height=EMBED_HEIGHT,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # An organization's page
 
@@ -108,7 +141,11 @@ def organization(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "signatories/public/organization.html",
-        {"organization": found, "letters": letters},
+        {
+            "organization": found,
+            "letters": letters,
+            "feed_url": reverse("public:organization_feed", args=[found.slug]),
+        },
     )
 
 
@@ -276,23 +313,54 @@ def feed(request: HttpRequest) -> HttpResponse:
     """Every published version of every public letter, newest first: publications and
     corrections."""
     publications = selectors.latest_versions(_site_root_path(request), FEED_LENGTH)
-    letterhead = Letterhead.for_request(request)
-    name = letterhead.coalition_name or str(settings.WAGTAIL_SITE_NAME)
-    archive = request.build_absolute_uri("/letters/")
-    atom = LetterFeed(
+    name = _site_name(request)
+    return _atom(
+        request,
+        publications,
         title=f"{name}: letters",
-        link=archive,
+        link=request.build_absolute_uri("/letters/"),
         description="Letters as published, and their corrections.",
+    )
+
+
+@require_safe
+def organization_feed(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every published version of a public letter that prints the organization, newest first."""
+    found = selectors.public_organization(slug)
+    if found is None:
+        raise Http404("No such organization page.")
+    publications = selectors.versions_printing(found, _site_root_path(request), FEED_LENGTH)
+    return _atom(
+        request,
+        publications,
+        title=f"{_site_name(request)}: letters signed by {found.printed_name}",
+        link=request.build_absolute_uri(reverse("public:organization", args=[found.slug])),
+        description=f"Letters that list {found.printed_name}, as published and corrected.",
+    )
+
+
+def _site_name(request: HttpRequest) -> str:
+    return Letterhead.for_request(request).coalition_name or str(settings.WAGTAIL_SITE_NAME)
+
+
+def _atom(
+    request: HttpRequest, publications: Any, *, title: str, link: str, description: str
+) -> HttpResponse:
+    name = _site_name(request)
+    atom = LetterFeed(
+        title=title,
+        link=link,
+        description=description,
         language=settings.LANGUAGE_CODE,
         author_name=name,
         feed_url=request.build_absolute_uri(),
-        feed_guid=archive,
+        feed_guid=link,
     )
     for publication in publications:
         letter_url = _letter_url(request, publication.letter)
-        title, summary = _entry_text(publication)
+        entry_title, summary = _entry_text(publication)
         atom.add_item(
-            title=title,
+            title=entry_title,
             link=letter_url,
             description=summary,
             unique_id=_entry_id(publication),
@@ -311,13 +379,21 @@ def feed(request: HttpRequest) -> HttpResponse:
 # The widget other sites may frame
 
 # Inline, so that the widget is one request; allowed by its hash rather than 'unsafe-inline'.
+# Every part has a bounded height (the title two lines at most, each name one), so that the
+# iframe the letter page offers is EMBED_HEIGHT pixels whatever the letter: it never scrolls.
+EMBED_NAMES = 3
+EMBED_HEIGHT = 250
 EMBED_CSS = (
     "body{margin:0;font:15px/1.4 system-ui,sans-serif;color:#1b1b1b;background:#fff}"
-    ".embed{padding:12px 14px;border:1px solid #c9c9c9;border-radius:4px}"
-    ".site{margin:0;font-size:12px;color:#555;text-transform:uppercase;letter-spacing:.04em}"
-    "h1{margin:4px 0;font-size:17px;line-height:1.3}"
+    ".embed{box-sizing:border-box;height:250px;overflow:hidden;padding:12px 14px;"
+    "border:1px solid #c9c9c9;border-radius:4px}"
+    ".site{margin:0;font-size:12px;color:#555;text-transform:uppercase;letter-spacing:.04em;"
+    "white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"
+    "h1{margin:4px 0;font-size:17px;line-height:1.3;max-height:2.6em;overflow:hidden}"
     "a{color:#0b4f8a}"
-    ".count{margin:0 0 6px}"
+    ".count{margin:0 0 4px}"
+    ".names{margin:0 0 6px;padding:0;list-style:none;font-size:14px;color:#333}"
+    ".names li{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"
 )
 EMBED_POLICY: dict[str, Collection[str] | str] = {
     **cast("dict[str, Collection[str] | str]", settings.SECURE_CSP),
@@ -333,16 +409,20 @@ EMBED_POLICY: dict[str, Collection[str] | str] = {
 @xframe_options_exempt
 @csp_override(EMBED_POLICY)
 def embed(request: HttpRequest, slug: str) -> HttpResponse:
-    """The letter's title, how many signed it, and a link to it: the one page any site may frame."""
+    """The letter's title, how many signed it, the first of them, and a link to it: the one page
+    any site may frame."""
     publication = _published(request, slug)
     letterhead = Letterhead.for_request(request)
+    lines = publication.lines()
     return render(
         request,
         "signatories/public/embed.html",
         {
             "letter": publication.letter,
             "letter_url": _letter_url(request, publication.letter),
-            "count": len(publication.signatories),
+            "count": len(lines),
+            "names": [line.text for line in lines[:EMBED_NAMES]],
+            "more": max(len(lines) - EMBED_NAMES, 0),
             "site_name": letterhead.coalition_name or settings.WAGTAIL_SITE_NAME,
             # A constant of this module, trusted: escaping would change its hash.
             "css": mark_safe(EMBED_CSS),  # noqa: S308

@@ -1,4 +1,5 @@
-"""Email jobs: invitations, reminders, forwards, the text changing, and what became of a response.
+"""Email jobs: invitations, reminders, forwards, the text changing, what became of a response,
+the letter published or corrected, and the sign-on closed.
 
 Arguments are ids (JSON-serialisable). Each job reads the current state, checks the email still
 applies (someone may have answered while it waited in the queue), derives the link from the
@@ -11,11 +12,14 @@ import datetime
 
 from django.tasks import task
 from django.urls import reverse
+from django.utils import timezone
 
 from coalition.core import deliveries, emails
 from coalition.core.deliveries import Outgoing
+from letters import text_diff
+from letters.models import Publication
 
-from . import selectors, text_diff
+from . import selectors
 from .deadlines import describe_deadline, format_moment
 from .models import Action, Event, Invitation, Signature, SignOn
 
@@ -296,5 +300,126 @@ def _text_changed_email(signature_id: int, kind: str, note: str) -> Outgoing | N
             "changes": changes,
             "link": emails.absolute_url(link),
             "why": _why(signature),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# A letter published or corrected: every signer hears of it once; staff hear of a close.
+
+# The PDF of a new version is rendered by its own job: an email waits for its SHA-256, asking
+# again every PDF_WAIT, PDF_WAITS times at most (an hour), and then goes without it.
+PDF_WAIT = datetime.timedelta(seconds=30)
+PDF_WAITS = 120
+
+
+@task(backend="background", queue_name="email")
+def announce_version(publication_id: int) -> int:
+    """Queue one email to each signer the version prints who may be emailed of it."""
+    signatures = selectors.signers_to_tell(publication_id)
+    for signature_id in signatures:
+        send_version_email.enqueue(signature_id, publication_id)
+    return len(signatures)
+
+
+@task(backend="background", queue_name="email")
+def send_version_email(
+    signature_id: int, publication_id: int, waits: int = 0, retrying: int | None = None
+) -> bool:
+    """Tell a signer the letter is published (or corrected): its page, its PDF and SHA-256."""
+    publication = selectors.version_to_announce(publication_id)
+    if publication is None:
+        return False
+    may_wait = waits < PDF_WAITS and send_version_email.get_backend().supports_defer
+    if not publication.pdf_sha256 and may_wait and retrying is None:
+        # Its PDF is still being rendered by its own job: ask again shortly.
+        send_version_email.using(run_after=timezone.now() + PDF_WAIT).enqueue(
+            signature_id, publication_id, waits + 1
+        )
+        return False
+    return deliveries.deliver(
+        _version_email(signature_id, publication),
+        job=send_version_email,
+        args=(signature_id, publication_id, waits),
+        retrying=retrying,
+    )
+
+
+def _version_email(signature_id: int, publication: Publication) -> Outgoing | None:
+    signature = (
+        Signature.objects.printable()
+        .select_related("sign_on", "organization")
+        .filter(pk=signature_id, letter_id=publication.letter_id, publication_emails=True)
+        .exclude(signer_email="")
+        .first()
+    )
+    if signature is None:
+        return None  # withdrawn meanwhile, or they asked not to be told
+    letter = publication.letter
+    letter_url = emails.absolute_url(letter.url)
+    own_page = ""
+    if signature.token_nonce:
+        own_page = emails.absolute_url(
+            reverse("signatories:signature", args=[selectors.signature_link_token(signature)])
+        )
+    return Outgoing(
+        name="letter-published",
+        to=signature.signer_email,
+        job="version:published",
+        regarding=f"signature {signature.pk}",
+        occasion=f"publication {publication.pk}",
+        topic=f"“{letter.title}” (version {publication.version})",
+        context={
+            "letter_title": letter.title,
+            "signer_name": signature.signer_name,
+            "display_name": signature.display_name,
+            "correction": publication.is_correction,
+            "note": publication.note,
+            "version": publication.version,
+            "letter_url": letter_url,
+            "pdf_url": f"{letter_url}pdf/v{publication.version}/",
+            "sha256": publication.pdf_sha256,
+            "own_page": own_page,
+            "why": "you signed this letter",
+        },
+    )
+
+
+@task(backend="background", queue_name="email")
+def send_closed_email(sign_on_id: int, retrying: int | None = None) -> bool:
+    """Tell the staff member who opened a sign-on that it closed, with the tally."""
+    return deliveries.deliver(
+        _closed_email(sign_on_id), job=send_closed_email, args=(sign_on_id,), retrying=retrying
+    )
+
+
+def _closed_email(sign_on_id: int) -> Outgoing | None:
+    sign_on = SignOn.objects.select_related("letter", "created_by").filter(pk=sign_on_id).first()
+    if sign_on is None or sign_on.created_by is None or not sign_on.created_by.email:
+        return None
+    if sign_on.status != SignOn.Status.CLOSED:
+        return None  # published or cancelled before this ran: nothing to tell
+    tally = selectors.tally(sign_on)
+    return Outgoing(
+        name="sign-on-closed",
+        to=sign_on.created_by.email,
+        job="sign_on:closed",
+        regarding=f"sign-on {sign_on.pk}",
+        occasion=_occasion(sign_on.pk, (Action.CLOSED,)),
+        topic=topic_of(sign_on),
+        context={
+            "letter_title": sign_on.letter.title,
+            "staff_name": sign_on.created_by.get_full_name() or sign_on.created_by.email,
+            "closed_at": format_moment(sign_on.closed_at or timezone.now()),
+            # The tracker's own numbers (selectors.tally): invited and through the open link.
+            "counts": [
+                (label, tally.totals.get(key, 0) + tally.open_link_totals.get(key, 0))
+                for key, label in selectors.COLUMNS.items()
+            ],
+            "printed": tally.printed,
+            "why": "you opened this sign-on",
+            "tracker_url": emails.absolute_url(
+                reverse("signatories_admin:tracker", args=[sign_on.pk])
+            ),
         },
     )

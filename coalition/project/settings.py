@@ -291,14 +291,9 @@ CRM_TIMELINE_SOURCES = ["signatories.crm.timeline_entries"]
 LETTER_IMPORTER = "signatories.interchange.LETTER_IMPORTER"
 # A letter not yet published prints the signatures it has so far (previews, the archival PDF).
 LETTER_SIGNATORY_LINES = "signatories.selectors.letter_lines"
-# A letter's open data, mounted beside it by the sign-on app: URL names reversed with its slug,
-# made stale with the letter's page (and dropped from a CDN in front of the site).
-LETTER_DATA_URLS = [
-    "public:signatories_csv",
-    "public:signatories_json",
-    "public:letter_json",
-    "public:embed",
-]
+# A letter's open data (its files, feeds and widget), mounted beside it by the sign-on app: the
+# letter's page links them, and the caches drop them with the page.
+LETTER_OPEN_DATA = "signatories.public_views.open_data"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if env_str("CACHE_URL"):

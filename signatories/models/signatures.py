@@ -192,6 +192,11 @@ class Signature(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The signer is emailed each time the letter is published or corrected, unless they said not
+    # to (on their own page): a preference, not part of the record.
+    publication_emails = models.BooleanField(
+        "email the signer when the letter is published or corrected", default=True
+    )
     # The signer's own link to the signature: confirm it, reconfirm it, withdraw it.
     token_nonce = models.CharField(max_length=32, blank=True)
     token_hash = models.CharField(max_length=64, blank=True)

@@ -40,6 +40,7 @@ from .public import (
     latest_versions,
     public_letters,
     public_organization,
+    versions_printing,
 )
 from .publications import (
     correction,
@@ -50,6 +51,8 @@ from .publications import (
     printable_in_order,
     printable_lines,
     printable_signatures,
+    signers_to_tell,
+    version_to_announce,
 )
 from .responses import (
     active_individual,
@@ -174,6 +177,7 @@ __all__ = [
     "signed_revision",
     "signed_revision_id",
     "signed_so_far",
+    "signers_to_tell",
     "standing_response_and_last_position",
     "state_of",
     "tally",
@@ -181,5 +185,7 @@ __all__ = [
     "unconfirmed_by_organization",
     "unconfirmed_requests",
     "verify_event_chain",
+    "version_to_announce",
+    "versions_printing",
     "waiting_for_review",
 ]

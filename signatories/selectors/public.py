@@ -30,7 +30,11 @@ def current_publication(root_path: str, slug: str) -> Publication | None:
 def public_organization(slug: str) -> Organization | None:
     """A member organization whose page is public; none for a pending request, a record merged
     away, or one kept off these pages."""
-    return Organization.objects.filter(is_member(), slug=slug, public_page=True).first()
+    return (
+        Organization.objects.filter(is_member(), slug=slug, public_page=True)
+        .select_related("logo")
+        .first()
+    )
 
 
 def current_versions_printing(organization: Organization, root_path: str) -> QuerySet[Publication]:
@@ -46,10 +50,22 @@ def current_versions_printing(organization: Organization, root_path: str) -> Que
 def latest_versions(root_path: str, limit: int) -> QuerySet[Publication]:
     """Every published version of the site's public letters, newest first: publications and
     corrections."""
+    return _versions(root_path)[:limit]
+
+
+def _versions(root_path: str) -> QuerySet[Publication]:
     return (
         Publication.objects.select_related("letter")
         # The frozen lists can be long and the feed does not print them.
         .defer("signatories", "changes", "letter__body")
         .filter(letter__in=public_letters(root_path))
-        .order_by("-published_at", "-pk")[:limit]
+        .order_by("-published_at", "-pk")
     )
+
+
+def versions_printing(
+    organization: Organization, root_path: str, limit: int
+) -> QuerySet[Publication]:
+    """Every published version of the site's public letters whose frozen list prints the
+    organization, newest first: its own feed."""
+    return _versions(root_path).filter(organizations=organization)[:limit]

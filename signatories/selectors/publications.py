@@ -65,3 +65,27 @@ def correction(
     return revision, versions.changes_between(
         latest, revision or latest.revision, letter_lines(letter)
     )
+
+
+def signers_to_tell(publication_id: int) -> list[int]:
+    """The signatures a version prints whose signers may be emailed of it, once each."""
+    publication = Publication.objects.filter(pk=publication_id).only("letter_id").first()
+    if publication is None:
+        return []
+    return list(
+        Signature.objects.printable()
+        .filter(letter_id=publication.letter_id, publication_emails=True)
+        .exclude(signer_email="")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def version_to_announce(publication_id: int) -> Publication | None:
+    """A version with its letter, as its announcement says it; its frozen list is not read."""
+    return (
+        Publication.objects.select_related("letter")
+        .defer("signatories", "changes", "letter__body")
+        .filter(pk=publication_id)
+        .first()
+    )

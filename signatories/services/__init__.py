@@ -48,6 +48,7 @@ from .signatures import (
     decline_letter,
     forward_invitation,
     record_invitation_opened,
+    set_publication_emails,
     sign_letter,
     withdraw_signature,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "retract_signature",
     "send_due_reminders",
     "send_reminders",
+    "set_publication_emails",
     "sign_as_individual",
     "sign_letter",
     "withdraw_signature",

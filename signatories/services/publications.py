@@ -16,12 +16,12 @@ from wagtail.models import Revision
 from letters import publishing, versions
 from letters.lines import SignatoryLine
 from letters.models import LetterPage, Publication
-from signatories import selectors
+from signatories import selectors, tasks
 from signatories.errors import SignOnError, TransitionNotAllowed
 from signatories.inputs import StaffText
 from signatories.models import Action, Signature, SignOn
 
-from .core import hold, holding, record, transition
+from .core import hold, holding, queue, record, transition
 from .events import Actor
 from .holds import hold_for, keep_hold
 
@@ -90,6 +90,8 @@ def _publish(
         note=note,
     )
     keep_hold(letter)
+    # Every signer it prints hears of it, once; they may have said not to.
+    queue([(tasks.announce_version, (publication.pk,))])
     return publication
 
 

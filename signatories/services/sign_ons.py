@@ -242,6 +242,8 @@ def close_sign_on(*, sign_on: SignOn, actor: Actor) -> SignOn:
             status=SignOn.Status.CLOSED,
             fields={"closed_at": now},
             detail={"early": now < held.sign_on.deadline, "deadline": sign_on.deadline.isoformat()},
+            # Who opened it hears, with the tally.
+            notify=[(tasks.send_closed_email, (held.sign_on.pk,))],
         )
     return held.sign_on
 

@@ -411,3 +411,11 @@ def confirm_signature(*, signature: Signature, actor: Actor) -> Signature:
             notify=[(tasks.send_signature_email, (signature.pk, "signed"))],
         )
     return signature
+
+
+def set_publication_emails(*, signature: Signature, wanted: bool) -> Signature:
+    """Whether the signer is emailed when the letter is published or corrected: a preference of
+    theirs, not part of the record (no event)."""
+    Signature.objects.filter(pk=signature.pk).update(publication_emails=wanted)
+    signature.publication_emails = wanted
+    return signature

@@ -9,10 +9,11 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
+from letters import text_diff
 from letters.lines import SignatoryLine
 from letters.models import Letterhead, LetterPage
 
-from .. import selectors, text_diff
+from .. import selectors
 from ..forms import (
     ReconfirmForm,
     SignerForm,

@@ -41,6 +41,8 @@ def signature(request: HttpRequest, token: str) -> HttpResponse:
         action = request.POST.get("action")
         actor = services.Actor.from_request(request, label=found.signer_email)
         try:
+            if action in ("stop_publication_emails", "publication_emails"):
+                return _publication_emails(request, found, token, action == "publication_emails")
             if action == "confirm":
                 services.confirm_signature(signature=found, actor=actor)
                 messages.success(
@@ -98,3 +100,17 @@ def signature(request: HttpRequest, token: str) -> HttpResponse:
         context.update(letter_context(request, sign_on))
         context["show_letter"] = True
     return render(request, "signatories/signature.html", context, status=status)
+
+
+def _publication_emails(
+    request: HttpRequest, found: Signature, token: str, wanted: bool
+) -> HttpResponse:
+    """The signer says whether to be emailed when the letter is published or corrected."""
+    services.set_publication_emails(signature=found, wanted=wanted)
+    messages.success(
+        request,
+        "You will be emailed when the letter is published or corrected."
+        if wanted
+        else "You will not be emailed when the letter is published or corrected.",
+    )
+    return redirect("signatories:signature", token=token)

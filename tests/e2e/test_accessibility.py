@@ -16,6 +16,7 @@ from letters.models import LetterIndexPage, LetterPage
 from signatories import services
 from signatories.interchange import import_letter
 from signatories.models import SignOn
+from signatories.public_views import EMBED_HEIGHT
 from tests.factories import (
     CoalitionFactory,
     OrganizationFactory,
@@ -192,6 +193,13 @@ def test_the_embeddable_widget(page: Page, live_server, audit, seed_letter):
     visit(page, f"{live_server.url}{seed_letter.url}embed/")
     audit.check("the widget")
     audit.assert_clean()
+    # In the iframe the letter page offers (EMBED_HEIGHT high), narrow or wide, all of it shows
+    # and nothing scrolls: the link out is inside the frame.
+    for width in (280, 400, 800):
+        page.set_viewport_size({"width": width, "height": EMBED_HEIGHT})
+        assert page.evaluate("document.documentElement.scrollHeight") <= EMBED_HEIGHT, width
+        box = page.get_by_role("link", name="Read the letter and who signed it").bounding_box()
+        assert box is not None and box["y"] + box["height"] <= EMBED_HEIGHT, width
 
 
 # ---------------------------------------------------------------------------------------------

@@ -139,3 +139,37 @@ def test_publishing_renders_the_pdf_in_the_background(
     assert len(stored) == 1
     with default_storage.open(f"letters/published/{stored[0]}", "rb") as fh:
         assert fh.read() == served
+
+
+def test_the_seed_letter_prints_on_three_pages_like_the_original(seed_pdf, tmp_path):
+    """Only the closing line keeps with the last paragraph; the list begins on its page."""
+    reader = PdfReader(__import__("io").BytesIO(seed_pdf))
+    assert len(reader.pages) == 3
+    last = words(pdftotext(seed_pdf, tmp_path).split("\f")[2])
+    assert "We, the undersigned organizations" in last
+    assert "Sincerely," in last
+    assert last.index("Sincerely,") < last.index("ACT | The App Association")
+
+
+@pytest.mark.parametrize(
+    ("footnotes", "numbered"),
+    [
+        # The letter's own markers print as typed, not numbered a second time ("1. *").
+        (["* Steering committee members.", "† Joined after the deadline."], False),
+        # Plain notes are numbered.
+        (["Steering committee members.", "Joined after the deadline."], True),
+    ],
+)
+def test_footnotes_print_with_the_markers_the_letter_has(
+    client, seed_document, django_capture_on_commit_callbacks, tmp_path, footnotes, numbered
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = import_letter(
+            document={**seed_document, "footnotes": footnotes}, publish=True
+        ).letter
+    text = words(pdftotext(body(client.get(f"{letter.url}pdf/")), tmp_path))
+    notes = text[text.index("Steering committee") - 2 :]
+    assert footnotes[0] in notes and footnotes[1] in notes
+    assert ("1. 2." in notes) is numbered
+    page = client.get(letter.url).content.decode()
+    assert ('class="letter-footnotes marked"' in page) is not numbered

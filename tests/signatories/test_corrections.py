@@ -2,6 +2,7 @@
 
 import datetime
 import hashlib
+import re
 
 import pytest
 import time_machine
@@ -206,3 +207,28 @@ def test_a_correction_page_for_an_unpublished_letter_is_not_found(staff_client, 
     draft = make_letter(live=False, slug="draft")
     url = reverse("signatories_admin:corrections", args=[draft.pk])
     assert staff_client.get(url).status_code == 404
+
+
+def test_a_text_correction_shows_on_the_letter_page_what_it_changed_word_by_word(
+    client, published, django_capture_on_commit_callbacks
+):
+    letter = published.letter
+    letter.refresh_from_db()
+    letter.body = [
+        {"type": "paragraph", "value": "<p>We write about <b>blue</b> widgets.</p>"},
+        {"type": "heading", "value": "Our asks"},
+        {"type": "bullets", "value": ["<p>Fewer tariffs</p>", "<p>More widgets</p>"]},
+    ]
+    revision = letter.save_revision()
+    correct(letter, "Corrects the colour.", django_capture_on_commit_callbacks, revision=revision)
+
+    html = client.get(letter.url).content.decode()
+    versions = html[html.index('id="versions"') :]
+    changes = re.search(r'<ol class="text-changes"[^>]*>(.*?)</ol>', versions, re.S).group(1)
+    # The same difference signers are shown (letters.text_diff): one paragraph, one word added.
+    assert changes.count("<li") == 1
+    assert '<strong class="change-kind">Changed:</strong> We write about ' in changes
+    assert '<ins><span class="visually-hidden">[added: </span>blue ' in changes
+    assert "<del>" not in changes
+    # The first publication changed no text: it shows no difference.
+    assert versions.count('class="text-changes"') == 1

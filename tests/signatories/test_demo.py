@@ -3,6 +3,7 @@ import re
 
 from django.core import mail
 
+from letters.models import LetterPage
 from signatories import demo, selectors
 from signatories.models import Action, Invitation, SignOn
 from tests.factories import CoalitionFactory, ContactFactory, MembershipFactory, make_letter
@@ -69,3 +70,17 @@ def test_the_demo_opens_a_sign_on_and_prints_its_links_twice_over(
     assert client.get(open_link).status_code == 200
     assert client.get(old_open_link).status_code == 404
     assert mail.outbox
+
+    # The published example: a late signature (where there is one) and a word of the text
+    # corrected, each a version
+    # the page shows (the text's word by word), its footnote with the letter's own marker, and
+    # its open data in view.
+    published = LetterPage.objects.get(title=demo.PUBLISHED_TITLE)
+    versions = list(published.publications.order_by("version"))
+    # (Here every member signed in time: no late signature, so the text's is version 2.)
+    assert [v.version for v in versions] == [1, 2]
+    assert versions[-1].changes == {"added": [], "removed": [], "text": True}
+    page = client.get(published.url).content.decode()
+    assert "<ins>" in page and "and their customers" in page
+    assert 'class="letter-footnotes marked"' in page
+    assert 'id="open-data"' in page and 'id="embed-code"' in page

@@ -4,6 +4,7 @@ import base64
 import csv
 import datetime
 import hashlib
+import html as html_module
 import io
 import re
 import xml.etree.ElementTree as ET
@@ -568,3 +569,89 @@ def test_the_page_of_an_organization_merged_away_sends_readers_to_the_one_it_bec
     cache.clear()
     assert client.get(old_link)["Location"] == page_url(third)
     assert client.get(page_url(survivor))["Location"] == page_url(third)
+
+
+# ---------------------------------------------------------------------------------------------
+# Open data in view
+
+
+def test_the_letter_page_links_its_open_data_and_each_link_answers(client, letter):
+    html = client.get("/letters/widgets/").content.decode()
+    section = html[html.index('id="open-data"') :]
+    links = re.findall(r'<a href="([^"]+)" type="([^"]+)">', section)
+    assert links == [
+        ("/letters/widgets/signatories.csv", "text/csv"),
+        ("/letters/widgets/signatories.json", "application/json"),
+        ("/letters/widgets/letter.json", "application/json"),
+        ("/letters/feed.atom", "application/atom+xml"),
+    ]
+    for url, media_type in links:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response["Content-Type"].startswith(media_type), url
+    # Programs find the files from the page's head, as readers do from its text.
+    for url, media_type in links[:3]:
+        assert f'<link rel="alternate" type="{media_type}" href="{url}"' in html
+
+
+def test_the_letter_page_offers_the_widget_as_code_to_copy_at_the_widgets_height(client, letter):
+    html = client.get("/letters/widgets/").content.decode()
+    code = re.search(r'<textarea id="embed-code"[^>]*>([^<]*)</textarea>', html).group(1)
+    assert code == (
+        "&lt;iframe src=&quot;http://testserver/letters/widgets/embed/&quot; "
+        "title=&quot;A joint letter on widgets&quot; width=&quot;100%&quot; "
+        f"height=&quot;{public_views.EMBED_HEIGHT}&quot; style=&quot;border:0&quot; "
+        "loading=&quot;lazy&quot;&gt;&lt;/iframe&gt;"
+    )
+    # The widget's own box is that height: the frame never scrolls or cuts it.
+    assert f"height:{public_views.EMBED_HEIGHT}px" in public_views.EMBED_CSS
+
+
+def test_the_share_links_are_plain_links_that_load_nothing_of_other_sites(client, letter):
+    html = client.get("/letters/widgets/").content.decode()
+    share = re.search(r'<p class="share">.*?</p>', html, re.S).group(0)
+    hrefs = re.findall(r'href="([^"]+)"', share)
+    assert [href.split("?")[0] for href in hrefs] == [
+        "mailto:",
+        "https://bsky.app/intent/compose",
+        "https://mastodonshare.com/",
+        "https://www.linkedin.com/sharing/share-offsite/",
+        "https://www.facebook.com/sharer/sharer.php",
+        "https://x.com/intent/post",
+    ]
+    assert all("http%3A%2F%2Ftestserver%2Fletters%2Fwidgets%2F" in href for href in hrefs)
+    # Nothing of another site is loaded by the page: no script, image or frame.
+    assert not re.findall(r'<(?:script|img|iframe)[^>]+src="https?://(?!testserver)', html)
+
+
+def test_the_widget_shows_the_first_names_and_how_many_more(client, letter):
+    html = client.get("/letters/widgets/embed/").content.decode()
+    names = [html_module.unescape(n) for n in re.findall(r"<li dir=\"auto\">([^<]+)</li>", html)]
+    printed = [line.text for line in Publication.objects.get(letter=letter).lines()]
+    assert names == printed[: public_views.EMBED_NAMES]
+    assert f"<li>and {len(printed) - public_views.EMBED_NAMES} more</li>" in html
+
+
+def test_each_organization_page_has_its_own_feed(client):
+    org = OrganizationFactory(name="Association of Widget Makers", acronym="AWM")
+    other = OrganizationFactory(name="Gadget Council")
+    published_letter("spring", org, other, title="Spring letter")
+    published_letter("unsigned", other, title="A letter it did not sign")
+    page = client.get(page_url(org)).content.decode()
+    feed_url = reverse("public:organization_feed", args=[org.slug])
+    assert f'<link rel="alternate" type="application/atom+xml" href="{feed_url}"' in page
+    assert f'<a href="{feed_url}" type="application/atom+xml">' in page
+
+    response = client.get(feed_url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/atom+xml; charset=utf-8"
+    root = parse_feed(response)
+    assert root.find(f"{ATOM}title").text.endswith(
+        "letters signed by Association of Widget Makers (AWM)"
+    )
+    assert [entry.find(f"{ATOM}title").text for entry in entries(response)] == [
+        "Published: Spring letter"
+    ]
+    kept_off = OrganizationFactory(name="Quiet Council", public_page=False)
+    assert client.get(reverse("public:organization_feed", args=[kept_off.slug])).status_code == 404
+    assert client.get("/organizations/nobody/feed.atom").status_code == 404
