@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # SITE_URL says otherwise.
 PORT ?= 8000
 SITE_URL ?= http://127.0.0.1:$(PORT)
-DEV_ENV := DEBUG=1 TASKS_IMMEDIATE=0 SITE_URL=$(SITE_URL)
+DEV_ENV := DEBUG=1 TASKS_IMMEDIATE=0 SITE_URL=$(SITE_URL) EVENT_CHECKPOINTS=var/event-checkpoints.jsonl
 
 .PHONY: run serve test bench lint format clean
 

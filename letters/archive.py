@@ -199,7 +199,8 @@ def _filtered(
 
 
 def _searched(letters: QuerySet[LetterPage], query: str) -> Any:
-    """The letters newest first, narrowed to those holding every word of the query."""
+    """The letters newest first, narrowed to those holding every word of the query: those that
+    name it in their title or signatories first (the search weighs those fields double)."""
     ordered = (
         LetterPage.objects.filter(id__in=letters.values("id"))
         .order_by(*NEWEST_FIRST)
@@ -213,9 +214,17 @@ def _searched(letters: QuerySet[LetterPage], query: str) -> Any:
     words = " ".join(WORD.findall(query))
     # Wagtail's search sees one filter, on the page id (a FilterField of every page): the
     # filters it cannot express (signatures, a recipient's first line) are already applied.
-    return (
-        ordered.search(words, operator="and", order_by_relevance=False) if words else ordered.none()
-    )
+    if not words:
+        return ordered.none()
+    found = list(ordered.search(words, operator="and", order_by_relevance=False))
+    # Letters whose title or signatories hold every word come first, each part newest first.
+    return sorted(found, key=lambda letter: not _named(letter, words))
+
+
+def _named(letter: LetterPage, words: str) -> bool:
+    """Whether every word of the query stands in the letter's title or its signatories."""
+    named = f"{letter.title}\n{letter.signatory_search_text()}".casefold()
+    return all(word in named for word in words.casefold().split())
 
 
 def card(letter: LetterPage, letterhead: Letterhead) -> Card:

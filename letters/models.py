@@ -188,6 +188,9 @@ class LetterPage(RoutablePageMixin, Page):
         *Page.search_fields,
         index.SearchField("body"),
         index.SearchField("recipients"),
+        # Who signed, as the current version prints them (names, acronyms, individuals with their
+        # affiliations), weighed like the title.
+        index.SearchField("signatory_search_text", boost=2),
         # The archive orders its search results by date (letters/archive.py).
         index.FilterField("letter_date"),
     ]
@@ -250,6 +253,17 @@ class LetterPage(RoutablePageMixin, Page):
         if self.pk is None:
             return None
         return self.publications.order_by("-version").first()
+
+    def signatory_search_text(self) -> str:
+        """The signatories of the current version as words to search: each printed line and its
+        detail (a signer's title, an individual's affiliation); nothing before publication."""
+        versions = sorted(self.publications.all(), key=lambda p: p.version, reverse=True)
+        if not versions:
+            return ""
+        return "\n".join(
+            " ".join(part for part in (line.text, line.detail) if part)
+            for line in versions[0].lines()
+        )
 
     def signatory_lines(self) -> list[SignatoryLine]:
         """The signatories as printed, in the order the letter sets: frozen once published; until

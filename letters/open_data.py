@@ -31,6 +31,8 @@ class OpenData:
     # The widget: its address, and the height its iframe needs (it never scrolls).
     embed_path: str = ""
     embed_height: int = 0
+    # Where a copy of a version's PDF is checked: this, then its SHA-256 and a slash.
+    verify_path: str = ""
 
     @property
     def paths(self) -> list[str]:

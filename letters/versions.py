@@ -21,6 +21,7 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 from wagtail.models import Revision
+from wagtail.search import index as search_index
 
 from . import publishing
 from .caching import invalidate_public_pages
@@ -99,6 +100,9 @@ def publish_version(
     )
     publication.organizations.set(organization_ids)
     transaction.on_commit(partial(render_publication_pdf.enqueue, publication.pk))
+    # The archive's search finds the letter by the signatories this version prints: its index
+    # (in this database) is written in the same transaction.
+    search_index.insert_or_update_object(letter)
     invalidate_public_pages(letter=letter)
     return publication
 

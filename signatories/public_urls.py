@@ -8,7 +8,7 @@ from django.urls import path
 
 import coalition.core.converters  # noqa: F401  (registers unicode_slug)
 
-from . import public_views
+from . import public_views, verification
 
 app_name = "public"
 
@@ -20,6 +20,8 @@ urlpatterns = [
         name="organization_feed",
     ),
     path("letters/feed.atom", public_views.feed, name="feed"),
+    path("verify/", verification.verify, name="verify"),
+    path("verify/<str:sha256>/", verification.verified, name="verified"),
     path(
         "letters/<unicode_slug:slug>/signatories.csv",
         public_views.signatories_csv,

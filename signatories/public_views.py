@@ -108,6 +108,7 @@ def open_data(letter: LetterPage) -> OpenData:
         ],
         embed_path=reverse("public:embed", kwargs=slug),
         embed_height=EMBED_HEIGHT,
+        verify_path=reverse("public:verify"),
     )
 
 

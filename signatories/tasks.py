@@ -19,7 +19,7 @@ from coalition.core.deliveries import Outgoing
 from letters import text_diff
 from letters.models import Publication
 
-from . import selectors
+from . import checkpoints, selectors
 from .deadlines import describe_deadline, format_moment
 from .models import Action, Event, Invitation, Signature, SignOn
 
@@ -59,13 +59,20 @@ def _deadline_context(sign_on: SignOn) -> dict[str, str]:
 
 def _occasion(sign_on_id: int, actions: tuple[Action, ...], **about: int) -> str:
     """The latest event of these actions (about this row): "event 12", or "" if none is recorded."""
-    latest = (
+    latest = _latest_event(sign_on_id, actions, **about)
+    return f"event {latest[0]}" if latest is not None else ""
+
+
+def _latest_event(
+    sign_on_id: int, actions: tuple[Action, ...], **about: int
+) -> tuple[int, int, str] | None:
+    """The latest event of these actions (about this row): its id, number and keyed hash."""
+    return (
         Event.objects.filter(sign_on_id=sign_on_id, action__in=actions, **about)
         .order_by("-sequence")
-        .values_list("pk", flat=True)
+        .values_list("pk", "sequence", "hash")
         .first()
     )
-    return f"event {latest}" if latest is not None else ""
 
 
 @task(backend="background", queue_name="email")
@@ -180,12 +187,13 @@ def _signature_email(signature_id: int, kind: str) -> Outgoing | None:
     if signature.token_nonce and (signature.is_active or kind == "confirm"):
         token = selectors.signature_link_token(signature)
         link = emails.absolute_url(reverse("signatories:signature", args=[token]))
+    event = _latest_event(sign_on.pk, SIGNATURE_EMAILS[kind], signature_id=signature.pk)
     return Outgoing(
         name=f"signature-{kind.replace('_', '-')}",
         to=signature.signer_email,
         job=f"signature:{kind}",
         regarding=f"signature {signature.pk}",
-        occasion=_occasion(sign_on.pk, SIGNATURE_EMAILS[kind], signature_id=signature.pk),
+        occasion=f"event {event[0]}" if event is not None else "",
         topic=topic_of(sign_on),
         context={
             **_deadline_context(sign_on),
@@ -202,6 +210,10 @@ def _signature_email(signature_id: int, kind: str) -> Outgoing | None:
             "individual": signature.organization_id is None,
             "invited": signature.invitation_id is not None,
             "why": _why(signature),
+            # The record's head after this answer, kept by the signer outside the database: a
+            # later rewrite of the record cannot match it (signatories.checkpoints).
+            "record_event": event[1] if event is not None else None,
+            "record_head": event[2] if event is not None else "",
         },
     )
 
@@ -423,3 +435,13 @@ def _closed_email(sign_on_id: int) -> Outgoing | None:
             ),
         },
     )
+
+
+@task(backend="background")
+def keep_checkpoint(sign_on_id: int) -> bool:
+    """Append the sign-on's record head to the log outside the database (EVENT_CHECKPOINTS)."""
+    sign_on = SignOn.objects.filter(pk=sign_on_id).only("pk").first()
+    if sign_on is None:
+        return False
+    head_hash, sequence = selectors.chain_head(sign_on)
+    return checkpoints.append(checkpoints.Checkpoint(sign_on_id, sequence, head_hash))

@@ -29,10 +29,25 @@ def test_production_settings_pass_the_deployment_checks():
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="letters.example.org",
         CACHE_URL="redis://127.0.0.1:6379/1",
+        EVENT_CHECKPOINTS="/var/lib/letters-checkpoints/heads.jsonl",
     )
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_without_a_checkpoint_log_the_deployment_check_warns():
+    result = run_manage(
+        "check",
+        "--deploy",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="letters.example.org",
+        CACHE_URL="redis://127.0.0.1:6379/1",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "project.W001" in result.stderr + result.stdout
+    assert "EVENT_CHECKPOINTS is not set" in result.stderr + result.stdout
 
 
 def test_a_secret_key_is_required_when_debug_is_off():

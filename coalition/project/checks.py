@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 #: Settings that name, by dotted path, how the apps take part in each other's work.
@@ -36,3 +36,19 @@ def composition(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     )
                 )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def checkpoints(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """A record's head kept only in the database can be set back by whoever writes to it."""
+    if getattr(settings, "EVENT_CHECKPOINTS", ""):
+        return []
+    return [
+        Warning(
+            "EVENT_CHECKPOINTS is not set: the heads of the sign-ons' records are kept only in "
+            "the database, where a rewrite that removes the last events cannot be told.",
+            hint="Set EVENT_CHECKPOINTS to a file outside the database's reach (another volume, "
+            "or one whose lines are shipped elsewhere).",
+            id="project.W001",
+        )
+    ]

@@ -454,6 +454,10 @@ if env_bool("BEHIND_TLS_PROXY"):
 # when unset) and the limits on the signer pages, over the defaults in signatories/ratelimits.py,
 # as JSON: SIGN_ON_RATE_LIMITS='{"sign": "120/h/ip,20/h/link", "open_link": "20/h/ip,3/h/address"}'.
 EVENT_CHAIN_KEY = env_str("EVENT_CHAIN_KEY")
+# Where the worker appends each sign-on's record head, outside the database (a file on another
+# volume, or one shipped elsewhere); `verify_event_chains` compares with it. Unset: nowhere, and
+# the deploy check warns.
+EVENT_CHECKPOINTS = env_str("EVENT_CHECKPOINTS")
 try:
     SIGN_ON_RATE_LIMITS: dict[str, str] = json.loads(env_str("SIGN_ON_RATE_LIMITS") or "{}")
 except json.JSONDecodeError as error:

@@ -17,7 +17,7 @@ from wagtail.models import Page
 from coalition.crm.models import Contact, Organization, ProfileProposal
 from letters.models import Publication
 from signatories import selectors as sign_on_selectors
-from signatories.models import NEVER_CONFIRMED, Invitation, Signature, SignOn
+from signatories.models import NEVER_CONFIRMED, Event, Invitation, Signature, SignOn
 
 
 @dataclass
@@ -44,6 +44,10 @@ class HistoryEntry:
     answered_at: datetime.datetime
     # When it ended: withdrawn or rejected, else None.
     ended_at: datetime.datetime | None
+    # The answer's event in the sign-on's record, and the record's keyed hash after it: what the
+    # signer's email gave, to hold against the record later.
+    record_event: int | None = None
+    record_head: str = ""
 
 
 @dataclass
@@ -94,7 +98,10 @@ def overview(request: HttpRequest, contact: Contact) -> Overview:
         by_letter.setdefault(signature.letter_id, []).append(signature)
     result = Overview(organization=organization)
     result.open_requests = _open_requests(contact, by_letter)
-    result.history = [_history_entry(signature) for signature in reversed(signatures)]
+    answers = _answer_events(signatures)
+    result.history = [
+        _history_entry(signature, answers.get(signature.pk)) for signature in reversed(signatures)
+    ]
     result.published = _published(request, organization)
     result.proposals = list(
         ProfileProposal.objects.filter(organization=organization).order_by("-created_at", "-pk")[
@@ -142,7 +149,21 @@ def _open_requests(contact: Contact, by_letter: dict[int, list[Signature]]) -> l
     return requests
 
 
-def _history_entry(signature: Signature) -> HistoryEntry:
+def _answer_events(signatures: list[Signature]) -> dict[int, tuple[int, str]]:
+    """Each response's first event (the answer itself): its number and the hash after it."""
+    found: dict[int, tuple[int, str]] = {}
+    rows = (
+        Event.objects.filter(signature_id__in=[s.pk for s in signatures])
+        .order_by("signature_id", "sequence")
+        .values_list("signature_id", "sequence", "hash")
+    )
+    for signature_id, sequence, hash_after in rows:
+        if signature_id is not None:
+            found.setdefault(signature_id, (sequence, hash_after))
+    return found
+
+
+def _history_entry(signature: Signature, answer: tuple[int, str] | None) -> HistoryEntry:
     ended = None
     if signature.status == Signature.Status.WITHDRAWN:
         ended = signature.withdrawn_at
@@ -154,6 +175,8 @@ def _history_entry(signature: Signature) -> HistoryEntry:
         state_label=state_label(signature),
         answered_at=signature.created_at,
         ended_at=ended,
+        record_event=answer[0] if answer else None,
+        record_head=answer[1] if answer else "",
     )
 
 

@@ -14,7 +14,13 @@ from .audience import (
     people_to_invite,
     planned_invitations,
 )
-from .chain import chain_head, latest_events, sign_ons_with_broken_chains, verify_event_chain
+from .chain import (
+    chain_head,
+    checkpoint_log_problems,
+    latest_events,
+    sign_ons_with_broken_chains,
+    verify_event_chain,
+)
 from .chart import CHART_SERIES, CHART_SERIES_OF_COLUMN, Chart, response_chart
 from .links import (
     LETTER_TEXT_FIELDS,
@@ -36,10 +42,13 @@ from .open_link import (
 from .progress import Progress, desk_sign_ons, progress_of
 from .public import (
     current_publication,
+    current_version_of,
     current_versions_printing,
     latest_versions,
     public_letters,
     public_organization,
+    version_with_digest,
+    versions_after,
     versions_printing,
 )
 from .publications import (
@@ -127,9 +136,11 @@ __all__ = [
     "awaiting_response",
     "awaiting_response_in_order",
     "chain_head",
+    "checkpoint_log_problems",
     "closed_message",
     "correction",
     "current_publication",
+    "current_version_of",
     "current_versions_printing",
     "deadline_words",
     "describe_individual_response",
@@ -186,6 +197,8 @@ __all__ = [
     "unconfirmed_requests",
     "verify_event_chain",
     "version_to_announce",
+    "version_with_digest",
+    "versions_after",
     "versions_printing",
     "waiting_for_review",
 ]

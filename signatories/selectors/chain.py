@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from typing import Any
 
+from signatories import checkpoints
 from signatories.models import Event, Signature, SignOn
 
 
@@ -87,11 +88,31 @@ def sign_ons_with_broken_chains(
 ) -> dict[SignOn, list[str]]:
     """Sign-ons whose evidence no longer holds, with what is wrong: for the scheduled check."""
     found = {}
+    kept, _unreadable = checkpoints.latest()
     for sign_on in sign_ons if sign_ons is not None else SignOn.objects.all():
         problems = verify_event_chain(sign_on=sign_on)
+        if sign_on.pk in kept:
+            problems += _against_checkpoint(sign_on, kept[sign_on.pk])
         if problems:
             found[sign_on] = problems
     return found
+
+
+def _against_checkpoint(sign_on: SignOn, kept: checkpoints.Checkpoint) -> list[str]:
+    """The record against the latest head kept of it outside the database."""
+    at_sequence = (
+        Event.objects.filter(sign_on=sign_on, sequence=kept.sequence)
+        .values_list("hash", flat=True)
+        .first()
+    )
+    count = Event.objects.filter(sign_on=sign_on).count()
+    problem = checkpoints.disagreement(kept, count, at_sequence)
+    return [problem] if problem else []
+
+
+def checkpoint_log_problems() -> list[str]:
+    """Lines of the checkpoint log that are not this site's."""
+    return checkpoints.latest()[1]
 
 
 def latest_events(sign_on: SignOn, *, count: int = 50) -> list[Event]:

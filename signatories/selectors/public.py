@@ -69,3 +69,30 @@ def versions_printing(
     """Every published version of the site's public letters whose frozen list prints the
     organization, newest first: its own feed."""
     return _versions(root_path).filter(organizations=organization)[:limit]
+
+
+def version_with_digest(sha256: str) -> Publication | None:
+    """The published version of a live, public letter whose PDF has this SHA-256."""
+    return (
+        Publication.objects.select_related("letter")
+        .defer("signatories", "changes", "letter__body")
+        .filter(pdf_sha256=sha256, letter__in=LetterPage.objects.live().public())
+        .first()
+    )
+
+
+def versions_after(version: Publication) -> list[Publication]:
+    """The letter's versions published after this one, oldest first: the first superseded it."""
+    return list(
+        Publication.objects.filter(letter_id=version.letter_id, version__gt=version.version)
+        .defer("signatories", "changes")
+        .order_by("version")
+    )
+
+
+def current_version_of(version: Publication) -> Publication | None:
+    return (
+        Publication.objects.filter(letter_id=version.letter_id, is_current=True)
+        .defer("signatories", "changes")
+        .first()
+    )

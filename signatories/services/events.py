@@ -3,12 +3,16 @@
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.http import HttpRequest
 
 from coalition.crm.accounts import client_ip
+from signatories import tasks
 from signatories.models import Action, Event, Invitation, Signature, SignOn
 
 
@@ -100,4 +104,7 @@ def append_events(*, sign_on: SignOn, actor: Actor, specs: Sequence[EventSpec]) 
     Event.objects.bulk_create(events)
     sign_on.event_count, sign_on.last_event_hash = sequence, previous_hash
     SignOn.objects.filter(pk=sign_on.pk).update(event_count=sequence, last_event_hash=previous_hash)
+    # Once committed, the new head is also kept outside the database (signatories.checkpoints).
+    if getattr(settings, "EVENT_CHECKPOINTS", ""):
+        transaction.on_commit(partial(tasks.keep_checkpoint.enqueue, sign_on.pk))
     return events

@@ -189,6 +189,22 @@ def test_an_organizations_page(page: Page, live_server, audit, seed_letter):
     audit.assert_clean()
 
 
+def test_the_verification_pages(page: Page, live_server, audit, seed_letter):
+    visit(page, f"{live_server.url}/verify/")
+    audit.check("the verification form")
+    page.get_by_label("Or its SHA-256").fill("not a hash")
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("alert")).to_contain_text("A SHA-256 is 64 characters")
+    audit.check("the verification form with an error")
+    # Not found (404), and said so in words.
+    page.goto(f"{live_server.url}/verify/{'0' * 64}/")
+    expect(
+        page.get_by_role("heading", name="No letter published here has this PDF")
+    ).to_be_visible()
+    audit.check("a copy not recognised")
+    audit.assert_clean()
+
+
 def test_the_embeddable_widget(page: Page, live_server, audit, seed_letter):
     visit(page, f"{live_server.url}{seed_letter.url}embed/")
     audit.check("the widget")

@@ -545,3 +545,74 @@ def test_the_archive_renders_in_queries_that_do_not_grow_with_its_letters(
     html = response.content.decode()
     assert len(titles(html)) == 20
     assert html.count("3 signatories") == 20
+
+
+def signed_by(slug: str, on: datetime.date, *lines: tuple[str, str], **fields) -> LetterPage:
+    """A published letter that prints these (display name, detail) lines."""
+    page = make_letter(
+        slug=slug, title=fields.pop("title", slug), letter_date=on, live=False, **fields
+    )
+    for display_name, detail in lines:
+        if detail:  # an individual, with an affiliation
+            # Its line as an individual's prints: name, title, affiliation.
+            SignatureFactory(
+                letter=page,
+                organization=None,
+                display_name=f"{display_name}, 教授, {detail}",
+                signer_name=display_name,
+                signer_title="教授",
+                affiliation=detail,
+            )
+        else:
+            SignatureFactory(
+                letter=page,
+                organization=OrganizationFactory(name=display_name, acronym=""),
+                display_name=display_name,
+            )
+    return publish(page)
+
+
+@pytest.fixture
+def signed(db):
+    signed_by(
+        "ai-agenda",
+        datetime.date(2024, 3, 12),
+        ("Software & Information Industry Association (SIIA)", ""),
+        ("Consumer Technology Association (CTA)", ""),
+        ("Ελληνική Ένωση Επιχειρήσεων Λογισμικού", ""),
+        ("山田 花子", "東京大学"),
+        title="On the AI agenda",
+    )
+    # Newer, and names the same words in its body only.
+    signed_by(
+        "consumer-goods",
+        datetime.date(2025, 5, 1),
+        ("Widget Guild", ""),
+        title="On consumer goods",
+        body=[
+            {
+                "type": "paragraph",
+                "value": "<p>Consumer technology needs open standards; SIIA agrees.</p>",
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        # An acronym, a name, a name in Greek and an individual's affiliation in Japanese.
+        ("SIIA", ["On the AI agenda", "On consumer goods"]),
+        ("Consumer Technology", ["On the AI agenda", "On consumer goods"]),
+        ("Ελληνική", ["On the AI agenda"]),
+        ("東京大学", ["On the AI agenda"]),
+        # In the title of one and the body of the other: the title first.
+        ("consumer", ["On consumer goods", "On the AI agenda"]),
+        # Only in a body: as found, newest first.
+        ("standards", ["On consumer goods"]),
+    ],
+)
+def test_search_finds_letters_by_their_signatories_and_ranks_them_above_the_body(
+    client, signed, query, found
+):
+    assert titles(archive(client, f"?q={query}")) == found

@@ -88,6 +88,12 @@ def test_the_history_shows_what_it_signed_declined_and_withdrew_and_when(
     signed_on = date_format(timezone.localtime(signature.created_at), "j F Y")
     withdrawn_on = date_format(timezone.localtime(signature.withdrawn_at), "j F Y")
     assert re.search(rf">{signed_on}</time>; withdrawn <time [^>]*>{withdrawn_on}<", history)
+    # Each answer with its event in the record and the head after it, as the signer's email gave.
+    for sign_on in (first, second):
+        answer = sign_on.events.filter(signature__isnull=False).order_by("sequence").first()
+        assert f'event {answer.sequence}, then <code class="chain-head">{answer.hash}</code>' in (
+            history
+        )
 
 
 def test_the_published_letters_it_is_on_link_to_their_public_pages(
@@ -146,7 +152,8 @@ def test_the_organization_page_reads_the_same_number_of_queries_however_much_it_
         publish(letter)
 
     assert queries() == fewer
-    assert fewer <= 12  # two of them the header's: whether this person may open the admin
+    # Two of them the header's (whether this person may open the admin), one the answers' events.
+    assert fewer <= 13
 
 
 @pytest.mark.parametrize("name", PORTAL_URLS)
