@@ -5,7 +5,8 @@ Arguments are ids (JSON-serialisable). Each job reads the current state, checks 
 applies (someone may have answered while it waited in the queue), derives the link from the
 row's nonce and hands the email to `deliveries.deliver`, which sends it once however often the
 job runs, and queues the job again (with `retrying`, the delivery's id) while the mail server is
-away. Jobs change nothing and import no service: the services queue them.
+away. Jobs change nothing in the database and import no service: the services queue them. The
+one job that is no email, `keep_checkpoint`, appends a record's head to a log outside it.
 """
 
 import datetime
@@ -360,7 +361,6 @@ def send_version_email(
 def _version_email(signature_id: int, publication: Publication) -> Outgoing | None:
     signature = (
         Signature.objects.printable()
-        .select_related("sign_on", "organization")
         .filter(pk=signature_id, letter_id=publication.letter_id, publication_emails=True)
         .exclude(signer_email="")
         .first()
