@@ -194,6 +194,14 @@ class Filler:
         if ns in ("public", "portal"):
             on_letter = path.startswith("/letters/")
             values["slug"] = w.published.slug if on_letter else w.member_organization.slug
+            # The published version's PDF as /verify/ looks it up (a well-formed guess before the
+            # PDF is rendered).
+            values["sha256"] = (
+                w.published.publications.order_by("version")
+                .values_list("pdf_sha256", flat=True)
+                .first()
+                or "0" * 64
+            )
         if ns == "signatories":
             kind = "signature" if "/s/" in path else "open_link" if "/open/" in path else ""
             values["token"] = w.tokens[kind or "invitation"]
