@@ -655,3 +655,27 @@ def test_each_organization_page_has_its_own_feed(client):
     kept_off = OrganizationFactory(name="Quiet Council", public_page=False)
     assert client.get(reverse("public:organization_feed", args=[kept_off.slug])).status_code == 404
     assert client.get("/organizations/nobody/feed.atom").status_code == 404
+
+
+def test_an_organization_page_shows_its_logo(client):
+    from django.conf import settings
+    from django.core.files.images import ImageFile
+    from django.core.files.storage import default_storage
+    from wagtail.images import get_image_model
+
+    from tests.support.portal import png
+
+    logo = get_image_model().objects.create(
+        title="AWM logo", file=ImageFile(io.BytesIO(png()), name="awm.png")
+    )
+    org = OrganizationFactory(name="Association of Widget Makers", acronym="AWM", logo=logo)
+    plain = OrganizationFactory(name="Gadget Council")
+    published_letter("spring", org, plain, title="Spring letter")
+
+    page = client.get(page_url(org)).content.decode()
+    image = re.search(r'<img [^>]*class="organization-logo"[^>]*>', page).group(0)
+    assert 'alt="Association of Widget Makers (AWM)"' in image
+    # The rendition exists where the site serves its media from.
+    source = re.search(r'src="([^"]+)"', image).group(1)
+    assert default_storage.exists(source.removeprefix(settings.MEDIA_URL))
+    assert "organization-logo" not in client.get(page_url(plain)).content.decode()
