@@ -228,7 +228,7 @@ def _named(letter: LetterPage, words: str) -> bool:
 
 
 def card(letter: LetterPage, letterhead: Letterhead) -> Card:
-    publication = max(letter.publications.all(), key=lambda p: p.version, default=None)
+    publication = letter.latest_of_versions_read()
     return Card(
         letter=letter,
         printed_date=letter.printed_date(letterhead),

@@ -254,15 +254,18 @@ class LetterPage(RoutablePageMixin, Page):
             return None
         return self.publications.order_by("-version").first()
 
+    def latest_of_versions_read(self) -> "Publication | None":
+        """The latest version among those read with the letter (prefetched by a listing), or None."""
+        return max(self.publications.all(), key=lambda p: p.version, default=None)
+
     def signatory_search_text(self) -> str:
         """The signatories of the current version as words to search: each printed line and its
         detail (a signer's title, an individual's affiliation); nothing before publication."""
-        versions = sorted(self.publications.all(), key=lambda p: p.version, reverse=True)
-        if not versions:
+        latest = self.latest_of_versions_read()
+        if latest is None:
             return ""
         return "\n".join(
-            " ".join(part for part in (line.text, line.detail) if part)
-            for line in versions[0].lines()
+            " ".join(part for part in (line.text, line.detail) if part) for line in latest.lines()
         )
 
     def signatory_lines(self) -> list[SignatoryLine]:

@@ -47,11 +47,11 @@ class HashingUploadHandler(FileUploadHandler):
         super().__init__(request)
         self.hashed = hashed
 
-    def new_file(self, field_name: str, *args: Any, **kwargs: Any) -> None:
-        super().new_file(field_name, *args, **kwargs)
+    def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
+        super().new_file(field_name, file_name, *args, **kwargs)
         if field_name != "pdf":
             raise StopUpload(connection_reset=False)
-        self.hashed.arrived = bool(kwargs.get("file_name") or (args[0] if args else ""))
+        self.hashed.arrived = bool(file_name)  # a browser sends an empty name for no file
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         hashed = self.hashed
@@ -156,7 +156,8 @@ def verified(request: HttpRequest, sha256: str) -> HttpResponse:
             "sha256": sha256,
             "version": version,
             "superseded_by": later[0] if later else None,
-            "current": selectors.current_version_of(version) if version and later else version,
+            # The latest version is the current one.
+            "current": later[-1] if later else version,
             "verify_url": reverse("public:verify"),
         },
         status=200 if version is not None else 404,

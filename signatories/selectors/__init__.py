@@ -42,7 +42,6 @@ from .open_link import (
 from .progress import Progress, desk_sign_ons, progress_of
 from .public import (
     current_publication,
-    current_version_of,
     current_versions_printing,
     latest_versions,
     public_letters,
@@ -140,7 +139,6 @@ __all__ = [
     "closed_message",
     "correction",
     "current_publication",
-    "current_version_of",
     "current_versions_printing",
     "deadline_words",
     "describe_individual_response",

@@ -88,11 +88,3 @@ def versions_after(version: Publication) -> list[Publication]:
         .defer("signatories", "changes")
         .order_by("version")
     )
-
-
-def current_version_of(version: Publication) -> Publication | None:
-    return (
-        Publication.objects.filter(letter_id=version.letter_id, is_current=True)
-        .defer("signatories", "changes")
-        .first()
-    )
