@@ -173,3 +173,19 @@ def test_footnotes_print_with_the_markers_the_letter_has(
     assert ("1. 2." in notes) is numbered
     page = client.get(letter.url).content.decode()
     assert ('class="letter-footnotes marked"' in page) is not numbered
+
+
+def test_the_demos_seed_letter_with_logos_prints_on_three_pages_too(
+    client, seed_document, django_capture_on_commit_callbacks, tmp_path
+):
+    """Logos make a line no taller than a name does: the list still ends on page 3."""
+    from signatories.management.commands.load_demo import Command
+
+    demo = Command()
+    with django_capture_on_commit_callbacks(execute=True):
+        demo.letterhead()  # the demo's letterhead: its logo, address and footer
+        letter = demo.publish_seed(seed_document)
+    pdf = body(client.get(f"{letter.url}pdf/"))
+    assert "sig-logo" in client.get(letter.url).content.decode()  # it does print logos
+    assert len(PdfReader(__import__("io").BytesIO(pdf)).pages) == 3
+    assert "(USCIB)" in words(pdftotext(pdf, tmp_path).split("\f")[2])
