@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 # SITE_URL says otherwise.
 PORT ?= 8000
 SITE_URL ?= http://127.0.0.1:$(PORT)
-DEV_ENV := DEBUG=1 TASKS_IMMEDIATE=0 SITE_URL=$(SITE_URL) EVENT_CHECKPOINTS=var/event-checkpoints.jsonl
+DEV_ENV := DEBUG=1 TASKS_IMMEDIATE=0 SITE_URL=$(SITE_URL) EVENT_CHECKPOINTS=var/event-checkpoints.jsonl \
+	PDF_SIGNING_CERT=var/pdf-signing.p12
 
 .PHONY: run serve test bench lint format clean
 
@@ -40,6 +41,7 @@ check-libs-%: $(STAMP)
 run: check-libs-run
 	@mkdir -p var
 	$(DEV_ENV) $(PY) manage.py migrate --no-input
+	$(DEV_ENV) $(PY) manage.py development_certificate
 	$(DEV_ENV) $(PY) manage.py load_demo
 	@echo
 	@echo "Serving http://127.0.0.1:$(PORT)  (letters: http://127.0.0.1:$(PORT)/letters/, admin: http://127.0.0.1:$(PORT)/admin/)"

@@ -444,6 +444,9 @@ class Publication(models.Model):
     pdf = models.FileField(upload_to="letters/published/", blank=True)
     pdf_sha256 = models.CharField("PDF SHA-256", max_length=64, blank=True)
     pdf_size = models.PositiveIntegerField("PDF size in bytes", default=0)
+    # Whose signature the PDF carries, as its certificate's subject reads; blank: unsigned
+    # (no certificate was set when it was rendered: letters.signing).
+    pdf_signer = models.CharField("PDF signed by", max_length=500, blank=True)
     # The record the list came from, as it stood at publication: the head of the sign-on's event
     # chain (printed on the page and in the PDF's metadata, so that a later rewrite of the chain
     # no longer ends at it) and when the letter was circulated and the sign-on closed.

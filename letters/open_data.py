@@ -33,6 +33,9 @@ class OpenData:
     embed_height: int = 0
     # Where a copy of a version's PDF is checked: this, then its SHA-256 and a slash.
     verify_path: str = ""
+    # Each version's own verification page, which its PDF's QR code opens: "{version}" in it
+    # stands for the version's number.
+    verify_version_path: str = ""
 
     @property
     def paths(self) -> list[str]:

@@ -17,6 +17,8 @@ from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from weasyprint.urls import URLFetcher
 
     from .lines import SignatoryLine
@@ -98,27 +100,57 @@ def local_only_fetcher() -> "URLFetcher":
     return LocalOnlyFetcher()
 
 
-#: Every letter PDF is tagged for accessibility (PDF/UA-1); archives ask for "pdf/a-3b".
+#: Every letter PDF is tagged for accessibility (PDF/UA-1). "pdf/a-3b" is PDF/A-3b and PDF/UA-1
+#: in one file: the archival copy staff download, and every published version.
 DEFAULT_VARIANT = "pdf/ua-1"
-VARIANTS = ("pdf/ua-1", "pdf/a-3b")
+ARCHIVAL = "pdf/a-3b"
+VARIANTS = (DEFAULT_VARIANT, ARCHIVAL)
 
 
-def render_pdf(html: str, *, variant: str | None = None, custom_metadata: bool = False) -> bytes:
+@dataclasses.dataclass(frozen=True)
+class AssociatedFile:
+    """A file the PDF carries inside it (PDF/A-3's associated files), tied to the document."""
+
+    name: str
+    data: bytes
+    description: str
+    # ISO 32000-2, 7.11.3: "Data" is what the document presents, "Supplement" adds to it.
+    relationship: str = "Data"
+
+
+def render_pdf(
+    html: str,
+    *,
+    variant: str | None = None,
+    custom_metadata: bool = False,
+    attachments: "Sequence[AssociatedFile]" = (),
+) -> bytes:
     """Turn trusted, autoescaped HTML into a tagged PDF (PDF/UA-1 unless another variant is asked)."""
     # Imported here: WeasyPrint loads Pango, which the web process may never need.
-    from weasyprint import HTML
+    from weasyprint import HTML, Attachment
 
     variant = variant or DEFAULT_VARIANT
     if variant not in VARIANTS:
         raise ValueError(f"unknown PDF variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    if attachments and variant != ARCHIVAL:
+        raise ValueError("associated files are a PDF/A-3 feature: render them as pdf/a-3b")
     # Tags on every variant: PDF/A-3b does not require them, but screen readers still need them.
     options: dict[str, object] = {
         "pdf_variant": variant,
         "pdf_tags": True,
         "custom_metadata": custom_metadata,
+        "attachments": [
+            Attachment(
+                string=item.data,
+                name=item.name,
+                description=item.description,
+                relationship=item.relationship,
+            )
+            for item in attachments
+        ],
     }
     document = HTML(string=html, base_url=PDF_ORIGIN, url_fetcher=local_only_fetcher())
-    finisher = partial(_mend_for_standards, archival=variant.startswith("pdf/a"))
+    finisher = partial(_mend_for_standards, archival=variant == ARCHIVAL)
     return document.write_pdf(finisher=finisher, **options)
 
 
@@ -128,15 +160,27 @@ def letter_pdf_html(
     *,
     placeholders: bool = False,
     metadata: dict[str, str] | None = None,
+    verify_url: str = "",
 ) -> str:
-    """The HTML WeasyPrint turns into the letter's PDF; `metadata` adds entries to the PDF's info."""
+    """The HTML WeasyPrint turns into the letter's PDF; `metadata` adds entries to the PDF's info,
+    and `verify_url` prints where a copy is verified, with its QR code."""
     # The PDF is the letter as sent: the signatories' names do not link to this site's pages
     # (relative links would point at the fetcher's made-up origin, and WeasyPrint 70 gives a
     # link around a <span> a second annotation outside any Link tag, which PDF/UA-1 refuses).
     lines = [dataclasses.replace(line, url="") for line in lines]
     context = page.letter_context(lines, placeholders=placeholders)
     context["pdf_metadata"] = sorted((metadata or {}).items())
+    context["verify_url"] = verify_url
+    context["verify_qr"] = qr_code(verify_url) if verify_url else ""
     return render_to_string("letters/letter_pdf.html", context)
+
+
+def qr_code(url: str) -> str:
+    """A QR code of the address, as an SVG data URI: WeasyPrint draws it as vectors."""
+    import segno
+
+    svg: str = segno.make(url, error="m").svg_data_uri(border=0, scale=4, dark="#000")
+    return svg
 
 
 def render_letter_pdf(
@@ -146,10 +190,16 @@ def render_letter_pdf(
     variant: str | None = None,
     placeholders: bool = False,
     metadata: dict[str, str] | None = None,
+    verify_url: str = "",
+    attachments: "Sequence[AssociatedFile]" = (),
 ) -> bytes:
     """The PDF of a letter with the given signatory lines (placeholders stand in for none)."""
-    html = letter_pdf_html(page, lines, placeholders=placeholders, metadata=metadata)
-    return render_pdf(html, variant=variant, custom_metadata=bool(metadata))
+    html = letter_pdf_html(
+        page, lines, placeholders=placeholders, metadata=metadata, verify_url=verify_url
+    )
+    return render_pdf(
+        html, variant=variant, custom_metadata=bool(metadata), attachments=attachments
+    )
 
 
 def stored_letter_pdf(
@@ -198,6 +248,7 @@ def _mend_for_standards(document: Any, pdf: Any, *, archival: bool) -> None:
         _object(pdf, pdf.catalog["Metadata"]).compress = False
     if archival:
         _without_image_interpolation(pdf)
+        _declare_accessible(pdf)
     if "StructTreeRoot" in pdf.catalog:
         decorations = _decorations_out_of_the_tree(pdf)
         _untagged_content_as_artifacts(pdf, decorations)
@@ -259,6 +310,35 @@ def _elements(pdf: Any) -> list[Any]:
         for item in pdf.objects
         if isinstance(item, pydyf.Dictionary) and item.get("Type") == "/StructElem"
     ]
+
+
+# PDF/UA-1 names itself in the XMP metadata (pdfuaid:part); PDF/A allows a property outside its
+# predefined schemas only with an extension schema that declares it (PDF/A-1 6.7.8, kept by
+# PDF/A-3), so the archival file declares both in WeasyPrint's RDF.
+_ACCESSIBLE = b"""<rdf:Description rdf:about="" xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/">\
+<pdfuaid:part>1</pdfuaid:part></rdf:Description>
+<rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" \
+xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" \
+xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#"><pdfaExtension:schemas><rdf:Bag>\
+<rdf:li rdf:parseType="Resource">\
+<pdfaSchema:schema>PDF/UA Universal Accessibility Schema</pdfaSchema:schema>\
+<pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>\
+<pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix>\
+<pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource">\
+<pdfaProperty:name>part</pdfaProperty:name>\
+<pdfaProperty:valueType>Integer</pdfaProperty:valueType>\
+<pdfaProperty:category>internal</pdfaProperty:category>\
+<pdfaProperty:description>The part of ISO 14289 the file conforms to</pdfaProperty:description>\
+</rdf:li></rdf:Seq></pdfaSchema:property></rdf:li></rdf:Bag></pdfaExtension:schemas>\
+</rdf:Description>
+"""
+
+
+def _declare_accessible(pdf: Any) -> None:
+    """The archival file is PDF/UA-1 too: say so where both standards look."""
+    metadata = _object(pdf, pdf.catalog["Metadata"])
+    xml = b"".join(metadata.stream)
+    metadata.stream = [xml.replace(b"</rdf:RDF>", _ACCESSIBLE + b"</rdf:RDF>", 1)]
 
 
 def _without_image_interpolation(pdf: Any) -> None:

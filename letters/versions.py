@@ -10,24 +10,30 @@ letter's: nothing else writes them.
 import datetime
 import hashlib
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from wagtail.models import Revision
 from wagtail.search import index as search_index
 
-from . import publishing
+from . import publishing, signing
 from .caching import invalidate_public_pages
 from .lines import SignatoryLine
 from .models import LetterPage, Publication
-from .pdf import render_letter_pdf
+from .open_data import open_data_of
+from .pdf import ARCHIVAL, AssociatedFile, render_letter_pdf
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -107,12 +113,48 @@ def publish_version(
     return publication
 
 
+def version_files(publication: Publication) -> list[AssociatedFile]:
+    """What the version's PDF carries inside it: the app that gathered the list hands over its
+    files (its open-data list, the record it came from), as the LETTER_VERSION_FILES setting
+    names; none where no app does."""
+    provider = getattr(settings, "LETTER_VERSION_FILES", "")
+    if not provider:
+        return []
+    files: list[AssociatedFile] = import_string(provider)(publication)
+    return files
+
+
+def render_version_pdf(publication: Publication) -> signing.Signed:
+    """A version's PDF: PDF/A-3b and PDF/UA-1, its files inside, a QR code of the page that
+    verifies it, signed by the coalition where a certificate is set."""
+    letter = publication.revision.as_object()
+    live = publication.letter
+    check_path = open_data_of(live).verify_version_path
+    verify_url = settings.SITE_URL + check_path.format(version=publication.version)
+    pdf = render_letter_pdf(
+        letter,
+        publication.lines(),
+        variant=ARCHIVAL,
+        metadata=pdf_metadata(publication),
+        verify_url=verify_url if check_path else "",
+        attachments=version_files(publication),
+    )
+    what = "a correction" if publication.is_correction else "the letter"
+    return signing.sign(
+        pdf,
+        reason=f"Version {publication.version} of “{letter.title}”: {what} as published",
+        location=settings.SITE_URL + (live.url or ""),
+    )
+
+
 def attach_publication_pdf(*, publication: Publication) -> Publication:
-    """Render a publication's PDF once, from its revision and frozen list, and store its SHA-256."""
+    """Render a publication's PDF once, from its revision and frozen list, sign it and store it
+    with its SHA-256."""
     if publication.pdf:
         return publication
     letter = publication.revision.as_object()
-    pdf = render_letter_pdf(letter, publication.lines(), metadata=pdf_metadata(publication))
+    signed = render_version_pdf(publication)
+    pdf = signed.pdf
     with transaction.atomic():
         locked = Publication.objects.select_for_update().get(pk=publication.pk)
         if locked.pdf:
@@ -122,7 +164,8 @@ def attach_publication_pdf(*, publication: Publication) -> Publication:
         locked.pdf.save(name, ContentFile(pdf), save=False)
         locked.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
         locked.pdf_size = len(pdf)
-        locked.save(update_fields=["pdf", "pdf_sha256", "pdf_size"])
+        locked.pdf_signer = signed.signer
+        locked.save(update_fields=["pdf", "pdf_sha256", "pdf_size", "pdf_signer"])
         # The page shows the PDF's size and hash once it exists.
         invalidate_public_pages(letter=letter)
     return locked
@@ -138,10 +181,34 @@ def pdf_metadata(publication: Publication) -> dict[str, str]:
     }
 
 
+#: When a timestamp cannot be had, the render is tried again after a delay that doubles from a
+#: minute up to an hour, this many times in all; the page says the PDF is being prepared meanwhile.
+RENDER_ATTEMPTS = 12
+
+
 @task(backend="background", queue_name="pdf")
-def render_publication_pdf(publication_id: int) -> str:
-    """Render and store a published letter's PDF (in the worker: it takes seconds for long lists)."""
+def render_publication_pdf(publication_id: int, attempt: int = 1) -> str:
+    """Render and store a published letter's PDF (in the worker: it takes seconds for long lists).
+
+    A version's PDF is never rendered again once stored: when the time-stamping authority does
+    not answer, it is not stored without its timestamp, but tried again later."""
     publication = Publication.objects.filter(pk=publication_id).first()
     if publication is None:
         return "gone"
-    return attach_publication_pdf(publication=publication).pdf_sha256
+    try:
+        return attach_publication_pdf(publication=publication).pdf_sha256
+    except signing.SigningError as error:
+        if attempt >= RENDER_ATTEMPTS or not render_publication_pdf.get_backend().supports_defer:
+            raise
+        delay = datetime.timedelta(minutes=min(2 ** (attempt - 1), 60))
+        logger.warning(
+            "Version %s of letter %s: %s; trying again in %s",
+            publication.version,
+            publication.letter_id,
+            error,
+            delay,
+        )
+        render_publication_pdf.using(run_after=timezone.now() + delay).enqueue(
+            publication_id, attempt + 1
+        )
+        return f"retrying: {error}"

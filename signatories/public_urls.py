@@ -21,6 +21,11 @@ urlpatterns = [
     ),
     path("letters/feed.atom", public_views.feed, name="feed"),
     path("verify/", verification.verify, name="verify"),
+    path(
+        "verify/<unicode_slug:slug>/v<int:version>/",
+        verification.version_checked,
+        name="verify_version",
+    ),
     path("verify/<str:sha256>/", verification.verified, name="verified"),
     path(
         "letters/<unicode_slug:slug>/signatories.csv",

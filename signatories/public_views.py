@@ -14,7 +14,7 @@ import hashlib
 import io
 import uuid
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -109,6 +109,10 @@ def open_data(letter: LetterPage) -> OpenData:
         embed_path=reverse("public:embed", kwargs=slug),
         embed_height=EMBED_HEIGHT,
         verify_path=reverse("public:verify"),
+        # Reversed with a stand-in number, then opened up for letters.versions to fill in.
+        verify_version_path=reverse("public:verify_version", kwargs={**slug, "version": 1}).replace(
+            "/v1/", "/v{version}/"
+        ),
     )
 
 
@@ -173,30 +177,40 @@ SIGNATORY_COLUMNS = ["position", "line", "group", "detail", "organization_page"]
 LETTER_COLUMNS = ["letter_title", "letter_url", "version", "published_at"]
 
 
-def _signatory_rows(request: HttpRequest, publication: Publication) -> list[dict[str, Any]]:
+def signatory_rows(
+    absolute: Callable[[str], str], publication: Publication
+) -> list[dict[str, Any]]:
+    """A version's list as its open data gives it; `absolute` makes a path a full address."""
     return [
         {
             "position": position,
             "line": line.text,
             "group": line.group,
             "detail": line.detail,
-            "organization_page": request.build_absolute_uri(line.url) if line.url else None,
+            "organization_page": absolute(line.url) if line.url else None,
         }
         for position, line in enumerate(publication.lines(), start=1)
     ]
 
 
-def _letter_facts(request: HttpRequest, publication: Publication) -> dict[str, Any]:
+def letter_facts(letter_url: str, publication: Publication) -> dict[str, Any]:
     letter = publication.letter
-    url = _letter_url(request, letter)
     return {
         "title": letter.title,
-        "url": url,
+        "url": letter_url,
         "date": letter.letter_date.isoformat() if letter.letter_date else None,
         "version": publication.version,
         "published_at": publication.published_at.isoformat(),
-        "pdf": _pdf_url(url, publication.version),
+        "pdf": _pdf_url(letter_url, publication.version),
     }
+
+
+def _signatory_rows(request: HttpRequest, publication: Publication) -> list[dict[str, Any]]:
+    return signatory_rows(request.build_absolute_uri, publication)
+
+
+def _letter_facts(request: HttpRequest, publication: Publication) -> dict[str, Any]:
+    return letter_facts(_letter_url(request, publication.letter), publication)
 
 
 @require_safe

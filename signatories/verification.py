@@ -1,6 +1,8 @@
 """/verify/: anyone holding a copy of a letter's PDF, or its SHA-256, learns which letter and
-version it is, whether that version is current or was superseded (and by which correction), and
-the head of the sign-on's record when it was published.
+version it is, whether that version is current or was superseded (and by which correction),
+whether its signature is valid and whose it is, and the head of the sign-on's record when it was
+published, with what the file carries of that record checked against the site's. Each version
+also has a page of its own, which its PDF's QR code opens, giving the SHA-256 to compare.
 
 A dropped PDF is hashed as it arrives and never stored: no byte of it is kept, in memory or on
 disk, past the chunk being read; only its first bytes are looked at (a PDF begins "%PDF-").
@@ -11,8 +13,9 @@ import re
 from typing import Any
 
 from django import forms
+from django.core.cache import cache
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -21,9 +24,12 @@ from django.views.decorators.http import require_http_methods, require_safe
 from coalition.crm.accounts import client_ip
 from letters.models import Publication
 
-from . import ratelimits, selectors
+from . import proof, ratelimits, selectors
 from .errors import RateLimited
 
+# A version's file never changes, but the record it is checked against might: checked again
+# after this many seconds.
+PROOF_TTL = 600
 # The largest PDF a letter makes is a few megabytes; a copy larger than this is no letter of ours.
 MAX_PDF_BYTES = 50 * 1024 * 1024
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -144,10 +150,26 @@ def _page(
 @require_safe
 def verified(request: HttpRequest, sha256: str) -> HttpResponse:
     """What the site published with this SHA-256, if anything: the letter, the version, whether
-    it is current or which correction superseded it, and the record's head then."""
+    it is current or which correction superseded it, its signature and the record's head then."""
     if not SHA256.match(sha256):
         return _page(request, DigestForm({"sha256": sha256}), status=404)
     version = selectors.version_with_digest(sha256)
+    return _result(request, version, sha256)
+
+
+@require_safe
+def version_checked(request: HttpRequest, slug: str, version: int) -> HttpResponse:
+    """One version's page, which its PDF's QR code opens: the same facts, and the SHA-256 to
+    compare a copy with (the PDF cannot print its own)."""
+    found = selectors.published_version(slug, version)
+    if found is None:
+        raise Http404("No such version of a published letter.")
+    return _result(request, found, found.pdf_sha256, by_version=True)
+
+
+def _result(
+    request: HttpRequest, version: Publication | None, sha256: str, *, by_version: bool = False
+) -> HttpResponse:
     later: list[Publication] = selectors.versions_after(version) if version is not None else []
     return render(
         request,
@@ -155,10 +177,28 @@ def verified(request: HttpRequest, sha256: str) -> HttpResponse:
         {
             "sha256": sha256,
             "version": version,
+            "by_version": by_version,
             "superseded_by": later[0] if later else None,
             # The latest version is the current one.
             "current": later[-1] if later else version,
+            "proof": _proof_of(version) if version is not None else None,
             "verify_url": reverse("public:verify"),
         },
         status=200 if version is not None else 404,
     )
+
+
+def _proof_of(version: Publication) -> proof.Proof | None:
+    """What the version's stored PDF proves (the same bytes as the copy, by its SHA-256):
+    its signature by pyHanko's validator, its list against the printed one, its record against
+    the site's keyed chain. Kept in the cache for a while: validation takes a moment."""
+    if not version.pdf or not version.pdf_sha256:
+        return None
+    key = f"verify:proof:{version.pdf_sha256}"
+    found: proof.Proof | None = cache.get(key)
+    if found is None:
+        with version.pdf.open("rb") as file:
+            found = proof.read_proof(file.read(), on_site=True)
+        found.version = None  # the caller has it; a cached row would go stale
+        cache.set(key, found, PROOF_TTL)
+    return found

@@ -13,6 +13,7 @@ COMPOSED = (
     "LETTER_IMPORTER",
     "LETTER_OPEN_DATA",
     "LETTER_SIGNATORY_LINES",
+    "LETTER_VERSION_FILES",
 )
 
 
@@ -50,5 +51,35 @@ def checkpoints(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
             hint="Set EVENT_CHECKPOINTS to a file outside the database's reach (another volume, "
             "or one whose lines are shipped elsewhere).",
             id="project.W001",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def pdf_signing(app_configs: Any = None, **kwargs: Any) -> list[Warning | Error]:
+    """Published PDFs are signed with the coalition's certificate, when one is set and opens."""
+    from letters import signing
+
+    try:
+        found = signing.signer()
+    except signing.SigningError as error:
+        return [
+            Error(
+                str(error),
+                hint="Point PDF_SIGNING_CERT at the coalition's PKCS#12 file and set "
+                "PDF_SIGNING_PASSWORD to its password.",
+                id="project.E002",
+            )
+        ]
+    if found is not None:
+        return []
+    return [
+        Warning(
+            "PDF_SIGNING_CERT is not set: published letters' PDFs go out unsigned, and nobody "
+            "holding a copy can prove that the coalition published it.",
+            hint="Set PDF_SIGNING_CERT to the coalition's PKCS#12 file (with "
+            "PDF_SIGNING_PASSWORD), and PDF_TIMESTAMP_URL to an RFC 3161 time-stamping "
+            "authority.",
+            id="project.W002",
         )
     ]

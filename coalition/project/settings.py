@@ -294,6 +294,8 @@ LETTER_SIGNATORY_LINES = "signatories.selectors.letter_lines"
 # A letter's open data (its files, feeds and widget), mounted beside it by the sign-on app: the
 # letter's page links them, and the caches drop them with the page.
 LETTER_OPEN_DATA = "signatories.public_views.open_data"
+# ... and the files each version's PDF carries inside it (its list and the record it came from).
+LETTER_VERSION_FILES = "signatories.proof.version_files"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if env_str("CACHE_URL"):
@@ -469,6 +471,12 @@ if not isinstance(SIGN_ON_RATE_LIMITS, dict) or not all(
 
 # Letters
 LETTER_PDF_TIMEOUT = env_int("LETTER_PDF_TIMEOUT", 300)
+# The coalition's signature on each published version's PDF (letters.signing): a PKCS#12 file
+# and its password; an RFC 3161 time-stamping authority dates each signature when set. Unset:
+# versions are published unsigned, their pages say so and the deploy check warns.
+PDF_SIGNING_CERT = env_str("PDF_SIGNING_CERT")
+PDF_SIGNING_PASSWORD = env_str("PDF_SIGNING_PASSWORD")
+PDF_TIMESTAMP_URL = env_str("PDF_TIMESTAMP_URL")
 
 LOGGING = {
     "version": 1,

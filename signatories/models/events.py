@@ -94,6 +94,8 @@ class Event(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sign_on", "sequence"], name="event_sequence_unique"),
         ]
+        # A version's PDF names the head of the record it came from: found by it.
+        indexes = [models.Index(fields=["hash"], name="event_hash")]
 
     def __str__(self) -> str:
         return f"{self.sequence}. {self.action} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -118,3 +118,36 @@ def checkpoint_log_problems() -> list[str]:
 def latest_events(sign_on: SignOn, *, count: int = 50) -> list[Event]:
     """The sign-on's latest events, the newest first, each with its organization."""
     return list(sign_on.events.select_related("organization").order_by("-sequence")[:count])
+
+
+def events_up_to(head: str) -> list[Event]:
+    """The events of the sign-on whose chain reached `head`, from its first up to that one."""
+    last = Event.objects.filter(hash=head).only("sign_on_id", "sequence").first()
+    if last is None:
+        return []
+    return list(
+        Event.objects.filter(sign_on_id=last.sign_on_id, sequence__lte=last.sequence).order_by(
+            "sequence"
+        )
+    )
+
+
+def keyed_record_problems(chain: list[dict[str, Any]]) -> list[str]:
+    """A record as a PDF carries it against this site's: each event is one of the site's, with
+    the same hash, and that hash is the keyed digest of the event as the database holds it."""
+    if not chain:
+        return ["The record has no events."]
+    kept = events_up_to(str(chain[-1].get("hash", "")))
+    if not kept:
+        return ["The record's head is not the head of any sign-on's record on this site."]
+    problems = []
+    if len(kept) != len(chain):
+        problems.append(
+            f"The site's record has {len(kept)} events up to this head, not {len(chain)}."
+        )
+    for carried, event in zip(chain, kept, strict=False):
+        if carried.get("hash") != event.hash or carried.get("sequence") != event.sequence:
+            problems.append(f"Event {event.sequence} is not the site's event {event.sequence}.")
+        elif not event.hash_is_valid():
+            problems.append(f"Event {event.sequence} on the site no longer matches its keyed hash.")
+    return problems

@@ -88,3 +88,13 @@ def versions_after(version: Publication) -> list[Publication]:
         .defer("signatories", "changes")
         .order_by("version")
     )
+
+
+def published_version(slug: str, version: int) -> Publication | None:
+    """A version of the live, public letter with this slug."""
+    return (
+        Publication.objects.select_related("letter")
+        .defer("signatories", "changes", "letter__body")
+        .filter(version=version, letter__slug=slug, letter__in=LetterPage.objects.live().public())
+        .first()
+    )

@@ -56,7 +56,8 @@ def test_the_pdf_has_metadata_and_page_numbers(seed_pdf, tmp_path):
     reader = PdfReader(__import__("io").BytesIO(seed_pdf))
 
     assert reader.metadata["/Title"] == "Joint industry letter on the international AI agenda"
-    assert len(reader.attachments) == 0
+    # A letter published without a sign-on carries its list, and no record.
+    assert list(reader.attachments) == ["signatories.json"]
     pages = len(reader.pages)
     assert f"Page 1 of {pages}" in pdftotext(seed_pdf, tmp_path)
 

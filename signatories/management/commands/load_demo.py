@@ -18,6 +18,7 @@ from coalition.crm.models import Coalition, Contact, Membership, Organization, n
 from coalition.crm.portal.selectors import active_organizations
 from coalition.crm.services import create_organization
 from letters import demo as letters_demo
+from letters import signing
 from letters.models import Letterhead, LetterPage
 from letters.word_samples import sample_signed_letter_docx
 from signatories import demo as signatories_demo
@@ -73,6 +74,21 @@ class Command(BaseCommand):
             )
         self.portal_login()
         self.word_sample()
+        self.proof_note()
+
+    def proof_note(self) -> None:
+        """Where the published PDFs' signatures and contents are checked."""
+        path = signing.certificate_path()
+        signed = (
+            f"signed with a development certificate ({path}), with a QR code of their "
+            "verification page"
+            if path is not None
+            else "unsigned (PDF_SIGNING_CERT is not set)"
+        )
+        self.stdout.write(
+            f"Published PDFs are {signed}: drop one on {settings.SITE_URL}/verify/, or run "
+            "`manage.py verify_pdf FILE.pdf`."
+        )
 
     def word_sample(self) -> None:
         """A finished letter in Word, to try the import page with."""
