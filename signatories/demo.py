@@ -105,6 +105,9 @@ def _letter(
     return letter
 
 
+DEMO_GOAL = 25
+
+
 def load(stdout: "Output") -> None:
     """Open a sign-on on a demo letter, record a few responses and print links to try it."""
     coalition = Coalition.objects.filter(slug="digital-trade-coalition").first()
@@ -128,6 +131,11 @@ def load(stdout: "Output") -> None:
                 message="Please read the draft and respond by the deadline.",
                 show_signatories=True,
                 reminder_days=[7, 2, 1],
+                # "Publish when 25 organizations have signed": the tracker and the signers'
+                # pages show how near it is (fewer where the coalition has fewer members).
+                goal_organizations=min(
+                    DEMO_GOAL, coalition.memberships.filter(left_on__isnull=True).count()
+                ),
                 actor=actor,
             )
             sign_on = services.open_sign_on(sign_on=sign_on, actor=actor)

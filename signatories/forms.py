@@ -309,6 +309,27 @@ class OpenSignOnForm(forms.Form):
         help_text="Anyone with the link may ask; staff review every such signature. Where the "
         "letter accepts individuals, they sign through the same link.",
     )
+    goal_organizations = forms.IntegerField(
+        label="Goal: organizations signed",
+        required=False,
+        min_value=1,
+        max_value=10_000_000,
+        help_text="“Publish when 25 organizations have signed”. Empty for no goal. The tracker "
+        "and the signers' page show progress, and you are emailed once it is reached.",
+    )
+    goal_individuals = forms.IntegerField(
+        label="Goal: individuals signed",
+        required=False,
+        min_value=1,
+        max_value=10_000_000,
+        help_text="For letters that accept individuals. With both goals, both must be reached.",
+    )
+    publish_at_goal = forms.BooleanField(
+        label="When the goal is reached, close the sign-on and publish the letter by itself",
+        required=False,
+        help_text="Unticked, you are told and close and publish from the tracker yourself. "
+        "Signatures still waiting for your review keep it from being published.",
+    )
     reminder_days = forms.CharField(
         label="Reminder schedule",
         initial="7, 2",

@@ -438,6 +438,46 @@ def _closed_email(sign_on_id: int) -> Outgoing | None:
 
 
 @task(backend="background")
+def send_goal_email(sign_on_id: int, retrying: int | None = None) -> bool:
+    """Tell the staff member who opened a sign-on that it reached its goal."""
+    return deliveries.deliver(
+        _goal_email(sign_on_id), job=send_goal_email, args=(sign_on_id,), retrying=retrying
+    )
+
+
+def _goal_email(sign_on_id: int) -> Outgoing | None:
+    sign_on = SignOn.objects.select_related("letter", "created_by").filter(pk=sign_on_id).first()
+    if sign_on is None or sign_on.created_by is None or not sign_on.created_by.email:
+        return None
+    if sign_on.goal_reached_at is None:
+        return None
+    goal = selectors.goal_of(sign_on, selectors.tally(sign_on))
+    waiting = selectors.tally(sign_on).waiting_for_review if sign_on.status == "closed" else 0
+    return Outgoing(
+        name="sign-on-goal",
+        to=sign_on.created_by.email,
+        job="sign_on:goal",
+        regarding=f"sign-on {sign_on.pk}",
+        occasion=_occasion(sign_on.pk, (Action.GOAL_REACHED,)),
+        topic=topic_of(sign_on),
+        context={
+            "letter_title": sign_on.letter.title,
+            "staff_name": sign_on.created_by.get_full_name() or sign_on.created_by.email,
+            "reached_at": format_moment(sign_on.goal_reached_at),
+            "parts": goal.parts if goal is not None else [],
+            "status": sign_on.status,
+            "publish_at_goal": sign_on.publish_at_goal,
+            "waiting": waiting,
+            "letter_url": emails.absolute_url(sign_on.letter.url or "/"),
+            "why": "you opened this sign-on",
+            "tracker_url": emails.absolute_url(
+                reverse("signatories_admin:tracker", args=[sign_on.pk])
+            ),
+        },
+    )
+
+
+@task(backend="background")
 def keep_checkpoint(sign_on_id: int) -> bool:
     """Append the sign-on's record head to the log outside the database (EVENT_CHECKPOINTS)."""
     sign_on = SignOn.objects.filter(pk=sign_on_id).only("pk").first()

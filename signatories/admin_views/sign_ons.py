@@ -62,6 +62,9 @@ def open_sign_on(request: HttpRequest) -> HttpResponse:
                 auto_approve_authorized=data["auto_approve_authorized"],
                 show_signatories=data["show_signatories"],
                 reminder_days=data["reminder_days"],
+                goal_organizations=data["goal_organizations"],
+                goal_individuals=data["goal_individuals"],
+                publish_at_goal=data["publish_at_goal"],
                 actor=actor,
             )
             sign_on = services.open_sign_on(sign_on=sign_on, actor=actor)

@@ -29,6 +29,7 @@ def tracker(request: HttpRequest, pk: int) -> TemplateResponse:
             "deadline_words": selectors.deadline_words(sign_on),
             "reminder_schedule": services.describe_reminder_schedule(sign_on),
             "tally": counts,
+            "goal": selectors.goal_of(sign_on, counts),
             "columns": selectors.COLUMNS,
             "chart": selectors.response_chart(sign_on),
             "chart_series": selectors.CHART_SERIES,

@@ -103,6 +103,19 @@ class SignOn(models.Model):
         validators=[validate_reminder_days],
         help_text="Days before the deadline on which organizations that have not responded are reminded.",
     )
+    # A goal: "publish when 25 organizations have signed" (and/or so many individuals). Staff
+    # are told once every goal set is reached; with publish_at_goal, the sign-on then closes and
+    # the letter goes out by itself.
+    goal_organizations = models.PositiveIntegerField(
+        "goal: organizations signed", null=True, blank=True
+    )
+    goal_individuals = models.PositiveIntegerField(
+        "goal: individuals signed", null=True, blank=True
+    )
+    publish_at_goal = models.BooleanField(
+        "close and publish by itself when the goal is reached", default=False
+    )
+    goal_reached_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -150,6 +163,10 @@ class SignOn(models.Model):
         return [self.deadline - datetime.timedelta(days=day) for day in days]
 
     @property
+    def has_goal(self) -> bool:
+        return bool(self.goal_organizations or self.goal_individuals)
+
+    @property
     def publication(self) -> "Publication | None":
         """The latest published version of the letter, once this sign-on published it."""
         if self.status != self.Status.PUBLISHED:
@@ -166,6 +183,10 @@ class SignOn(models.Model):
             "open_link_token_hash": self.open_link_token_hash,
             "accepts_requests": self.accepts_requests,
             "auto_approve_authorized": self.auto_approve_authorized,
+            "goal_organizations": self.goal_organizations,
+            "goal_individuals": self.goal_individuals,
+            "publish_at_goal": self.publish_at_goal,
+            "goal_reached_at": self.goal_reached_at.isoformat() if self.goal_reached_at else None,
         }
 
 

@@ -264,9 +264,9 @@ def tally(sign_on: SignOn) -> Tally:
     )
 
 
-def signed_so_far(sign_on: SignOn) -> str:
+def signed_so_far(sign_on: SignOn, counted: "Tally | None" = None) -> str:
     """“3 organizations and 1 individual have signed so far.”, for signers who may see it."""
-    counts = tally(sign_on)
+    counts = counted or tally(sign_on)
     organizations = counts.printed_organizations
     individuals = counts.printed - organizations
     parts = [f"{organizations} organization{'s' if organizations != 1 else ''}"]
@@ -274,3 +274,45 @@ def signed_so_far(sign_on: SignOn) -> str:
         parts.append(f"{individuals} individual{'s' if individuals != 1 else ''}")
     verb = "has" if counts.printed == 1 else "have"
     return f"{' and '.join(parts)} {verb} signed so far."
+
+
+@dataclass(frozen=True)
+class GoalPart:
+    label: str  # "organizations", "individuals"
+    signed: int
+    goal: int
+
+    @property
+    def reached(self) -> bool:
+        return self.signed >= self.goal
+
+    @property
+    def percent(self) -> int:
+        return min(100, self.signed * 100 // self.goal) if self.goal else 100
+
+
+@dataclass(frozen=True)
+class Goal:
+    """How far a sign-on is from its goal, in the tally's numbers: what prints now."""
+
+    parts: list[GoalPart]
+
+    @property
+    def reached(self) -> bool:
+        return bool(self.parts) and all(part.reached for part in self.parts)
+
+
+def goal_of(sign_on: SignOn, counted: Tally) -> Goal | None:
+    """The sign-on's goal and its progress, from the tally every count comes from; None if it
+    has none."""
+    if not sign_on.has_goal:
+        return None
+    parts = []
+    if sign_on.goal_organizations:
+        parts.append(
+            GoalPart("organizations", counted.printed_organizations, sign_on.goal_organizations)
+        )
+    if sign_on.goal_individuals:
+        individuals = counted.printed - counted.printed_organizations
+        parts.append(GoalPart("individuals", individuals, sign_on.goal_individuals))
+    return Goal(parts)

@@ -12,6 +12,7 @@ from signatories.selectors import audience_organizations
 
 from .after_deadline import add_signatory, retract_signature
 from .events import Actor
+from .goals import reach_goal
 from .open_link import close_open_link, issue_open_link, request_to_sign, sign_as_individual
 from .publications import (
     publish_correction,
@@ -83,6 +84,7 @@ __all__ = [
     "publish_correction",
     "publish_letter",
     "publish_sign_on",
+    "reach_goal",
     "recirculate_sign_on",
     "reconfirm_signature",
     "record_invitation_opened",

@@ -39,6 +39,7 @@ class SignOnFields(TypedDict, total=False):
     revision: Revision
     previous_revision_id: int | None
     text_hash: str
+    goal_reached_at: datetime.datetime
 
 
 class InvitationFields(TypedDict, total=False):
@@ -296,7 +297,23 @@ def transition(
         # The letter's hold says the sign-on's status (letters.publishing reads it).
         keep_hold(sign_on.letter)
     queue(notify)
+    if _may_reach_goal(sign_on, changes):
+        # Imported here: the goal's job closes and publishes through the services built on this.
+        from .goals import reach_goal
+
+        queue([(reach_goal, (sign_on.pk,))])
     return subject
+
+
+def _may_reach_goal(sign_on: SignOn, changes: Sequence["Change"]) -> bool:
+    """A signature approved in a sign-on whose goal is not reached yet (read from the locked
+    row: no query)."""
+    if not sign_on.has_goal or sign_on.goal_reached_at is not None:
+        return False
+    return any(
+        isinstance(change.subject, Signature) and change.subject.status == Signature.Status.APPROVED
+        for change in changes
+    )
 
 
 def record(

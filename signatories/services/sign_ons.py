@@ -44,9 +44,13 @@ def create_sign_on(
     auto_approve_authorized: bool = True,
     show_signatories: bool = False,
     reminder_days: list[int] | None = None,
+    goal_organizations: int | None = None,
+    goal_individuals: int | None = None,
+    publish_at_goal: bool = False,
 ) -> SignOn:
     """Create a draft sign-on that circulates an approved revision of a letter, frozen with its hash."""
     letter = _letter_to_circulate(revision)
+    _check_goal(letter, goal_organizations, goal_individuals, publish_at_goal)
     if deadline <= timezone.now():
         raise SignOnError("The deadline must be in the future.", field="deadline")
     coalitions, tiers, organizations = list(coalitions), list(tiers), list(organizations)
@@ -70,6 +74,9 @@ def create_sign_on(
         auto_approve_authorized=auto_approve_authorized,
         show_signatories=show_signatories,
         reminder_days=sorted(reminder_days, reverse=True),
+        goal_organizations=goal_organizations or None,
+        goal_individuals=goal_individuals or None,
+        publish_at_goal=publish_at_goal,
         created_by=actor.user,
     )
     _save_only_sign_on(sign_on, letter)
@@ -92,6 +99,11 @@ def create_sign_on(
             "organizations": [o.pk for o in organizations],
             "recipients": recipients,
             "reminder_days": sign_on.reminder_days,
+            "goal": {
+                "organizations": sign_on.goal_organizations,
+                "individuals": sign_on.goal_individuals,
+                "publish": sign_on.publish_at_goal,
+            },
             "scheduled_publication_cancelled": bool(unscheduled),
         },
     )
@@ -159,6 +171,35 @@ def open_sign_on(*, sign_on: SignOn, actor: Actor) -> SignOn:
         )
         invite_people(held.sign_on, list(audience), actor=actor)
     return held.sign_on
+
+
+#: A goal beyond this is a typo: no letter we know of gathered more.
+LARGEST_GOAL = 10_000_000
+
+
+def _check_goal(
+    letter: LetterPage,
+    organizations: int | None,
+    individuals: int | None,
+    publish: bool,
+) -> None:
+    for field, value in (("goal_organizations", organizations), ("goal_individuals", individuals)):
+        if value is not None and not 0 <= value <= LARGEST_GOAL:
+            raise SignOnError(
+                f"A goal is a whole number from 1 to {LARGEST_GOAL:,}; empty for none.",
+                field=field,
+            )
+    if individuals and not letter.accepts_individuals:
+        raise SignOnError(
+            "The letter does not accept individuals' signatures: set a goal of organizations, "
+            "or let the letter accept individuals first.",
+            field="goal_individuals",
+        )
+    if publish and not (organizations or individuals):
+        raise SignOnError(
+            "Set a goal of organizations or individuals to publish when it is reached.",
+            field="publish_at_goal",
+        )
 
 
 def timed_jobs(sign_on: SignOn) -> list[Notification]:

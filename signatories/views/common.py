@@ -40,8 +40,12 @@ def letter_context(request: HttpRequest, sign_on: SignOn) -> dict[str, Any]:
     """The circulated revision as the signer reads it, with who signed so far if staff allow."""
     title, html = circulated_letter(request, sign_on)
     context: dict[str, Any] = {"letter_title": title, "letter_html": html}
-    if sign_on.show_signatories:
-        context["signed_so_far"] = selectors.signed_so_far(sign_on)
+    if sign_on.show_signatories or sign_on.has_goal:
+        counted = selectors.tally(sign_on)
+        if sign_on.show_signatories:
+            context["signed_so_far"] = selectors.signed_so_far(sign_on, counted)
+        # Progress towards the goal is shown to every signer: how near the letter is to going out.
+        context["goal"] = selectors.goal_of(sign_on, counted)
     return context
 
 

@@ -52,8 +52,9 @@ from letters.models import LetterPage, Publication
 from letters.services import approve_for_circulation
 from letters.versions import render_publication_pdf
 from signatories import selectors
-from signatories.models import Invitation, Signature, SignOn
+from signatories.models import Action, Invitation, Signature, SignOn
 from signatories.portal.selectors import overview
+from signatories.services import Actor
 from signatories.services.holds import hold_for
 from tests.factories import ContactFactory, OrganizationFactory, StaffFactory
 from tests.support.forms import press, submit
@@ -77,6 +78,8 @@ settings.register_profile(
 PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
+# What the examples reached, across the run: a rule never reached would prove nothing.
+SEEN: Counter[str] = Counter()
 # Names strangers type through the open link: new ones, one twice in other spellings, and one of
 # the members' (who was invited, and is refused there).
 REQUESTED_NAMES = [
@@ -164,15 +167,23 @@ class SignOnMachine(RuleBasedStateMachine):
 
     # -- The world -------------------------------------------------------------------------
 
-    @initialize()
-    def open_a_sign_on(self) -> None:
+    @initialize(publish_at_goal=st.booleans())
+    def open_a_sign_on(self, publish_at_goal: bool) -> None:
         self.staff = StaffFactory(username="staff", email="staff@example.org")
         self.staff_client = Client(raise_request_exception=False)
         self.staff_client.force_login(self.staff)
         self.public = Client(raise_request_exception=False)
         self.members = make_members(4)
         with self.after_commit() as callbacks:
-            sign_on = open_new_sign_on(self.members, days=10)
+            # With a goal of 2 organizations: reached (or not) amid everything else, closing
+            # and publishing by itself in half the examples.
+            sign_on = open_new_sign_on(
+                self.members,
+                days=10,
+                actor=Actor(user=self.staff, label="staff"),
+                goal_organizations=2,
+                publish_at_goal=publish_at_goal,
+            )
         self.run(callbacks)
         self.sign_on_id, self.letter_id = sign_on.pk, sign_on.letter_id
         self.tracker = reverse("signatories_admin:tracker", args=[sign_on.pk])
@@ -498,6 +509,20 @@ class SignOnMachine(RuleBasedStateMachine):
         self.check_versions()
         self.check_hold(sign_on)
         self.check_emails()
+        self.check_goal(sign_on, counts)
+
+    def check_goal(self, sign_on: SignOn, counts: selectors.Tally) -> None:
+        """The goal is recorded reached once, when it was; by itself, the sign-on then closed."""
+        goal = selectors.goal_of(sign_on, counts)
+        assert goal is not None
+        recorded = sign_on.events.filter(action=Action.GOAL_REACHED).count()
+        assert recorded == (1 if sign_on.goal_reached_at else 0)
+        if sign_on.goal_reached_at is not None:
+            SEEN["goal reached"] += 1
+            if sign_on.publish_at_goal:
+                assert sign_on.status != SignOn.Status.OPEN, "reached, and still open"
+        elif sign_on.status == SignOn.Status.OPEN:
+            assert not goal.reached, "the goal was reached and nobody was told"
 
     def check_hold(self, sign_on: SignOn) -> None:
         """The letter's hold on Wagtail's own doors says what its sign-on and versions say now."""
@@ -589,4 +614,6 @@ def test_every_sequence_of_a_sign_on_keeps_its_invariants() -> None:
         if os.environ.get("HYPOTHESIS_PROFILE")
         else settings(PROFILE, max_examples=examples())
     )
+    SEEN.clear()
     run_state_machine_as_test(SignOnMachine, settings=chosen)
+    assert SEEN["goal reached"], "no example reached the sign-on's goal"
