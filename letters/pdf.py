@@ -161,9 +161,11 @@ def letter_pdf_html(
     placeholders: bool = False,
     metadata: dict[str, str] | None = None,
     verify_url: str = "",
+    marking: str = "",
 ) -> str:
     """The HTML WeasyPrint turns into the letter's PDF; `metadata` adds entries to the PDF's info,
-    and `verify_url` prints where a copy is verified, with its QR code."""
+    `verify_url` prints where a copy is verified, with its QR code, and `marking` heads every
+    page ("Embargoed until …")."""
     # The PDF is the letter as sent: the signatories' names do not link to this site's pages
     # (relative links would point at the fetcher's made-up origin, and WeasyPrint 70 gives a
     # link around a <span> a second annotation outside any Link tag, which PDF/UA-1 refuses).
@@ -171,6 +173,7 @@ def letter_pdf_html(
     context = page.letter_context(lines, placeholders=placeholders)
     context["pdf_metadata"] = sorted((metadata or {}).items())
     context["verify_url"] = verify_url
+    context["marking"] = marking
     context["verify_qr"] = qr_code(verify_url) if verify_url else ""
     return render_to_string("letters/letter_pdf.html", context)
 
@@ -192,10 +195,16 @@ def render_letter_pdf(
     metadata: dict[str, str] | None = None,
     verify_url: str = "",
     attachments: "Sequence[AssociatedFile]" = (),
+    marking: str = "",
 ) -> bytes:
     """The PDF of a letter with the given signatory lines (placeholders stand in for none)."""
     html = letter_pdf_html(
-        page, lines, placeholders=placeholders, metadata=metadata, verify_url=verify_url
+        page,
+        lines,
+        placeholders=placeholders,
+        metadata=metadata,
+        verify_url=verify_url,
+        marking=marking,
     )
     return render_pdf(
         html, variant=variant, custom_metadata=bool(metadata), attachments=attachments

@@ -27,6 +27,14 @@ urlpatterns = [
     path("<int:pk>/open-link/", admin_views.issue_open_link, name="issue_open_link"),
     path("<int:pk>/open-link/close/", admin_views.close_open_link, name="close_open_link"),
     path("<int:pk>/publish/", admin_views.publish, name="publish"),
+    path("<int:pk>/embargo/", admin_views.embargo, name="embargo"),
+    path("<int:pk>/embargo/lift/", admin_views.lift_embargo, name="lift_embargo"),
+    path("<int:pk>/embargo/press/", admin_views.add_press_preview, name="add_press_preview"),
+    path(
+        "<int:pk>/embargo/press/<int:preview_pk>/revoke/",
+        admin_views.revoke_press_preview,
+        name="revoke_press_preview",
+    ),
     path("letters/<int:letter_pk>/corrections/", admin_views.corrections, name="corrections"),
     path(
         "letters/<int:letter_pk>/corrections/publish/",

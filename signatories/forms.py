@@ -491,3 +491,28 @@ class ApproveForm(StaffForm):
         help_text="Needed only for a signature held for reconfirmation when the sign-on closed.",
     )
     texts = {"note": (True, "")}
+
+
+class EmbargoForm(forms.Form):
+    """When a letter under embargo is published, in the site's time zone."""
+
+    until = forms.DateTimeField(
+        label="Publish at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="In the site's time zone. The worker publishes the letter then: its page, its "
+        "PDF without the mark, the feed and the emails.",
+    )
+
+
+class PressPreviewForm(forms.Form):
+    """A press contact who reads the letter before its embargo ends, through their own link."""
+
+    name = forms.CharField(label="Name", max_length=200)
+    email = forms.EmailField(label="Email", max_length=254)
+    outlet = forms.CharField(label="Publication or outlet", max_length=200, required=False)
+
+    def clean_name(self) -> str:
+        return " ".join(self.cleaned_data["name"].split())
+
+    def clean_email(self) -> str:
+        return str(self.cleaned_data["email"]).strip().lower()

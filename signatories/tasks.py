@@ -478,6 +478,42 @@ def _goal_email(sign_on_id: int) -> Outgoing | None:
 
 
 @task(backend="background")
+def send_press_preview(preview_id: int, retrying: int | None = None) -> bool:
+    """Email a press contact their own link to an embargoed letter."""
+    return deliveries.deliver(
+        _press_preview_email(preview_id),
+        job=send_press_preview,
+        args=(preview_id,),
+        retrying=retrying,
+    )
+
+
+def _press_preview_email(preview_id: int) -> Outgoing | None:
+    preview = selectors.press_preview_to_send(preview_id)
+    if preview is None:
+        return None  # revoked, or published meanwhile: the link would not open
+    embargo = preview.embargo
+    sign_on = embargo.sign_on
+    return Outgoing(
+        name="press-preview",
+        to=preview.email,
+        job="embargo:press",
+        regarding=f"press preview {preview.pk}",
+        occasion="",
+        topic=topic_of(sign_on),
+        context={
+            "name": preview.name,
+            "letter_title": sign_on.letter.title,
+            "until": format_moment(embargo.until),
+            "url": emails.absolute_url(
+                reverse("signatories:press_preview", args=[selectors.press_link_token(preview)])
+            ),
+            "why": "the coalition chose to show you this letter before it is published",
+        },
+    )
+
+
+@task(backend="background")
 def keep_checkpoint(sign_on_id: int) -> bool:
     """Append the sign-on's record head to the log outside the database (EVENT_CHECKPOINTS)."""
     sign_on = SignOn.objects.filter(pk=sign_on_id).only("pk").first()

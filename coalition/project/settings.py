@@ -280,6 +280,8 @@ TASKS = {
 WORKER_CHORES: list[tuple[str, float, str]] = [
     # Uploads of Word imports nobody finished: gone within a day and an hour.
     ("deleting abandoned import uploads", 3600, "letters.services.delete_stale_imports"),
+    # Letters under embargo whose moment passed, should their queued job have been lost.
+    ("publishing embargoed letters", 60, "signatories.services.embargoes.release_due_embargoes"),
 ]
 
 # How the apps take part in each other's work, named here where the project composes them (the

@@ -4,6 +4,7 @@ corrections. Each view finds what it acts on through `selectors`, calls one serv
 the service's refusal through `common.showing_refusal`."""
 
 from .corrections import corrections, publish_correction, retract
+from .embargoes import add_press_preview, embargo, lift_embargo, revoke_press_preview
 from .exports import export
 from .review import approve, approve_ticked, correct_display_name, reject, review
 from .sign_on_changes import cancel, close, deadline, invite, publish, recirculate, remind
@@ -11,6 +12,7 @@ from .sign_ons import close_open_link, index, issue_open_link, open_sign_on
 from .tracker import tracker
 
 __all__ = [
+    "add_press_preview",
     "approve",
     "approve_ticked",
     "cancel",
@@ -19,10 +21,12 @@ __all__ = [
     "correct_display_name",
     "corrections",
     "deadline",
+    "embargo",
     "export",
     "index",
     "invite",
     "issue_open_link",
+    "lift_embargo",
     "open_sign_on",
     "publish",
     "publish_correction",
@@ -31,5 +35,6 @@ __all__ = [
     "remind",
     "retract",
     "review",
+    "revoke_press_preview",
     "tracker",
 ]

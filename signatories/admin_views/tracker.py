@@ -30,6 +30,7 @@ def tracker(request: HttpRequest, pk: int) -> TemplateResponse:
             "reminder_schedule": services.describe_reminder_schedule(sign_on),
             "tally": counts,
             "goal": selectors.goal_of(sign_on, counts),
+            **_embargo_context(sign_on),
             "columns": selectors.COLUMNS,
             "chart": selectors.response_chart(sign_on),
             "chart_series": selectors.CHART_SERIES,
@@ -73,3 +74,11 @@ def _note(event: Event) -> str:
     if event.action == Action.DEADLINE_NOTIFIED:
         return "emailed the new deadline"
     return ""
+
+
+def _embargo_context(sign_on: SignOn) -> dict[str, object]:
+    embargo = selectors.active_embargo(sign_on) if sign_on.status == SignOn.Status.CLOSED else None
+    return {
+        "embargo": embargo,
+        "embargo_until": format_moment(embargo.until) if embargo else "",
+    }

@@ -1,6 +1,7 @@
 """The sign-on app's tables, a module by aggregate: sign-ons with their invitations, signatures,
 and the event chain that records every change to them."""
 
+from .embargoes import Embargo, PressPreview, PreviewAccess
 from .events import Action, Event, EventQuerySet
 from .sign_ons import (
     MAX_REMINDERS,
@@ -16,9 +17,12 @@ __all__ = [
     "MAX_REMINDERS",
     "NEVER_CONFIRMED",
     "Action",
+    "Embargo",
     "Event",
     "EventQuerySet",
     "Invitation",
+    "PressPreview",
+    "PreviewAccess",
     "SignOn",
     "Signature",
     "SignatureQuerySet",

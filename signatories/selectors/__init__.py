@@ -24,6 +24,15 @@ from .chain import (
     verify_event_chain,
 )
 from .chart import CHART_SERIES, CHART_SERIES_OF_COLUMN, Chart, response_chart
+from .embargoes import (
+    active_embargo,
+    due_embargoes,
+    embargo_of,
+    find_press_preview,
+    press_link_token,
+    press_preview_to_send,
+    press_previews,
+)
 from .links import (
     LETTER_TEXT_FIELDS,
     find_invitation,
@@ -133,6 +142,7 @@ __all__ = [
     "ReviewItem",
     "Row",
     "Tally",
+    "active_embargo",
     "active_individual",
     "active_organizations_among",
     "active_response",
@@ -152,8 +162,11 @@ __all__ = [
     "describe_individual_response",
     "describe_response",
     "desk_sign_ons",
+    "due_embargoes",
+    "embargo_of",
     "events_up_to",
     "find_invitation",
+    "find_press_preview",
     "find_sign_on_by_open_link",
     "find_signature",
     "goal_of",
@@ -175,6 +188,9 @@ __all__ = [
     "page_responses",
     "people_to_invite",
     "planned_invitations",
+    "press_link_token",
+    "press_preview_to_send",
+    "press_previews",
     "printable_in_order",
     "printable_lines",
     "printable_signatures",

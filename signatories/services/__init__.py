@@ -11,6 +11,15 @@ from signatories.errors import (
 from signatories.selectors import audience_organizations
 
 from .after_deadline import add_signatory, retract_signature
+from .embargoes import (
+    add_press_preview,
+    embargo_sign_on,
+    move_embargo,
+    record_preview_access,
+    release_due_embargoes,
+    release_embargo,
+    revoke_press_preview,
+)
 from .events import Actor
 from .goals import reach_goal
 from .open_link import close_open_link, issue_open_link, request_to_sign, sign_as_individual
@@ -62,6 +71,7 @@ __all__ = [
     "ResponsesClosed",
     "SignOnError",
     "TransitionNotAllowed",
+    "add_press_preview",
     "add_signatory",
     "approve_signature",
     "approve_signatures",
@@ -77,9 +87,11 @@ __all__ = [
     "create_sign_on",
     "decline_letter",
     "describe_reminder_schedule",
+    "embargo_sign_on",
     "forward_invitation",
     "invite_organizations",
     "issue_open_link",
+    "move_embargo",
     "open_sign_on",
     "publish_correction",
     "publish_letter",
@@ -88,12 +100,16 @@ __all__ = [
     "recirculate_sign_on",
     "reconfirm_signature",
     "record_invitation_opened",
+    "record_preview_access",
     "record_publication",
     "reject_signature",
     "reject_signatures",
+    "release_due_embargoes",
+    "release_embargo",
     "reminder_recipients",
     "request_to_sign",
     "retract_signature",
+    "revoke_press_preview",
     "send_due_reminders",
     "send_reminders",
     "set_publication_emails",

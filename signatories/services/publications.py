@@ -17,6 +17,7 @@ from letters import publishing, versions
 from letters.lines import SignatoryLine
 from letters.models import LetterPage, Publication
 from signatories import selectors, tasks
+from signatories.deadlines import format_moment
 from signatories.errors import SignOnError, TransitionNotAllowed
 from signatories.inputs import StaffText
 from signatories.models import Action, Signature, SignOn
@@ -26,13 +27,21 @@ from .events import Actor
 from .holds import hold_for, keep_hold
 
 
-def publish_sign_on(*, sign_on: SignOn, actor: Actor) -> Publication:
-    """Publish the circulated revision with its approved signatories, frozen; the PDF follows."""
+def publish_sign_on(*, sign_on: SignOn, actor: Actor, releasing: bool = False) -> Publication:
+    """Publish the circulated revision with its approved signatories, frozen; the PDF follows.
+
+    A letter under embargo is published only by its release (`releasing`, services.embargoes)."""
     with holding(sign_on) as held:
         current = held.sign_on
         if current.status == SignOn.Status.OPEN:
             raise TransitionNotAllowed(
                 "The sign-on is still open: close it (or wait for its deadline) before publishing."
+            )
+        embargo = selectors.active_embargo(current)
+        if embargo is not None and not releasing:
+            raise TransitionNotAllowed(
+                f"The letter is under embargo until {format_moment(embargo.until)}: it is "
+                "published then, or lift the embargo to publish it now."
             )
         waiting = current.signatures.filter(status=Signature.Status.PENDING_REVIEW).count()
         if waiting:

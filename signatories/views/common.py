@@ -53,18 +53,21 @@ def digest(value: object) -> str:
     return hashlib.sha256(repr(value).encode()).hexdigest()[:32]
 
 
-def circulated_letter(request: HttpRequest, sign_on: SignOn) -> tuple[str, SafeString]:
+def circulated_letter(
+    request: HttpRequest, sign_on: SignOn, *, with_list: bool = False
+) -> tuple[str, SafeString]:
     """The circulated revision's title and its text as it prints, rendered once per revision and
     letterhead and then read from the shared cache: two hundred signers opening their links in
     the last hour would otherwise build and render the same revision two hundred times.
 
-    Where staff show who has signed, the list is read on each request and the text is rendered
-    again only when the list has changed.
+    Where staff show who has signed (or `with_list`: the press's preview of the letter as it
+    will be published), the list is read on each request and the text is rendered again only
+    when the list has changed.
     """
     # The letterhead the page's own frame shows (already read for it): no query of its own.
     letterhead = Letterhead.for_request(request)
     lines: list[SignatoryLine] = []
-    if sign_on.show_signatories:
+    if sign_on.show_signatories or with_list:
         # The circulated revision's order and style, from its content, without building the page.
         circulated = LetterPage.from_serializable_data(
             sign_on.revision.content, check_fks=False, strict_fks=False

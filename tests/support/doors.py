@@ -163,6 +163,7 @@ class Filler:
             "site_pk": 1,
             # What only an email carries: well-formed, not valid, as a guess would be.
             "restriction_id": 1,
+            "preview_pk": 1,  # a press contact of an embargo: none in the world, a guess
             "page_view_restriction_id": 1,
             "uidb64": "MQ",
             "uidb36": "1",
