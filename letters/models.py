@@ -530,12 +530,32 @@ class CirculationApproval(models.Model):
         return f"{self.letter} revision {self.revision_id}, approved {self.approved_at:%Y-%m-%d}"
 
 
+class RecognizedMembers(models.Model):
+    """The member organizations a Word import recognized among a draft letter's signatories:
+    ticked in advance when staff open the letter's sign-on, however long after the import."""
+
+    letter = models.OneToOneField(
+        LetterPage, on_delete=models.CASCADE, primary_key=True, related_name="recognized_members"
+    )
+    # Ids of coalition.Organization; one merged or gone since is left out when read.
+    organization_ids = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "recognized members"
+
+    def __str__(self) -> str:
+        return f"{len(self.organization_ids)} member(s) recognized in letter {self.letter_id}"
+
+
 class WordImportJob(models.Model):
-    """A long Word file becoming a draft letter in the background, and how far it has come."""
+    """A Word file becoming a letter: read in the background if long, and how far it has come;
+    held while staff check where its signatory list begins, if they asked to."""
 
     class Status(models.TextChoices):
         WAITING = "waiting", "Waiting for the task worker"
         READING = "reading", "Reading paragraphs"
+        CHECKING = "checking", "Read: waiting for you to check where the signatories begin"
         WRITING = "writing", "Creating the draft letter"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
@@ -556,6 +576,12 @@ class WordImportJob(models.Model):
     total = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
     notes = models.JSONField(default=list, blank=True)
+    # A finished letter imported with its signatories, or a draft.
+    with_signatories = models.BooleanField(default=False)
+    # What the boundary step shows (letters.word.reading_of), kept until staff confirm, and the
+    # paragraph (from 0) where they said the signatory list begins; None: where it is recognized.
+    reading = models.JSONField(default=dict, blank=True)
+    boundary = models.PositiveIntegerField(null=True, blank=True)
     letter = models.ForeignKey(
         LetterPage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

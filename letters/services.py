@@ -27,13 +27,22 @@ from wagtail.models import (
 
 from coalition.crm.imports.uploads import KEEP_UPLOADS, delete_stale_uploads
 
-from .models import CirculationApproval, LetterIndexPage, LetterPage, WordImportJob
+from .models import (
+    CirculationApproval,
+    LetterIndexPage,
+    LetterPage,
+    RecognizedMembers,
+    WordImportJob,
+)
 from .word import (
+    Ending,
     Progress,
     WordImportError,
     WordLetter,
+    ending,
     interchange_document,
     read_word_letter,
+    reading_of,
     with_word_lines,
 )
 
@@ -204,6 +213,7 @@ def start_draft_letter(
     """A draft of the letter's text; its recognized signatories are listed in the notes."""
     notes = list(parsed.notes)
     invite_url = ""
+    invitable: list[int] = []
     if parsed.signatories:
         importer = letter_importer()
         matches = importer.match_signatories(parsed.signatories)
@@ -212,6 +222,11 @@ def start_draft_letter(
         if invitable:
             invite_url = importer.invite_url(invitable)
     result = create_draft_letter(parsed, user=user, index=index)
+    if invitable:
+        # Kept with the draft: whenever staff open its sign-on, these are ticked in advance.
+        RecognizedMembers.objects.update_or_create(
+            letter=result.letter, defaults={"organization_ids": invitable}
+        )
     return WordImport(letter=result.letter, notes=notes, invite_url=invite_url)
 
 
@@ -313,12 +328,150 @@ def start_word_import(
     """Queue a long Word file for the background; its job row says how far it has come."""
     upload.seek(0)
     job = WordImportJob.objects.create(
-        name=name[:255], document=upload.read(), index=index, created_by=user, total=paragraphs
+        name=name[:255],
+        document=upload.read(),
+        index=index,
+        created_by=user,
+        total=paragraphs,
+        with_signatories=finished,
     )
     # Which way in travels with the task, so that a run taking over a stale job goes the same.
     task = import_finished_word_letter if finished else import_word_letter
     transaction.on_commit(partial(task.enqueue, str(job.pk)))
     return job
+
+
+# Checking where the signatory list begins ------------------------------------------------------
+#
+# Staff who ask to see it first get the end of the letter with the boundary the reader proposes,
+# move it, then confirm. The upload is held in its job row between the steps (deleted with it
+# after a day), with what was read of it, so that moving the boundary reads the file no more.
+
+
+def check_word_import(
+    *,
+    upload: IO[bytes],
+    name: str,
+    user: User | None,
+    index: LetterIndexPage,
+    paragraphs: int,
+    finished: bool = False,
+    background: bool = False,
+) -> WordImportJob:
+    """Hold a Word file while staff check where its signatory list begins: read now (raises
+    WordImportError), or in the background if long."""
+    upload.seek(0)
+    document = upload.read()
+    held = {
+        "name": name[:255],
+        "document": document,
+        "index": index,
+        "created_by": user,
+        "total": paragraphs,
+        "with_signatories": finished,
+    }
+    if background:
+        job = WordImportJob.objects.create(**held)
+        transaction.on_commit(partial(check_word_letter.enqueue, str(job.pk)))
+        return job
+    parsed = read_word_letter(io.BytesIO(document), name=name)
+    return WordImportJob.objects.create(
+        **held, status=WordImportJob.Status.CHECKING, done=paragraphs, reading=reading_of(parsed)
+    )
+
+
+def held_word_import(job: WordImportJob) -> WordImportJob:
+    """The job, if its file is still held for staff to check; else WordImportError saying why."""
+    if job.status != WordImportJob.Status.CHECKING or not job.reading:
+        raise _no_longer_held(job)
+    if job.created_at < timezone.now() - KEEP_UPLOADS:
+        raise WordImportError(
+            f"“{job.name}” was uploaded more than a day ago and is no longer kept: upload it again."
+        )
+    return job
+
+
+def _no_longer_held(job: WordImportJob) -> WordImportError:
+    status = WordImportJob.objects.filter(pk=job.pk).first() or job
+    return WordImportError(
+        f"The import of “{job.name}” is not waiting for you to check where its signatories "
+        f"begin: {status.get_status_display().lower()}."
+    )
+
+
+def word_import_ending(job: WordImportJob, boundary: int | None = None) -> Ending:
+    """The end of a held Word file with its list beginning at paragraph `boundary` (where the
+    reader proposes if None), the signatories who are members marked; ValueError outside it."""
+    plain = ending(job.reading, boundary)
+    if not plain.block.signatories:
+        return plain
+    matches = letter_importer().match_signatories(plain.block.signatories)
+    members = frozenset(n for n, m in enumerate(matches) if m is not None and m.invitable)
+    return ending(job.reading, boundary, members=members) if members else plain
+
+
+def confirm_word_import(
+    *, job: WordImportJob, boundary: int, background: bool = False
+) -> WordImport | None:
+    """Import a held Word file with its signatory list beginning at paragraph `boundary`: now
+    (all or nothing: refused, the file stays held to try another boundary), or in the background
+    (None). Raises WordImportError."""
+    held_word_import(job)
+    held = WordImportJob.objects.filter(pk=job.pk, status=WordImportJob.Status.CHECKING)
+    if background:
+        if not held.update(
+            status=WordImportJob.Status.WAITING,
+            boundary=boundary,
+            reading={},
+            done=0,
+            updated_at=timezone.now(),
+        ):
+            raise _no_longer_held(job)
+        task = import_finished_word_letter if job.with_signatories else import_word_letter
+        transaction.on_commit(partial(task.enqueue, str(job.pk)))
+        return None
+    parsed = read_word_letter(io.BytesIO(job.document), name=job.name, boundary=boundary)
+    with transaction.atomic():
+        # The claim takes the write lock first: a second confirmation finds the job taken.
+        if not held.update(status=WordImportJob.Status.WRITING, updated_at=timezone.now()):
+            raise _no_longer_held(job)
+        result = _import_read_letter(parsed, job=job, finished=job.with_signatories)
+        _finish(
+            job,
+            WordImportJob.Status.DONE,
+            letter=result.letter,
+            notes=_job_notes(result),
+            boundary=boundary,
+            reading={},
+        )
+    return result
+
+
+@task(backend="background")
+def check_word_letter(job_id: str) -> str:
+    """The background half of check_word_import: the file read and held for staff to check."""
+    job = _claim(job_id)
+    if job is None:
+        return _status(job_id)
+    try:
+        parsed = read_word_letter(
+            io.BytesIO(job.document), name=job.name, progress=_progress(job_id)
+        )
+    except WordImportError as error:
+        _finish(job, WordImportJob.Status.FAILED, message=str(error))
+    except Exception:
+        _finish(job, WordImportJob.Status.FAILED, message=UNEXPECTED)
+        raise
+    else:
+        job.status = WordImportJob.Status.CHECKING
+        job.reading = reading_of(parsed)
+        job.done = job.total
+        job.updated_at = timezone.now()
+        job.save(update_fields=["status", "reading", "done", "updated_at"])
+    return job.status
+
+
+# In the background -------------------------------------------------------------------------------
 
 
 @task(backend="background")
@@ -333,12 +486,11 @@ def import_finished_word_letter(job_id: str) -> str:
     return run_word_import(job_id=job_id, finished=True)
 
 
-def run_word_import(*, job_id: str, finished: bool = False) -> str:
-    """Read the job's Word file and save its letter, noting progress on the job.
+UNEXPECTED = "The import failed unexpectedly; the error is in the task worker's log."
 
-    Safe to run twice: a finished job is left alone, and one whose worker died (no progress
-    for STALE_AFTER) is taken over. The letter and the job's "done" are saved together.
-    """
+
+def _claim(job_id: str) -> WordImportJob | None:
+    """The job, claimed for this run: waiting, or stale (its worker died); None if not ours."""
     now = timezone.now()
     claimed = (
         WordImportJob.objects.filter(pk=job_id)
@@ -351,45 +503,72 @@ def run_word_import(*, job_id: str, finished: bool = False) -> str:
         )
         .update(status=WordImportJob.Status.READING, done=0, updated_at=now)
     )
-    job = WordImportJob.objects.filter(pk=job_id).first()
-    if job is None or not claimed:
-        return job.status if job is not None else "gone"
+    return WordImportJob.objects.filter(pk=job_id).first() if claimed else None
 
+
+def _status(job_id: str) -> str:
+    status = WordImportJob.objects.filter(pk=job_id).values_list("status", flat=True).first()
+    return status or "gone"
+
+
+def _progress(job_id: str) -> Progress:
     def progress(done: int, total: int) -> None:
         WordImportJob.objects.filter(pk=job_id).update(
             done=done, total=total, updated_at=timezone.now()
         )
 
+    return progress
+
+
+def run_word_import(*, job_id: str, finished: bool = False) -> str:
+    """Read the job's Word file and save its letter, noting progress on the job.
+
+    Safe to run twice: a finished job is left alone, and one whose worker died (no progress
+    for STALE_AFTER) is taken over. The letter and the job's "done" are saved together.
+    """
+    job = _claim(job_id)
+    if job is None:
+        return _status(job_id)
     try:
-        parsed = read_word_letter(io.BytesIO(job.document), name=job.name, progress=progress)
+        parsed = read_word_letter(
+            io.BytesIO(job.document),
+            name=job.name,
+            progress=_progress(job_id),
+            boundary=job.boundary,
+        )
         WordImportJob.objects.filter(pk=job_id).update(
             status=WordImportJob.Status.WRITING, updated_at=timezone.now()
         )
         with transaction.atomic():
-            if finished:
-                result = import_finished_letter(parsed, name=job.name, user=job.created_by)
-            else:
-                index = job.index or ensure_letter_archive()
-                result = start_draft_letter(parsed, user=job.created_by, index=index)
-            notes: list[Any] = list(result.notes)
-            if result.invite_url:
-                notes.append({"invite_url": result.invite_url})
-            _finish(job, WordImportJob.Status.DONE, letter=result.letter, notes=notes)
+            result = _import_read_letter(parsed, job=job, finished=finished)
+            _finish(job, WordImportJob.Status.DONE, letter=result.letter, notes=_job_notes(result))
     except WordImportError as error:
         _finish(job, WordImportJob.Status.FAILED, message=str(error))
     except Exception:
-        _finish(
-            job,
-            WordImportJob.Status.FAILED,
-            message="The import failed unexpectedly; the error is in the task worker's log.",
-        )
+        _finish(job, WordImportJob.Status.FAILED, message=UNEXPECTED)
         raise
     return job.status
+
+
+def _import_read_letter(parsed: WordLetter, *, job: WordImportJob, finished: bool) -> WordImport:
+    if finished:
+        return import_finished_letter(parsed, name=job.name, user=job.created_by)
+    index = job.index or ensure_letter_archive()
+    return start_draft_letter(parsed, user=job.created_by, index=index)
+
+
+def _job_notes(result: WordImport) -> list[Any]:
+    """An import's notes as the job keeps them, the link inviting the members among them."""
+    notes: list[Any] = list(result.notes)
+    if result.invite_url:
+        notes.append({"invite_url": result.invite_url})
+    return notes
 
 
 def _finish(job: WordImportJob, status: str, **changes: Any) -> None:
     job.status = status
     job.document = b""
+    job.reading = {}
     job.updated_at = timezone.now()
     for name, value in changes.items():
         setattr(job, name, value)

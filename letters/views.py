@@ -13,11 +13,19 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 
-from .forms import WordImportForm
+from .forms import WordBoundaryForm, WordImportForm
 from .models import LetterIndexPage, LetterPage, WordImportJob
 from .pdf import stored_letter_pdf
-from .services import create_letter_from_word, start_word_import
-from .word import WordImportError
+from .services import (
+    WordImport,
+    check_word_import,
+    confirm_word_import,
+    create_letter_from_word,
+    held_word_import,
+    start_word_import,
+    word_import_ending,
+)
+from .word import WordImportError, allowed_boundaries
 
 # Longer letters are read in the background, with a page that shows how far it has come; a
 # letter of this many paragraphs reads in well under a second.
@@ -43,7 +51,22 @@ def import_word(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         upload = form.cleaned_data["document"]
         user = request.user if isinstance(request.user, User) else None
-        if form.paragraphs > SYNC_PARAGRAPHS:
+        if form.cleaned_data.get("check_end"):
+            try:
+                job = check_word_import(
+                    upload=upload,
+                    name=upload.name,
+                    user=user,
+                    index=index,
+                    paragraphs=form.paragraphs,
+                    finished=form.finished,
+                    background=form.paragraphs > SYNC_PARAGRAPHS,
+                )
+            except WordImportError as error:
+                form.add_error("document", str(error))
+            else:
+                return redirect("letters_admin:word_import", job.pk)
+        elif form.paragraphs > SYNC_PARAGRAPHS:
             job = start_word_import(
                 upload=upload,
                 name=upload.name,
@@ -53,17 +76,15 @@ def import_word(request: HttpRequest) -> HttpResponse:
                 finished=form.finished,
             )
             return redirect("letters_admin:word_import", job.pk)
-        try:
-            result = create_letter_from_word(
-                upload=upload, name=upload.name, user=user, index=index, finished=form.finished
-            )
-        except WordImportError as error:
-            form.add_error("document", str(error))
         else:
-            what = "Letter with its signatories" if form.finished else "Draft letter"
-            messages.success(request, f"{what} “{result.letter.title}” created from {upload.name}.")
-            _tell(request, [*result.notes, {"invite_url": result.invite_url}])
-            return redirect("wagtailadmin_pages:edit", result.letter.pk)
+            try:
+                result = create_letter_from_word(
+                    upload=upload, name=upload.name, user=user, index=index, finished=form.finished
+                )
+            except WordImportError as error:
+                form.add_error("document", str(error))
+            else:
+                return _created(request, result, name=upload.name, finished=form.finished)
     return TemplateResponse(
         request,
         "wagtailadmin/generic/form.html",
@@ -80,14 +101,26 @@ def import_word(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET"])
+def _created(
+    request: HttpRequest, result: WordImport, *, name: str, finished: bool
+) -> HttpResponse:
+    what = "Letter with its signatories" if finished else "Draft letter"
+    messages.success(request, f"{what} “{result.letter.title}” created from {name}.")
+    _tell(request, [*result.notes, {"invite_url": result.invite_url}])
+    return redirect("wagtailadmin_pages:edit", result.letter.pk)
+
+
+@require_http_methods(["GET", "POST"])
 def word_import(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
-    """How far a Word import running in the background has come; its letter once done."""
+    """How far a Word import running in the background has come; where its signatory list
+    begins, for staff to check; its letter once done."""
     job = get_object_or_404(WordImportJob, pk=job_id, created_by_id=request.user.pk)
     if job.status == WordImportJob.Status.DONE and job.letter_id is not None:
         messages.success(request, f"Letter created from {job.name}.")
         _tell(request, job.notes)
         return redirect("wagtailadmin_pages:edit", job.letter_id)
+    if job.status == WordImportJob.Status.CHECKING or request.method == "POST":
+        return _check_boundary(request, job)
     return TemplateResponse(
         request,
         "letters/admin/word_import.html",
@@ -99,6 +132,54 @@ def word_import(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
             "import_url": reverse("letters_admin:import_word"),
             "refresh_seconds": REFRESH_SECONDS,
         },
+    )
+
+
+MOVES = {"up": -1, "down": 1}
+
+
+def _check_boundary(request: HttpRequest, job: WordImportJob) -> HttpResponse:
+    """The end of a held letter with where its list begins; moved a line up or down, or chosen,
+    on each post; imported with it once confirmed."""
+    try:
+        held_word_import(job)
+    except WordImportError as error:
+        messages.error(request, str(error))
+        return redirect("letters_admin:import_word")
+    first, last = allowed_boundaries(job.reading)
+    form = WordBoundaryForm(request.POST or None, first=first + 1, no_list=last + 1)
+    boundary = None
+    if form.is_bound and form.is_valid():
+        move = MOVES.get(request.POST.get("move", ""), 0)
+        boundary = min(max(form.cleaned_data["line"] - 1 + move, first), last)
+        if "confirm" in request.POST and not move:
+            try:
+                result = confirm_word_import(
+                    job=job, boundary=boundary, background=job.total > SYNC_PARAGRAPHS
+                )
+            except WordImportError as error:
+                form.add_error(None, str(error))
+            else:
+                if result is None:
+                    return redirect("letters_admin:word_import", job.pk)
+                return _created(request, result, name=job.name, finished=job.with_signatories)
+    ending = word_import_ending(job, boundary)
+    if not form.errors:
+        form = WordBoundaryForm(
+            initial={"line": ending.boundary + 1}, first=first + 1, no_list=last + 1
+        )
+    form.show(ending)
+    return TemplateResponse(
+        request,
+        "letters/admin/word_boundary.html",
+        {
+            "job": job,
+            "form": form,
+            "ending": ending,
+            "members": len(ending.members),
+            "action_url": reverse("letters_admin:word_import", args=[job.pk]),
+        },
+        status=400 if form.errors else 200,
     )
 
 

@@ -1,6 +1,7 @@
-"""A sample Word letter for newcomers to try the import page with: a finished joint statement as
+"""Sample Word letters for newcomers to try the import page with: a finished joint statement as
 coalitions write them, with no closing line and its signatories in two text columns under the
-headings "Organizations" and "Individuals", affiliations for identification only.
+headings "Organizations" and "Individuals", affiliations for identification only; and a letter
+written the ordinary way, its signatories typed one per line with nothing before them.
 """
 
 import io
@@ -66,6 +67,37 @@ def sample_signed_letter_docx() -> bytes:
     for line in INDIVIDUALS:
         document.add_paragraph(line)
     document.add_paragraph("* Affiliations are listed for identification purposes only.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+PLAIN_SIGNATORIES = [
+    "AlterMundi",
+    "Alvatal",
+    "ANSOL",
+    "Open Rights Group",
+    "Ελένη Παπαδοπούλου",
+    "Jane Roe",
+]
+
+
+def sample_plain_lines_letter_docx() -> bytes:
+    """A letter written the ordinary way: title, a heading and a list, then its signatories typed
+    one per line, with no closing line and no heading before them."""
+    document = docx.Document()
+    document.core_properties.title = "Letter on community networks"
+    document.add_paragraph("Letter on community networks", style="Title")
+    document.add_paragraph(
+        "We write to ask the Commission to keep spectrum open to the community networks that "
+        "connect the places markets leave out."
+    )
+    document.add_paragraph("What we ask", style="Heading 2")
+    for item in ("Reserve spectrum for local operators;", "Fund training in rural areas."):
+        document.add_paragraph(item, style="List Bullet")
+    document.add_paragraph("We would welcome the chance to discuss these proposals with you.")
+    for line in PLAIN_SIGNATORIES:
+        document.add_paragraph(line)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

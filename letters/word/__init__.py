@@ -4,7 +4,8 @@
 end of the letter, and `interchange` turns what was read into the letter interchange format.
 """
 
-from .blocks import Para, WordLetter
+from .blocks import Para, ReadLine, WordLetter
+from .boundary import Ending, EndLine, EndRow, allowed_boundaries, ending, reading_of
 from .interchange import interchange_document, with_word_lines
 from .reading import (
     MAX_ELEMENTS,
@@ -24,6 +25,7 @@ from .reading import (
 from .signatories import (
     SignatoryBlock,
     line_kind,
+    list_begins,
     parse_signatory,
     reads_as_name,
     recognize_signatory_block,
@@ -37,18 +39,26 @@ __all__ = [
     "MAX_UPLOAD_BYTES",
     "PROGRESS_EVERY",
     "READ_SECONDS",
+    "EndLine",
+    "EndRow",
+    "Ending",
     "Para",
     "Progress",
+    "ReadLine",
     "SignatoryBlock",
     "WordImportError",
     "WordLetter",
+    "allowed_boundaries",
+    "ending",
     "interchange_document",
     "line_kind",
+    "list_begins",
     "open_document",
     "paragraph_count",
     "parse_date",
     "parse_signatory",
     "read_word_letter",
+    "reading_of",
     "reads_as_name",
     "recognize_signatory_block",
     "with_word_lines",

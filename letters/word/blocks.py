@@ -22,6 +22,16 @@ class Para:
     columns: int = 1
 
 
+@dataclass(frozen=True)
+class ReadLine:
+    """One line of the signatory block and what it was read as: a signatory (its position in
+    `signatories`), a group heading, a footnote, a cc, the line introducing the list, or left out."""
+
+    text: str
+    role: str
+    signatory: int | None = None
+
+
 @dataclass
 class WordLetter:
     """What a .docx yields: the letter's fields, its body stream, its signatories, notes for staff."""
@@ -40,3 +50,10 @@ class WordLetter:
     # Each signatory's line as the letter prints it, beside it.
     signatory_lines: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # What the boundary step shows: every paragraph read, where the body starts (after the
+    # front matter) and where the signatory list begins (len(paragraphs): no list), and how each
+    # line of the list was read.
+    paragraphs: list[Para] = field(default_factory=list)
+    body_start: int = 0
+    list_start: int = 0
+    read_lines: dict[int, list[ReadLine]] = field(default_factory=dict)

@@ -14,7 +14,7 @@ from html import escape
 from typing import IO, Any
 
 from .blocks import Para, WordLetter
-from .signatories import recognize_signatory_block
+from .signatories import list_begins, recognize_signatory_block
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # What a small hostile file can cost is bounded before a paragraph is read (100,000 paragraphs
@@ -133,8 +133,13 @@ def read_word_letter(
     name: str,
     progress: Progress | None = None,
     time_limit: float = READ_SECONDS,
+    boundary: int | None = None,
 ) -> WordLetter:
-    """The letter in a .docx upload; `progress(done, total)` hears how far reading has come."""
+    """The letter in a .docx upload; `progress(done, total)` hears how far reading has come.
+
+    The signatory list begins at paragraph `boundary` (counted from 0; the number of paragraphs
+    for none) where staff said so, else where it is recognized.
+    """
     deadline = time.monotonic() + time_limit
     document = open_document(upload, name=name)
     numbering = _numbering_formats(document)
@@ -159,7 +164,7 @@ def read_word_letter(
             progress(done, total)
     if not paras:
         raise WordImportError(f"“{name}” has no text to import.")
-    letter = _assemble(paras)
+    letter = _assemble(paras, boundary=boundary)
     letter.title = (document.core_properties.title or "").strip()[:255] or letter.title
     return letter
 
@@ -376,8 +381,8 @@ def _is_plain_line(para: Para) -> bool:
     )
 
 
-def _assemble(paras: list[Para]) -> WordLetter:
-    letter = WordLetter()
+def _assemble(paras: list[Para], *, boundary: int | None = None) -> WordLetter:
+    letter = WordLetter(paragraphs=paras)
     start = 0
     if paras[0].styled_heading and len(paras) > 1:
         letter.title = paras[0].text[:255]
@@ -410,7 +415,15 @@ def _assemble(paras: list[Para]) -> WordLetter:
                     "of the body: move it to Recipients."
                 )
             break
-    found = recognize_signatory_block(paras, start)
+    if boundary is not None and not min(start + 1, len(paras)) <= boundary <= len(paras):
+        raise WordImportError(
+            f"The signatory list cannot begin at line {boundary + 1}: the letter's body runs "
+            f"from line {start + 1} to line {len(paras)}."
+        )
+    found = recognize_signatory_block(paras, start, boundary=boundary)
+    letter.body_start = start
+    letter.list_start = list_begins(found) if boundary is None else boundary
+    letter.read_lines = found.read
     letter.closing = found.closing
     letter.cc = found.cc
     letter.footnotes = found.footnotes

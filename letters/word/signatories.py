@@ -2,16 +2,18 @@
 
 Pure functions over the paragraphs read from the file. A letter's last lines leave the body only
 when something marks them as signatories: a closing line ("Sincerely,"), a heading ("Signatories",
-"Organizations", "Individuals"), a table or text columns, a sentence announcing them, or lines
-that plainly read as organizations ("Name (ACR)", "… Association"). A sentence is never a name;
-short lines that nothing marks stay in the body, and a note says so: staff move a line more
-easily than they find one that went missing.
+"Organizations", "Individuals"), a table or text columns, a sentence announcing them, lines that
+plainly read as organizations ("Name (ACR)", "… Association"), or a run of at least three short
+lines that all read as names, in any script ("AlterMundi", "Jane Roe", "Ελένη Παπαδοπούλου"). A
+sentence is never a name, and a list the body introduces ("We ask you to:") stays in the body;
+short lines that nothing marks stay there too, and a note says so: staff move a line more easily
+than they find one that went missing. Staff may also say where the list begins (`boundary`).
 """
 
 import re
 from dataclasses import dataclass, field
 
-from .blocks import Para
+from .blocks import Para, ReadLine
 
 CLOSING = re.compile(
     r"^(sincerely|respectfully|yours|best|kind|warm|with best|with kind|regards|cordially|"
@@ -150,8 +152,15 @@ MAX_NAME_CHARACTERS = 200
 MAX_NAME_WORDS = 25
 MAX_FIRST_PART_WORDS = 10
 MAX_HEADING_WORDS = 8
-# Unmarked lines are taken as signatories only this many at least, most of them plainly named.
+# Unmarked lines are taken as signatories only this many at least, most of them plainly named
+# or every one a short line that reads as a name.
 MIN_UNMARKED_NAMES = 3
+MAX_PLAIN_NAME_CHARACTERS = 100
+# A line of a script written without spaces (Chinese, Japanese) this long is a sentence.
+MAX_UNSPACED_NAME_CHARACTERS = 30
+# What ends a sentence in other scripts: CJK full stops, the Arabic question mark and semicolon,
+# the Greek question mark, the Devanagari danda, the Armenian and Ethiopic full stops, an ellipsis.
+SENTENCE_ENDS = tuple(".!?;:。\uff0e\uff01\uff1f\uff1b\uff1a؟؛\u06d4\u037e।॥\u0589።…")
 SHOWN_IN_NOTES = 3
 
 NAME, GROUP_HEADING, HEADING, INTRO_LINE, NOTE, CC_LINE, CONTACT_LINE, OTHER = (
@@ -164,6 +173,7 @@ NAME, GROUP_HEADING, HEADING, INTRO_LINE, NOTE, CC_LINE, CONTACT_LINE, OTHER = (
     "contact",
     "other",
 )
+LEFT_OUT = "left out"
 
 
 @dataclass
@@ -180,10 +190,17 @@ class SignatoryBlock:
     # Paragraphs of the block (by position in the list given), so that tables in it are not
     # reported as left out of the body.
     taken: set[int] = field(default_factory=set)
+    # How each line of the block's paragraphs was read, by paragraph: shown to staff.
+    read: dict[int, list[ReadLine]] = field(default_factory=dict)
 
 
-def recognize_signatory_block(paras: list[Para], start: int) -> SignatoryBlock:
-    """Split `paras[start:]` into the letter's body and its closing and signatory block."""
+def recognize_signatory_block(
+    paras: list[Para], start: int, *, boundary: int | None = None
+) -> SignatoryBlock:
+    """Split `paras[start:]` into the letter's body and its closing and signatory block; where
+    staff said the list begins (`boundary`, `len(paras)` for no list), there."""
+    if boundary is not None:
+        return _split_at(paras, start, boundary)
     closing_at = _closing_index(paras, start)
     if closing_at is not None:
         block = SignatoryBlock(body_end=closing_at, closing=paras[closing_at].text)
@@ -210,6 +227,28 @@ def recognize_signatory_block(paras: list[Para], start: int) -> SignatoryBlock:
             "kept in the body. If they are signatories, add such a line before them and import "
             "the file again."
         )
+    return block
+
+
+def list_begins(block: SignatoryBlock) -> int:
+    """Where the list of a recognized block begins, as `boundary` gives it: after the closing."""
+    return block.body_end + (1 if block.closing else 0)
+
+
+def _split_at(paras: list[Para], start: int, boundary: int) -> SignatoryBlock:
+    """The block from `boundary` on, read as a signatory block; everything above it is body,
+    but for a closing line just above the list (or where it begins), which is the closing."""
+    if not min(start + 1, len(paras)) <= boundary <= len(paras):
+        raise ValueError(f"The list cannot begin at paragraph {boundary}.")
+    closing_at = _closing_index(paras, start)
+    if closing_at is not None and closing_at in {boundary - 1, boundary}:
+        block = SignatoryBlock(body_end=closing_at, closing=paras[closing_at].text)
+        positions = list(range(closing_at + 1, len(paras)))
+    else:
+        block = SignatoryBlock(body_end=boundary)
+        positions = list(range(boundary, len(paras)))
+    if positions:
+        _read_block(paras, positions, block, after_closing=bool(block.closing))
     return block
 
 
@@ -266,7 +305,7 @@ def _bare_heading(text: str) -> str:
 
 
 def _is_sentence(text: str) -> bool:
-    if text.endswith((".", "!", "?", ";", ":")):
+    if text.endswith(SENTENCE_ENDS):
         return not (text.endswith(".") and ABBREVIATION.search(text))
     return False
 
@@ -348,7 +387,28 @@ def _marked(paras: list[Para], start: int, begin: int, run: list[int], names: li
     listed = any(paras[i].kind in {"bullet", "number"} for i in run)
     if listed and before is not None and before.text.endswith(":"):
         return False  # a list the body introduces ("We ask you to:")
-    return sum(_plainly_named(name) for name in names) * 2 >= len(names)
+    if sum(_plainly_named(name) for name in names) * 2 >= len(names):
+        return True
+    return before is not None and _plain_names(paras, run)
+
+
+def _plain_names(paras: list[Para], run: list[int]) -> bool:
+    """Whether every line of the run is a short line that reads as a name, none a bare title.
+
+    Organizations without an organization word ("AlterMundi", "ANSOL") and people's names are
+    typed this way. A letter's own last lines are sentences or sign-offs ("Thank you"); a
+    sender's signature names a title on a line of its own ("Executive Director"), a list never.
+    """
+    for i in run:
+        for line, kind in _kinds(paras, i):
+            text = " ".join(line.split())
+            if kind != NAME or len(text) > MAX_PLAIN_NAME_CHARACTERS:
+                return False
+            if " " not in text and len(text) > MAX_UNSPACED_NAME_CHARACTERS:
+                return False
+            if "," not in text and text.split()[0].casefold().strip(".") in TITLE_WORDS:
+                return False
+    return True
 
 
 def _read_block(
@@ -364,9 +424,12 @@ def _read_block(
             if kind == HEADING and (following is None or _heading_like(following)):
                 # Bold like the lines after it: the list is bold, this is one of its names.
                 kind = NAME if reads_as_name(text) else OTHER
+            read = ReadLine(text, LEFT_OUT if kind in {CONTACT_LINE, OTHER} else kind)
             if kind in {GROUP_HEADING, HEADING}:
                 group = _bare_group(text)
+                read = ReadLine(text, GROUP_HEADING)
             elif kind == NAME:
+                read = ReadLine(text, NAME, len(block.signatories))
                 block.signatories.append(parse_signatory(text, group=group))
                 block.lines.append(text)
             elif kind == NOTE:
@@ -376,6 +439,7 @@ def _read_block(
                     block.cc.append(_cc(text))
             elif kind != INTRO_LINE:
                 left_out.append(text)
+            block.read.setdefault(i, []).append(read)
         block.taken.add(i)
     if block.footnotes:
         block.notes.append(

@@ -30,18 +30,36 @@ def index(request: HttpRequest) -> TemplateResponse:
     )
 
 
-def _picked_from_query(request: HttpRequest) -> dict[str, Any]:
-    """Organizations named in the address (`?organizations=3&organizations=7`), ticked in advance.
+APPROVALS_LISTED = 20
 
-    The Word import links here with the members its signatory block names. Ids that are not
-    numbers or not active organizations are left out, as the form would refuse them.
+
+def _numbers(values: list[str]) -> list[int]:
+    return [int(value) for value in values if value.isascii() and value.isdigit()]
+
+
+def _picked_from_query(request: HttpRequest) -> dict[str, Any]:
+    """What the address picks in advance: a letter's approved revision (`?approval=5`) and
+    organizations (`?organizations=3&organizations=7`).
+
+    The Word import links here with the members its signatory block names; a letter picked
+    without organizations brings those its Word import recognized, however long ago. Ids that
+    are not numbers, not approvals open to a sign-on or not active organizations are left out,
+    as the form would refuse them.
     """
     if request.method != "GET":
         return {}
-    ids = [int(value) for value in request.GET.getlist("organizations") if value.isdigit()]
-    if not ids:
-        return {}
-    return {"organizations": selectors.active_organizations_among(ids)}
+    picked: dict[str, Any] = {}
+    ids = _numbers(request.GET.getlist("organizations"))
+    approval = selectors.approval_to_circulate(
+        next(iter(_numbers([request.GET.get("approval", "")])), 0)
+    )
+    if approval is not None:
+        picked["approval"] = approval
+        if not ids:
+            ids = selectors.recognized_members(approval.letter_id)
+    if ids:
+        picked["organizations"] = selectors.active_organizations_among(ids)
+    return picked
 
 
 @require_perm("add_signon")
@@ -85,7 +103,13 @@ def open_sign_on(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "signatories/admin/open.html",
-        {"page_title": "Open a sign-on", "header_icon": "doc-full-inverse", "form": form},
+        {
+            "page_title": "Open a sign-on",
+            "header_icon": "doc-full-inverse",
+            "form": form,
+            # Each letter's link picks it, with the members its Word import recognized.
+            "approvals": selectors.approvals_to_circulate()[:APPROVALS_LISTED],
+        },
         status=400 if form.errors else 200,
     )
 

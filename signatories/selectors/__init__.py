@@ -104,7 +104,10 @@ from .review import (
     waiting_for_review,
 )
 from .sign_ons import (
+    approval_to_circulate,
+    approvals_to_circulate,
     invitation_counts,
+    recognized_members,
     sign_ons_newest_first,
     sign_ons_with_letter,
     sign_ons_with_letter_and_revision,
@@ -146,6 +149,8 @@ __all__ = [
     "active_individual",
     "active_organizations_among",
     "active_response",
+    "approval_to_circulate",
+    "approvals_to_circulate",
     "audience_of",
     "audience_organizations",
     "audience_without_invitation",
@@ -198,6 +203,7 @@ __all__ = [
     "public_letters",
     "public_organization",
     "published_version",
+    "recognized_members",
     "requested_name",
     "response_chart",
     "responses_that_count",

@@ -20,7 +20,7 @@ from coalition.crm.services import create_organization
 from letters import demo as letters_demo
 from letters import signing
 from letters.models import Letterhead, LetterPage
-from letters.word_samples import sample_signed_letter_docx
+from letters.word_samples import sample_plain_lines_letter_docx, sample_signed_letter_docx
 from signatories import demo as signatories_demo
 from signatories import selectors
 from signatories.interchange import import_letter
@@ -91,13 +91,19 @@ class Command(BaseCommand):
         )
 
     def word_sample(self) -> None:
-        """A finished letter in Word, to try the import page with."""
+        """Letters in Word, to try the import page with."""
         path = Path(settings.BASE_DIR) / "var" / "samples" / "joint-statement.docx"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(sample_signed_letter_docx())
         self.stdout.write(
             f"A signed letter in Word to import: {path.relative_to(settings.BASE_DIR)} "
             "(admin: Letters, Import from Word; choose the finished letter with its signatories)."
+        )
+        plain = path.with_name("community-networks.docx")
+        plain.write_bytes(sample_plain_lines_letter_docx())
+        self.stdout.write(
+            f"A letter whose signatories are plain lines: {plain.relative_to(settings.BASE_DIR)} "
+            "(the import shows where the list begins, and lets you move it)."
         )
 
     def publish_seed(self, seed: dict[str, Any]) -> LetterPage:
