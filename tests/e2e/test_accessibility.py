@@ -10,10 +10,11 @@ import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from letters.models import LetterIndexPage, LetterPage
-from signatories import services
+from signatories import selectors, services
 from signatories.interchange import import_letter
 from signatories.models import SignOn
 from signatories.public_views import EMBED_HEIGHT
@@ -202,6 +203,11 @@ def test_the_verification_pages(page: Page, live_server, audit, seed_letter):
         page.get_by_role("heading", name="No letter published here has this PDF")
     ).to_be_visible()
     audit.check("a copy not recognised")
+    # A version's own page, which its PDF's QR code opens: superseded, signed, its record read.
+    visit(page, f"{live_server.url}/verify/{seed_letter.slug}/v1/")
+    expect(page.get_by_role("heading", name=re.compile("A superseded version"))).to_be_visible()
+    expect(page.locator(".signature-check")).to_contain_text("Valid: signed by")
+    audit.check("a version's verification page")
     audit.assert_clean()
 
 
@@ -229,6 +235,22 @@ def sign_on(mailoutbox) -> SignOn:
     coalition = CoalitionFactory(name="Digital Trade Coalition")
     widget_makers(coalition)
     return open_sign_on_to(coalition)
+
+
+def test_the_press_preview_of_a_letter_under_embargo(page: Page, live_server, audit, sign_on):
+    closed = services.close_sign_on(sign_on=sign_on, actor=STAFF_ACTOR)
+    embargo = services.embargo_sign_on(
+        sign_on=closed,
+        until=timezone.now() + datetime.timedelta(days=2),
+        actor=STAFF_ACTOR,
+    )
+    preview = services.add_press_preview(
+        embargo=embargo, name="Ana Pérez", email="ana@news.example", outlet="", actor=STAFF_ACTOR
+    )
+    visit(page, f"{live_server.url}/sign/press/{selectors.press_link_token(preview)}/")
+    expect(page.get_by_role("note")).to_contain_text("Embargoed until")
+    audit.check("the press's preview of a letter under embargo")
+    audit.assert_clean()
 
 
 def test_an_invited_persons_page_its_errors_and_the_thanks(
