@@ -41,8 +41,8 @@ check-libs-%: $(STAMP)
 run: check-libs-run
 	@mkdir -p var
 	$(DEV_ENV) $(PY) manage.py migrate --no-input
-	$(DEV_ENV) $(PY) manage.py development_certificate
 	$(DEV_ENV) $(PY) manage.py load_demo
+	$(DEV_ENV) $(PY) manage.py development_certificate
 	@echo
 	@echo "Serving http://127.0.0.1:$(PORT)  (letters: http://127.0.0.1:$(PORT)/letters/, admin: http://127.0.0.1:$(PORT)/admin/)"
 	@echo "Log in at http://127.0.0.1:$(PORT)/accounts/login/code/ with staff@example.org:"

@@ -188,20 +188,24 @@ def check_signature(
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         embedded = reader.embedded_signatures
-    except (PdfReadError, ValueError, KeyError):
-        return SignatureCheck(signed=False)
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return SignatureCheck(signed=False)  # not a PDF pyHanko can read: no signature in it
     if not embedded:
         return SignatureCheck(signed=False)
     roots = own_trust_roots() if trust_roots is None else trust_roots
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
     timestamp_context = ValidationContext(trust_roots=roots, allow_fetching=False)
-    status = _synchronously(
-        async_validate_pdf_signature(
-            embedded[-1],
-            signer_validation_context=context,
-            ts_validation_context=timestamp_context,
+    try:
+        status = _synchronously(
+            async_validate_pdf_signature(
+                embedded[-1],
+                signer_validation_context=context,
+                ts_validation_context=timestamp_context,
+            )
         )
-    )
+    except Exception:  # a hostile or broken file fails in many ways: then nothing holds
+        logger.info("A signature could not be validated", exc_info=True)
+        return SignatureCheck(signed=True)
     stamp = status.timestamp_validity
     return SignatureCheck(
         signed=True,

@@ -133,7 +133,8 @@ def read_proof(pdf: bytes, *, on_site: bool = True) -> Proof:
         attached = {name: data[-1] for name, data in reader.attachments.items() if data}
         printed = "".join(page.extract_text() or "" for page in reader.pages)
         metadata: dict[str, Any] = dict(reader.metadata or {})
-    except (PdfReadError, ValueError, KeyError) as error:
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+        # A hostile or broken file: said so, and nothing of it is trusted.
         proof.problems.append(f"The file cannot be read as a PDF: {error}")
         return proof
     if on_site:

@@ -409,3 +409,22 @@ def test_a_deleted_event_no_longer_matches_the_file(published, capsys, tmp_path)
         capsys.readouterr().err
     )
     assert Path(path).exists()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda pdf: b"%PDF-1.7\n" + b"\x00garbage" * 100,
+        lambda pdf: pdf[: len(pdf) // 2],
+        lambda pdf: pdf.replace(b"/Type /Catalog", b"/Type /Katalog", 1),
+    ],
+    ids=["garbage", "truncated", "no-catalog"],
+)
+def test_a_broken_or_hostile_file_is_reported_not_a_traceback(published, tmp_path, capsys, damage):
+    path = tmp_path / "copy.pdf"
+    path.write_bytes(damage(pdf_of(published)))
+    with pytest.raises(CommandError, match="does not hold"):
+        call_command("verify_pdf", str(path))
+    captured = capsys.readouterr()
+    assert "Everything holds" not in captured.out
+    assert "Published version: none on this site has this SHA-256." in captured.out
