@@ -70,14 +70,20 @@ class _Paragraphs(HTMLParser):
         self._flush()
 
 
-def revision_paragraphs(revision: Revision) -> list[str]:
-    """The plain text of a revision's letter as it renders, one string per paragraph."""
-    letter = revision.as_object()
-    html = render_to_string("letters/includes/letter_text.html", letter.letter_context([]))
+def html_paragraphs(html: str) -> list[str]:
+    """The plain text of some HTML, one string per paragraph."""
     parser = _Paragraphs()
     parser.feed(html)
     parser.close()
     return parser.paragraphs
+
+
+def revision_paragraphs(revision: Revision) -> list[str]:
+    """The plain text of a revision's letter as it renders, one string per paragraph."""
+    letter = revision.as_object()
+    return html_paragraphs(
+        render_to_string("letters/includes/letter_text.html", letter.letter_context([]))
+    )
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,11 @@ def _word_diff(old: str, new: str) -> tuple[SafeString, str]:
             parts.append(_added("".join(new_words[j1:j2])))
             plain.append(f"{{+{''.join(new_words[j1:j2])}+}}")
     return format_html_join("", "{}", ((part,) for part in parts)), "".join(plain)
+
+
+def word_changes(old: str, new: str) -> ChangedParagraph:
+    """One text against another in full, its removed and added words marked up."""
+    return ChangedParagraph("changed", *_word_diff(old, new))
 
 
 def diff_paragraphs(old: list[str], new: list[str]) -> list[ChangedParagraph]:

@@ -36,6 +36,17 @@ urlpatterns = [
         name="revoke_press_preview",
     ),
     path("letters/<int:letter_pk>/corrections/", admin_views.corrections, name="corrections"),
+    path("letters/<int:letter_pk>/drafting/", admin_views.drafting, name="drafting"),
+    path(
+        "letters/<int:letter_pk>/drafting/shares/<int:share_pk>/revoke/",
+        admin_views.revoke_draft_share,
+        name="revoke_draft_share",
+    ),
+    path(
+        "letters/<int:letter_pk>/drafting/comments/<int:comment_pk>/",
+        admin_views.draft_comment,
+        name="draft_comment",
+    ),
     path(
         "letters/<int:letter_pk>/corrections/publish/",
         admin_views.publish_correction,

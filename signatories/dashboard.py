@@ -63,4 +63,8 @@ class LettersInReviewPanel(Component):
         self.request = request
 
     def get_context_data(self, parent_context: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        return {"letters": letters_in_review(), "listing_url": reverse("letter_listing:index")}
+        return {
+            "letters": letters_in_review(),
+            "listing_url": reverse("letter_listing:index"),
+            "may_share": self.request.user.has_perm("signatories.change_signon"),
+        }

@@ -1,5 +1,6 @@
-"""Demo content for the sign-on: a letter out for signature, with a link to try signing, and
-one that went through its sign-on and was published with its signatories.
+"""Demo content for the sign-on: a letter out for signature, with a link to try signing, one
+that went through its sign-on and was published with its signatories, and a draft shared with a
+member for comment, with a link to comment on it.
 
 Idempotent: run it again and it reuses the letter and sign-on, printing a fresh link.
 Needs the coalition that `load_demo` creates ("digital-trade-coalition").
@@ -15,10 +16,12 @@ from django.utils import timezone
 
 from coalition.crm.models import Coalition, Contact, Membership, Organization
 from coalition.crm.services import create_organization
+from letters import passages
 from letters.models import LetterPage
 from letters.services import approve_for_circulation, ensure_letter_archive, unique_slug
 from signatories import selectors, services
 from signatories.inputs import (
+    Commenting,
     Declining,
     Forwarding,
     OrganizationRequest,
@@ -26,7 +29,7 @@ from signatories.inputs import (
     staff_line,
     staff_text,
 )
-from signatories.models import Invitation, SignOn
+from signatories.models import DraftShare, Invitation, SignOn
 
 TITLE = "Letter on cross-border data flows (out for sign-on)"
 BODY: list[dict[str, Any]] = [
@@ -107,6 +110,23 @@ def _letter(
 
 DEMO_GOAL = 25
 
+DRAFT_TITLE = "Letter on rules for AI in public services (draft for comment)"
+DRAFT_BODY: list[dict[str, Any]] = [
+    {
+        "type": "paragraph",
+        "value": "<p>We, the undersigned associations, write about the proposed rules for the use "
+        "of artificial intelligence in public services.</p>",
+    },
+    {"type": "heading", "value": "What we ask"},
+    {
+        "type": "bullets",
+        "value": [
+            "<p>Publish an inventory of the systems in use.</p>",
+            "<p>Give people a way to ask for a human decision.</p>",
+        ],
+    },
+]
+
 
 def load(stdout: "Output") -> None:
     """Open a sign-on on a demo letter, record a few responses and print links to try it."""
@@ -145,9 +165,15 @@ def load(stdout: "Output") -> None:
             )
             stdout.write(f"Opened a sign-on on “{TITLE}”.\n")
         _published_example(coalition, actor, stdout)
+        share = _shared_draft(coalition, actor)
         if not Organization.objects.filter(name="Open Markets Forum").exists():
             # After both sign-ons went out: the tracker asks whether to invite it.
             _joins_later(coalition)
+    if share is not None:
+        link = settings.SITE_URL + reverse(
+            "signatories:draft", args=[selectors.draft_link_token(share)]
+        )
+        stdout.write(f"Comment on the shared draft as {share.name}: {link}\n")
     waiting = (
         selectors.awaiting_response(sign_on)
         .select_related("organization")
@@ -179,6 +205,52 @@ def load(stdout: "Output") -> None:
     token = services.issue_open_link(sign_on=sign_on, actor=actor, accepts_requests=True)
     link = settings.SITE_URL + reverse("signatories:open_link", args=[token])
     stdout.write(f"Or ask to sign as an organization that was not invited: {link}\n")
+
+
+def _shared_draft(coalition: Coalition, actor: services.Actor) -> DraftShare | None:
+    """A draft shared with one member contact, who commented on a passage and suggested new
+    wording for another: both wait for staff on the letter's drafting page."""
+    existing = DraftShare.objects.filter(letter__title=DRAFT_TITLE, revoked_at__isnull=True).first()
+    if existing is not None:
+        return existing
+    contact = (
+        Contact.objects.filter(
+            organization__memberships__coalition=coalition,
+            organization__status=Organization.Status.ACTIVE,
+            email_opt_out=False,
+        )
+        .order_by("organization__sort_name", "pk")
+        .first()
+    )
+    if contact is None:
+        return None
+    letter = _letter(coalition, DRAFT_TITLE, DRAFT_BODY)
+    [share] = services.share_draft(
+        letter=letter,
+        contacts=[contact],
+        note=staff_text("We would value your view before this goes out.", name="note"),
+        actor=actor,
+    )
+    reader = services.Actor(label=contact.email, ip_address="192.0.2.10")
+    draft = letter.get_latest_revision_as_object()
+    opening, _, asks, _ = list(passages.passages(draft))
+    services.comment_on_draft(
+        share=share,
+        passage=opening.key,
+        commenting=Commenting(comment="Could we name the regulation, so readers know which?"),
+        text_hash=passages.text_hash(opening.text),
+        actor=reader,
+    )
+    services.comment_on_draft(
+        share=share,
+        passage=asks.key,
+        commenting=Commenting(
+            suggestion="Publish, and keep up to date, an inventory of the systems in use."
+        ),
+        text_hash=passages.text_hash(asks.text),
+        actor=reader,
+    )
+    return share
 
 
 def _responses(sign_on: SignOn, actor: services.Actor) -> None:

@@ -25,6 +25,10 @@ class ResponsesClosed(SignOnError):
     """The sign-on does not take responses: not open yet, closed, past its deadline or cancelled."""
 
 
+class CommentsClosed(SignOnError):
+    """A shared draft no longer takes comments: its text was approved for circulation."""
+
+
 class InvalidToken(SignOnError):
     """A link token that matches no invitation or signature."""
 

@@ -4,13 +4,15 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from coalition.crm.models import Coalition, Membership, Organization
+from coalition.crm.models import Coalition, Contact, Membership, Organization
 from letters.models import CirculationApproval
 
 from .inputs import (
     LIMITS,
+    Commenting,
     Declining,
     Forwarding,
     IndividualSigning,
@@ -516,3 +518,60 @@ class PressPreviewForm(forms.Form):
 
     def clean_email(self) -> str:
         return str(self.cleaned_data["email"]).strip().lower()
+
+
+class CommentForm(SignerForm[Commenting]):
+    """A reader's comment on one passage of a shared draft, with new wording or not.
+
+    `text_hash` carries the passage as the page showed it (its SHA-256): the service refuses the
+    comment where the passage has changed since.
+    """
+
+    comment = text("Your comment", "comment", long=True)
+    suggestion = text(
+        "Suggested wording",
+        "suggestion",
+        long=True,
+        help_text="The whole passage as you would have it read, in plain text. "
+        "Leave it empty to comment only.",
+    )
+
+    def __init__(self, *args: Any, passage: str, paragraphs: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.passage = passage
+        self.paragraphs = paragraphs
+        if paragraphs:
+            self.fields["suggestion"].help_text += " Leave a blank line between paragraphs."
+        self.fields["suggestion"].widget.attrs["rows"] = 6
+
+    def build(self, data: Mapping[str, Any]) -> Commenting:
+        return Commenting.clean(data, passage=self.passage, paragraphs=self.paragraphs)
+
+
+class ContactChoice(forms.ModelMultipleChoiceField[Contact]):
+    def label_from_instance(self, obj: Contact) -> str:
+        return f"{obj.organization.name}: {obj.name} <{obj.email}>"
+
+
+class ShareDraftForm(StaffForm):
+    contacts = ContactChoice(
+        label="Member contacts",
+        queryset=Contact.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Each gets a link of their own by email. Contacts of active members with an "
+        "address they take email at; those who have a link already are not listed.",
+    )
+    note = text("A note with the link", "note", long=True)
+    texts = {"note": (True, "")}
+
+    def __init__(self, *args: Any, contacts: QuerySet[Contact], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["contacts"]
+        assert isinstance(field, ContactChoice)
+        field.queryset = contacts
+
+
+class DecideCommentForm(StaffForm):
+    note = text("A word to the reader", "note", long=True, help_text="Emailed with your decision.")
+    texts = {"note": (True, "")}

@@ -22,6 +22,7 @@ LIMITS = {
     "signer_title": 200,
     "signer_email": 254,
     "comment": 2000,
+    "suggestion": 5000,
     "reason": 2000,
     "note": 2000,
     "organization_name": 255,
@@ -44,6 +45,7 @@ LABELS = {
     "title": "Your title",
     "name": "Your colleague's name",
     "email": "Your colleague's email address",
+    "suggestion": "Suggested wording",
 }
 # Everything below a space but tab; line breaks are allowed only in long texts.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -281,6 +283,48 @@ class IndividualSigning:
     @property
     def email_key(self) -> str:
         return email_key(self.signer_email)
+
+
+# A tag by its name (<b>, </p>, <a href=…>, <!-- …): what a plain-text suggestion must not carry.
+MARKUP = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)(?:\s[^<>]*)?/?>|<!--")
+
+
+@dataclass(frozen=True)
+class Commenting:
+    """A reader of a shared draft comments on a passage, suggests new wording for it, or both.
+
+    The wording is plain text: markup is refused by name rather than stripped, so that what the
+    reader sees accepted is what they typed.
+    """
+
+    comment: str = ""
+    suggestion: str = ""
+
+    @classmethod
+    def clean(cls, data: Mapping[str, Any], *, passage: str, paragraphs: bool) -> Self:
+        c = _Cleaner(data)
+        commenting = cls(
+            comment=c.text("comment", multiline=True),
+            suggestion=c.text("suggestion", multiline=paragraphs),
+        )
+        if "suggestion" not in c.errors and commenting.suggestion:
+            tag = MARKUP.search(commenting.suggestion)
+            if tag is not None:
+                name = f"<{tag.group(1).lower()}>" if tag.group(1) else "<!--"
+                c.errors["suggestion"] = (
+                    f"{LABELS['suggestion']}: plain text only; remove the markup {name}."
+                )
+            elif problem := bidi_control_problem(commenting.suggestion):
+                c.errors["suggestion"] = f"{LABELS['suggestion']}: {problem}; remove it."
+            elif " ".join(commenting.suggestion.split()) == " ".join(passage.split()):
+                c.errors["suggestion"] = (
+                    f"{LABELS['suggestion']}: this is the passage as it reads; change it, or "
+                    "leave the box empty to comment only."
+                )
+        if not commenting.comment and not commenting.suggestion and not c.errors:
+            c.errors["comment"] = "Comment: write a comment, or suggest new wording below."
+        c.done()
+        return commenting
 
 
 # What staff type: a reason kept in the record or a note to signers and readers (several lines),

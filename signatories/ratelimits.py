@@ -35,6 +35,9 @@ DEFAULT_RATES = {
     # reconfirm...): generous for a meeting signing from one network, yet a leaked link cannot be
     # driven to sign and withdraw, each with its emails, without end.
     "sign": "120/h/ip,20/h/link",
+    # Comments and suggested wording on a shared draft: each is a row staff read and may be
+    # emailed about; a reader going through a letter comments on a dozen passages in an hour.
+    "suggest": "60/h/ip,30/h/link",
     # Checking a copy of a letter's PDF on /verify/: each upload is read and hashed.
     "verify": "60/h/ip",
 }

@@ -1,3 +1,4 @@
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
@@ -8,6 +9,7 @@ from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 from wagtail.admin.site_summary import SummaryItem
 from wagtail.admin.ui.components import Component
+from wagtail.admin.widgets import Button
 from wagtail.models import Page
 
 from coalition.core import mfa
@@ -59,6 +61,21 @@ def register_sign_on_menu() -> SubmenuMenuItem:
         ]
     )
     return SubmenuMenuItem("Sign-ons", menu, icon_name="doc-full-inverse", order=120)
+
+
+@hooks.register("register_page_header_buttons")
+def drafting_header_button(
+    page: Page, user: Any, view_name: str, next_url: str | None = None
+) -> Iterator[Button]:
+    """A letter's page leads to its members' comments on the draft."""
+    letter = isinstance(page.specific_deferred, LetterPage) and page.pk
+    if letter and user.has_perm("signatories.change_signon"):
+        yield Button(
+            "Members' comments on the draft",
+            reverse("signatories_admin:drafting", args=[page.pk]),
+            icon_name="comment",
+            priority=75,
+        )
 
 
 # Wagtail's own panel of "your pages in a workflow": the letters in review panel lists them all.

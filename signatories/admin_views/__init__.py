@@ -1,9 +1,10 @@
 """Staff views in the Wagtail admin, one module for each screen: the list and opening a sign-on,
-the tracker, its export and the changes made from it, the review queue, and a published letter's
-corrections. Each view finds what it acts on through `selectors`, calls one service, and shows
+the tracker, its export and the changes made from it, the review queue, a published letter's
+corrections, and a draft shared with members for comment. Each view finds what it acts on through `selectors`, calls one service, and shows
 the service's refusal through `common.showing_refusal`."""
 
 from .corrections import corrections, publish_correction, retract
+from .drafting import draft_comment, drafting, revoke_draft_share
 from .embargoes import add_press_preview, embargo, lift_embargo, revoke_press_preview
 from .exports import export
 from .review import approve, approve_ticked, correct_display_name, reject, review
@@ -21,6 +22,8 @@ __all__ = [
     "correct_display_name",
     "corrections",
     "deadline",
+    "draft_comment",
+    "drafting",
     "embargo",
     "export",
     "index",
@@ -35,6 +38,7 @@ __all__ = [
     "remind",
     "retract",
     "review",
+    "revoke_draft_share",
     "revoke_press_preview",
     "tracker",
 ]

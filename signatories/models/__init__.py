@@ -1,6 +1,7 @@
 """The sign-on app's tables, a module by aggregate: sign-ons with their invitations, signatures,
-and the event chain that records every change to them."""
+and the event chain that records every change to them; embargoes; drafts shared for comment."""
 
+from .drafting import DraftComment, DraftShare
 from .embargoes import Embargo, PressPreview, PreviewAccess
 from .events import Action, Event, EventQuerySet
 from .sign_ons import (
@@ -17,6 +18,8 @@ __all__ = [
     "MAX_REMINDERS",
     "NEVER_CONFIRMED",
     "Action",
+    "DraftComment",
+    "DraftShare",
     "Embargo",
     "Event",
     "EventQuerySet",

@@ -1,7 +1,8 @@
 """Reads of the sign-on, one module for each thing read, as `services` has one for each change:
 links, responses, the audience, the review queue and the requests through open links beside it,
-the tally every count comes from, its chart, the dashboard's progress, what prints, and the check
-of the event chain. Every public name is here too: `selectors.tally(sign_on)`.
+the tally every count comes from, its chart, the dashboard's progress, what prints, the check
+of the event chain, and drafts shared for comment. Every public name is here too:
+`selectors.tally(sign_on)`.
 """
 
 from .audience import (
@@ -24,6 +25,29 @@ from .chain import (
     verify_event_chain,
 )
 from .chart import CHART_SERIES, CHART_SERIES_OF_COLUMN, Chart, response_chart
+from .drafting import (
+    CommentView,
+    DraftingView,
+    PartRows,
+    PassageRow,
+    chosen_contacts,
+    closing_approval,
+    comment_view,
+    comments_by,
+    comments_closed,
+    draft_comment_of,
+    draft_comment_to_tell,
+    draft_comments_of,
+    draft_link_token,
+    draft_share_of,
+    draft_share_to_send,
+    draft_shares,
+    drafting_view,
+    find_draft_share,
+    latest_approval,
+    latest_draft,
+    shareable_contacts,
+)
 from .embargoes import (
     active_embargo,
     due_embargoes,
@@ -136,9 +160,13 @@ __all__ = [
     "REQUEST_DETAILS",
     "STATES",
     "Chart",
+    "CommentView",
+    "DraftingView",
     "Goal",
     "GoalPart",
     "NotYetInvited",
+    "PartRows",
+    "PassageRow",
     "Progress",
     "RequestDetail",
     "Requests",
@@ -159,7 +187,12 @@ __all__ = [
     "awaiting_response_in_order",
     "chain_head",
     "checkpoint_log_problems",
+    "chosen_contacts",
     "closed_message",
+    "closing_approval",
+    "comment_view",
+    "comments_by",
+    "comments_closed",
     "correction",
     "current_publication",
     "current_versions_printing",
@@ -167,9 +200,18 @@ __all__ = [
     "describe_individual_response",
     "describe_response",
     "desk_sign_ons",
+    "draft_comment_of",
+    "draft_comment_to_tell",
+    "draft_comments_of",
+    "draft_link_token",
+    "draft_share_of",
+    "draft_share_to_send",
+    "draft_shares",
+    "drafting_view",
     "due_embargoes",
     "embargo_of",
     "events_up_to",
+    "find_draft_share",
     "find_invitation",
     "find_press_preview",
     "find_sign_on_by_open_link",
@@ -180,6 +222,8 @@ __all__ = [
     "invitation_link_token",
     "kept_letter",
     "keyed_record_problems",
+    "latest_approval",
+    "latest_draft",
     "latest_events",
     "latest_versions",
     "letter_lines",
@@ -211,6 +255,7 @@ __all__ = [
     "review_queue",
     "review_queue_length",
     "review_reasons",
+    "shareable_contacts",
     "sign_ons_newest_first",
     "sign_ons_with_broken_chains",
     "sign_ons_with_letter",

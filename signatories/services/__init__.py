@@ -2,6 +2,7 @@
 
 from signatories.errors import (
     AlreadyResponded,
+    CommentsClosed,
     InvalidToken,
     RateLimited,
     ResponsesClosed,
@@ -11,6 +12,13 @@ from signatories.errors import (
 from signatories.selectors import audience_organizations
 
 from .after_deadline import add_signatory, retract_signature
+from .drafting import (
+    close_draft_comments,
+    comment_on_draft,
+    decide_draft_comment,
+    revoke_draft_share,
+    share_draft,
+)
 from .embargoes import (
     add_press_preview,
     embargo_sign_on,
@@ -66,6 +74,7 @@ from .signatures import (
 __all__ = [
     "Actor",
     "AlreadyResponded",
+    "CommentsClosed",
     "InvalidToken",
     "RateLimited",
     "ResponsesClosed",
@@ -79,12 +88,15 @@ __all__ = [
     "cancel_sign_on",
     "change_deadline",
     "check_accepts_responses",
+    "close_draft_comments",
     "close_due_sign_ons",
     "close_open_link",
     "close_sign_on",
+    "comment_on_draft",
     "confirm_signature",
     "correct_display_name",
     "create_sign_on",
+    "decide_draft_comment",
     "decline_letter",
     "describe_reminder_schedule",
     "embargo_sign_on",
@@ -109,10 +121,12 @@ __all__ = [
     "reminder_recipients",
     "request_to_sign",
     "retract_signature",
+    "revoke_draft_share",
     "revoke_press_preview",
     "send_due_reminders",
     "send_reminders",
     "set_publication_emails",
+    "share_draft",
     "sign_as_individual",
     "sign_letter",
     "withdraw_signature",

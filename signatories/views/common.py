@@ -32,6 +32,16 @@ def error_page(request: HttpRequest, message: str, *, status: int) -> HttpRespon
     return render(request, "signatories/link_error.html", {"message": message}, status=status)
 
 
+def private(response: HttpResponse, *, posts: bool = False) -> HttpResponse:
+    """A page only its link's holder should read: kept out of search engines, and the token out
+    of the Referer of any link followed from it. A page that `posts` a form keeps its own site's
+    (same-origin): with no referrer at all, browsers send a form's POST with "Origin: null",
+    which the CSRF check refuses."""
+    response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
+    response["Referrer-Policy"] = "same-origin" if posts else "no-referrer"
+    return response
+
+
 def closed_status(sign_on: SignOn) -> int:
     return 403 if sign_on.status == SignOn.Status.DRAFT else 410
 

@@ -12,7 +12,7 @@ from signatories import selectors, services
 from signatories.deadlines import format_moment
 from signatories.models import PressPreview
 
-from .common import circulated_letter, error_page
+from .common import circulated_letter, error_page, private
 
 NOT_OURS = (
     "This link is not one the coalition sent, or it was mistyped: check that the whole "
@@ -38,21 +38,15 @@ def _opened(request: HttpRequest, token: str, what: str) -> PressPreview | HttpR
     return preview
 
 
-def _private(response: HttpResponse) -> HttpResponse:
-    response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
-    response["Referrer-Policy"] = "no-referrer"  # the token must not leave in a Referer
-    return response
-
-
 @never_cache
 @require_safe
 def press_preview(request: HttpRequest, token: str) -> HttpResponse:
     opened = _opened(request, token, "page")
     if isinstance(opened, HttpResponse):
-        return _private(opened)
+        return private(opened)
     embargo = opened.embargo
     title, html = circulated_letter(request, embargo.sign_on, with_list=True)
-    return _private(
+    return private(
         render(
             request,
             "signatories/press_preview.html",
@@ -73,7 +67,7 @@ def press_preview(request: HttpRequest, token: str) -> HttpResponse:
 def press_preview_pdf(request: HttpRequest, token: str) -> HttpResponse:
     opened = _opened(request, token, "pdf")
     if isinstance(opened, HttpResponse):
-        return _private(opened)
+        return private(opened)
     sign_on = opened.embargo.sign_on
     letter = sign_on.revision.as_object()
     pdf = render_letter_pdf(
@@ -83,4 +77,4 @@ def press_preview_pdf(request: HttpRequest, token: str) -> HttpResponse:
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{letter.slug}-embargoed.pdf"'
-    return _private(response)
+    return private(response)

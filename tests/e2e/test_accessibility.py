@@ -13,8 +13,10 @@ from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from letters import passages
 from letters.models import LetterIndexPage, LetterPage
 from signatories import selectors, services
+from signatories.inputs import Commenting
 from signatories.interchange import import_letter
 from signatories.models import SignOn
 from signatories.public_views import EMBED_HEIGHT
@@ -340,4 +342,45 @@ def test_a_signers_page_after_a_material_change(
     visit(page, live_server.url + emailed_link(mailoutbox, "jane@uni.example.org", SIGNATURE_LINK))
     expect(page.locator(".text-changes ins", has_text="better")).to_be_visible()
     audit.check("the signer's page, to reconfirm")
+    audit.assert_clean()
+
+
+def test_a_draft_shared_for_comment_its_passage_page_and_its_errors(
+    page: Page, live_server, audit, mailoutbox
+):
+    ensure_wagtail_site()
+    coalition = CoalitionFactory(name="Digital Trade Coalition")
+    widgets = widget_makers(coalition)
+    letter = make_letter(live=False, title="A draft on widgets", slug="draft-widgets")
+    [share] = services.share_draft(
+        letter=letter, contacts=[widgets.contacts.get()], actor=STAFF_ACTOR
+    )
+    # One comment already there: the reader's page shows it under its passage, marked.
+    _, draft = selectors.latest_draft(letter)
+    item = list(passages.passages(draft))[2]
+    services.comment_on_draft(
+        share=share,
+        passage=item.key,
+        commenting=Commenting(comment="Name them?", suggestion="Lower tariffs on widgets"),
+        text_hash=passages.text_hash(item.text),
+        actor=STAFF_ACTOR,
+    )
+    visit(page, f"{live_server.url}/sign/draft/{selectors.draft_link_token(share)}/")
+    expect(page.get_by_role("heading", name="A draft on widgets")).to_be_visible()
+    expect(page.locator(".draft-comments ins", has_text="Lower")).to_be_visible()
+    audit.check("the reader's page of a shared draft")
+
+    page.get_by_role("link", name="Comment or suggest wording on “We write about widgets.”").click()
+    expect(page.get_by_role("heading", name="Your comment")).to_be_visible()
+    audit.check("a passage's page")
+
+    page.get_by_label("Suggested wording").fill("We write about <b>widgets</b>.")
+    page.get_by_role("button", name="Send to the coalition's staff").click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    audit.check("a passage's page with errors")
+
+    page.get_by_label("Suggested wording").fill("We write about widgets and gadgets.")
+    page.get_by_role("button", name="Send to the coalition's staff").click()
+    expect(page.locator(".draft-comments ins", has_text="gadgets")).to_be_visible()
+    audit.check("the reader's page after a suggestion")
     audit.assert_clean()

@@ -37,9 +37,7 @@ def test_members_recognized_on_import_are_ticked_when_the_sign_on_opens_later(
     picked = staff_client.get(f"{reverse('signatories_admin:open')}?approval={approval.pk}")
     form = picked.context["form"]
     assert form["approval"].value() == approval.pk
-    assert sorted(int(pk) for pk in form["organizations"].value()) == sorted(
-        m.pk for m in members
-    )
+    assert sorted(int(pk) for pk in form["organizations"].value()) == sorted(m.pk for m in members)
 
 
 def test_ids_that_are_not_numbers_are_left_out(staff_client, letter) -> None:

@@ -5,10 +5,11 @@ from django.core import mail
 
 from letters.models import LetterPage
 from signatories import demo, selectors
-from signatories.models import Action, Invitation, SignOn
+from signatories.models import Action, DraftShare, Invitation, SignOn
 from tests.factories import CoalitionFactory, ContactFactory, MembershipFactory, make_letter
 from tests.support.signing import LINK
 
+DRAFT_LINK = re.compile(r"http://[^/\s]+(/sign/draft/[A-Za-z0-9_-]{43}/)")
 OPEN_LINK = re.compile(r"http://[^/\s]+(/sign/open/[A-Za-z0-9_-]{43}/)")
 
 
@@ -70,6 +71,19 @@ def test_the_demo_opens_a_sign_on_and_prints_its_links_twice_over(
     assert client.get(open_link).status_code == 200
     assert client.get(old_open_link).status_code == 404
     assert mail.outbox
+
+    # A draft shared with a member, who commented on one passage and suggested wording for
+    # another: its link printed on each run, the same link, opening the draft.
+    (draft_link,) = DRAFT_LINK.findall(first_run)
+    assert DRAFT_LINK.findall(second_run) == [draft_link]
+    share = DraftShare.objects.get()
+    assert draft_link == f"/sign/draft/{selectors.draft_link_token(share)}/"
+    comments = list(share.comments.order_by("pk"))
+    assert [(bool(c.comment), bool(c.suggestion)) for c in comments] == [
+        (True, False),
+        (False, True),
+    ]
+    assert "Could we name the regulation" in client.get(draft_link).content.decode()
 
     # The published example: a late signature (where there is one) and a word of the text
     # corrected, each a version

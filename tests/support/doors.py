@@ -164,6 +164,9 @@ class Filler:
             # What only an email carries: well-formed, not valid, as a guess would be.
             "restriction_id": 1,
             "preview_pk": 1,  # a press contact of an embargo: none in the world, a guess
+            "share_pk": ids["draft_share"],
+            "comment_pk": ids["draft_comment"],
+            "passage": w.tokens["passage"],
             "page_view_restriction_id": 1,
             "uidb64": "MQ",
             "uidb36": "1",
@@ -192,6 +195,8 @@ class Filler:
             values["page_id"] = ids["in_review"]
         if ns == "letters_admin":
             values["page_id"] = ids["published"]
+        if "/drafting/" in path:
+            values["letter_pk"] = ids["draft"]  # the letter whose draft is shared
         if ns in ("public", "portal"):
             on_letter = path.startswith("/letters/")
             values["slug"] = w.published.slug if on_letter else w.member_organization.slug
@@ -205,6 +210,7 @@ class Filler:
             )
         if ns == "signatories":
             kind = "signature" if "/s/" in path else "open_link" if "/open/" in path else ""
+            kind = "draft" if "/draft/" in path else kind
             values["token"] = w.tokens[kind or "invitation"]
         if "/bulk/" in path or "editing-sessions" in path:
             values.update(app_label="wagtailcore", model_name="page", action="publish")

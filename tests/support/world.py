@@ -32,9 +32,11 @@ from wagtail.models import (
 )
 
 from coalition.crm.models import Interaction, ProfileProposal
+from letters import passages
 from letters.models import LetterPage, WordImportJob
 from signatories import selectors, services
-from signatories.models import Signature, SignOn
+from signatories.inputs import Commenting
+from signatories.models import DraftComment, DraftShare, Signature, SignOn
 from tests.factories import (
     ContactFactory,
     OrganizationFactory,
@@ -136,6 +138,21 @@ def _letters() -> tuple[LetterPage, LetterPage, Members, SignOn, dict[str, Any]]
     )
 
 
+def _shared_draft(letter: LetterPage, members: Members) -> tuple[DraftShare, DraftComment]:
+    """The letter's draft shared with a member, who suggested wording for its first passage."""
+    [share] = services.share_draft(letter=letter, contacts=[members.contacts[0]], actor=STAFF_ACTOR)
+    _, draft = selectors.latest_draft(letter)
+    first = next(passages.passages(draft))
+    comment = services.comment_on_draft(
+        share=share,
+        passage=first.key,
+        commenting=Commenting(suggestion="A better opening."),
+        text_hash=passages.text_hash(first.text),
+        actor=STAFF_ACTOR,
+    )
+    return share, comment
+
+
 def _files(user: Any) -> dict[str, object]:
     image = get_image_model().objects.create(
         title="Logo", file=ContentFile(_png(), name="logo.png"), width=40, height=20
@@ -189,6 +206,7 @@ def build_world() -> World:
         object_id=str(draft.pk),
         last_seen_at=timezone.now(),
     )
+    draft_share, draft_comment = _shared_draft(draft, members)
     ids.update(_files(superuser))
     ids.update(
         root=Page.get_first_root_node().pk,
@@ -201,6 +219,8 @@ def build_world() -> World:
         latest_revision=draft.latest_revision_id,
         sign_on=sign_on.pk,
         request=request.pk,
+        draft_share=draft_share.pk,
+        draft_comment=draft_comment.pk,
         proposal=proposal.pk,
         passkey=passkey.pk,
         editing_session=session.pk,
@@ -226,6 +246,8 @@ def build_world() -> World:
             "invitation": selectors.invitation_link_token(invitations[2]),
             "signature": selectors.signature_link_token(signature),
             "open_link": open_link,
+            "draft": selectors.draft_link_token(draft_share),
+            "passage": draft_comment.passage,
         },
         ids=ids,
     )
