@@ -104,6 +104,7 @@ def sign(pdf: bytes, *, reason: str, location: str) -> Signed:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko.sign.timestamps import HTTPTimeStamper
+    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
     class MetadataKept(IncrementalPdfFileWriter):
         """pyHanko rewrites the XMP metadata when it writes, and its reading takes any text
@@ -144,9 +145,7 @@ def sign(pdf: bytes, *, reason: str, location: str) -> Signed:
                 output=output,
             )
         )
-    except Exception as error:  # the timestamp authority's failures come in many kinds
-        if timestamper is None:
-            raise
+    except (TimestampRequestError, TimeoutError) as error:
         raise SigningError(f"No timestamp from {url}: {error}") from error
     return Signed(pdf=output.getvalue(), signer=subject)
 

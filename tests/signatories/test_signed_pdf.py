@@ -184,10 +184,16 @@ def test_a_timestamp_authority_dates_the_signature(
     assert check.timestamped_at <= datetime.datetime.now(datetime.UTC)
 
 
-def test_an_authority_that_does_not_answer_fails_the_render_loudly(settings, published):
+def test_an_authority_that_does_not_answer_fails_the_render_loudly(settings):
+    from letters.pdf import ARCHIVAL, render_pdf
+
+    unsigned = render_pdf('<html lang="en"><title>A letter</title><p>Text.</p>', variant=ARCHIVAL)
     settings.PDF_TIMESTAMP_URL = "http://127.0.0.1:9/"  # discard: nothing answers
     with pytest.raises(signing.SigningError, match=r"No timestamp from http://127\.0\.0\.1:9/"):
-        signing.sign(pdf_of(published), reason="test", location="test")
+        signing.sign(unsigned, reason="test", location="test")
+    # Without the authority, the same file is signed.
+    settings.PDF_TIMESTAMP_URL = ""
+    assert signing.check_signature(signing.sign(unsigned, reason="t", location="t").pdf).holds
 
 
 def test_a_render_without_its_timestamp_is_tried_again_later_and_nothing_is_stored(
