@@ -10,6 +10,7 @@ or lift the embargo, which publishes the letter at once.
 """
 
 import datetime
+import logging
 
 from django.db import IntegrityError, transaction
 from django.tasks import task
@@ -23,6 +24,8 @@ from signatories.models import Action, Embargo, PressPreview, PreviewAccess, Sig
 from .core import Notification, holding, queue, record
 from .events import Actor
 from .publications import publish_sign_on
+
+logger = logging.getLogger(__name__)
 
 # An embargo is hours or days; a date further out is a typo.
 LONGEST_EMBARGO = datetime.timedelta(days=365)
@@ -140,8 +143,13 @@ def release_due_embargoes() -> int:
     a job the queue lost (or a queue that cannot defer one). Returns how many it published."""
     published = 0
     for embargo in selectors.due_embargoes():
-        if release_embargo(embargo=embargo, actor=Actor.system(EMBARGO_ACTOR)) is not None:
-            published += 1
+        try:
+            released = release_embargo(embargo=embargo, actor=Actor.system(EMBARGO_ACTOR))
+        except SignOnError:
+            # Its record no longer holds, say: the tracker shows why; the others still go out.
+            logger.exception("The letter of embargo %s could not be published", embargo.pk)
+            continue
+        published += released is not None
     return published
 
 

@@ -10,16 +10,23 @@ from urllib.parse import urlsplit
 import pytest
 import time_machine
 from django.db import connection, connections
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from letters.models import Publication
 from signatories import selectors, services
-from signatories.models import Action, Embargo, PressPreview, PreviewAccess, SignOn
+from signatories.models import Action, Embargo, Event, PressPreview, PreviewAccess, SignOn
 from signatories.services.embargoes import release_embargo_job
 from tests.support.database import ensure_wagtail_site
 from tests.support.pdf import pdftotext
-from tests.support.signing import STAFF_ACTOR, make_members, open_new_sign_on, sign
+from tests.support.signing import (
+    STAFF_ACTOR,
+    approved_revision,
+    make_members,
+    open_new_sign_on,
+    sign,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -136,11 +143,24 @@ def test_at_its_moment_the_worker_publishes_it_once(
         assert "mbargo" not in pdftotext(file.read(), tmp_path)
 
 
-def test_the_chore_publishes_an_embargo_whose_job_was_lost(embargoed):
+def test_the_chore_publishes_an_embargo_whose_job_was_lost(embargoed, members):
+    # A second letter under embargo, which cannot be published (its record was rewritten):
+    # the chore still publishes the first.
+    second = open_new_sign_on(
+        members, revision=approved_revision(slug="second-letter", title="A second letter")
+    )
+    sign(second.invitations.order_by("pk")[0])
+    broken = services.embargo_sign_on(
+        sign_on=services.close_sign_on(sign_on=second, actor=STAFF_ACTOR),
+        until=embargoed.until - datetime.timedelta(minutes=1),
+        actor=STAFF_ACTOR,
+    )
+    QuerySet(Event).filter(sign_on=broken.sign_on, sequence=1).update(actor="someone else")
     with time_machine.travel(embargoed.until + datetime.timedelta(minutes=3), tick=False):
         assert services.release_due_embargoes() == 1
         assert services.release_due_embargoes() == 0
     assert Publication.objects.filter(letter=embargoed.sign_on.letter).count() == 1
+    assert not Publication.objects.filter(letter=broken.sign_on.letter).exists()
 
 
 def test_staff_move_the_embargo_and_the_old_moment_publishes_nothing(staff_client, embargoed):
