@@ -2,6 +2,7 @@
 "Embargoed until …", and its PDF with the same mark. Each opening is logged for staff; the pages
 are kept out of search engines and caches; once the letter is published the link leads to it."""
 
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -12,8 +13,9 @@ from signatories import selectors, services
 from signatories.deadlines import format_moment
 from signatories.models import PressPreview
 
-from .common import circulated_letter, error_page, private
+from .common import circulated_letter, digest, error_page, private
 
+PDF_CACHE_SECONDS = 24 * 3600
 NOT_OURS = (
     "This link is not one the coalition sent, or it was mistyped: check that the whole "
     "address was copied from the email."
@@ -68,13 +70,19 @@ def press_preview_pdf(request: HttpRequest, token: str) -> HttpResponse:
     opened = _opened(request, token, "pdf")
     if isinstance(opened, HttpResponse):
         return private(opened)
-    sign_on = opened.embargo.sign_on
+    embargo = opened.embargo
+    sign_on = embargo.sign_on
     letter = sign_on.revision.as_object()
-    pdf = render_letter_pdf(
-        letter,
-        selectors.printable_lines(sign_on),
-        marking=f"Embargoed until {format_moment(opened.embargo.until)}",
-    )
+    lines = selectors.printable_lines(sign_on)
+    # Rendered once for every press contact, until the list or the moment changes: a PDF takes
+    # seconds to draw, and each contact may open it again and again.
+    key = f"signatories:press-pdf:{embargo.pk}:{embargo.until.isoformat()}:{digest(lines)}"
+    pdf = cache.get(key)
+    if pdf is None:
+        pdf = render_letter_pdf(
+            letter, lines, marking=f"Embargoed until {format_moment(embargo.until)}"
+        )
+        cache.set(key, pdf, PDF_CACHE_SECONDS)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{letter.slug}-embargoed.pdf"'
     return private(response)

@@ -85,7 +85,13 @@ def test_staff_set_an_embargo_and_the_letter_stays_unpublished(
 
 
 def test_the_press_read_it_marked_and_each_opening_is_logged(
-    staff_client, embargoed, client, mailoutbox, django_capture_on_commit_callbacks, tmp_path
+    staff_client,
+    embargoed,
+    client,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+    tmp_path,
+    monkeypatch,
 ):
     sign_on = embargoed.sign_on
     with django_capture_on_commit_callbacks(execute=True):
@@ -115,8 +121,15 @@ def test_the_press_read_it_marked_and_each_opening_is_logged(
         ("page", "198.51.100.7", "NewsReader/2.0")
     ]
     assert [a.what for a in accesses] == ["page", "pdf"]
+    # A second opening is logged too, and served without drawing the PDF again.
+    monkeypatch.setattr(
+        "signatories.views.press.render_letter_pdf",
+        lambda *args, **kwargs: pytest.fail("the PDF was drawn again"),
+    )
+    assert client.get(f"{path}pdf/").content == pdf.content
+    assert PreviewAccess.objects.filter(what="pdf").count() == 2
     listing = staff_client.get(reverse("signatories_admin:embargo", args=[sign_on.pk]))
-    assert "2 times, last" in listing.content.decode()
+    assert "3 times, last" in listing.content.decode()
 
 
 def test_at_its_moment_the_worker_publishes_it_once(
