@@ -18,6 +18,7 @@ from letters.models import Publication
 from signatories import selectors, services
 from signatories.models import Action, Embargo, Event, PressPreview, PreviewAccess, SignOn
 from signatories.services.embargoes import release_embargo_job
+from tests.letters.test_pdf_standards import validation_failures
 from tests.support.database import ensure_wagtail_site
 from tests.support.pdf import pdftotext
 from tests.support.signing import (
@@ -116,6 +117,7 @@ def test_the_press_read_it_marked_and_each_opening_is_logged(
     assert pdf["Content-Type"] == "application/pdf"
     text = pdftotext(pdf.content, tmp_path)
     assert "EMBARGOED UNTIL" in text
+    assert validation_failures(pdf.content, "ua1", tmp_path) == []
     accesses = list(PreviewAccess.objects.order_by("at", "pk"))
     assert [(a.what, a.ip_address, a.user_agent) for a in accesses][:1] == [
         ("page", "198.51.100.7", "NewsReader/2.0")
