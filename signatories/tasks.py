@@ -451,8 +451,9 @@ def _goal_email(sign_on_id: int) -> Outgoing | None:
         return None
     if sign_on.goal_reached_at is None:
         return None
-    goal = selectors.goal_of(sign_on, selectors.tally(sign_on))
-    waiting = selectors.tally(sign_on).waiting_for_review if sign_on.status == "closed" else 0
+    counted = selectors.tally(sign_on)
+    goal = selectors.goal_of(sign_on, counted)
+    waiting = counted.waiting_for_review if sign_on.status == "closed" else 0
     return Outgoing(
         name="sign-on-goal",
         to=sign_on.created_by.email,

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .sign_ons import StatusTable
+
 
 class DraftShare(models.Model):
     """One member contact's own link to a letter's draft (their name and address as shared).
@@ -45,7 +47,7 @@ class DraftShare(models.Model):
         return f"{self.name} <{self.email}>"
 
 
-class DraftComment(models.Model):
+class DraftComment(StatusTable, models.Model):
     """A comment on one passage of a shared draft, with new wording suggested or not."""
 
     class Status(models.TextChoices):
@@ -113,7 +115,3 @@ class DraftComment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.share.name} on passage {self.passage}"
-
-    @classmethod
-    def can_transition(cls, current: str, target: str) -> bool:
-        return target in cls.TRANSITIONS.get(current, set())

@@ -30,7 +30,18 @@ def validate_reminder_days(value: object) -> None:
         raise ValidationError(f"Give at most {MAX_REMINDERS} reminders.")
 
 
-class SignOn(models.Model):
+class StatusTable:
+    """A model whose status moves only as its TRANSITIONS table allows (checked by
+    services.core.check_status before every change)."""
+
+    TRANSITIONS: dict[str, set[str]]
+
+    @classmethod
+    def can_transition(cls, current: str, target: str) -> bool:
+        return target in cls.TRANSITIONS.get(current, set())
+
+
+class SignOn(StatusTable, models.Model):
     """The circulation of one frozen revision of a letter to the organizations invited to sign."""
 
     class Status(models.TextChoices):
@@ -145,10 +156,6 @@ class SignOn(models.Model):
 
     def __str__(self) -> str:
         return f"Sign-on: {self.letter.title}"
-
-    @classmethod
-    def can_transition(cls, current: str, target: str) -> bool:
-        return target in cls.TRANSITIONS.get(current, set())
 
     def is_past_deadline(self, now: datetime.datetime | None = None) -> bool:
         return (now or timezone.now()) >= self.deadline

@@ -12,7 +12,7 @@ from coalition.crm.models import Membership, sort_name_for
 from letters.lines import SignatoryLine
 from letters.models import LetterPage
 
-from .sign_ons import Invitation, SignOn
+from .sign_ons import Invitation, SignOn, StatusTable
 
 
 class SignatureQuerySet(models.QuerySet["Signature"]):
@@ -71,7 +71,7 @@ NEVER_CONFIRMED = models.Q(status="unconfirmed") | models.Q(
 )
 
 
-class Signature(models.Model):
+class Signature(StatusTable, models.Model):
     """An organization's (or an individual's) response to a letter."""
 
     class Response(models.TextChoices):
@@ -241,10 +241,6 @@ class Signature(models.Model):
         if not self.sort_key:
             self.sort_key = sort_name_for(self.display_name)
         super().save(*args, **kwargs)
-
-    @classmethod
-    def can_transition(cls, current: str, target: str) -> bool:
-        return target in cls.TRANSITIONS.get(current, set())
 
     def chain_state(self) -> dict[str, Any]:
         """What an event records of the signature after a change: the line as it prints and who."""
