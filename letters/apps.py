@@ -45,3 +45,18 @@ class LettersConfig(AppConfig):
                 dispatch_uid=f"letters-cache-restriction-{name}",
             )
         post_page_move.connect(page_privacy_changed, dispatch_uid="letters-cache-moved")
+        # A letter in other languages (letters.translations).
+        from wagtail.models import Locale
+        from wagtail.signals import copy_for_translation_done
+
+        from . import translations
+
+        copy_for_translation_done.connect(
+            translations.translated, dispatch_uid="letters-translation-pinned"
+        )
+        page_published.connect(
+            translations.translation_published, dispatch_uid="letters-translation-pdf"
+        )
+        post_save.connect(
+            translations.locale_added, sender=Locale, dispatch_uid="letters-locale-archives"
+        )

@@ -10,7 +10,7 @@ import datetime
 import html
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -21,6 +21,7 @@ from django.utils.html import strip_tags
 from coalition.crm.models import Organization
 
 from .models import Letterhead, LetterIndexPage, LetterPage
+from .translations import Language, direction, language_name, languages_of_many, translation_url
 
 EXCERPT_LENGTH = 200
 # Longer input is no search anybody typed, and a long query is slow to match on both databases.
@@ -72,6 +73,8 @@ class Card:
     # None for a letter live without a publication record, whose list was never frozen.
     signatory_count: int | None
     excerpt: str
+    # The languages it is also in (letters.translations), each with its address.
+    languages: list[Language] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ def find_letters(
         query=query,
         facets=facets,
         page=page,
-        cards=[card(letter, letterhead) for letter in page.object_list],
+        cards=_with_languages([card(letter, letterhead) for letter in page.object_list]),
         notices=notices,
         has_letters=bool(rows),
     )
@@ -238,6 +241,26 @@ def card(letter: LetterPage, letterhead: Letterhead) -> Card:
         signatory_count=len(publication.lines()) if publication is not None else None,
         excerpt=excerpt(letter.body.raw_data),
     )
+
+
+def _with_languages(cards: list[Card]) -> list[Card]:
+    """The cards with the other languages each letter reads in, found in one query."""
+    found = languages_of_many([card.letter for card in cards])
+    return [
+        replace(
+            card,
+            languages=[
+                Language(
+                    code=code,
+                    name=language_name(code),
+                    direction=direction(code),
+                    url=translation_url(card.letter, code),
+                )
+                for code in found.get(card.letter.pk, [])
+            ],
+        )
+        for card in cards
+    ]
 
 
 def excerpt(blocks: Iterable[Mapping[str, Any]], length: int = EXCERPT_LENGTH) -> str:

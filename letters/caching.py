@@ -8,8 +8,8 @@ restriction made, changed or removed), and a page under a view restriction is ne
 hit is answered before the session or the authentication middleware runs: it costs no database
 query. Pages carry an ETag and Last-Modified, and a reader who has the page gets 304.
 
-A page is keyed by its host, its path and the GET parameters its view reads (PAGE_PARAMETERS),
-in one order; the others are taken off the request before the view sees it, so a tracker's
+A page is keyed by its host, its path and the GET parameters its view reads (PAGE_PARAMETERS,
+and a letter's page the page of its signatory list), in one order; the others are taken off the request before the view sees it, so a tracker's
 `utm_source` or a random cache-buster is served the same stored page. Entries expire after
 TIMEOUT, a page larger than MAX_ENTRY_BYTES is not stored, and the pages live in the "pages"
 cache, which PAGE_CACHE_URL may put in a Redis of its own that evicts what it must (see the
@@ -23,6 +23,7 @@ reaches this one within a second.
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -41,6 +42,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date
 
 from .open_data import open_data_of
+from .signatory_list import PAGE_PARAMETER, SEARCH_PARAMETER
 
 if TYPE_CHECKING:
     from wagtail.models import Page
@@ -59,8 +61,15 @@ PAGE_PARAMETERS: dict[str, tuple[str, ...]] = {
     # The archive, a LetterIndexPage: its search, filters and page (letters/archive.py).
     "/letters/": ("coalition", "organization", "page", "q", "recipient", "year"),
 }
+# A letter's page, and its translations' (in/<language>/): the page of its signatory list and
+# the search in it (letters/signatory_list.py).
+LETTER_PAGE = re.compile(r"/letters/[^/]+/(?:in/[^/]+/)?")
+LETTER_PAGE_PARAMETERS = (PAGE_PARAMETER, SEARCH_PARAMETER)
 # A page asked for with any of these is rendered afresh and not stored: searches are endless.
-SEARCH_PARAMETERS = frozenset({"q"})
+SEARCH_PARAMETERS = frozenset({"q", SEARCH_PARAMETER})
+# The page of a signatory list: what is no number is page 1 to the view, so the same stored
+# page here, not one more to render and keep for each random value.
+NUMBER_PARAMETERS = frozenset({PAGE_PARAMETER})
 # The Django cache holding the pages (settings.CACHES): PAGE_CACHE_URL, or CACHE_URL's Redis.
 PAGE_CACHE = "pages"
 # The generation moves on at every change anyway: this only frees what nobody asks for.
@@ -220,13 +229,22 @@ def _next_generation() -> None:
     LOCAL.advance(int(value), time.monotonic())
 
 
+def parameters_of(path: str) -> tuple[str, ...]:
+    """The GET parameters the public page at this path reads."""
+    if path in PAGE_PARAMETERS:
+        return PAGE_PARAMETERS[path]
+    return LETTER_PAGE_PARAMETERS if LETTER_PAGE.fullmatch(path) else ()
+
+
 def canonical_query(request: HttpRequest) -> QueryDict:
     """The parameters the page at this path reads, in one order, each as its view reads it (the
     last value given, without surrounding spaces); blank ones are dropped, as the view ignores
-    them."""
+    them, and so is a list's page number that is no number (page 1, to the view)."""
     query = QueryDict(mutable=True)
-    for name in sorted(PAGE_PARAMETERS.get(request.path, ())):
+    for name in sorted(parameters_of(request.path)):
         value = request.GET.get(name, "").strip()
+        if name in NUMBER_PARAMETERS:
+            value = value.lstrip("0") if value.isascii() and value.isdigit() else ""
         if value:
             query[name] = value
     return query

@@ -1,6 +1,5 @@
 import datetime
 import re
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -18,7 +17,7 @@ from wagtail.fields import StreamField
 from wagtail.models import Page, PagePermissionTester
 from wagtail.search import index
 
-from . import publishing
+from . import publishing, signatory_list, translations
 from .blocks import LetterBodyBlock
 from .lines import SignatoryLine, group_lines, placeholder_lines, signatory_columns
 
@@ -118,7 +117,7 @@ def lines_field_validator(value: str) -> None:
         raise ValidationError("Each line must be at most 500 characters.")
 
 
-class LetterPage(RoutablePageMixin, Page):
+class LetterPage(translations.TranslatedLetter, RoutablePageMixin, Page):
     class SignatoryOrder(models.TextChoices):
         ALPHABETICAL = "alphabetical", "Alphabetical by sort name"
         AS_ENTERED = "as_entered", "As entered"
@@ -165,6 +164,16 @@ class LetterPage(RoutablePageMixin, Page):
     accepts_individuals = models.BooleanField(
         default=False, help_text="Individuals may sign in a personal capacity."
     )
+    # A translation (made by Wagtail's "Translate"): the revision of the letter it translates.
+    # Blank: the page is a letter of its own (letters.translations).
+    translates_revision = models.ForeignKey(
+        "wagtailcore.Revision",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     content_panels = [
         *Page.content_panels,
@@ -196,6 +205,8 @@ class LetterPage(RoutablePageMixin, Page):
     ]
     parent_page_types = ["letters.LetterIndexPage"]
     subpage_types: list[str] = []
+    # Wagtail's plain "Copy" makes a letter of its own; its "Translate" pins the copy again.
+    exclude_fields_in_copy = ["translates_revision"]
 
     class Meta:
         verbose_name = "letter"
@@ -274,6 +285,9 @@ class LetterPage(RoutablePageMixin, Page):
         setting names its function), or none."""
         if self.pk is None:
             return []
+        if self.translation_source is not None:
+            # One list in every language: the letter's.
+            return self.translation_source.signatory_lines()
         if self.publication is not None:
             return self.publication.lines()
         gathered = getattr(settings, "LETTER_SIGNATORY_LINES", "")
@@ -284,15 +298,20 @@ class LetterPage(RoutablePageMixin, Page):
 
     @cached_property
     def letterhead(self) -> Letterhead:
-        return Letterhead.for_site(self.get_site())
+        return Letterhead.for_site((self.translation_source or self).get_site())
 
     def letter_context(
-        self, lines: list[SignatoryLine], *, placeholders: bool = False
+        self,
+        lines: list[SignatoryLine],
+        *,
+        placeholders: bool = False,
+        shown: list[SignatoryLine] | None = None,
     ) -> dict[str, Any]:
         """Everything the HTML and PDF templates need to print the letter.
 
         With placeholders=True and no lines, stand-in signatories show where the real ones will
-        print (previews of a letter nobody has signed yet).
+        print (previews of a letter nobody has signed yet). `shown`: the part of a long list the
+        web page shows (letters.signatory_list); the count is still of all of them.
         """
         letterhead = self.letterhead
         placeholder = placeholders and not lines
@@ -300,7 +319,7 @@ class LetterPage(RoutablePageMixin, Page):
             lines = placeholder_lines(
                 with_signer=self.signatory_style == self.SignatoryStyle.SIGNERS
             )
-        grouped = group_lines(lines)
+        grouped = group_lines(lines if shown is None else shown)
         return {
             "letter": self,
             "letterhead": letterhead,
@@ -308,10 +327,11 @@ class LetterPage(RoutablePageMixin, Page):
             "printed_date": self.printed_date(letterhead),
             "signatory_groups": grouped,
             "signatory_count": len(lines),
-            "signatory_columns": signatory_columns(lines),
+            "signatory_columns": signatory_columns(lines if shown is None else shown),
             "has_group_headings": self.group_signatories and any(g.heading for g in grouped),
             "placeholder_signatories": placeholder,
             "language": self.language_code,
+            "direction": translations.direction(self.language_code),
             "author": self.author_name,
         }
 
@@ -335,9 +355,24 @@ class LetterPage(RoutablePageMixin, Page):
         # The same letterhead the site's templates read, cached on the request: one query, not two.
         self.__dict__["letterhead"] = Letterhead.for_request(request)
         preview = getattr(request, "is_preview", False)
+        source = self.translation_source
+        # The letter whose versions, PDFs and record every language's page shows.
+        record = source or self
+        context["record_page"] = record
+        context["record_language"] = translations.language_name(record.language_code)
         if not preview and self.pk is not None:
-            context.update(self.publication_context(request))
-        context.update(self.letter_context(self.signatory_lines(), placeholders=preview))
+            context.update(record.publication_context(request))
+            if source is not None:
+                context["canonical_url"] = request.build_absolute_uri(self.url)
+                context["summary"] = self.summary()
+                context["changes_since_translated"] = translations.changes_since(self, source)
+            context["languages"] = translations.languages_of(record, current=self)
+        lines = self.signatory_lines()
+        # A long list shows a page at a time, with its search; a preview shows its first page.
+        listing = signatory_list.letter_list_page(self, request, lines)
+        context["signatory_listing"] = listing
+        shown = listing.lines if listing is not None else None
+        context.update(self.letter_context(lines, placeholders=preview, shown=shown))
         return context
 
     def summary(self) -> str:
@@ -390,6 +425,8 @@ class LetterPage(RoutablePageMixin, Page):
         from .caching import serve_stored_file
         from .pdf import stored_letter_pdf
 
+        if publication is None and self.translation_source is not None:
+            return translations.serve_translation_pdf(request, self)
         if publication is None:
             # Made live outside the publication service (only code can): rendered and kept.
             return HttpResponse(
@@ -398,13 +435,9 @@ class LetterPage(RoutablePageMixin, Page):
         if not publication.pdf:
             # Being rendered by the worker: a PDF rendered here would not be the one whose hash
             # the page will show.
-            response = HttpResponse(
-                "The PDF of this letter is being prepared; try again in a minute.",
-                status=503,
-                content_type="text/plain; charset=utf-8",
-            )
-            response["Retry-After"] = "30"
-            return response
+            from .public_page import pdf_being_prepared
+
+            return pdf_being_prepared(request, self, publication)
         return serve_stored_file(
             request,
             name=str(publication.pdf.name),
@@ -481,7 +514,8 @@ class Publication(models.Model):
         return self.version > 1
 
     def lines(self) -> list[SignatoryLine]:
-        return [SignatoryLine(**line) for line in self.signatories]
+        # Parsed once per process: a version's list is never rewritten.
+        return list(signatory_list.frozen_list(self).lines)
 
 
 class PublicationHold(models.Model):
@@ -530,70 +564,16 @@ class CirculationApproval(models.Model):
         return f"{self.letter} revision {self.revision_id}, approved {self.approved_at:%Y-%m-%d}"
 
 
-class RecognizedMembers(models.Model):
-    """The member organizations a Word import recognized among a draft letter's signatories:
-    ticked in advance when staff open the letter's sign-on, however long after the import."""
+# Defined apart, as the Word import's own records; registered as this app's models from here.
+from .word_jobs import RecognizedMembers, WordImportJob  # noqa: E402
 
-    letter = models.OneToOneField(
-        LetterPage, on_delete=models.CASCADE, primary_key=True, related_name="recognized_members"
-    )
-    # Ids of coalition.Organization; one merged or gone since is left out when read.
-    organization_ids = models.JSONField(default=list)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name_plural = "recognized members"
-
-    def __str__(self) -> str:
-        return f"{len(self.organization_ids)} member(s) recognized in letter {self.letter_id}"
-
-
-class WordImportJob(models.Model):
-    """A Word file becoming a letter: read in the background if long, and how far it has come;
-    held while staff check where its signatory list begins, if they asked to."""
-
-    class Status(models.TextChoices):
-        WAITING = "waiting", "Waiting for the task worker"
-        READING = "reading", "Reading paragraphs"
-        CHECKING = "checking", "Read: waiting for you to check where the signatories begin"
-        WRITING = "writing", "Creating the draft letter"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    FINISHED = (Status.DONE, Status.FAILED)
-
-    # Its address is shown to the staff member who started it: not a guessable number.
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=255)
-    # The upload until the job has read it: in a row every worker reaches, never in media,
-    # emptied when the job ends and deleted with the row after a day (delete_stale_imports).
-    document = models.BinaryField(default=b"", blank=True)
-    index = models.ForeignKey(
-        LetterIndexPage, null=True, on_delete=models.CASCADE, related_name="+"
-    )
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.WAITING)
-    done = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)
-    message = models.TextField(blank=True)
-    notes = models.JSONField(default=list, blank=True)
-    # A finished letter imported with its signatories, or a draft.
-    with_signatories = models.BooleanField(default=False)
-    # What the boundary step shows (letters.word.reading_of), kept until staff confirm, and the
-    # paragraph (from 0) where they said the signatory list begins; None: where it is recognized.
-    reading = models.JSONField(default=dict, blank=True)
-    boundary = models.PositiveIntegerField(null=True, blank=True)
-    letter = models.ForeignKey(
-        LetterPage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    updated_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"{self.name}: {self.get_status_display()}"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in self.FINISHED
+__all__ = [
+    "CirculationApproval",
+    "LetterIndexPage",
+    "LetterPage",
+    "Letterhead",
+    "Publication",
+    "PublicationHold",
+    "RecognizedMembers",
+    "WordImportJob",
+]

@@ -1,14 +1,18 @@
 """What a published letter's page shows beside the letter: its versions and dates (a correction
-of the text with what it changed, word by word), its open data and how to share it, and what it
-tells other sites (schema.org)."""
+of the text with what it changed, word by word), the answers of its recipients, its open data
+and how to share it, and what it tells other sites (schema.org)."""
 
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
+from django.utils.log import log_response
 
+from .answers import answers_of
 from .open_data import open_data_of, share_links
 from .text_diff import ChangedParagraph, diff_revisions
 
@@ -35,8 +39,9 @@ def _text_changes(version: "Publication", before: list["Publication"]) -> list[C
 
 def publication_context(letter: "LetterPage", request: HttpRequest) -> dict[str, Any]:
     """Its versions and dates as the public page shows them, and what it tells other sites."""
-    # The latest version is also what prints, and its sign-on has the dates: one query.
-    versions = list(letter.publications.order_by("-version"))
+    # The latest version is also what prints, and its sign-on has the dates: one query. The
+    # frozen lists stay out of it: the latest one is read once per process (letters.signatory_list).
+    versions = list(letter.publications.defer("signatories").order_by("-version"))
     letter.__dict__["publication"] = versions[0] if versions else None
     first = versions[-1] if versions else None
     url = request.build_absolute_uri(letter.url)
@@ -87,6 +92,7 @@ def publication_context(letter: "LetterPage", request: HttpRequest) -> dict[str,
         else "",
         "versions": versions,
         "version_rows": rows,
+        "answers": answers_of(letter) if versions else [],
         "current": versions[0] if versions else None,
         "first_published": first.published_at if first else None,
         "circulated_at": versions[0].circulated_at if versions else None,
@@ -99,3 +105,28 @@ def publication_context(letter: "LetterPage", request: HttpRequest) -> dict[str,
         .replace(">", "\\u003e")
         .replace("&", "\\u0026"),
     }
+
+
+# How long a client waiting for a PDF still being made is asked to wait before asking again.
+PDF_RETRY_SECONDS = 10
+
+
+def pdf_being_prepared(
+    request: HttpRequest, letter: "LetterPage", publication: "Publication"
+) -> HttpResponse:
+    """The answer at a PDF's address while the worker renders it: 503 with Retry-After for
+    programs, a page that says so and asks again by itself for readers; stored by no cache."""
+    response = render(
+        request,
+        "letters/pdf_pending.html",
+        {"page": letter, "version": publication.version, "retry_after": PDF_RETRY_SECONDS},
+        status=503,
+    )
+    response["Retry-After"] = str(PDF_RETRY_SECONDS)
+    add_never_cache_headers(response)
+    # Expected, and asked for again and again while it lasts: no error in the log (nor, from
+    # there, in Sentry) for each time.
+    log_response(
+        "PDF being prepared: %s", request.path, response=response, request=request, level="debug"
+    )
+    return response

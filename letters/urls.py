@@ -9,4 +9,5 @@ urlpatterns = [
     path("import-word/", views.import_word, name="import_word"),
     path("import-word/<uuid:job_id>/", views.word_import, name="word_import"),
     path("<int:page_id>/archive-pdf/", views.archive_pdf, name="archive_pdf"),
+    path("<int:page_id>/translation/", views.translation, name="translation"),
 ]

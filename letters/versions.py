@@ -26,7 +26,7 @@ from django.utils.module_loading import import_string
 from wagtail.models import Revision
 from wagtail.search import index as search_index
 
-from . import publishing, signing
+from . import publishing, signing, translations
 from .caching import invalidate_public_pages
 from .lines import SignatoryLine
 from .models import LetterPage, Publication
@@ -196,7 +196,7 @@ def render_publication_pdf(publication_id: int, attempt: int = 1) -> str:
     if publication is None:
         return "gone"
     try:
-        return attach_publication_pdf(publication=publication).pdf_sha256
+        sha256 = attach_publication_pdf(publication=publication).pdf_sha256
     except signing.SigningError as error:
         if attempt >= RENDER_ATTEMPTS or not render_publication_pdf.get_backend().supports_defer:
             raise
@@ -212,3 +212,6 @@ def render_publication_pdf(publication_id: int, attempt: int = 1) -> str:
             publication_id, attempt + 1
         )
         return f"retrying: {error}"
+    # Its translations print the same list: their PDFs are made again with it.
+    translations.render_translations_of(publication.letter)
+    return sha256

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 
+from . import translations
 from .forms import WordBoundaryForm, WordImportForm
 from .models import LetterIndexPage, LetterPage, WordImportJob
 from .pdf import stored_letter_pdf
@@ -212,3 +213,41 @@ def archive_pdf(request: HttpRequest, page_id: int) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{page.slug}-pdfa.pdf"'
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def translation(request: HttpRequest, page_id: int) -> HttpResponse:
+    """A translation against the letter it translates: what changed in the letter since, and,
+    once the translator has carried it over, the confirmation that it now translates the
+    letter's current text."""
+    page = get_object_or_404(LetterPage, pk=page_id)
+    if not page.permissions_for_user(request.user).can_edit():
+        raise PermissionDenied
+    source = page.translation_source
+    if source is None:
+        messages.error(request, f"“{page.title}” is not a translation of another letter.")
+        return redirect("wagtailadmin_pages:edit", page.pk)
+    changes = translations.changes_since(page, source)
+    current = translations.source_revision(source)
+    if request.method == "POST":
+        if current is not None and request.POST.get("revision") != str(current.pk):
+            # The letter changed again while this page was open: show what changed now.
+            messages.warning(request, "The letter changed again meanwhile: check these changes.")
+            return redirect("letters_admin:translation", page.pk)
+        translations.pin(page, source)
+        messages.success(
+            request, f"“{page.title}” now translates the current text of “{source.title}”."
+        )
+        return redirect("wagtailadmin_pages:edit", page.pk)
+    return TemplateResponse(
+        request,
+        "letters/admin/translation.html",
+        {
+            "page": page,
+            "source": source,
+            "pinned": page.translates_revision,
+            "current": current,
+            "changes": changes,
+            "language": translations.language_name(page.language_code),
+        },
+    )

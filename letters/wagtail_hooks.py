@@ -16,7 +16,7 @@ from wagtail.admin.widgets import Button
 from wagtail.log_actions import LogActionRegistry
 from wagtail.models import Page, WorkflowState
 
-from . import publishing, urls
+from . import publishing, translations, urls
 from .models import LetterIndexPage, LetterPage
 from .services import assign_review_workflow
 
@@ -85,6 +85,15 @@ def letter_header_buttons(
         refused = publishing.refusal(page.specific_deferred)
         if refused is not None and refused.url:
             yield Button(refused.label, refused.url, icon_name="doc-full-inverse", priority=70)
+        source = page.specific_deferred.translation_source
+        if source is not None:
+            outdated = bool(translations.changes_since(page.specific_deferred, source))
+            yield Button(
+                "The letter has changed: review" if outdated else "Translation: up to date",
+                reverse("letters_admin:translation", args=[page.pk]),
+                icon_name="warning" if outdated else "globe",
+                priority=60,
+            )
 
 
 @hooks.register("before_edit_page")

@@ -16,6 +16,8 @@ urlpatterns = [
         name="correct_display_name",
     ),
     path("review/reject/", admin_views.reject, name="reject"),
+    path("recipients/", admin_views.recipient_report, name="recipient_report"),
+    path("recipients/export.csv", admin_views.recipient_report_csv, name="recipient_report_csv"),
     path("<int:pk>/", admin_views.tracker, name="tracker"),
     path("<int:pk>/export.<str:fmt>", admin_views.export, name="export"),
     path("<int:pk>/close/", admin_views.close, name="close"),
@@ -37,6 +39,34 @@ urlpatterns = [
     ),
     path("letters/<int:letter_pk>/corrections/", admin_views.corrections, name="corrections"),
     path("letters/<int:letter_pk>/drafting/", admin_views.drafting, name="drafting"),
+    path("letters/<int:letter_pk>/recipients/", admin_views.recipients, name="recipients"),
+    path("letters/<int:letter_pk>/recipients/send/", admin_views.send_letter, name="send_letter"),
+    path(
+        "letters/<int:letter_pk>/recipients/by-hand/",
+        admin_views.hand_delivery,
+        name="hand_delivery",
+    ),
+    path(
+        "letters/<int:letter_pk>/deliveries/<int:delivery_pk>/scan/",
+        admin_views.delivery_scan,
+        name="delivery_scan",
+    ),
+    path(
+        "letters/<int:letter_pk>/recipients/remind/",
+        admin_views.remind_recipients,
+        name="remind_recipients",
+    ),
+    path("letters/<int:letter_pk>/answers/", admin_views.answers, name="answers"),
+    path(
+        "letters/<int:letter_pk>/answers/<int:answer_pk>/publish/",
+        admin_views.publish_answer,
+        name="publish_answer",
+    ),
+    path(
+        "letters/<int:letter_pk>/answers/<int:answer_pk>/file/",
+        admin_views.answer_file,
+        name="answer_file",
+    ),
     path(
         "letters/<int:letter_pk>/drafting/shares/<int:share_pk>/revoke/",
         admin_views.revoke_draft_share,

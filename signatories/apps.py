@@ -29,6 +29,7 @@ class SignatoriesConfig(AppConfig):
     verbose_name = "Sign-ons"
 
     def ready(self) -> None:
+        from anymail.signals import tracking
         from django.db.models.signals import post_save
         from wagtail.signals import page_published
 
@@ -41,3 +42,7 @@ class SignatoriesConfig(AppConfig):
         post_save.connect(
             organization_changed, sender=Organization, dispatch_uid="signatories-cache-orgs"
         )
+        # The email provider's reports on a letter's deliveries (signatories.webhooks).
+        from .webhooks import record_tracking_event
+
+        tracking.connect(record_tracking_event, dispatch_uid="signatories-delivery-tracking")

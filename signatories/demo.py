@@ -1,6 +1,7 @@
 """Demo content for the sign-on: a letter out for signature, with a link to try signing, one
-that went through its sign-on and was published with its signatories, and a draft shared with a
-member for comment, with a link to comment on it.
+that went through its sign-on and was published with its signatories (then delivered to its
+recipient, who answered), and a draft shared with a member for comment, with a link to comment
+on it.
 
 Idempotent: run it again and it reuses the letter and sign-on, printing a fresh link.
 Needs the coalition that `load_demo` creates ("digital-trade-coalition").
@@ -15,9 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coalition.crm.models import Coalition, Contact, Membership, Organization
-from coalition.crm.services import create_organization
+from coalition.crm.services import create_contact, create_organization, office_named
 from letters import passages
-from letters.models import LetterPage
+from letters.models import LetterPage, Publication
 from letters.services import approve_for_circulation, ensure_letter_archive, unique_slug
 from signatories import selectors, services
 from signatories.inputs import (
@@ -29,7 +30,7 @@ from signatories.inputs import (
     staff_line,
     staff_text,
 )
-from signatories.models import DraftShare, Invitation, SignOn
+from signatories.models import DraftShare, Invitation, Recipient, SignOn
 
 TITLE = "Letter on cross-border data flows (out for sign-on)"
 BODY: list[dict[str, Any]] = [
@@ -205,6 +206,23 @@ def load(stdout: "Output") -> None:
     token = services.issue_open_link(sign_on=sign_on, actor=actor, accepts_requests=True)
     link = settings.SITE_URL + reverse("signatories:open_link", args=[token])
     stdout.write(f"Or ask to sign as an organization that was not invited: {link}\n")
+
+
+def share_draft_with(contact: Contact) -> DraftShare | None:
+    """The demo's draft shared with this person too (the portal's demo login), once."""
+    letter = LetterPage.objects.filter(title=DRAFT_TITLE).first()
+    if letter is None or Publication.objects.filter(letter=letter).exists():
+        return None
+    found = DraftShare.objects.filter(letter=letter, contact=contact, revoked_at__isnull=True)
+    if found.exists():
+        return found.first()
+    [share] = services.share_draft(
+        letter=letter,
+        contacts=[contact],
+        note=staff_text("Your comments are welcome before this goes out.", name="note"),
+        actor=services.Actor.system("demo"),
+    )
+    return share
 
 
 def _shared_draft(coalition: Coalition, actor: services.Actor) -> DraftShare | None:
@@ -417,3 +435,56 @@ def _published_example(coalition: Coalition, actor: services.Actor, stdout: "Out
         revision=letter.save_revision(),
     )
     stdout.write(f"… and its text corrected as version {corrected.version}.\n")
+    _delivered(letter, actor, stdout)
+
+
+def _delivered(letter: LetterPage, actor: services.Actor, stdout: "Output") -> None:
+    """The published letter delivered to its recipient: by email (the provider reported it
+    delivered and opened) and by hand at a meeting; their answer recorded and published."""
+    if Recipient.objects.filter(letter=letter).exists():
+        return
+    office = office_named("Office of the Trade Representative")
+    contact = Contact.objects.filter(email__iexact=DEMO_RECIPIENT_EMAIL).first() or create_contact(
+        organization=office,
+        name="Alex Morgan",
+        email=DEMO_RECIPIENT_EMAIL,
+        title="Trade Representative",
+    )
+    recipient = services.add_recipient(letter=letter, contact=contact, actor=actor)
+    [delivery] = services.send_letter(
+        letter=letter,
+        recipients=[recipient],
+        cover_message="On behalf of the coalition's members, please find our letter.",
+        pdf_attached=False,
+        actor=actor,
+    )
+    sent = timezone.now()
+    for kind, minutes in (("delivered", 1), ("opened", 95)):
+        services.record_provider_event(
+            outbox_key=delivery.outbox_key,
+            provider="Demo provider",
+            event_type=kind,
+            event_id=f"demo-{kind}",
+            occurred_at=sent + datetime.timedelta(minutes=minutes),
+        )
+    services.record_hand_delivery(
+        recipient=recipient,
+        method="meeting",
+        delivered_on=timezone.localdate(),
+        scan=None,
+        note="Handed over at the stakeholder meeting.",
+        actor=actor,
+    )
+    answer = services.record_answer(
+        recipient=recipient,
+        received_on=timezone.localdate(),
+        text="Thank you for your letter. The Office shares your aim of open and predictable "
+        "digital trade rules, and will take your proposals into account in the negotiations.",
+        file=None,
+        actor=actor,
+    )
+    services.publish_answer(answer=answer, actor=actor)
+    stdout.write(f"… delivered to {contact.name}, who answered: the answer is on its page.\n")
+
+
+DEMO_RECIPIENT_EMAIL = "trade.representative@ustr.example.gov"

@@ -66,6 +66,8 @@ class SignerForm[Input](forms.Form):
     """A form whose input is cleaned once, by its typed input object, into `self.input`."""
 
     text_hash = forms.CharField(widget=forms.HiddenInput, required=False)
+    # The translation the page showed, if the reader chose one (letters.translations).
+    read_in = forms.CharField(widget=forms.HiddenInput, required=False)
     input: Input
 
     def build(self, data: Mapping[str, Any]) -> Input:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NewType, Self
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 
@@ -17,6 +18,7 @@ from .addresses import email_key
 from .errors import SignOnError
 
 LIMITS = {
+    "read_in": 12,
     "display_name": 300,
     "signer_name": 200,
     "signer_title": 200,
@@ -36,6 +38,7 @@ LIMITS = {
     "group": 100,
 }
 LABELS = {
+    "read_in": "The language you read the letter in",
     "display_name": "The name as it will print",
     "signer_name": "Your name",
     "signer_title": "Your title",
@@ -87,6 +90,14 @@ class _Cleaner:
             self.errors[name] = f"{self._label(name)}: {problem}; remove it."
         return value
 
+    def language(self, name: str) -> str:
+        """A language of the site's letters by its code, or "" for the letter's own."""
+        value = self.text(name)
+        if value and value not in settings.CONTENT_LANGUAGES:
+            self.errors[name] = f"{self._label(name)}: “{value}” is not a language of this site."
+            return ""
+        return value
+
     def email(self, name: str) -> str:
         value = self.text(name, required=True)
         if value and name not in self.errors:
@@ -131,6 +142,8 @@ class Signing:
     signer_name: str
     signer_title: str = ""
     comment: str = ""
+    # The translation the signer read (letters.translations); "": the letter as written.
+    read_in: str = ""
 
     @classmethod
     def clean(cls, data: Mapping[str, Any], *, organization_name: str) -> Self:
@@ -140,6 +153,7 @@ class Signing:
             signer_name=c.text("signer_name", required=True),
             signer_title=c.text("signer_title"),
             comment=c.text("comment", multiline=True),
+            read_in=c.language("read_in"),
         )
         c.require_flag(
             "authorized",
@@ -224,6 +238,7 @@ class OrganizationRequest:
     signer_email: str
     acronym: str = ""
     website: str = ""
+    read_in: str = ""
 
     @classmethod
     def clean(cls, data: Mapping[str, Any]) -> Self:
@@ -236,6 +251,7 @@ class OrganizationRequest:
             signer_name=c.text("signer_name", required=True),
             signer_title=c.text("signer_title", required=True),
             signer_email=c.email("signer_email"),
+            read_in=c.language("read_in"),
         )
         if request.organization_name and not any(ch.isalnum() for ch in request.organization_name):
             c.errors["organization_name"] = "The organization name: it needs letters or digits."
@@ -258,6 +274,7 @@ class IndividualSigning:
     signer_email: str
     title: str = ""
     affiliation: str = ""
+    read_in: str = ""
 
     @classmethod
     def clean(cls, data: Mapping[str, Any]) -> Self:
@@ -267,6 +284,7 @@ class IndividualSigning:
             title=c.text("title"),
             affiliation=c.text("affiliation"),
             signer_email=c.email("signer_email"),
+            read_in=c.language("read_in"),
         )
         if len(signing.printed_line) > LIMITS["display_name"]:
             c.errors["affiliation"] = (

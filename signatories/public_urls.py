@@ -39,4 +39,9 @@ urlpatterns = [
     ),
     path("letters/<unicode_slug:slug>/letter.json", public_views.letter_json, name="letter_json"),
     path("letters/<unicode_slug:slug>/embed/", public_views.embed, name="embed"),
+    path(
+        "letters/<unicode_slug:slug>/answers/<str:answer_key>/",
+        public_views.answer_file,
+        name="answer_file",
+    ),
 ]

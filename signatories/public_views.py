@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +35,7 @@ from django.views.decorators.http import require_safe
 from wagtail.models import Site
 
 from coalition.crm.viewsets import neutralise_formula
+from letters.answers import PublishedAnswer
 from letters.lines import SignatoryLine
 from letters.models import Letterhead, LetterPage, Publication
 from letters.open_data import DataLink, OpenData
@@ -302,6 +303,9 @@ class LetterFeed(Atom1Feed):
         if item["pdf_size"]:
             enclosure["length"] = str(item["pdf_size"])
         handler.addQuickElement("link", "", enclosure)
+        # The letter in each other language it reads in (letters.translations).
+        for code, url in item["translations"]:
+            handler.addQuickElement("link", "", {"rel": "alternate", "hreflang": code, "href": url})
 
 
 def _entry_id(publication: Publication) -> str:
@@ -371,6 +375,8 @@ def _atom(
         feed_url=request.build_absolute_uri(),
         feed_guid=link,
     )
+    publications = list(publications)
+    languages = selectors.languages_of([publication.letter for publication in publications])
     for publication in publications:
         letter_url = _letter_url(request, publication.letter)
         entry_title, summary = _entry_text(publication)
@@ -384,6 +390,10 @@ def _atom(
             updateddate=publication.published_at,
             pdf_url=_pdf_url(letter_url, publication.version),
             pdf_size=publication.pdf_size,
+            translations=[
+                (code, f"{letter_url}in/{code}/")
+                for code in languages.get(publication.letter.pk, [])
+            ],
         )
     response = HttpResponse(content_type=atom.content_type)
     atom.write(response, "utf-8")
@@ -443,3 +453,50 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
             "css": mark_safe(EMBED_CSS),  # noqa: S308
         },
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The answers of a letter's recipients, once staff published them
+
+FILE_KINDS = {
+    "application/pdf": "PDF",
+    "image/png": "PNG image",
+    "image/jpeg": "JPEG image",
+    "image/webp": "WebP image",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word document",
+}
+
+
+def published_answers(letter: LetterPage) -> list[PublishedAnswer]:
+    """The letter's published answers as its page prints them (the LETTER_ANSWERS setting)."""
+    rows = []
+    for answer in selectors.published_answers(letter):
+        contact = answer.recipient.contact
+        who = f"{contact.name}, {contact.title}" if contact.title else contact.name
+        path = ""
+        if answer.file:
+            path = reverse("public:answer_file", args=[letter.slug, answer.public_key])
+        rows.append(
+            PublishedAnswer(
+                who=f"{who} ({contact.organization.name})",
+                received_on=answer.received_on,
+                text=answer.text,
+                file_path=path,
+                file_kind=FILE_KINDS.get(answer.file_type, "file"),
+                file_size=answer.file_size,
+            )
+        )
+    return rows
+
+
+@require_safe
+def answer_file(request: HttpRequest, slug: str, answer_key: str) -> FileResponse:
+    """A published answer as received: a download of the type its bytes showed, never a page."""
+    answer = selectors.published_answer(slug, answer_key)
+    if answer is None or not answer.file:
+        raise Http404("No such answer.")
+    response = FileResponse(answer.file.open("rb"), as_attachment=True, filename=answer.file_name)
+    response["Content-Type"] = answer.file_type or "application/octet-stream"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -40,6 +40,9 @@ DEFAULT_RATES = {
     "suggest": "60/h/ip,30/h/link",
     # Checking a copy of a letter's PDF on /verify/: each upload is read and hashed.
     "verify": "60/h/ip",
+    # The email provider's tracking webhooks (signatories.webhooks), per sending address: a
+    # provider posts an event or a batch at a time, a few for each email; past this, a flood.
+    "webhook": "600/m/ip",
 }
 
 MESSAGES = {

@@ -58,6 +58,13 @@ def register_sign_on_menu() -> SubmenuMenuItem:
                 permission="signatories.change_signon",
                 order=300,
             ),
+            PermissionMenuItem(
+                "Who listens",
+                reverse("signatories_admin:recipient_report"),
+                icon_name="mail",
+                permission="letters.publish_letter",
+                order=400,
+            ),
         ]
     )
     return SubmenuMenuItem("Sign-ons", menu, icon_name="doc-full-inverse", order=120)

@@ -26,16 +26,20 @@ from tests.support.signing import (
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Each test counts its own rate limits and caches its own pages: caches emptied around it."""
+    """Each test counts its own rate limits and caches its own pages: caches emptied around it
+    (the parsed signatory lists too: a rolled-back test's ids come again)."""
     from django.core.cache import cache
 
     from letters.caching import LOCAL
+    from letters.signatory_list import KEPT
 
     cache.clear()
     LOCAL.forget()
+    KEPT.forget()
     yield
     cache.clear()
     LOCAL.forget()
+    KEPT.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,8 @@
 The command `make serve` runs is started for real against the test database on PostgreSQL and
 Redis database 1: it migrates and collects static files, gunicorn answers with a letter page, a
 static file and a PDF, the task worker runs a queued job, and Ctrl-C or SIGTERM stops every
-process it started.
+process it started. On an empty database of its own, it is the coalition's site from the start:
+the archive, the home page, the health check and the first staff account.
 """
 
 import hashlib
@@ -15,8 +16,10 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 import requests
+from django.db import connection
 from django.tasks import task
 
 from coalition.core.models import WorkerHeartbeat
@@ -26,6 +29,7 @@ from signatories.interchange import import_letter
 from tests.production import (
     ROOT,
     alive,
+    database_url,
     descendants,
     free_port,
     kill_all,
@@ -254,3 +258,62 @@ def task_worker(server_pid: int) -> int:
     ).stdout.split()
     assert len(found) == 1, found
     return int(found[0])
+
+
+@pytest.fixture
+def empty_database(db) -> object:
+    """A database beside the test database, created empty; dropped afterwards."""
+    require_production_stack()
+    name = f"{connection.settings_dict['NAME']}_first_day"
+    server_url = database_url().rsplit("/", 1)[0]
+    server = psycopg.connect(f"{server_url}/postgres", autocommit=True)
+    server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    server.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server_url}/{name}"
+    finally:
+        server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.close()
+
+
+def test_make_serve_on_an_empty_database_is_the_coalitions_site(empty_database, tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # As behind a TLS proxy: pages over plain http are sent to https, the health check is not.
+    env = production_env(
+        PORT=str(port), DATABASE_URL=empty_database, SECURE_SSL_REDIRECT="1", BEHIND_TLS_PROXY="1"
+    )
+    log = tmp_path / "serve.log"
+    server = subprocess.Popen(
+        SERVE, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    via_proxy = {"X-Forwarded-Proto": "https"}
+    try:
+        wait_for(f"{base}/healthz", server, log, timeout=300)  # migrating from nothing
+
+        health = requests.get(f"{base}/healthz", timeout=30, allow_redirects=False)
+        assert health.status_code == 200, log.read_text()[-3000:]
+        assert health.json() == {"status": "ok", "database": "ok", "cache": "ok"}
+        home = requests.get(f"{base}/", headers=via_proxy, timeout=30, allow_redirects=False)
+        assert (home.status_code, home.headers["Location"]) == (302, "/letters/")
+        archive = requests.get(f"{base}/letters/", headers=via_proxy, timeout=30)
+        assert archive.status_code == 200
+        assert "No letters have been published yet." in archive.text
+        assert "Welcome to your new Wagtail site" not in archive.text
+        assert requests.get(f"{base}/letters/", timeout=30, allow_redirects=False).is_redirect
+
+        made = subprocess.run(
+            [sys.executable, "manage.py", "createstaff", "first@example.org"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert made.returncode == 0, made.stderr
+        assert "/accounts/login/code/" in made.stdout
+        stop_and_check_everything_stopped(server, signal.SIGTERM, log)
+    finally:
+        if server.poll() is None:
+            kill_all(descendants(server.pid) | {server.pid})
+        server.wait(timeout=10)

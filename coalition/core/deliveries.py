@@ -76,6 +76,8 @@ class Outgoing:
     # the headers it came with.
     rendered: emails.Rendered | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    # Files sent with it: (file name, bytes, media type), read by the job that sends it.
+    attachments: tuple[tuple[str, bytes, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -108,11 +110,17 @@ def deliver(
     if not created and not _claim(delivery, retrying=retrying):
         return False
     try:
-        emails.message(
+        message = emails.message(
             rendered,
             to=outgoing.to,
             headers={**dict(outgoing.headers), "Message-ID": _message_id(outgoing)},
-        ).send()
+        )
+        for filename, content, mimetype in outgoing.attachments:
+            message.attach(filename, content, mimetype)
+        # What the provider's webhooks (django-anymail) report an event with: the key finds the
+        # delivery it is about. Providers replace the Message-ID; they keep metadata.
+        message.metadata = {"outbox_key": outgoing.key}  # type: ignore[attr-defined]
+        message.send()
     except Exception as error:
         _attempt_failed(delivery, error, job=job, args=args)
         return False

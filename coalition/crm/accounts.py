@@ -12,6 +12,8 @@ person in itself once their code, and second factor, are right), and the one pas
 keeps no password and verifies none.
 """
 
+import unicodedata
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -24,14 +26,17 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import BasePasswordHasher, make_password
+from django.contrib.auth.models import Group
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
 
 from coalition.core import deliveries
+from coalition.core.addresses import readable_host
 from coalition.crm.errors import CoalitionError
 
 if TYPE_CHECKING:
@@ -252,27 +257,61 @@ class AccountError(CoalitionError):
     """An account that cannot be made as asked."""
 
 
-def create_superuser(*, email: str) -> "User":
-    """Make a superuser who signs in by a code emailed to `email`, with no password.
+def account_address(address: str) -> str:
+    """An address as accounts keep it: trimmed, in one Unicode form, its host in lower case and
+    in the script it is written in ("jane@xn--bcher-kva.example" is kept as
+    "jane@bücher.example"), which is how allauth compares the address typed to sign in (lowered)."""
+    address = unicodedata.normalize("NFC", address.strip())
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address
+    return f"{local}@{readable_host(domain.lower())}"
 
-    As staff made in the admin: the address is recorded for allauth (unverified until the first
-    code is typed), so that the first sign-in can go on to add a second factor.
+
+def create_staff(*, email: str, groups: Sequence[str] = ()) -> "User":
+    """Make a staff account that signs in by a code emailed to `email`, with no password.
+
+    Without groups it is a superuser, as the first account of an installation must be (it adds
+    the others, and their groups, in the admin); with groups, a member of those alone. As staff
+    made in the admin, the address is recorded for allauth unverified, until the first code is
+    typed, so that the first sign-in can go on to add a second factor.
     """
-    address = email.strip()
+    address = account_address(email)
     try:
         validate_email(address)
     except ValidationError:
         raise AccountError(f"Email: “{address}” is not an email address.") from None
     users = get_user_model().objects
-    if (
-        users.filter(email__iexact=address).exists()
-        or EmailAddress.objects.filter(email__iexact=address).exists()
-    ):
+    spellings = Q(email__iexact=address) | Q(email__iexact=_ascii_spelling(address))
+    if users.filter(spellings).exists() or EmailAddress.objects.filter(spellings).exists():
         raise AccountError(f"Email: an account with the address {address} exists already.")
     username = address[:150]  # the column's length; Wagtail shows it beside the name
     if users.filter(username__iexact=username).exists():
         raise AccountError(f"Email: an account with the username {username} exists already.")
+    found = list(Group.objects.filter(name__in=groups))
+    missing = sorted(set(groups) - {group.name for group in found})
+    if missing:
+        there = ", ".join(Group.objects.order_by("name").values_list("name", flat=True))
+        raise AccountError(
+            f"Group: there is no group {', '.join(f'“{name}”' for name in missing)} "
+            f"(the groups are: {there})."
+        )
     with transaction.atomic():
-        user = users.create_superuser(username=username, email=address, password=None)
+        if groups:
+            user = users.create_user(username=username, email=address, password=None)
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+            user.groups.set(found)
+        else:
+            user = users.create_superuser(username=username, email=address, password=None)
         EmailAddress.objects.create(user=user, email=address, primary=True, verified=False)
     return user
+
+
+def _ascii_spelling(address: str) -> str:
+    """The address with its host in IDNA ("xn--…"), as an account made elsewhere may hold it."""
+    local, _, domain = address.rpartition("@")
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.urls import NoReverseMatch, reverse
@@ -39,12 +40,14 @@ __all__ = [
     "OrganizationDetails",
     "add_pending_organization",
     "admit_organization",
+    "create_contact",
     "create_organization",
     "create_organizations",
     "log_interaction",
     "merge_organizations",
     "merged_status",
     "new_organization",
+    "office_named",
     "tag_organization",
     "update_organization",
     "update_organizations",
@@ -199,6 +202,46 @@ def admit_organization(
             columns.append(column)
     organization.save(update_fields=columns)
     return organization
+
+
+def office_named(name: str) -> Organization:
+    """The organization of this name (by its key, whatever its case, spacing or punctuation),
+    or a new one: an office a letter is addressed to (a ministry, an agency, a legislator's
+    office) is an organization like any other, of kind "other"."""
+    name = " ".join(name.split())
+    if not name:
+        raise CoalitionError("Office: give the name of the office or organization.")
+    found = Organization.objects.filter(name_key=name_key(name)).first()
+    if found is not None:
+        return found.merged_into or found
+    try:
+        with transaction.atomic():
+            return create_organization(name=name, kind=Organization.Kind.OTHER)
+    except IntegrityError:  # created by someone else meanwhile
+        return Organization.objects.get(name_key=name_key(name))
+
+
+def create_contact(
+    *, organization: Organization, name: str, email: str, title: str = ""
+) -> Contact:
+    """Add a person to an organization; refused where the address is another contact's."""
+    name, email, title = " ".join(name.split()), email.strip(), " ".join(title.split())
+    if not name:
+        raise CoalitionError("Name: give the person's name.")
+    if Contact.objects.filter(email__iexact=email).exists():
+        raise CoalitionError(f"Email: {email} is already a contact's address.")
+    contact = Contact(organization=organization, name=name, email=email, title=title)
+    try:
+        contact.full_clean(exclude=["organization", "user"])
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise CoalitionError(f"{field.capitalize()}: {' '.join(messages)}") from None
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError:
+        raise CoalitionError(f"Email: {email} is already a contact's address.") from None
+    return contact
 
 
 # Interactions and merges ---------------------------------------------------------------------

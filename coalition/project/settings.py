@@ -12,6 +12,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from django.utils.translation import get_language_info
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -39,6 +40,16 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -71,6 +82,8 @@ INSTALLED_APPS = [
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
     "wagtail.contrib.routable_page",
+    "wagtail.contrib.simple_translation",
+    "wagtail.locales",
     "wagtail.contrib.frontend_cache",
     "wagtail.embeds",
     "wagtail.sites",
@@ -85,6 +98,7 @@ INSTALLED_APPS = [
     "taggit",
     "django_tasks",
     "django_tasks_db",
+    "anymail",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -185,6 +199,16 @@ AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
 USE_I18N = True
+# The languages letters may be written and translated in (Wagtail's locales: staff add the ones
+# the coalition uses under Settings → Locales), by their codes; the first is the letters' own.
+CONTENT_LANGUAGES = env_list(
+    "CONTENT_LANGUAGES",
+    "en,fr,es,de,it,pt,nl,pl,el,ru,uk,tr,ar,he,fa,ur,zh-hans,ja,ko,hi,sw",
+)
+WAGTAIL_I18N_ENABLED = True
+WAGTAIL_CONTENT_LANGUAGES = LANGUAGES = [
+    (code, get_language_info(code)["name_local"]) for code in CONTENT_LANGUAGES
+]
 USE_TZ = True
 
 STATIC_URL = "/static/"
@@ -261,6 +285,16 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+# An email provider through django-anymail: EMAIL_BACKEND="anymail.backends.postmark.EmailBackend"
+# (or mailgun, sendgrid, amazon_ses …), and its settings from the environment, each as
+# ANYMAIL_<SETTING>: ANYMAIL_POSTMARK_SERVER_TOKEN, ANYMAIL_MAILGUN_API_KEY,
+# ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY, and ANYMAIL_WEBHOOK_SECRET ("user:password"), the basic
+# auth its tracking webhooks at /anymail/<provider>/tracking/ must give (signatories.webhooks).
+ANYMAIL: dict[str, str] = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_") and value
+}
 
 # Wagtail's own jobs (search index, references) run inline so the admin never goes stale;
 # ours (invitation emails, PDFs) go to the "background" backend, which is a database queue
@@ -298,6 +332,8 @@ LETTER_SIGNATORY_LINES = "signatories.selectors.letter_lines"
 LETTER_OPEN_DATA = "signatories.public_views.open_data"
 # ... and the files each version's PDF carries inside it (its list and the record it came from).
 LETTER_VERSION_FILES = "signatories.proof.version_files"
+# ... and the answers of its recipients that staff published, beside its versions.
+LETTER_ANSWERS = "signatories.public_views.published_answers"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if env_str("CACHE_URL"):
@@ -453,6 +489,8 @@ ADMIN_CSP = {
 X_FRAME_OPTIONS = "DENY"  # Wagtail's preview views opt in to SAMEORIGIN themselves.
 if env_bool("BEHIND_TLS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A load balancer asks over plain http, straight to the app server: answered, not redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # Sign-ons: the key of the event chain (a secret outside the database; derived from SECRET_KEY
 # when unset) and the limits on the signer pages, over the defaults in signatories/ratelimits.py,
@@ -493,3 +531,21 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# Errors to Sentry when SENTRY_DSN is set (coalition/project/sentry.py says what stays out of
+# the reports); SENTRY_TRACES_SAMPLE_RATE, from 0 to 1, also sends that share of the requests'
+# timings.
+# Read here and kept out of the settings, which the debug page lists.
+_sentry_dsn = env_str("SENTRY_DSN")
+if _sentry_dsn:
+    from coalition.project import sentry
+
+    _traces = env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0)
+    if not 0 <= _traces <= 1:
+        raise ImproperlyConfigured(f"SENTRY_TRACES_SAMPLE_RATE must be from 0 to 1, not {_traces}")
+    sentry.init(
+        dsn=_sentry_dsn,
+        environment=env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production"),
+        release=env_str("SENTRY_RELEASE") or None,
+        traces_sample_rate=_traces,
+    )

@@ -10,6 +10,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 from wagtail.views import serve
 
 from coalition.project import admin_doors
+from coalition.project.health import healthz
 from letters.models import LetterIndexPage
 
 LOGIN_BY_CODE = "account_request_login_code"
@@ -46,6 +47,8 @@ no_password_doors = [
 ]
 
 urlpatterns = [
+    # For load balancers and service managers: no session, no redirect to https, never cached.
+    path("healthz", healthz, name="healthz"),
     *no_password_doors,
     *admin_doors.urlpatterns,
     # Wagtail's own login form would bypass allauth (login by code, MFA): send it there.
@@ -60,6 +63,8 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("sign/", include("signatories.urls")),
     path("portal/", include("signatories.portal.urls")),
+    # The email provider's delivery reports (django-anymail's tracking webhooks).
+    path("anymail/", include("signatories.webhooks")),
     path("", include("signatories.public_urls")),
 ]
 

@@ -9,14 +9,15 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 
 from signatories import selectors
 from signatories.errors import SignOnError
 from signatories.models import SignOn
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 class PermissionRequired:
@@ -31,7 +32,7 @@ class PermissionRequired:
         self.view = view
         self.required_permission = permission
 
-    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.has_perm(self.required_permission):
             raise PermissionDenied
         return self.view(request, *args, **kwargs)

@@ -1,9 +1,10 @@
 """The sign-on app's tables, a module by aggregate: sign-ons with their invitations, signatures,
-and the event chain that records every change to them; embargoes; drafts shared for comment."""
+and the event chain that records every change to them; embargoes; drafts shared for comment; after publication, the recipients, deliveries and answers."""
 
 from .drafting import DraftComment, DraftShare
 from .embargoes import Embargo, PressPreview, PreviewAccess
 from .events import Action, Event, EventQuerySet
+from .recipients import Answer, DeliveryEvent, LetterDelivery, Recipient
 from .sign_ons import (
     MAX_REMINDERS,
     Invitation,
@@ -18,14 +19,18 @@ __all__ = [
     "MAX_REMINDERS",
     "NEVER_CONFIRMED",
     "Action",
+    "Answer",
+    "DeliveryEvent",
     "DraftComment",
     "DraftShare",
     "Embargo",
     "Event",
     "EventQuerySet",
     "Invitation",
+    "LetterDelivery",
     "PressPreview",
     "PreviewAccess",
+    "Recipient",
     "SignOn",
     "Signature",
     "SignatureQuerySet",

@@ -179,6 +179,9 @@ class Signature(StatusTable, models.Model):
     )
     imported = models.BooleanField(default=False, help_text="Came with an imported final letter.")
     text_hash = models.CharField(max_length=64, blank=True)
+    # The language version the signer read, by its code, when not the letter's own: the text
+    # they agreed to is the letter's (text_hash), read through its translation.
+    read_in = models.CharField(max_length=12, blank=True)
     comment = models.TextField(blank=True)
     reason = models.TextField(blank=True, help_text="Why it was declined or rejected.")
     created_at = models.DateTimeField(default=timezone.now)
@@ -241,6 +244,13 @@ class Signature(StatusTable, models.Model):
         if not self.sort_key:
             self.sort_key = sort_name_for(self.display_name)
         super().save(*args, **kwargs)
+
+    @property
+    def read_in_language(self) -> str:
+        """The name of the translation the signer read, or "" for the letter as written."""
+        from letters.translations import language_name
+
+        return language_name(self.read_in) if self.read_in else ""
 
     def chain_state(self) -> dict[str, Any]:
         """What an event records of the signature after a change: the line as it prints and who."""

@@ -1,5 +1,5 @@
-"""What the member portal shows of an organization: its open requests, its history and the
-published letters it is on.
+"""What the member portal shows of an organization: its open requests, its history, the
+published letters it is on, and what became of those it signed: their deliveries and answers.
 
 A response's state and its words come from the sign-on's own selectors, as on the staff
 tracker: the portal and the tracker never tell one organization's answer two ways.
@@ -8,16 +8,23 @@ tracker: the portal and the tracker never tell one organization's answer two way
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import Page
 
 from coalition.crm.models import Contact, Organization, ProfileProposal
-from letters.models import Publication
+from letters.models import CirculationApproval, Publication
 from signatories import selectors as sign_on_selectors
-from signatories.models import NEVER_CONFIRMED, Event, Invitation, Signature, SignOn
+from signatories.models import (
+    NEVER_CONFIRMED,
+    DraftShare,
+    Event,
+    Invitation,
+    Signature,
+    SignOn,
+)
 
 
 @dataclass
@@ -57,13 +64,57 @@ class PublishedLetter:
     published_at: datetime.datetime
 
 
+@dataclass(frozen=True)
+class DeliveryLine:
+    """The letter sent to one recipient, as members see it: to whom, when, how it went."""
+
+    recipient: str
+    office: str
+    on: datetime.date
+    status: str
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    """A recipient's published answer: its text, or the address of its file."""
+
+    recipient: str
+    office: str
+    received_on: datetime.date
+    text: str
+    file_url: str
+
+
+@dataclass
+class SignedLetter:
+    """A published letter the organization signed, with its deliveries and published answers."""
+
+    title: str
+    url: str
+    deliveries: list[DeliveryLine] = field(default_factory=list)
+    answers: list[AnswerLine] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SharedDraft:
+    """A draft staff shared with this person to comment on: their own link, as emailed."""
+
+    letter_title: str
+    shared_at: datetime.datetime
+    url: str
+    # Closed once its text was approved for circulation after it was shared.
+    closed: bool
+
+
 @dataclass
 class Overview:
     organization: Organization
+    drafts: list[SharedDraft] = field(default_factory=list)
     open_requests: list[OpenRequest] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
     published: list[PublishedLetter] = field(default_factory=list)
     proposals: list[ProfileProposal] = field(default_factory=list)
+    signed: list[SignedLetter] = field(default_factory=list)
 
 
 def _letter_title(row: Signature | Invitation) -> str:
@@ -102,7 +153,22 @@ def overview(request: HttpRequest, contact: Contact) -> Overview:
     result.history = [
         _history_entry(signature, answers.get(signature.pk)) for signature in reversed(signatures)
     ]
-    result.published = _published(request, organization)
+    published_at = dict(
+        Publication.objects.filter(organizations=organization, is_current=True).values_list(
+            "letter_id", "published_at"
+        )
+    )
+    signed = _signed(signatures)
+    # Plain pages, read once for both lists: a letter's address needs its path, not its text.
+    pages = {
+        page.pk: page
+        for page in Page.objects.filter(pk__in={*published_at, *signed}, live=True).only(
+            "title", "slug", "url_path"
+        )
+    }
+    result.published = _published(request, pages, published_at)
+    result.signed = _signed_letters(request, signed, pages)
+    result.drafts = shared_drafts(contact)
     result.proposals = list(
         ProfileProposal.objects.filter(organization=organization).order_by("-created_at", "-pk")[
             :20
@@ -180,26 +246,90 @@ def _history_entry(signature: Signature, answer: tuple[int, str] | None) -> Hist
     )
 
 
-def _published(request: HttpRequest, organization: Organization) -> list[PublishedLetter]:
+def _published(
+    request: HttpRequest, pages: dict[int, Page], published_at: dict[int, datetime.datetime]
+) -> list[PublishedLetter]:
     """The published letters the organization's name is on, latest first."""
-    published_at = dict(
-        Publication.objects.filter(organizations=organization, is_current=True).values_list(
-            "letter_id", "published_at"
-        )
-    )
-    # Plain pages: a letter's address needs its path, not its text.
-    letters = Page.objects.filter(pk__in=published_at, live=True).only("title", "url_path")
     published = []
-    for letter in letters:
-        url = letter.get_url(request=request)
+    for pk, when in published_at.items():
+        url = pages[pk].get_url(request=request) if pk in pages else None
         if url:
-            published.append(
-                PublishedLetter(title=letter.title, url=url, published_at=published_at[letter.pk])
-            )
+            published.append(PublishedLetter(title=pages[pk].title, url=url, published_at=when))
     published.sort(key=lambda item: item.published_at, reverse=True)
     return published
+
+
+def _signed(signatures: list[Signature]) -> list[int]:
+    """The letters the organization signed (its signature approved), latest signed first."""
+    signed = [
+        s.letter_id
+        for s in reversed(signatures)
+        if s.status == Signature.Status.APPROVED and s.response == Signature.Response.SIGNED
+    ]
+    return list(dict.fromkeys(signed))
+
+
+def _signed_letters(
+    request: HttpRequest, signed: list[int], pages: dict[int, Page]
+) -> list[SignedLetter]:
+    """The live letters the organization signed, each with its deliveries and its published
+    answers: two queries however many."""
+    letters = {
+        pk: SignedLetter(pages[pk].title, pages[pk].get_url(request=request) or "")
+        for pk in signed
+        if pk in pages
+    }
+    if not letters:
+        return []
+    for delivery in sign_on_selectors.deliveries_of_letters(list(letters)):
+        contact = delivery.recipient.contact
+        letters[delivery.recipient.letter_id].deliveries.append(
+            DeliveryLine(
+                recipient=contact.name,
+                office=contact.organization.name,
+                on=delivery.delivered_on or timezone.localdate(delivery.created_at),
+                status=sign_on_selectors.shown_status(delivery),
+            )
+        )
+    for answer in sign_on_selectors.published_answers_of_letters(list(letters)):
+        contact = answer.recipient.contact
+        slug = pages[answer.recipient.letter_id].slug
+        letters[answer.recipient.letter_id].answers.append(
+            AnswerLine(
+                recipient=contact.name,
+                office=contact.organization.name,
+                received_on=answer.received_on,
+                text=answer.text,
+                file_url=reverse("public:answer_file", args=[slug, answer.public_key])
+                if answer.file
+                else "",
+            )
+        )
+    return list(letters.values())
 
 
 def state_label(response: Signature | None, *, opened: bool = False) -> str:
     """How the staff tracker words the state an organization is in after this response."""
     return sign_on_selectors.STATES[sign_on_selectors.state_of(response, opened=opened)]
+
+
+def shared_drafts(contact: Contact) -> list[SharedDraft]:
+    """The drafts staff shared with the person, newest first, in one query: each opens at their
+    own link, where they read, comment and suggest as from the email."""
+    closing = CirculationApproval.objects.filter(
+        letter_id=OuterRef("letter_id"), approved_at__gt=OuterRef("shared_at")
+    )
+    shares = (
+        DraftShare.objects.filter(contact=contact, revoked_at__isnull=True)
+        .annotate(letter_title=F("letter__title"), closed=Exists(closing))
+        .order_by("-shared_at", "-pk")
+    )
+    return [
+        SharedDraft(
+            letter_title=share.letter_title,
+            shared_at=share.shared_at,
+            url=reverse("signatories:draft", args=[sign_on_selectors.draft_link_token(share)]),
+            closed=share.closed,
+        )
+        for share in shares
+    ]

@@ -5,7 +5,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from wagtail.models import Revision
 
-from letters import versions
+from letters import translations, versions
 from letters.lines import SignatoryLine
 from letters.models import LetterPage, Publication
 from signatories.models import Signature, SignOn
@@ -19,6 +19,16 @@ def letter_lines(letter: LetterPage) -> list[SignatoryLine]:
 
 def printable_lines(sign_on: SignOn) -> list[SignatoryLine]:
     return letter_lines(sign_on.letter)
+
+
+def languages_of(letters: list[LetterPage]) -> dict[int, list[str]]:
+    """The codes of the other languages each letter reads in (the feed's alternate links)."""
+    return translations.languages_of_many(letters)
+
+
+def translations_to_read(sign_on: SignOn) -> list[LetterPage]:
+    """The letter's published translations, which signers may read it in."""
+    return translations.live_translations(sign_on.letter_id)
 
 
 def letter_pages() -> QuerySet[LetterPage]:

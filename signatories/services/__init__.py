@@ -12,6 +12,7 @@ from signatories.errors import (
 from signatories.selectors import audience_organizations
 
 from .after_deadline import add_signatory, retract_signature
+from .answers import publish_answer, record_answer, remind_recipients
 from .drafting import (
     close_draft_comments,
     comment_on_draft,
@@ -30,6 +31,7 @@ from .embargoes import (
 )
 from .events import Actor
 from .goals import reach_goal
+from .letter_deliveries import record_hand_delivery, record_provider_event, send_letter
 from .open_link import close_open_link, issue_open_link, request_to_sign, sign_as_individual
 from .publications import (
     publish_correction,
@@ -37,6 +39,7 @@ from .publications import (
     publish_sign_on,
     record_publication,
 )
+from .recipients import add_new_recipient, add_recipient, remove_recipient
 from .recirculation import recirculate_sign_on, reconfirm_signature
 from .reminders import (
     describe_reminder_schedule,
@@ -80,7 +83,9 @@ __all__ = [
     "ResponsesClosed",
     "SignOnError",
     "TransitionNotAllowed",
+    "add_new_recipient",
     "add_press_preview",
+    "add_recipient",
     "add_signatory",
     "approve_signature",
     "approve_signatures",
@@ -105,25 +110,32 @@ __all__ = [
     "issue_open_link",
     "move_embargo",
     "open_sign_on",
+    "publish_answer",
     "publish_correction",
     "publish_letter",
     "publish_sign_on",
     "reach_goal",
     "recirculate_sign_on",
     "reconfirm_signature",
+    "record_answer",
+    "record_hand_delivery",
     "record_invitation_opened",
     "record_preview_access",
+    "record_provider_event",
     "record_publication",
     "reject_signature",
     "reject_signatures",
     "release_due_embargoes",
     "release_embargo",
+    "remind_recipients",
     "reminder_recipients",
+    "remove_recipient",
     "request_to_sign",
     "retract_signature",
     "revoke_draft_share",
     "revoke_press_preview",
     "send_due_reminders",
+    "send_letter",
     "send_reminders",
     "set_publication_emails",
     "share_draft",

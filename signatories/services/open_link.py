@@ -158,6 +158,7 @@ def request_to_sign(
             acronym=request.acronym,
             website=request.website,
             text_hash=text_hash,
+            read_in=request.read_in,
             authorized=True,
             created_at=timezone.now(),
         )
@@ -196,6 +197,7 @@ def sign_as_individual(
             signer_email_key=signing.email_key,
             affiliation=signing.affiliation,
             text_hash=text_hash,
+            read_in=signing.read_in,
             created_at=timezone.now(),
         )
         return record_response(

@@ -202,6 +202,9 @@ def record_publication(
     """
     if publishing.publishing_through_service(letter) or not letter.live:
         return None
+    if letter.translation_source is not None:
+        # A translation prints its letter's list and versions: it has none of its own.
+        return None
     if letter.live_revision_id != revision.pk or letter.publications.exists():
         return None
     with transaction.atomic():

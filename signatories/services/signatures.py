@@ -135,6 +135,7 @@ def _signature_of(
         website=organization.website,
         country=organization.country,
         text_hash=text_hash,
+        read_in=signing.read_in,
         comment=signing.comment,
         authorized=True,
         created_at=timezone.now(),

@@ -1,6 +1,7 @@
 """What the signer's pages share: the letter as circulated, error pages, the withdraw form."""
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import cache
@@ -9,9 +10,10 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from letters import text_diff
+from letters import text_diff, translations
 from letters.lines import SignatoryLine
 from letters.models import Letterhead, LetterPage
+from letters.translations import Language
 
 from .. import selectors
 from ..forms import (
@@ -46,10 +48,41 @@ def closed_status(sign_on: SignOn) -> int:
     return 403 if sign_on.status == SignOn.Status.DRAFT else 410
 
 
+def read_in(request: HttpRequest) -> str:
+    """The language the reader asked to read the letter in: ?lang= on the page, the form's
+    hidden field once posted."""
+    if request.method != "POST":
+        return str(request.GET.get("lang") or "")[:12]
+    # The forms of the open link's page are prefixed ("person-read_in").
+    sent = [value for name, value in request.POST.items() if name.rpartition("-")[2] == "read_in"]
+    return str(sent[0] if sent else "")[:12]
+
+
 def letter_context(request: HttpRequest, sign_on: SignOn) -> dict[str, Any]:
-    """The circulated revision as the signer reads it, with who signed so far if staff allow."""
-    title, html = circulated_letter(request, sign_on)
+    """The circulated revision as the signer reads it, in the language they chose among its
+    published translations, with who signed so far if staff allow."""
+    found = selectors.translations_to_read(sign_on)
+    asked = read_in(request)
+    reading = next((page for page in found if page.language_code == asked), None)
+    title, html = circulated_letter(request, sign_on, translation=reading)
     context: dict[str, Any] = {"letter_title": title, "letter_html": html}
+    if found:
+        own = sign_on.letter.language_code
+        context["languages"] = [
+            Language(
+                code=code,
+                name=translations.language_name(code),
+                direction=translations.direction(code),
+                url=f"?lang={code}" if page is not None else request.path,
+                current=page is reading,
+            )
+            for code, page in [(own, None), *((page.language_code, page) for page in found)]
+        ]
+        context["read_in"] = reading.language_code if reading is not None else ""
+        context["letter_language"] = reading.language_code if reading is not None else own
+        context["letter_direction"] = translations.direction(context["letter_language"])
+        if reading is not None:
+            context["translation_changes"] = translations.changes_against(reading, sign_on.revision)
     if sign_on.show_signatories or sign_on.has_goal:
         counted = selectors.tally(sign_on)
         if sign_on.show_signatories:
@@ -59,12 +92,23 @@ def letter_context(request: HttpRequest, sign_on: SignOn) -> dict[str, Any]:
     return context
 
 
+def reading_in(context: dict[str, Any], forms: Iterable[AnySignerForm]) -> None:
+    """Each form not yet sent records the language the page shows the letter in."""
+    for form in forms:
+        if not form.is_bound:
+            form.initial["read_in"] = context.get("read_in", "")
+
+
 def digest(value: object) -> str:
     return hashlib.sha256(repr(value).encode()).hexdigest()[:32]
 
 
 def circulated_letter(
-    request: HttpRequest, sign_on: SignOn, *, with_list: bool = False
+    request: HttpRequest,
+    sign_on: SignOn,
+    *,
+    with_list: bool = False,
+    translation: LetterPage | None = None,
 ) -> tuple[str, SafeString]:
     """The circulated revision's title and its text as it prints, rendered once per revision and
     letterhead and then read from the shared cache: two hundred signers opening their links in
@@ -85,11 +129,14 @@ def circulated_letter(
         lines = selectors.letter_lines(circulated)
     printed_with = [str(getattr(letterhead, f.attname)) for f in Letterhead._meta.concrete_fields]
     key = f"signatories:letter:{sign_on.revision_id}:{digest(printed_with)}"
+    if translation is not None:
+        # Its published text, beside the one signers agree to: read again once it changes.
+        key += f":{translation.pk}:{translation.live_revision_id}"
     version = digest(lines)
     cached = cache.get(key)
     if cached is not None and cached[0] == version:
         return cached[1], mark_safe(cached[2])  # noqa: S308 (autoescaped by the template below)
-    page = sign_on.revision.as_object()
+    page = translation if translation is not None else sign_on.revision.as_object()
     page.__dict__["letterhead"] = letterhead
     context = page.letter_context(lines)
     context["hide_signatories"] = not lines

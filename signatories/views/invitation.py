@@ -26,6 +26,7 @@ from .common import (
     errors,
     letter_context,
     may_withdraw,
+    reading_in,
     reconfirmation,
     render_withdraw_page,
 )
@@ -98,6 +99,7 @@ def _render_sign_page(
     }
     if context["show_letter"]:
         context.update(letter_context(request, sign_on))
+        reading_in(context, forms.values())
     else:
         context["letter_title"] = sign_on.letter.title
     return render(request, "signatories/sign.html", context, status=status)

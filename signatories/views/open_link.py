@@ -13,7 +13,14 @@ from ..forms import (
     RequestToSignForm,
 )
 from ..models import SignOn
-from .common import OPEN_LINK_SESSION_KEY, closed_status, error_page, errors, letter_context
+from .common import (
+    OPEN_LINK_SESSION_KEY,
+    closed_status,
+    error_page,
+    errors,
+    letter_context,
+    reading_in,
+)
 
 
 def _render_open_page(
@@ -45,6 +52,7 @@ def _render_open_page(
     }
     if context["show_letter"]:
         context.update(letter_context(request, sign_on))
+        reading_in(context, [request_form, individual_form])
     return render(request, "signatories/open_link.html", context, status=status)
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from letters import passages
+from letters.lines import SignatoryLine
 from letters.models import LetterIndexPage, LetterPage
 from signatories import selectors, services
 from signatories.inputs import Commenting
@@ -28,7 +29,7 @@ from tests.factories import (
     publish,
 )
 from tests.support.database import ensure_wagtail_site
-from tests.support.letters import seed_document
+from tests.support.letters import people, published_with_lines, seed_document
 from tests.support.signing import (
     LINK,
     SIGNATURE_LINK,
@@ -178,6 +179,34 @@ def test_a_published_letter_with_a_correction(page: Page, live_server, audit, se
     visit(page, live_server.url + seed_letter.url)
     expect(page.get_by_role("heading", name="Publication and corrections")).to_be_visible()
     audit.check("the seed letter, corrected")
+    audit.assert_clean()
+
+
+def test_a_long_signatory_list_its_pages_and_its_search(page: Page, live_server, audit):
+    ensure_wagtail_site()
+    letter = make_letter(live=False, slug="open-letter", title="An open letter")
+    published_with_lines(
+        letter, [SignatoryLine(text="José Álvarez", detail="Universidad de Sevilla"), *people(1199)]
+    )
+
+    visit(page, live_server.url + letter.url)
+    pages = page.get_by_role("navigation", name="Pages of the signatory list")
+    expect(pages).to_be_visible()
+    audit.check("a letter of 1,200 signatories, its first page")
+
+    pages.get_by_role("link", name="Next page of signatories").click()
+    expect(page).to_have_url(re.compile(r"/open-letter/\?signatories=2#signatories$"))
+    audit.check("its second page")
+
+    page.get_by_label("Find a signatory by name or organization").fill("jose")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_text("1 signatory matches “jose”.")).to_be_visible()
+    audit.check("a search in the list")
+
+    page.get_by_label("Find a signatory by name or organization").fill("Zebediah")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_text("No signatory matches “Zebediah”.")).to_be_visible()
+    audit.check("a search in the list that finds nobody")
     audit.assert_clean()
 
 

@@ -72,7 +72,9 @@ def test_the_page_renders_in_queries_that_do_not_grow_with_signatories(client):
     with_500 = page_queries(client, large.url)
 
     assert with_14 == with_500
-    assert with_500 <= 11
+    # 11, with Wagtail's locale of the request and the translations of the site's root (its
+    # locales are on), the letter's other languages, and the recipients' published answers.
+    assert with_500 <= 15
     assert client.get(large.url).content.decode().count('class="sig"') == 500
 
 

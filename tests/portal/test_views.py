@@ -152,8 +152,9 @@ def test_the_organization_page_reads_the_same_number_of_queries_however_much_it_
         publish(letter)
 
     assert queries() == fewer
-    # Two of them the header's (whether this person may open the admin), one the answers' events.
-    assert fewer <= 13
+    # Two of them the header's (whether this person may open the admin), one the answers' events,
+    # two the deliveries and published answers of the letters it signed, one the drafts shared.
+    assert fewer <= 16
 
 
 @pytest.mark.parametrize("name", PORTAL_URLS)
@@ -213,3 +214,36 @@ def logo(db):
     return get_image_model().objects.create(
         title="AWM logo", file=ImageFile(io.BytesIO(png()), name="awm.png")
     )
+
+
+def test_a_draft_shared_with_the_person_opens_from_the_portal_at_their_own_link(
+    contact_client, contact, members, client
+):
+    from letters.services import approve_for_circulation
+    from signatories import services
+    from signatories.models import DraftShare
+    from tests.support.signing import STAFF_ACTOR
+
+    letter = make_letter(live=False, slug="draft-for-comment", title="Draft for comment")
+    other = make_letter(live=False, slug="someone-elses", title="Shared with someone else")
+    services.share_draft(letter=letter, contacts=[contact], actor=STAFF_ACTOR)
+    colleague = next(c for c in members.contacts if c.pk != contact.pk)
+    services.share_draft(letter=other, contacts=[colleague], actor=STAFF_ACTOR)
+    share = DraftShare.objects.get(contact=contact)
+    link = reverse("signatories:draft", args=[selectors.draft_link_token(share)])
+
+    page = page_of(contact_client, contact)
+    assert "Drafts shared with you" in page
+    assert "Draft for comment" in page
+    assert f'href="{link}"' in page
+    assert "Shared with someone else" not in page
+    # The link is the one the email gave: it opens the draft to comment on.
+    assert "We write about widgets." in client.get(link).content.decode()
+    # Approved for circulation since: its comments are closed, and the portal says so.
+    approve_for_circulation(revision=letter.latest_revision, user=None)
+    assert "Comments closed: the text was approved for circulation" in page_of(
+        contact_client, contact
+    )
+    # Revoked by staff: gone from the portal.
+    DraftShare.objects.filter(pk=share.pk).update(revoked_at=timezone.now())
+    assert "Drafts shared with you" not in page_of(contact_client, contact)

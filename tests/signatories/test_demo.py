@@ -5,7 +5,7 @@ from django.core import mail
 
 from letters.models import LetterPage
 from signatories import demo, selectors
-from signatories.models import Action, DraftShare, Invitation, SignOn
+from signatories.models import Action, DraftShare, Invitation, LetterDelivery, Recipient, SignOn
 from tests.factories import CoalitionFactory, ContactFactory, MembershipFactory, make_letter
 from tests.support.signing import LINK
 
@@ -98,3 +98,47 @@ def test_the_demo_opens_a_sign_on_and_prints_its_links_twice_over(
     assert "<ins>" in page and "and their customers" in page
     assert 'class="letter-footnotes marked"' in page
     assert 'id="open-data"' in page and 'id="embed-code"' in page
+    # ... delivered to its recipient by email (the provider said opened) and at a meeting, whose
+    # answer is published beside its versions; the second run adds none of it again.
+    [delivered] = Recipient.objects.filter(letter=published)
+    assert delivered.contact.email == demo.DEMO_RECIPIENT_EMAIL
+    assert sorted(
+        LetterDelivery.objects.filter(recipient=delivered).values_list("method", "status")
+    ) == [("email", "opened"), ("meeting", "delivered")]
+    assert 'id="answers"' in page and "will take your proposals into account" in page
+
+
+def test_the_demo_reads_in_french_and_arabic_and_shares_its_draft_through_the_portal(
+    db, client, django_capture_on_commit_callbacks
+):
+    from letters import demo_translations, translations
+
+    make_letter()
+    coalition = CoalitionFactory(slug="digital-trade-coalition")
+    for _ in range(4):
+        MembershipFactory(
+            coalition=coalition, organization=ContactFactory(is_authorized_signer=True).organization
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        demo.load(io.StringIO())
+        out = io.StringIO()
+        demo_translations.load(out)
+    again = io.StringIO()
+    demo_translations.load(again)
+    assert again.getvalue() == ""  # once only
+
+    statement = LetterPage.objects.get(title=demo_translations.STATEMENT)
+    languages = {lang.code: lang for lang in translations.languages_of(statement)}
+    assert set(languages) == {"en", "fr", "ar"}
+    # The French was made from the first version's text: it says so; the Arabic is current.
+    assert languages["fr"].outdated and not languages["ar"].outdated
+    arabic = client.get(languages["ar"].url).content.decode()
+    assert 'lang="ar" dir="rtl"' in arabic
+    open_letter = LetterPage.objects.get(title=demo_translations.SIGN_ON)
+    sign_on = SignOn.objects.get(letter=open_letter)
+    assert [page.language_code for page in selectors.translations_to_read(sign_on)] == ["fr"]
+    assert "signers choose it on their page" in out.getvalue()
+
+    contact = ContactFactory(organization=coalition.memberships.first().organization)
+    share = demo.share_draft_with(contact)
+    assert share is not None and demo.share_draft_with(contact) == share

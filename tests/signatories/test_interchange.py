@@ -29,8 +29,9 @@ def test_it_round_trips_the_seed_letter(seed_document):
     assert export_letter(letter) == seed_document
 
 
-def test_it_creates_the_letter_index_on_a_fresh_database(seed_document):
-    assert LetterIndexPage.objects.count() == 0
+def test_it_creates_the_letter_index_where_there_is_none(seed_document):
+    # A migrated database has one (letters migration 0014): staff may have deleted it since.
+    LetterIndexPage.objects.all().delete()
 
     letter = import_letter(document=seed_document, publish=True).letter
 
@@ -284,12 +285,14 @@ def test_the_command_lists_problems_and_imports_nothing(tmp_path):
     source = tmp_path / "letter.json"
     source.write_text(json.dumps({"body": [{"type": "quote", "text": "x"}], "signatories": []}))
 
+    before = counts()
+
     with pytest.raises(CommandError) as raised:
         call_command("import_letter", str(source))
 
     assert "nothing was imported" in str(raised.value)
     assert "$.body[0].type: unknown block type 'quote'" in str(raised.value)
-    assert counts() == (0, 0, 0, 0)
+    assert counts() == before == (0, 1, 0, 0)  # the archive a migrated database has
 
 
 def test_the_export_command_writes_the_file(tmp_path, seed_document):

@@ -25,13 +25,14 @@ from tests.support.signing import (
 
 # The queries of each request, as the test database counts them (savepoints included, the
 # email job queued after commit not: it is one INSERT more in production).
-OPENING = 10  # the link, recording the first opening (locked, chained), the site, its letterhead
-READING = 3  # the link (with whether the organization answered), the site and its letterhead
-READING_ANSWERED = 4  # READING and the organization's response
+# Each page also asks for the letter's published translations, which signers may read it in.
+OPENING = 11  # the link, recording the first opening (locked, chained), the site, its letterhead
+READING = 4  # the link (with whether the organization answered), the site and its letterhead
+READING_ANSWERED = 5  # READING and the organization's response
 SIGNING = 12  # the link; under the sign-on's lock: the sign-on, the invitation, what stands and
 # the last position, the signature (in a savepoint), the invitation, the event, the chain's head
-REPEATING = 4  # a second answer: refused before any lock, the page shows the answer that stands
-LISTED = 8  # READING, the tally behind "signed so far", the circulated revision and its list
+REPEATING = 5  # a second answer: refused before any lock, the page shows the answer that stands
+LISTED = 9  # READING, the tally behind "signed so far", the circulated revision and its list
 
 
 def url(invitation: Invitation) -> str:

@@ -165,6 +165,9 @@ class Filler:
             "restriction_id": 1,
             "preview_pk": 1,  # a press contact of an embargo: none in the world, a guess
             "share_pk": ids["draft_share"],
+            "delivery_pk": ids["delivery"],
+            "answer_pk": ids["answer"],
+            "answer_key": ids["answer_key"],
             "comment_pk": ids["draft_comment"],
             "passage": w.tokens["passage"],
             "page_view_restriction_id": 1,
@@ -187,6 +190,8 @@ class Filler:
             values["pk"] = ids["task" if "/tasks/" in path else "workflow"]
         elif ns == "signatories_admin":
             values["pk"] = ids["request" if "approve" in door.name else "sign_on"]
+        elif ns == "simple_translation":
+            values["pk"] = ids["draft"]  # a letter is a page, no snippet: refused as such
         elif ns == "portal_admin":
             values["pk"] = ids["proposal"]
         elif door.name.startswith("mfa_"):
@@ -194,7 +199,7 @@ class Filler:
         if "workflow" in path:
             values["page_id"] = ids["in_review"]
         if ns == "letters_admin":
-            values["page_id"] = ids["published"]
+            values["page_id"] = ids["translation" if door.name == "translation" else "published"]
         if "/drafting/" in path:
             values["letter_pk"] = ids["draft"]  # the letter whose draft is shared
         if ns in ("public", "portal"):

@@ -14,6 +14,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image as PillowImage
 from wagtail.admin.models import EditingSession
@@ -22,6 +23,7 @@ from wagtail.documents import get_document_model
 from wagtail.images import get_image_model
 from wagtail.models import (
     Collection,
+    Locale,
     Page,
     Site,
     Task,
@@ -166,6 +168,54 @@ def _files(user: Any) -> dict[str, object]:
     return {"image": image.pk, "document": document.pk, "uploaded_file": uploaded.pk}
 
 
+def _after_publication(published: LetterPage) -> dict[str, object]:
+    """The published letter's recipient, a delivery by post with its scan, and an answer with
+    its file, published."""
+    import datetime
+
+    from signatories.answer_files import check_upload
+    from tests.support.recipients import jane
+
+    recipient = jane(published)
+    scan = check_upload(
+        SimpleUploadedFile("receipt.png", _png(), content_type="image/png"), label="Scan"
+    )
+    delivery = services.record_hand_delivery(
+        recipient=recipient,
+        method="post",
+        delivered_on=datetime.date(2026, 1, 5),
+        scan=scan,
+        note="",
+        actor=STAFF_ACTOR,
+    )
+    answer = services.record_answer(
+        recipient=recipient,
+        received_on=datetime.date(2026, 2, 1),
+        text="Thank you for your letter.",
+        file=check_upload(
+            SimpleUploadedFile("answer.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf"),
+            label="File",
+        ),
+        actor=STAFF_ACTOR,
+    )
+    services.publish_answer(answer=answer, actor=STAFF_ACTOR)
+    return {"delivery": delivery.pk, "answer": answer.pk, "answer_key": answer.public_key}
+
+
+def _translated(letter: LetterPage) -> LetterPage:
+    """The letter in French, made by Wagtail's "Translate" and published: its pages and PDF
+    read under the letter's address, at in/fr/."""
+    from wagtail.actions.copy_for_translation import CopyPageForTranslationAction
+
+    locale = Locale.objects.create(language_code="fr")
+    translation = CopyPageForTranslationAction(letter, locale, copy_parents=True).execute(
+        skip_permission_checks=True
+    )
+    translation.title = "Une lettre commune"
+    translation.save_revision().publish()
+    return translation
+
+
 def build_world() -> World:
     """Everything in one go; a few seconds, once per test that needs it."""
     published, in_review, members, sign_on, ids = _letters()
@@ -207,7 +257,9 @@ def build_world() -> World:
         last_seen_at=timezone.now(),
     )
     draft_share, draft_comment = _shared_draft(draft, members)
+    ids["translation"] = _translated(published).pk
     ids.update(_files(superuser))
+    ids.update(_after_publication(published))
     ids.update(
         root=Page.get_first_root_node().pk,
         home=Site.objects.get(is_default_site=True).root_page_id,

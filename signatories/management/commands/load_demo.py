@@ -18,7 +18,7 @@ from coalition.crm.models import Coalition, Contact, Membership, Organization, n
 from coalition.crm.portal.selectors import active_organizations
 from coalition.crm.services import create_organization
 from letters import demo as letters_demo
-from letters import signing
+from letters import demo_translations, signing
 from letters.models import Letterhead, LetterPage
 from letters.word_samples import sample_plain_lines_letter_docx, sample_signed_letter_docx
 from signatories import demo as signatories_demo
@@ -61,6 +61,7 @@ class Command(BaseCommand):
         coalition_demo.load(self.stdout)
         letters_demo.load(self.stdout)
         signatories_demo.load(self.stdout)
+        demo_translations.load(self.stdout)
         self.stdout.write(f"Staff login: {staff.email} (login by emailed code)")
         publisher = self.publisher()
         self.stdout.write(
@@ -155,10 +156,12 @@ class Command(BaseCommand):
             )
         if contact is None:
             return
+        shared = signatories_demo.share_draft_with(contact)
         self.stdout.write(
             f"Member portal: sign in at {settings.SITE_URL}/accounts/login/ with {contact.email} "
             f"(a contact of {contact.organization.name}); the code is printed in this terminal "
-            "(the console email backend), and you land on /portal/."
+            "(the console email backend), and you land on /portal/"
+            + (", where the draft shared with them to comment on is listed." if shared else ".")
         )
 
     def letterhead(self) -> None:
@@ -170,8 +173,11 @@ class Command(BaseCommand):
             letterhead.footer = "Digital Trade Coalition · digitaltrade.example.org"
             letterhead.save()
         home = site.root_page
-        if home.title.startswith("Welcome to your new Wagtail site"):
-            # Wagtail's first page: the admin's page tree shows the site under the coalition's name.
+        # Wagtail's first page, or the site's name that a new database gives it (letters
+        # migration 0014): the admin's page tree shows the site under the coalition's name.
+        if home.title.startswith("Welcome to your new Wagtail site") or (
+            home.title == settings.WAGTAIL_SITE_NAME
+        ):
             home.title = letterhead.coalition_name
             home.draft_title = letterhead.coalition_name
             home.save(update_fields=["title", "draft_title"])

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
-from coalition.crm.accounts import AccountError, create_superuser
+from coalition.crm.accounts import AccountError, create_staff
 
 
 class Command(BaseCommand):
@@ -36,7 +36,7 @@ class Command(BaseCommand):
                 except (EOFError, KeyboardInterrupt):
                     raise CommandError("Cancelled: no account was made.") from None
             try:
-                user = create_superuser(email=email)
+                user = create_staff(email=email)
                 break
             except AccountError as error:
                 if not interactive:
