@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from taggit.models import Tag
 from wagtail.images import get_image_model
 
+from coalition.crm.indexing import settle_bulk_writes
 from coalition.crm.models import (
     Coalition,
     Contact,
@@ -278,6 +279,7 @@ def generate_members(
             "memberships": memberships,
             "interactions": _fake_interactions(fake, rng, orgs, now=now),
         }
+        settle_bulk_writes([Organization, Contact, Membership, Interaction])
     if stdout is not None:
         stdout.write(", ".join(f"{n} {what}" for what, n in counts.items()))
     return counts

@@ -3,10 +3,13 @@
 import datetime
 from collections.abc import Iterable
 from heapq import nlargest
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.functions import Lower
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
@@ -144,9 +147,45 @@ def _containing(query: str, *fields: str) -> models.Q:
     return found
 
 
-# Both searches are a union of ids, each side filtering one table: on PostgreSQL each side can then
-# use that table's trigram indexes (migration 0006), where one OR across a join could use none
-# and scanned every row of both tables.
+# Each search reads one table with one condition: its own columns contain the words, or it is
+# linked to the other table's rows that do, whose ids are read first. On PostgreSQL that is one
+# bitmap over the table's trigram indexes (migration 0006) and its foreign key's index, or the
+# listing's ordering index walked until the page is full. A union of ids joined back to the
+# table, as before, joined every match to the whole table: 50 ms for "smith" in 50,000 contacts,
+# and 10 s just after a bulk import, before autovacuum had gathered statistics (a nested loop of
+# every match by every contact).
+
+
+class AnyOf(models.Lookup[Any]):
+    """`column = ANY(%s)`, the ids passed as one array: PostgreSQL hashes a constant array, or
+    looks it up in the column's index, where an array a subquery computes is searched from its
+    start for every row, and `IN (subquery)` inside an OR rules the indexes out. `IN (...)` on
+    the other databases."""
+
+    lookup_name = "any_of"
+
+    def get_prep_lookup(self) -> list[Any]:
+        return list(self.rhs)
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, tuple[Any, ...]]:
+        sql, params = models.lookups.In(self.lhs, self.rhs).as_sql(compiler, connection)
+        return sql, tuple(params)
+
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, tuple[Any, ...]]:
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*params, self.rhs)
+
+
+def _linked_to(field: str, matches: models.QuerySet[Any], column: str) -> models.Q:
+    """`field` is the `column` of one of `matches`."""
+    found = sorted(set(matches.order_by().values_list(column, flat=True)))
+    if not found:
+        return models.Q(pk__in=[])
+    return models.Q(AnyOf(models.F(field), found))
 
 
 def search_organizations(
@@ -156,11 +195,10 @@ def search_organizations(
     query = query.strip()
     if not query:
         return queryset
-    named = Organization.objects.filter(_containing(query, "name", "acronym")).values("pk")
-    by_contact = Contact.objects.filter(_containing(query, "name", "email")).values(
-        "organization_id"
+    contacts = Contact.objects.filter(_containing(query, "name", "email"))
+    return queryset.filter(
+        _containing(query, "name", "acronym") | _linked_to("pk", contacts, "organization_id")
     )
-    return queryset.filter(pk__in=named.union(by_contact))
 
 
 def search_contacts(queryset: models.QuerySet[Contact], query: str) -> models.QuerySet[Contact]:
@@ -168,10 +206,11 @@ def search_contacts(queryset: models.QuerySet[Contact], query: str) -> models.Qu
     query = query.strip()
     if not query:
         return queryset
-    own = Contact.objects.filter(_containing(query, "name", "email", "title")).values("pk")
-    organizations = Organization.objects.filter(_containing(query, "name", "acronym")).values("pk")
-    by_organization = Contact.objects.filter(organization_id__in=organizations).values("pk")
-    return queryset.filter(pk__in=own.union(by_organization))
+    organizations = Organization.objects.filter(_containing(query, "name", "acronym"))
+    return queryset.filter(
+        _containing(query, "name", "email", "title")
+        | _linked_to("organization_id", organizations, "pk")
+    )
 
 
 def search_memberships(

@@ -7,7 +7,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from taggit.models import Tag
 
-from coalition.crm.indexing import index_later, merge_pending_index_entries
+from coalition.crm.indexing import index_later, settle_bulk_writes
 from coalition.crm.models import Contact, Membership, Organization, OrganizationTag
 from coalition.crm.services import create_organizations, new_organization, update_organizations
 
@@ -32,7 +32,7 @@ def apply_plan(planner: ImportPlan, report: ImportReport, progress: Progress | N
     _apply_tags(planner)
     _write_contacts(planner, report, step)
     _write_memberships(planner, report, step)
-    merge_pending_index_entries([Organization, Contact])
+    settle_bulk_writes([Organization, Contact])
 
 
 def _write_organizations(planner: ImportPlan, report: ImportReport, step: Step) -> None:

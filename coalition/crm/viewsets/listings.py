@@ -15,6 +15,7 @@ from django.db import models, router
 from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.functional import cached_property
+from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.views.mixins import ExcelDateFormatter
@@ -25,6 +26,10 @@ from coalition.crm.imports.base import FORMULA_STARTS
 EXPORT_CHUNK = 2000
 #: Bytes of CSV gathered before they are sent on: one write per row would cost more than the row.
 CSV_BLOCK = 64 * 1024
+#: Matches of a search counted, at most. Past them the listing says "more than 1,000 matches"
+#: and pages through the first 1,000: counting every match of a common word ("smith") cost as
+#: much as finding them, and nobody reads past the 20th page of a search.
+SEARCH_COUNT_LIMIT = 1000
 
 #: A row of an export as the database gives it: {lookup: value}.
 ExportRow = Mapping[str, object]
@@ -88,11 +93,41 @@ class KeepReferencedDeleteView(generic.DeleteView):
 # Listings ------------------------------------------------------------------------------------
 
 
+class CappedPaginator(WagtailPaginator):
+    """Pages through the first `limit` rows, counting no further; `more` says whether others are
+    left out."""
+
+    def __init__(self, object_list: Rows, per_page: int, *, limit: int, **kwargs: Any) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self.limit = limit
+
+    @cached_property
+    def counted(self) -> int:
+        # In no order: the database stops at the first `limit + 1` matches it comes to.
+        return int(self.object_list.order_by()[: self.limit + 1].count())
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.counted, self.limit)
+
+    @property
+    def more(self) -> bool:
+        return self.counted > self.limit
+
+    @cached_property
+    def items_count_label(self) -> str:
+        if self.more:
+            return f"More than {self.limit:,} {self.verbose_name_plural}"
+        return str(super().items_count_label)
+
+
 class CoalitionIndexView(generic.IndexView):
     """A listing whose exports are safe to open in a spreadsheet and honour the export permission."""
 
     # Wagtail's listing, with names that wrap between words only.
     template_name = "coalition/listing.html"
+    # Which says "more than 1,000 matches" where a search counted no further.
+    results_template_name = "coalition/index_results.html"
 
     #: A permission ("app.codename") needed to export, beyond seeing the listing.
     export_permission: str | None = None
@@ -100,6 +135,27 @@ class CoalitionIndexView(generic.IndexView):
     export_values: dict[str, Callable[[ExportRow], object]] = {}
     #: Export columns read through another lookup than their dotted name: {name: "a__b"}.
     export_lookups: dict[str, str] = {}
+
+    def get_paginator(
+        self,
+        queryset: Rows,
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+        **kwargs: Any,
+    ) -> WagtailPaginator:
+        if not self.is_searching:
+            return super().get_paginator(
+                queryset, per_page, orphans, allow_empty_first_page, **kwargs
+            )
+        return CappedPaginator(
+            queryset,
+            per_page,
+            limit=SEARCH_COUNT_LIMIT,
+            orphans=orphans,
+            allow_empty_first_page=allow_empty_first_page,
+            **kwargs,
+        )
 
     def user_may_export(self) -> bool:
         return self.export_permission is None or self.request.user.has_perm(self.export_permission)
