@@ -21,7 +21,7 @@ from django.utils.html import strip_tags
 from coalition.crm.models import Organization
 
 from .models import Letterhead, LetterIndexPage, LetterPage
-from .translations import Language, direction, language_name, languages_of_many, translation_url
+from .translations import Language, languages_of_many, translation_url
 
 EXCERPT_LENGTH = 200
 # Longer input is no search anybody typed, and a long query is slow to match on both databases.
@@ -250,12 +250,7 @@ def _with_languages(cards: list[Card]) -> list[Card]:
         replace(
             card,
             languages=[
-                Language(
-                    code=code,
-                    name=language_name(code),
-                    direction=direction(code),
-                    url=translation_url(card.letter, code),
-                )
+                Language.of(code, translation_url(card.letter, code))
                 for code in found.get(card.letter.pk, [])
             ],
         )

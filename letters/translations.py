@@ -42,6 +42,13 @@ class Language:
     current: bool = False
     outdated: bool = False
 
+    @classmethod
+    def of(
+        cls, code: str, url: str, *, current: bool = False, outdated: bool = False
+    ) -> "Language":
+        """The language by its code, named in itself and with its direction."""
+        return cls(code, language_name(code), direction(code), url, current, outdated)
+
 
 def direction(language_code: str) -> str:
     """ "rtl" for a language written right to left (Arabic, Hebrew, Persian, Urdu), else "ltr"."""
@@ -120,19 +127,11 @@ def languages_of(letter: "LetterPage", *, current: "LetterPage | None" = None) -
         return []
     reading = current.pk if current is not None else letter.pk
     return [
-        Language(
-            code=letter.language_code,
-            name=language_name(letter.language_code),
-            direction=direction(letter.language_code),
-            url=letter.url or "",
-            current=reading == letter.pk,
-        ),
+        Language.of(letter.language_code, letter.url or "", current=reading == letter.pk),
         *(
-            Language(
-                code=page.language_code,
-                name=language_name(page.language_code),
-                direction=direction(page.language_code),
-                url=translation_url(letter, page.language_code),
+            Language.of(
+                page.language_code,
+                translation_url(letter, page.language_code),
                 current=reading == page.pk,
                 outdated=bool(changes_since(page, letter)),
             )

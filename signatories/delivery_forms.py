@@ -70,7 +70,30 @@ class RecipientChoice(forms.ModelChoiceField[Recipient]):
         return f"{obj.contact.name} ({obj.contact.organization.name})"
 
 
-class HandDeliveryForm(forms.Form):
+class RecipientFileForm(forms.Form):
+    """A form about one of the letter's recipients, dated, with a file checked by its bytes."""
+
+    def __init__(self, *args: Any, recipients: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["recipient"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = recipients
+        self.checked_file: CheckedFile | None = None
+
+    def checked_upload(self, name: str) -> object:
+        upload = self.cleaned_data.get(name)
+        if isinstance(upload, UploadedFile):
+            self.checked_file = check_upload(upload)
+        return upload
+
+    def not_after_today(self, name: str, message: str) -> object:
+        value = self.cleaned_data[name]
+        if value > timezone.localdate():
+            raise ValidationError(message)
+        return value
+
+
+class HandDeliveryForm(RecipientFileForm):
     """A delivery by post, fax or in person, with its date and a scan."""
 
     recipient = RecipientChoice(label="Recipient", queryset=Recipient.objects.none())
@@ -90,27 +113,14 @@ class HandDeliveryForm(forms.Form):
     )
     note = forms.CharField(label="Note", max_length=2000, required=False, widget=forms.Textarea)
 
-    def __init__(self, *args: Any, recipients: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["recipient"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = recipients
-        self.checked_file: CheckedFile | None = None
-
     def clean_scan(self) -> object:
-        upload = self.cleaned_data.get("scan")
-        if isinstance(upload, UploadedFile):
-            self.checked_file = check_upload(upload)
-        return upload
+        return self.checked_upload("scan")
 
     def clean_delivered_on(self) -> object:
-        value = self.cleaned_data["delivered_on"]
-        if value > timezone.localdate():
-            raise ValidationError("A delivery cannot be in the future.")
-        return value
+        return self.not_after_today("delivered_on", "A delivery cannot be in the future.")
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(RecipientFileForm):
     """A recipient's answer: its text, or the file it came as, and when it came."""
 
     recipient = RecipientChoice(label="From", queryset=Recipient.objects.none())
@@ -131,24 +141,11 @@ class AnswerForm(forms.Form):
         "offered as a download, never shown as a web page.",
     )
 
-    def __init__(self, *args: Any, recipients: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["recipient"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = recipients
-        self.checked_file: CheckedFile | None = None
-
     def clean_file(self) -> object:
-        upload = self.cleaned_data.get("file")
-        if isinstance(upload, UploadedFile):
-            self.checked_file = check_upload(upload)
-        return upload
+        return self.checked_upload("file")
 
     def clean_received_on(self) -> object:
-        value = self.cleaned_data["received_on"]
-        if value > timezone.localdate():
-            raise ValidationError("An answer cannot come from the future.")
-        return value
+        return self.not_after_today("received_on", "An answer cannot come from the future.")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

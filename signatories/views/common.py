@@ -69,12 +69,8 @@ def letter_context(request: HttpRequest, sign_on: SignOn) -> dict[str, Any]:
     if found:
         own = sign_on.letter.language_code
         context["languages"] = [
-            Language(
-                code=code,
-                name=translations.language_name(code),
-                direction=translations.direction(code),
-                url=f"?lang={code}" if page is not None else request.path,
-                current=page is reading,
+            Language.of(
+                code, f"?lang={code}" if page is not None else request.path, current=page is reading
             )
             for code, page in [(own, None), *((page.language_code, page) for page in found)]
         ]
