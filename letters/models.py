@@ -332,6 +332,10 @@ class LetterPage(translations.TranslatedLetter, RoutablePageMixin, Page):
             "placeholder_signatories": placeholder,
             "language": self.language_code,
             "direction": translations.direction(self.language_code),
+            # The letterhead is the coalition's, in the site's language whatever the letter's:
+            # its address reads as written in a letter set right to left.
+            "letterhead_language": translations.SITE_LANGUAGE,
+            "letterhead_direction": translations.direction(translations.SITE_LANGUAGE),
             "author": self.author_name,
         }
 

@@ -13,6 +13,7 @@ of record (the versions, the hashes, the record) and one count.
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -28,6 +29,9 @@ from .text_diff import ChangedParagraph, diff_paragraphs, revision_paragraphs
 
 if TYPE_CHECKING:
     from .models import LetterPage
+
+# The language of the site's own words (its letterhead): the letters' own, before translation.
+SITE_LANGUAGE = settings.CONTENT_LANGUAGES[0] if settings.CONTENT_LANGUAGES else "en"
 
 # How long the comparison of two revisions is kept: both are immutable, so only memory bounds it.
 COMPARED_FOR = 24 * 60 * 60

@@ -122,6 +122,11 @@ def test_a_translation_made_with_wagtails_translate_reads_at_the_letters_address
 def test_right_to_left_languages_read_right_to_left_on_the_page_and_in_the_pdf(
     published, staff_client, client, django_capture_on_commit_callbacks
 ):
+    from letters.models import Letterhead
+
+    letterhead = Letterhead.for_site(published.get_site())
+    letterhead.coalition_name, letterhead.address = "Widget Coalition", "1200 G Street NW"
+    letterhead.save()
     arabic = translate(
         staff_client,
         published,
@@ -148,6 +153,8 @@ def test_right_to_left_languages_read_right_to_left_on_the_page_and_in_the_pdf(
     ).stdout.decode()
     # Logical order, as a reader of Arabic reads it, and the letter's list under it.
     assert "نكتب إليكم بشأن الأدوات" in text
+    # The coalition's letterhead reads as it is written, number first.
+    assert "1200 G Street NW" in text
     # Set from the right: the short salutation line ends at the right margin.
     laid_out = subprocess.run(
         ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
