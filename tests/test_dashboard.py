@@ -231,7 +231,7 @@ def test_letters_and_sign_ons_sit_at_the_top_of_the_sidebar(staff_client):
 
     assert list(menu)[:4] == ["Pages", "Letters", "Sign-ons", "Coalition"]
     assert menu["Letters"] == ["All letters", "New letter", "Import from Word"]
-    assert menu["Sign-ons"] == ["All sign-ons", "Open a sign-on", "Review queue"]
+    assert menu["Sign-ons"] == ["All sign-ons", "Open a sign-on", "Review queue", "Who listens"]
     assert "Import from Word" not in menu  # now under Letters
 
 
