@@ -43,6 +43,7 @@ from django.utils.http import http_date, parse_http_date
 
 from .open_data import open_data_of
 from .signatory_list import PAGE_PARAMETER, SEARCH_PARAMETER
+from .translations import translation_paths
 
 if TYPE_CHECKING:
     from wagtail.models import Page
@@ -192,6 +193,8 @@ def letter_public_urls(page: "LetterPage") -> list[str]:
         paths.append(archive_parts[2])
     # The letter's open data, mounted beside it by another app (the LETTER_OPEN_DATA setting).
     paths += open_data_of(page).paths
+    # Its translations print its list and versions: their pages and PDFs change with it.
+    paths += translation_paths(page)
     return [settings.SITE_URL + path for path in dict.fromkeys(paths)]
 
 

@@ -23,7 +23,7 @@ from django.http.response import HttpResponseBase
 from django.tasks import task
 from django.utils.functional import cached_property
 from django.utils.translation import get_language_info
-from wagtail.models import Locale, Page, Revision
+from wagtail.models import Locale, Revision
 
 from .text_diff import ChangedParagraph, diff_paragraphs, revision_paragraphs
 
@@ -145,7 +145,7 @@ def languages_of(letter: "LetterPage", *, current: "LetterPage | None" = None) -
 
 
 def languages_of_many(letters: "list[LetterPage]") -> dict[int, list[str]]:
-    """Each listed letter's other languages by their names, in one query (the archive's cards)."""
+    """Each listed letter's other languages by their codes, in one query (the archive's cards)."""
     from .models import LetterPage
 
     keys = {letter.translation_key: letter.pk for letter in letters}
@@ -206,21 +206,27 @@ def _archives_in(locale_id: int) -> None:
             )
 
 
-def translation_paths(letter: Page) -> list[str]:
-    """The addresses a CDN should drop with a letter: each language's page and PDF."""
+def translation_paths(letter: "LetterPage") -> list[str]:
+    """The addresses a CDN drops with a letter: each of its translations' page and PDF,
+    published or not (one just unpublished is stale there too)."""
     from .models import LetterPage
 
-    if not isinstance(letter, LetterPage) or letter.translation_source is not None:
+    if letter.translation_source is not None:
         return []
-    base = letter.url or ""
     codes = (
         LetterPage.objects.filter(
-            translation_key=letter.translation_key, translates_revision__isnull=False
+            translation_key=letter.translation_key,
+            translates_revision__isnull=False,
+            alias_of__isnull=True,
         )
         .exclude(pk=letter.pk)
         .values_list("locale__language_code", flat=True)
     )
-    return [path for code in codes for path in (f"{base}in/{code}/", f"{base}in/{code}/pdf/")]
+    return [
+        path
+        for code in codes
+        for path in (translation_url(letter, code), f"{translation_url(letter, code)}pdf/")
+    ]
 
 
 @task(backend="background", queue_name="pdf")
@@ -228,14 +234,13 @@ def render_translation_pdf(translation_id: int) -> str:
     """Render and keep a translation's PDF with its letter's current list (in the worker: long
     lists take seconds); its address shows a page saying so meanwhile."""
     from .models import LetterPage
-    from .pdf import stored_letter_pdf, stored_pdf_name
+    from .pdf import stored_letter_pdf
 
     translation = LetterPage.objects.filter(pk=translation_id).first()
     if translation is None or translation.translation_source is None or not translation.live:
         return "gone"
-    lines = translation.signatory_lines()
-    stored_letter_pdf(translation, lines)
-    return stored_pdf_name(translation, lines)
+    stored_letter_pdf(translation, translation.signatory_lines())
+    return "made"
 
 
 def translation_published(sender: Any, instance: Any, **kwargs: Any) -> None:

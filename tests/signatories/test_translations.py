@@ -394,3 +394,19 @@ def test_a_translations_pdf_is_made_when_it_is_published_and_again_with_each_ver
             letter=published, note=staff_text("Adds one.", name="note"), actor=STAFF_ACTOR
         )
     assert late.printed_name in pdf_text(client, f"{french.url}pdf/")
+
+
+def test_a_cdn_drops_each_translations_page_and_pdf_with_its_letter(
+    published, staff_client, django_capture_on_commit_callbacks, settings
+):
+    from letters.caching import letter_public_urls
+
+    translate(
+        staff_client,
+        published,
+        add_language("fr", django_capture_on_commit_callbacks, staff_client),
+        **FRENCH,
+    )
+    urls = letter_public_urls(published)
+    assert f"{settings.SITE_URL}{published.url}in/fr/" in urls
+    assert f"{settings.SITE_URL}{published.url}in/fr/pdf/" in urls
