@@ -1,7 +1,8 @@
 """The "Coalition" section of the Wagtail admin: organizations, contacts, memberships, interactions.
 
 The package: `listings` (what every listing shares: streamed exports, deletes that keep history),
-`organizations`, `choosers`, and `members` (the other listings and the menu group).
+`tables` (their rows printed without a template per cell), `organizations`, `choosers`, and
+`members` (the other listings and the menu group).
 """
 
 from .choosers import (

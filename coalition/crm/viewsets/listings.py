@@ -16,11 +16,13 @@ from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.functional import cached_property
 from wagtail.admin.paginator import WagtailPaginator
-from wagtail.admin.ui.tables import Column, TitleColumn
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.views.mixins import ExcelDateFormatter
 
 from coalition.crm.imports.base import FORMULA_STARTS
+
+from .tables import ListingTable, PlainColumn, PlainTitleColumn
 
 #: Rows an export reads from the database at a time (a server-side cursor on PostgreSQL).
 EXPORT_CHUNK = 2000
@@ -128,6 +130,8 @@ class CoalitionIndexView(generic.IndexView):
     template_name = "coalition/listing.html"
     # Which says "more than 1,000 matches" where a search counted no further.
     results_template_name = "coalition/index_results.html"
+    # Rows printed by Python, not by a template per cell and ten per row's menu of actions.
+    table_class = ListingTable
 
     #: A permission ("app.codename") needed to export, beyond seeing the listing.
     export_permission: str | None = None
@@ -283,8 +287,13 @@ class CoalitionIndexView(generic.IndexView):
             return neutralise_formula(value)
         return value
 
+    def _get_custom_column(
+        self, field_name: str, column_class: type[Column] = PlainColumn, **kwargs: Any
+    ) -> Column:
+        return super()._get_custom_column(field_name, column_class, **kwargs)
+
     def _get_title_column(
-        self, field_name: str, column_class: type[Column] = TitleColumn, **kwargs: Any
+        self, field_name: str, column_class: type[Column] = PlainTitleColumn, **kwargs: Any
     ) -> Column:
         # The title links to the record's page (inspect view) where there is one, not the editor.
         if not self.inspect_url_name:
@@ -296,16 +305,6 @@ class CoalitionIndexView(generic.IndexView):
             get_url=lambda instance: self.get_inspect_url(instance) or self.get_edit_url(instance),
             **kwargs,
         )
-
-
-class YesNoColumn(Column):
-    """A yes-or-no field printed as a word a reader takes in at a glance, not "True"."""
-
-    def __init__(self, name: str, **kwargs: Any) -> None:
-        super().__init__(name, sort_key=kwargs.pop("sort_key", name), **kwargs)
-
-    def get_value(self, instance: models.Model) -> str:
-        return "Yes" if super().get_value(instance) else "No"
 
 
 def _blank_if_none(value: object) -> object:

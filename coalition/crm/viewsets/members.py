@@ -7,7 +7,6 @@ from django.http import HttpRequest
 from django.urls import URLPattern, path
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, ObjectList
-from wagtail.admin.ui.tables import Column
 from wagtail.admin.viewsets.base import ViewSet, ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 
@@ -27,8 +26,9 @@ from coalition.crm.selectors import (
 )
 
 from .choosers import ContactChooser, OrganizationChooser
-from .listings import CoalitionIndexView, KeepReferencedDeleteView, YesNoColumn
+from .listings import CoalitionIndexView, KeepReferencedDeleteView
 from .organizations import OrganizationViewSet
+from .tables import PlainColumn, YesNoColumn
 
 
 class ContactFilterSet(WagtailFilterSet):
@@ -79,8 +79,8 @@ class ContactViewSet(ModelViewSet):
     list_per_page = 50
     list_display = [
         "name",
-        Column("email", label="Email", sort_key="email", classname="coalition-email"),
-        Column(
+        PlainColumn("email", label="Email", sort_key="email", classname="coalition-email"),
+        PlainColumn(
             "organization",
             label="Organization",
             accessor="organization.name",
@@ -146,16 +146,16 @@ class MembershipViewSet(ModelViewSet):
     list_per_page = 50
     search_fields = ["organization__name"]
     list_display = [
-        Column(
+        PlainColumn(
             "organization",
             label="Organization",
             accessor="organization.name",
             sort_key="organization__sort_name",
         ),
-        Column(
+        PlainColumn(
             "coalition", label="Coalition", accessor="coalition.name", sort_key="coalition__name"
         ),
-        Column("tier", label="Tier", accessor="get_tier_display", sort_key="tier"),
+        PlainColumn("tier", label="Tier", accessor="get_tier_display", sort_key="tier"),
         "joined_on",
         "left_on",
     ]
@@ -217,16 +217,16 @@ class InteractionViewSet(ModelViewSet):
     search_fields = ["summary"]
     ordering = "-occurred_on"
     list_display = [
-        Column(
+        PlainColumn(
             "organization",
             label="Organization",
             accessor="organization.name",
             sort_key="organization__sort_name",
         ),
-        Column("kind", label="Kind", accessor="get_kind_display", sort_key="kind"),
+        PlainColumn("kind", label="Kind", accessor="get_kind_display", sort_key="kind"),
         "occurred_on",
-        Column("contact", label="Contact", accessor="contact.name"),
-        Column(
+        PlainColumn("contact", label="Contact", accessor="contact.name"),
+        PlainColumn(
             "author", label="By", accessor=lambda i: i.author.get_username() if i.author else ""
         ),
         "summary",
@@ -273,7 +273,7 @@ class CoalitionViewSet(ModelViewSet):
     list_display = [
         "name",
         "slug",
-        Column("member_count", label="Active members", sort_key="member_count"),
+        PlainColumn("member_count", label="Active members", sort_key="member_count"),
     ]
     list_export = ["name", "slug", "description", "member_count"]
     export_headings = {"member_count": "Active members"}

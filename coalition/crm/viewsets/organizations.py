@@ -16,7 +16,6 @@ from taggit.models import Tag
 from wagtail.admin import messages as admin_messages
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel, ObjectList
-from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import Button
@@ -37,6 +36,7 @@ from coalition.crm.selectors import (
 )
 
 from .listings import CoalitionIndexView, ExportRow, KeepReferencedDeleteView, Rows
+from .tables import PlainColumn
 
 
 def _in_coalition(coalition: str, tier: str) -> str:
@@ -434,11 +434,11 @@ class OrganizationViewSet(ModelViewSet):
     list_display = [
         "name",
         "acronym",
-        Column("kind", label="Kind", accessor="get_kind_display", sort_key="kind"),
-        Column("country", label="Country", sort_key="country"),
-        Column("coalitions", label="Coalitions", accessor=_active_coalitions),
-        Column("contact_count", label="Contacts", sort_key="contact_count"),
-        Column("status", label="Status", accessor="get_status_display", sort_key="status"),
+        PlainColumn("kind", label="Kind", accessor="get_kind_display", sort_key="kind"),
+        PlainColumn("country", label="Country", sort_key="country"),
+        PlainColumn("coalitions", label="Coalitions", accessor=_active_coalitions),
+        PlainColumn("contact_count", label="Contacts", sort_key="contact_count"),
+        PlainColumn("status", label="Status", accessor="get_status_display", sort_key="status"),
     ]
     filterset_class = OrganizationFilterSet
     # The columns the members import reads, under headings it knows (coalition.crm.columns), so
