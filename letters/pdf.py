@@ -9,22 +9,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import pydyf  # WeasyPrint's PDF writer, which its finisher gets (untyped: see pyproject)
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 
+from . import pdf_parts
+from .pdf_standards import mend_for_standards
+
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from weasyprint.urls import URLFetcher
 
-    from .lines import SignatoryLine
+    from .lines import SignatoryGroup, SignatoryLine
     from .models import LetterPage
 
 PDF_ORIGIN = "https://pdf.invalid/"
+
+#: From this many signatory lines on, the PDF prints the names run-in (`RunInGroup`): one list
+#: item per name gives WeasyPrint some ten tagged objects to lay out and write per name, which
+#: at a hundred thousand names outgrows a gigabyte of memory and the validators' object limit.
+#: Run-in names print without their logos.
+RUN_IN_FROM = 2000
+#: Names per run-in paragraph: short enough that WeasyPrint breaks each into lines quickly.
+RUN_IN_PARAGRAPH = 200
 
 
 def _safe_relative(path: str) -> str | None:
@@ -118,6 +128,22 @@ class AssociatedFile:
     relationship: str = "Data"
 
 
+@dataclasses.dataclass(frozen=True)
+class RunInGroup:
+    """A group of a very long list as the PDF prints it: its heading, then its names run-in,
+    in paragraphs of at most `RUN_IN_PARAGRAPH` names (templates/letters/includes/letter_text.html)."""
+
+    heading: str
+    lines: "list[SignatoryLine]"
+
+    @property
+    def paragraphs(self) -> "list[list[SignatoryLine]]":
+        return [
+            self.lines[start : start + RUN_IN_PARAGRAPH]
+            for start in range(0, len(self.lines), RUN_IN_PARAGRAPH)
+        ]
+
+
 def render_pdf(
     html: str,
     *,
@@ -150,7 +176,7 @@ def render_pdf(
         ],
     }
     document = HTML(string=html, base_url=PDF_ORIGIN, url_fetcher=local_only_fetcher())
-    finisher = partial(_mend_for_standards, archival=variant == ARCHIVAL)
+    finisher = partial(mend_for_standards, archival=variant == ARCHIVAL)
     return document.write_pdf(finisher=finisher, **options)
 
 
@@ -166,16 +192,41 @@ def letter_pdf_html(
     """The HTML WeasyPrint turns into the letter's PDF; `metadata` adds entries to the PDF's info,
     `verify_url` prints where a copy is verified, with its QR code, and `marking` heads every
     page ("Embargoed until …")."""
+    context = _letter_pdf_context(
+        page,
+        lines,
+        placeholders=placeholders,
+        metadata=metadata,
+        verify_url=verify_url,
+        marking=marking,
+    )
+    return render_to_string("letters/letter_pdf.html", context)
+
+
+def _letter_pdf_context(
+    page: "LetterPage",
+    lines: "list[SignatoryLine]",
+    *,
+    placeholders: bool,
+    metadata: dict[str, str] | None,
+    verify_url: str,
+    marking: str,
+) -> dict[str, Any]:
     # The PDF is the letter as sent: the signatories' names do not link to this site's pages
     # (relative links would point at the fetcher's made-up origin, and WeasyPrint 70 gives a
     # link around a <span> a second annotation outside any Link tag, which PDF/UA-1 refuses).
     lines = [dataclasses.replace(line, url="") for line in lines]
     context = page.letter_context(lines, placeholders=placeholders)
+    if len(lines) >= RUN_IN_FROM:
+        context["signatory_groups"] = [
+            RunInGroup(heading=group.heading, lines=group.lines)
+            for group in context["signatory_groups"]
+        ]
     context["pdf_metadata"] = sorted((metadata or {}).items())
     context["verify_url"] = verify_url
     context["marking"] = marking
     context["verify_qr"] = qr_code(verify_url) if verify_url else ""
-    return render_to_string("letters/letter_pdf.html", context)
+    return context
 
 
 def qr_code(url: str) -> str:
@@ -197,8 +248,9 @@ def render_letter_pdf(
     attachments: "Sequence[AssociatedFile]" = (),
     marking: str = "",
 ) -> bytes:
-    """The PDF of a letter with the given signatory lines (placeholders stand in for none)."""
-    html = letter_pdf_html(
+    """The PDF of a letter with the given signatory lines (placeholders stand in for none);
+    rendered in parts and joined past `part_size` lines."""
+    context = _letter_pdf_context(
         page,
         lines,
         placeholders=placeholders,
@@ -206,8 +258,19 @@ def render_letter_pdf(
         verify_url=verify_url,
         marking=marking,
     )
+    if len(lines) > part_size(len(lines)):
+        return _render_in_parts(
+            context,
+            part_size(len(lines)),
+            variant=variant,
+            custom_metadata=bool(metadata),
+            attachments=attachments,
+        )
     return render_pdf(
-        html, variant=variant, custom_metadata=bool(metadata), attachments=attachments
+        render_to_string("letters/letter_pdf.html", context),
+        variant=variant,
+        custom_metadata=bool(metadata),
+        attachments=attachments,
     )
 
 
@@ -224,10 +287,94 @@ def stored_letter_pdf(
     if default_storage.exists(name):
         with default_storage.open(name, "rb") as fh:
             return fh.read()
-    pdf = render_pdf(html, variant=variant)
+    if len(lines) > part_size(len(lines)):
+        pdf = render_letter_pdf(page, lines, variant=variant)
+    else:
+        pdf = render_pdf(html, variant=variant)
     if not default_storage.exists(name):  # another worker may have rendered it meanwhile
         default_storage.save(name, ContentFile(pdf))
     return pdf
+
+
+def part_size(count: int) -> int:
+    """How many of a list's `count` lines one part of its PDF holds (letters.pdf_parts)."""
+    return pdf_parts.RUN_IN_PART_SIZE if count >= RUN_IN_FROM else pdf_parts.PART_SIZE
+
+
+def _render_in_parts(
+    context: dict[str, Any],
+    size: int,
+    *,
+    variant: str | None,
+    custom_metadata: bool,
+    attachments: "Sequence[AssociatedFile]",
+) -> bytes:
+    """The letter with a long list, rendered a part at a time and joined (letters.pdf_parts).
+
+    The first part is the letter with the start of the list, each further part continues the
+    list, and the last ends with the cc and footnotes. Every page prints "Page N of M": a first
+    pass lays out each part only to count its pages, the second renders each with its first page
+    number and the total. Each part's layout is freed before the next is made, so memory stays
+    that of one part, at the cost of laying out the list twice.
+    """
+    parts = list_parts(context["signatory_groups"], size)
+    last = len(parts) - 1
+
+    def html_of(index: int, first_page: int, pages_total: int) -> str:
+        part = {
+            "signatory_groups": parts[index],
+            "list_only": index > 0,
+            "list_continues": index < last,
+            "first_page": first_page,
+            "pages_total": pages_total,
+        }
+        return render_to_string("letters/letter_pdf.html", context | part)
+
+    counts = [page_count(html_of(index, 1, 0), variant=variant) for index in range(len(parts))]
+    total = sum(counts)
+
+    def rendered() -> "Iterator[bytes]":
+        first_page = 1
+        for index, count in enumerate(counts):
+            html = html_of(index, first_page, total)
+            yield render_pdf(
+                html,
+                variant=variant,
+                custom_metadata=custom_metadata,
+                attachments=attachments if index == 0 else (),
+            )
+            first_page += count
+
+    return pdf_parts.join_parts(rendered())
+
+
+def list_parts[G: (SignatoryGroup, RunInGroup)](groups: list[G], size: int) -> list[list[G]]:
+    """The groups of a list cut into parts of `size` lines; a group cut in two keeps its heading
+    in the part where it begins."""
+    parts: list[list[G]] = [[]]
+    room = size
+    for group in groups:
+        start = 0
+        while start < len(group.lines):
+            if room == 0:
+                parts.append([])
+                room = size
+            taken = group.lines[start : start + room]
+            heading = group.heading if start == 0 else ""
+            parts[-1].append(dataclasses.replace(group, heading=heading, lines=taken))
+            start += len(taken)
+            room -= len(taken)
+    return parts
+
+
+def page_count(html: str, *, variant: str | None) -> int:
+    """How many pages WeasyPrint lays the HTML out on (layout only: nothing is drawn)."""
+    from weasyprint import HTML
+
+    document = HTML(string=html, base_url=PDF_ORIGIN, url_fetcher=local_only_fetcher()).render(
+        pdf_variant=variant or DEFAULT_VARIANT, pdf_tags=True
+    )
+    return len(document.pages)
 
 
 def stored_pdf_name(
@@ -247,221 +394,3 @@ def _stored_name(page: "LetterPage", html: str, variant: str | None) -> str:
 # WeasyPrint 70's tagged output falls short of PDF/UA-1 and PDF/A-3b in a few places. The
 # finisher below mends them on the PDF's objects, once WeasyPrint has built them and before the
 # file is written; each repair says which rule it answers.
-
-
-def _mend_for_standards(document: Any, pdf: Any, *, archival: bool) -> None:
-    """Repairs WeasyPrint's PDF where it breaks a rule of PDF/UA-1 or PDF/A-3b."""
-    _unambiguous_stream_ends(pdf)
-    if "Metadata" in pdf.catalog:
-        # PDF/A: no filter on the XMP metadata stream (WeasyPrint compresses it with the rest).
-        _object(pdf, pdf.catalog["Metadata"]).compress = False
-    if archival:
-        _without_image_interpolation(pdf)
-        _declare_accessible(pdf)
-    if "StructTreeRoot" in pdf.catalog:
-        decorations = _decorations_out_of_the_tree(pdf)
-        _untagged_content_as_artifacts(pdf, decorations)
-        _list_item_bodies(pdf)
-
-
-class _EndOfLineKeptApart:
-    """pydyf writes a stream as `stream LF data LF endstream`. When the data itself ends with CR
-    (about one compressed stream in twenty-five), a reader takes CR LF for the end-of-line marker
-    and the /Length for one byte more than the data (PDF/A 6.1.7.1). Such a stream ends with its
-    own CR LF instead, which leaves no doubt where the data stops."""
-
-    @property
-    def data(self) -> bytes:
-        data: bytes = super().data  # type: ignore[misc]  # a mixin: the stream class it joins has it
-        if data.endswith(b"\r\nendstream"):
-            return data[: -len(b"\nendstream")] + b"\r\nendstream"
-        return data
-
-
-_KEPT_APART: dict[type, type] = {}
-
-
-def _kept_apart(item: Any) -> None:
-    if isinstance(item, pydyf.Stream) and not isinstance(item, _EndOfLineKeptApart):
-        kind = type(item)
-        if kind not in _KEPT_APART:
-            _KEPT_APART[kind] = type(kind.__name__, (_EndOfLineKeptApart, kind), {})
-        item.__class__ = _KEPT_APART[kind]
-
-
-class _StreamsKeptApart(pydyf.PDF):
-    """A PDF whose streams, those it has and those it adds as it writes (the object stream and the
-    cross-reference stream, which hold the dates), end as `_EndOfLineKeptApart` says."""
-
-    def add_object(self, object_: Any) -> None:
-        _kept_apart(object_)
-        super().add_object(object_)
-
-
-def _unambiguous_stream_ends(pdf: Any) -> None:
-    for item in pdf.objects:
-        _kept_apart(item)
-    pdf.__class__ = _StreamsKeptApart
-
-
-def _object(pdf: Any, reference: bytes | str) -> Any:
-    return pdf.objects[_number(reference)]
-
-
-def _number(reference: bytes | str) -> int:
-    return int(reference.split()[0])
-
-
-def _elements(pdf: Any) -> list[Any]:
-    """Every structure element in the file, in the tree or not."""
-    return [
-        item
-        for item in pdf.objects
-        if isinstance(item, pydyf.Dictionary) and item.get("Type") == "/StructElem"
-    ]
-
-
-# PDF/UA-1 names itself in the XMP metadata (pdfuaid:part); PDF/A allows a property outside its
-# predefined schemas only with an extension schema that declares it (PDF/A-1 6.7.8, kept by
-# PDF/A-3), so the archival file declares both in WeasyPrint's RDF.
-_ACCESSIBLE = b"""<rdf:Description rdf:about="" xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/">\
-<pdfuaid:part>1</pdfuaid:part></rdf:Description>
-<rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" \
-xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" \
-xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#"><pdfaExtension:schemas><rdf:Bag>\
-<rdf:li rdf:parseType="Resource">\
-<pdfaSchema:schema>PDF/UA Universal Accessibility Schema</pdfaSchema:schema>\
-<pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>\
-<pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix>\
-<pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource">\
-<pdfaProperty:name>part</pdfaProperty:name>\
-<pdfaProperty:valueType>Integer</pdfaProperty:valueType>\
-<pdfaProperty:category>internal</pdfaProperty:category>\
-<pdfaProperty:description>The part of ISO 14289 the file conforms to</pdfaProperty:description>\
-</rdf:li></rdf:Seq></pdfaSchema:property></rdf:li></rdf:Bag></pdfaExtension:schemas>\
-</rdf:Description>
-"""
-
-
-def _declare_accessible(pdf: Any) -> None:
-    """The archival file is PDF/UA-1 too: say so where both standards look."""
-    metadata = _object(pdf, pdf.catalog["Metadata"])
-    xml = b"".join(metadata.stream)
-    metadata.stream = [xml.replace(b"</rdf:RDF>", _ACCESSIBLE + b"</rdf:RDF>", 1)]
-
-
-def _without_image_interpolation(pdf: Any) -> None:
-    """PDF/A forbids /Interpolate true, which WeasyPrint sets for `image-rendering: auto`."""
-    for item in pdf.objects:
-        if isinstance(item, pydyf.Stream) and item.extra.get("Subtype") == "/Image":
-            item.extra["Interpolate"] = "false"
-
-
-def _decorations_out_of_the_tree(pdf: Any) -> set[int]:
-    """Images with empty alternative text (alt="", the signatories' logos) are decoration.
-
-    WeasyPrint tags every image as a Figure, and PDF/UA-1 wants a Figure to have alternative
-    text; decoration is an artifact instead. Our templates give every other image its alt text.
-    """
-    decorations = set()
-    for item in _elements(pdf):
-        if item["S"] == "/Figure" and not (item.get("Alt") or item.get("ActualText")):
-            siblings = _object(pdf, item["P"])["K"]
-            if item.reference in siblings:  # not so in a page margin, whose tags hang loose
-                siblings.remove(item.reference)
-            decorations.add(item.number)
-    return decorations
-
-
-def _in_the_tree(pdf: Any) -> set[int]:
-    """The object numbers of the structure elements that the tree reaches from its root."""
-    reached: set[int] = set()
-    todo = list(_object(pdf, pdf.catalog["StructTreeRoot"])["K"])
-    while todo:
-        kid = todo.pop()
-        if isinstance(kid, int) or _number(kid) in reached:  # an int is marked content
-            continue
-        reached.add(_number(kid))
-        element = _object(pdf, kid)
-        if element.get("Type") == "/StructElem":
-            todo.extend(element["K"])
-    return reached
-
-
-def _untagged_content_as_artifacts(pdf: Any, decorations: set[int]) -> None:
-    """Marked content that the structure tree does not reach becomes an artifact.
-
-    That is the text of the page margins (running title, footer, "Page 2 of 5"): WeasyPrint
-    marks it as content and gives it structure elements that it leaves out of the tree
-    (Kozea/WeasyPrint#1836), so it still reads as content, on every page. It becomes a
-    pagination artifact, as do decorations a layout one; the elements go, and each page's
-    marked content is numbered again without them.
-    """
-    root = _object(pdf, pdf.catalog["StructTreeRoot"])
-    reached = _in_the_tree(pdf)
-    page_references = pdf.page_references
-    new_numbers: dict[bytes, dict[int, int]] = {}
-    artifacts: dict[bytes, dict[int, str]] = {}
-    nums = _object(pdf, root["ParentTree"])["Nums"]
-    for key, parents in zip(nums[::2], nums[1::2], strict=True):
-        if not isinstance(parents, list):  # an annotation's parent, not a page's content
-            continue
-        page = page_references[key]
-        new_numbers[page], artifacts[page] = {}, {}
-        kept: list[bytes] = []
-        for mcid, parent in enumerate(parents):
-            if _number(parent) in reached:
-                new_numbers[page][mcid] = len(kept)
-                kept.append(parent)
-            else:
-                artifacts[page][mcid] = (
-                    "/Layout" if _number(parent) in decorations else "/Pagination"
-                )
-        parents[:] = kept
-    for page, numbers in new_numbers.items():
-        operations = _object(pdf, _object(pdf, page)["Contents"]).stream
-        for index, operand in enumerate(operations):
-            if isinstance(operand, dict) and "MCID" in operand:
-                mcid = operand.pop("MCID")
-                if mcid in numbers:
-                    operand["MCID"] = numbers[mcid]
-                else:  # `/Span <</MCID 7>> BDC` becomes `/Artifact <</Type /Pagination>> BDC`
-                    operations[index - 1] = "/Artifact"
-                    operand["Type"] = artifacts[page][mcid]
-    for element in _elements(pdf):
-        if element.number not in reached:
-            element.clear()  # referenced by nothing now; pydyf cannot unnumber an object
-        elif numbers := new_numbers.get(element.get("Pg"), {}):
-            element["K"][:] = [numbers[k] if isinstance(k, int) else k for k in element["K"]]
-
-
-def _list_item_bodies(pdf: Any) -> None:
-    """What a list item holds besides its label goes into an LBody (PDF/UA-1: LI kids).
-
-    WeasyPrint adds the LBody only when the item's text is inline: an item whose rich text
-    is a paragraph (<li><p>) gets its P straight under the LI.
-    """
-    for item in [element for element in _elements(pdf) if element["S"] == "/LI"]:
-        kids, body = pydyf.Array(), None
-        for kid in item["K"]:
-            child = None if isinstance(kid, int) else _object(pdf, kid)
-            if child is not None and child.get("S") in ("/Lbl", "/LBody"):
-                kids.append(kid)
-                body = None
-                continue
-            if body is None:
-                body = pydyf.Dictionary(
-                    {
-                        "Type": "/StructElem",
-                        "S": "/LBody",
-                        "K": pydyf.Array(),
-                        "Pg": item["Pg"],
-                        "P": item.reference,
-                    }
-                )
-                pdf.add_object(body)
-                kids.append(body.reference)
-            body["K"].append(kid)
-            if child is not None:
-                child["P"] = body.reference
-        item["K"] = kids
