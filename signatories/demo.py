@@ -25,6 +25,7 @@ from signatories.inputs import (
     Commenting,
     Declining,
     Forwarding,
+    IndividualSigning,
     OrganizationRequest,
     Signing,
     staff_line,
@@ -88,6 +89,8 @@ def _letter(
     title: str = TITLE,
     body: list[dict[str, Any]] = BODY,
     footnotes: str = "",
+    *,
+    accepts_individuals: bool = False,
 ) -> LetterPage:
     letter = LetterPage.objects.filter(title=title).first()
     if letter is None:
@@ -102,6 +105,7 @@ def _letter(
             closing="Sincerely,",
             footnotes=footnotes,
             signatory_order=LetterPage.SignatoryOrder.BY_TIER,
+            accepts_individuals=accepts_individuals,
             live=False,
         )
         index.add_child(instance=letter)
@@ -137,7 +141,8 @@ def load(stdout: "Output") -> None:
         return
     actor = services.Actor.system("demo")
     with transaction.atomic():
-        letter = _letter(coalition)
+        # Members sign for their associations, and people add their names in a personal capacity.
+        letter = _letter(coalition, accepts_individuals=True)
         sign_on = SignOn.objects.filter(letter=letter).exclude(status="cancelled").first()
         if sign_on is None:
             revision = letter.latest_revision
@@ -151,6 +156,8 @@ def load(stdout: "Output") -> None:
                 coalitions=[coalition],
                 message="Please read the draft and respond by the deadline.",
                 show_signatories=True,
+                # People who confirm their address are listed at once; staff see the exceptions.
+                auto_approve_individuals=True,
                 reminder_days=[7, 2, 1],
                 # "Publish when 25 organizations have signed": the tracker and the signers'
                 # pages show how near it is (fewer where the coalition has fewer members).
@@ -175,6 +182,12 @@ def load(stdout: "Output") -> None:
             "signatories:draft", args=[selectors.draft_link_token(share)]
         )
         stdout.write(f"Comment on the shared draft as {share.name}: {link}\n")
+    _print_links(sign_on, actor, stdout)
+
+
+def _print_links(sign_on: SignOn, actor: services.Actor, stdout: "Output") -> None:
+    """The links to try the sign-on with: someone still waiting, the colleague a request was
+    passed to, and a fresh open link (its address is shown only when it is made)."""
     waiting = (
         selectors.awaiting_response(sign_on)
         .select_related("organization")
@@ -205,7 +218,10 @@ def load(stdout: "Output") -> None:
     # Staff see an open link's address only when it is created: each run makes a fresh one.
     token = services.issue_open_link(sign_on=sign_on, actor=actor, accepts_requests=True)
     link = settings.SITE_URL + reverse("signatories:open_link", args=[token])
-    stdout.write(f"Or ask to sign as an organization that was not invited: {link}\n")
+    stdout.write(
+        f"Or ask to sign as an organization that was not invited, or as a person (listed as "
+        f"soon as you confirm your address): {link}\n"
+    )
 
 
 def share_draft_with(contact: Contact) -> DraftShare | None:
@@ -342,6 +358,28 @@ def _responses(sign_on: SignOn, actor: services.Actor) -> None:
 
     # Confirmed from the emailed link: the request waits for staff in the review queue.
     services.confirm_signature(signature=request, actor=actor)
+    _people_sign(sign_on, actor)
+
+
+def _people_sign(sign_on: SignOn, actor: services.Actor) -> None:
+    """Two people sign in a personal capacity and confirm their addresses: the first is listed
+    by the sign-on's rule; the second prints the same line from another address, an exception
+    staff review."""
+    for address in ("mira.halvorsen@uni.example.org", "m.halvorsen@mail.example.net"):
+        person = services.sign_as_individual(
+            sign_on=sign_on,
+            signing=IndividualSigning.clean(
+                {
+                    "person": "Mira Halvorsen",
+                    "title": "Professor of Trade Law",
+                    "affiliation": "University of Bergen",
+                    "signer_email": address,
+                }
+            ),
+            text_hash=sign_on.text_hash,
+            actor=actor,
+        )
+        services.confirm_signature(signature=person, actor=actor)
 
 
 def _joins_later(coalition: Coalition) -> None:

@@ -304,6 +304,12 @@ class OpenSignOnForm(forms.Form):
     auto_approve_authorized = forms.BooleanField(
         label="Approve known authorized signers automatically", required=False, initial=True
     )
+    auto_approve_individuals = forms.BooleanField(
+        label="List individuals as soon as they confirm their address",
+        required=False,
+        help_text="For open letters at scale: staff review only the exceptions (a name that is "
+        "an organization's, or a line that already stands). Otherwise staff approve each person.",
+    )
     show_signatories = forms.BooleanField(
         label="Show signers who has signed so far", required=False
     )

@@ -1,5 +1,6 @@
 """Email jobs: invitations, reminders, forwards, the text changing, what became of a response,
-the letter published or corrected, the sign-on closed, and a draft shared for comment.
+the letter published or corrected, and the sign-on closed (a draft shared for comment: in
+signatories.draft_emails, whose jobs this module names too).
 
 Arguments are ids (JSON-serialisable). Each job reads the current state, checks the email still
 applies (someone may have answered while it waited in the queue), derives the link from the
@@ -22,7 +23,11 @@ from letters.models import Publication
 
 from . import checkpoints, selectors
 from .deadlines import describe_deadline, format_moment
-from .models import Action, DraftShare, Event, Invitation, Signature, SignOn
+
+# Named here too: jobs queued before the drafts' emails had a module of their own run on.
+from .draft_emails import send_draft_decision as send_draft_decision
+from .draft_emails import send_draft_share as send_draft_share
+from .models import Action, Event, Invitation, Signature, SignOn
 
 # Each email follows a change recorded as an event, by kind: the latest such event is the
 # email's occasion. A job that runs twice finds the email of that occasion sent; the next
@@ -43,7 +48,8 @@ SIGNATURE_EMAILS: dict[str, tuple[Action, ...]] = {
     "declined": (Action.DECLINED,),
     "confirm": (Action.REQUESTED, Action.INDIVIDUAL_SIGNED),
     "withdrawn": (Action.WITHDRAWN,),
-    "approved": (Action.APPROVED,),
+    # Staff approve, or the sign-on's rule approves a person as they confirm their address.
+    "approved": (Action.APPROVED, Action.CONFIRMED),
     "rejected": (Action.REJECTED,),
     "reconfirmed": (Action.RECONFIRMED,),
     "display_name_corrected": (Action.DISPLAY_NAME_CORRECTED,),
@@ -247,6 +253,7 @@ def _staff_decision(signature: Signature, kind: str) -> dict[str, object]:
         "after_publication": bool(detail.get("after_publication")),
         "not_reconfirmed": bool(not_reconfirmed),
         "note": not_reconfirmed.get("note", ""),
+        "by_rule": bool(detail.get("approved_by_rule")),
     }
 
 
@@ -510,82 +517,6 @@ def _press_preview_email(preview_id: int) -> Outgoing | None:
                 reverse("signatories:press_preview", args=[selectors.press_link_token(preview)])
             ),
             "why": "the coalition chose to show you this letter before it is published",
-        },
-    )
-
-
-@task(backend="background")
-def send_draft_share(share_id: int, retrying: int | None = None) -> bool:
-    """Email a member contact their own link to a letter's draft, to comment on it."""
-    return deliveries.deliver(
-        _draft_share_email(share_id), job=send_draft_share, args=(share_id,), retrying=retrying
-    )
-
-
-def _draft_link(share: DraftShare) -> str:
-    token = selectors.draft_link_token(share)
-    return emails.absolute_url(reverse("signatories:draft", args=[token]))
-
-
-def _draft_share_email(share_id: int) -> Outgoing | None:
-    share = selectors.draft_share_to_send(share_id)
-    if share is None:
-        return None  # revoked before this ran: the link would not open
-    shared_by = share.shared_by
-    return Outgoing(
-        name="draft-shared",
-        to=share.email,
-        job="draft:shared",
-        regarding=f"draft share {share.pk}",
-        occasion="",
-        topic=f"“{share.letter.title}” (draft)",
-        context={
-            "name": share.name,
-            "letter_title": share.letter.title,
-            "staff_name": (shared_by.get_full_name() or shared_by.email) if shared_by else "",
-            "note": share.note,
-            "url": _draft_link(share),
-            "why": f"the coalition asked {share.organization_name or 'your organization'} "
-            "for its view on this draft",
-        },
-    )
-
-
-@task(backend="background")
-def send_draft_decision(comment_id: int, retrying: int | None = None) -> bool:
-    """Tell a reader of a shared draft what staff decided on their comment or suggestion."""
-    return deliveries.deliver(
-        _draft_decision_email(comment_id),
-        job=send_draft_decision,
-        args=(comment_id,),
-        retrying=retrying,
-    )
-
-
-def _draft_decision_email(comment_id: int) -> Outgoing | None:
-    found = selectors.draft_comment_to_tell(comment_id)
-    if found is None:
-        return None
-    share = found.share
-    changes = text_diff.word_changes(found.quoted, found.suggestion) if found.suggestion else None
-    return Outgoing(
-        name="draft-decision",
-        to=share.email,
-        job="draft:decision",
-        regarding=f"draft comment {found.pk}",
-        occasion=found.status,
-        topic=f"“{share.letter.title}” (draft)",
-        context={
-            "name": share.name,
-            "letter_title": share.letter.title,
-            "accepted": found.status == "accepted",
-            "quoted": found.quoted,
-            "comment": found.comment,
-            "suggestion": found.suggestion,
-            "changes": changes,
-            "note": found.note,
-            "url": _draft_link(share) if share.revoked_at is None else "",
-            "why": "you commented on this draft through your own link",
         },
     )
 

@@ -197,3 +197,34 @@ def csrf_token(session: requests.Session, url: str) -> str:
     match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
     assert match, page.text[:2000]
     return match.group(1)
+
+
+def start_make_serve(log: Path, **overrides: str) -> tuple[subprocess.Popen[bytes], str]:
+    """The command `make serve` runs (gunicorn, 2 workers, and the task worker beside it) on the
+    test database, in a session of its own; returns it and its address once it answers.
+
+    Stop it with `stop_make_serve`.
+    """
+    port = free_port()
+    env = production_env(PORT=str(port), SITE_URL=f"http://127.0.0.1:{port}", **overrides)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "coalition.project.management.commands.serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for(f"{base}/healthz", server, log, timeout=180)
+    return server, base
+
+
+def stop_make_serve(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as a service manager stops it; then nothing it started is left running."""
+    started = descendants(server.pid)
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    finally:
+        kill_all(started)

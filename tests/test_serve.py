@@ -156,6 +156,14 @@ def wait_for_job(result_id: object, timeout: float = 60) -> tuple[str, object]:
         time.sleep(0.2)
 
 
+def niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def command_line(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
 def stop_and_check_everything_stopped(
     server: subprocess.Popen[bytes], how: signal.Signals, log: Path
 ) -> None:
@@ -201,6 +209,11 @@ def test_make_serve_serves_runs_jobs_and_stops_everything_on_ctrl_c(published, t
 
         job = enqueue_for_the_worker("ran by the worker")
         assert wait_for_job(job.id) == ("SUCCESSFUL", "ran by the worker")
+        # The worker yields the cores to the web workers (a rush of signatures is not slowed by
+        # its emails); gunicorn runs at the usual priority.
+        assert niceness(task_worker(server.pid)) == 10
+        web = [pid for pid in descendants(server.pid) if b"gunicorn" in command_line(pid)]
+        assert web and {niceness(pid) for pid in web} == {0}
 
         assert re.search(r"Serving http://127\.0\.0\.1:\d+/ with gunicorn", log.read_text())
         stop_and_check_everything_stopped(server, signal.SIGINT, log)

@@ -13,15 +13,16 @@ from .embargoes import add_press_preview, embargo, lift_embargo, revoke_press_pr
 from .exports import export
 from .listeners import recipient_report, recipient_report_csv
 from .recipients import recipients
-from .review import approve, approve_ticked, correct_display_name, reject, review
+from .review import approve, approve_ticked, correct_display_name, reject, review, review_all
 from .sign_on_changes import cancel, close, deadline, invite, publish, recirculate, remind
-from .sign_ons import close_open_link, index, issue_open_link, open_sign_on
+from .sign_ons import approval_rules, close_open_link, index, issue_open_link, open_sign_on
 from .tracker import tracker
 
 __all__ = [
     "add_press_preview",
     "answer_file",
     "answers",
+    "approval_rules",
     "approve",
     "approve_ticked",
     "cancel",
@@ -53,6 +54,7 @@ __all__ = [
     "remind_recipients",
     "retract",
     "review",
+    "review_all",
     "revoke_draft_share",
     "revoke_press_preview",
     "send_letter",

@@ -1,14 +1,18 @@
 """What every staff view of the sign-on shares: the permission it needs, the one way a refusal
 by the services is shown, and the page that says what an action will do before it is done."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import update_wrapper
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
@@ -117,3 +121,45 @@ def confirmation_page(
             **context,
         },
     )
+
+
+# Rows on a page of a staff listing: enough to read down, few enough to answer at once however
+# large the sign-on.
+PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Pager:
+    """A page of a listing, with plain links to the pages around it that keep the listing's
+    other query parameters (its filter)."""
+
+    page: Page[Any]
+    query: dict[str, str]
+
+    def _link(self, number: int) -> str:
+        return "?" + urlencode({**self.query, "page": str(number)})
+
+    @property
+    def links(self) -> list[tuple[str, str]]:
+        """(label, address) of the first, previous, next and last pages there are."""
+        page, last = self.page, self.page.paginator.num_pages
+        found = []
+        if page.number > 1:
+            found += [("First", self._link(1)), ("Previous", self._link(page.number - 1))]
+        if page.number < last:
+            found += [("Next", self._link(page.number + 1)), ("Last", self._link(last))]
+        return found
+
+
+def paged(
+    request: HttpRequest,
+    items: Sequence[Any] | QuerySet[Any],
+    *,
+    query: dict[str, str],
+    per_page: int | None = None,
+) -> Pager:
+    """The page of `items` the request asks for (?page=N; the last one past the end, the first
+    for anything else), its links carrying `query`; PER_PAGE rows unless `per_page` says."""
+    paginator = Paginator(items, per_page or PER_PAGE)
+    number = request.GET.get("page", "1")
+    return Pager(paginator.get_page(number), query)

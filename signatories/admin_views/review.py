@@ -1,35 +1,138 @@
-"""The review queue: the signatures waiting for staff, approved, corrected or rejected there."""
+"""The review queue: the signatures waiting for staff, approved, corrected or rejected there.
+
+The queue lists a page at a time, narrowed by a filter (sign-on, kind, reason); staff act on the
+ticked rows, or on every signature the filter matches, through a confirmation page that states
+the count and a background job that works through them (services.bulk_review).
+"""
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from signatories import selectors, services
 from signatories.forms import ApproveForm, RejectForm
+from signatories.inputs import NO_TEXT
 from signatories.models import Signature, SignOn
+from signatories.selectors.review import (
+    REVIEW_KINDS,
+    REVIEW_REASONS,
+    ReviewFilter,
+    filtered_review_queue,
+    sign_ons_in_review,
+    unconfirmed_groups,
+    unconfirmed_organizations,
+    unconfirmed_people,
+)
+from signatories.services import bulk_review
 
-from .common import require_perm, showing_refusal
+from .common import Pager, paged, require_perm, showing_refusal
+
+# Rows of the queue on a page: each is a panel with its reasons and its line to correct.
+REVIEW_PER_PAGE = 50
+# Rows of each list below the queue on a page: those waiting for their signers, the people and
+# the organizations whose requests nobody confirmed.
+SECTION_PER_PAGE = 50
+# Each list below the queue pages by a parameter of its own, the others' pages kept.
+SECTION_PAGES = ("signers_page", "people_page", "requests_page")
+
+
+@dataclass(frozen=True)
+class SectionPager(Pager):
+    """A pager of one of several listings on a page: its own parameter, and a link to its
+    heading."""
+
+    parameter: str = "page"
+    anchor: str = ""
+
+    def _link(self, number: int) -> str:
+        query = urlencode({**self.query, self.parameter: str(number)})
+        return f"?{query}#{self.anchor}" if self.anchor else f"?{query}"
+
+
+def _section(
+    request: HttpRequest,
+    items: QuerySet[Any, Any],
+    *,
+    parameter: str,
+    anchor: str,
+    query: dict[str, str],
+) -> SectionPager:
+    """The page of a list below the queue that the request asks for, by `parameter`."""
+    paginator: Paginator[Any] = Paginator(items, SECTION_PER_PAGE)
+    page = paginator.get_page(request.GET.get(parameter, "1"))
+    return SectionPager(page, query, parameter=parameter, anchor=anchor)
 
 
 @require_perm("change_signon")
 def review(request: HttpRequest) -> TemplateResponse:
-    """Signatures waiting for staff, those waiting for their signers, and requests never confirmed."""
-    groups, people = selectors.unconfirmed_by_organization()
+    """Signatures waiting for staff, a page at a time and filtered; those waiting for their
+    signers, and requests never confirmed; and the bulk actions under way."""
+    chosen = ReviewFilter.from_query(request.GET)
+    sections = {
+        name: request.GET[name]
+        for name in SECTION_PAGES
+        if request.GET.get(name, "").isascii() and request.GET.get(name, "").isdigit()
+    }
+    pager = paged(
+        request,
+        filtered_review_queue(chosen),
+        query={**chosen.as_query(), **sections},
+        per_page=REVIEW_PER_PAGE,
+    )
+    kept = {**chosen.as_query(), **sections, "page": str(pager.page.number)}
+    signers = _section(
+        request,
+        selectors.awaiting_reconfirmation(),
+        parameter="signers_page",
+        anchor="with-signers-heading",
+        query=kept,
+    )
+    people = _section(
+        request,
+        unconfirmed_people(),
+        parameter="people_page",
+        anchor="unconfirmed-heading",
+        query=kept,
+    )
+    organizations = _section(
+        request,
+        unconfirmed_organizations(),
+        parameter="requests_page",
+        anchor="unconfirmed-heading",
+        query=kept,
+    )
     return TemplateResponse(
         request,
         "signatories/admin/review.html",
         {
             "page_title": "Signatures to review",
             "header_icon": "doc-full-inverse",
-            "pending": selectors.review_items(selectors.review_queue()),
+            "pending": selectors.review_items(pager.page.object_list),
+            "pager": pager,
+            "review_filter": chosen,
+            "filter_sign_ons": sign_ons_in_review(),
+            "kinds": REVIEW_KINDS,
+            "reasons": REVIEW_REASONS,
+            "bulk_runs": bulk_review.recent_bulk_runs(),
+            "bulk_verbs": [("approve", "Approve"), ("reject", "Reject")],
             "with_signers": [
                 (signature, signature.staff_may_reject(responses_open=True))
-                for signature in selectors.awaiting_reconfirmation()
+                for signature in signers.page.object_list
             ],
-            "unconfirmed_groups": groups,
-            "unconfirmed_people": people,
+            "signers_pager": signers,
+            "unconfirmed_groups": unconfirmed_groups(organizations.page.object_list),
+            "unconfirmed_groups_pager": organizations,
+            "unconfirmed_people": list(people.page.object_list),
+            "unconfirmed_people_pager": people,
             "reject_form": RejectForm(),
             "approve_form": ApproveForm(),
         },
@@ -155,3 +258,54 @@ def reject(request: HttpRequest) -> HttpResponse:
                 f"{emailed} signer{'s' if emailed != 1 else ''} emailed the reason.",
             )
     return redirect("signatories_admin:review")
+
+
+def _back_to_queue(chosen: ReviewFilter) -> HttpResponse:
+    query = urlencode(chosen.as_query())
+    return redirect(reverse("signatories_admin:review") + (f"?{query}" if query else ""))
+
+
+@require_perm("change_signon")
+def review_all(request: HttpRequest) -> HttpResponse:
+    """Approve or reject every signature the queue's filter matches: GET shows how many and
+    which filter, and what is skipped; its POST starts the job and returns to the queue."""
+    source = request.POST if request.method == "POST" else request.GET
+    chosen = ReviewFilter.from_query(source)
+    verb = source.get("verb", "")
+    with showing_refusal(request, prefix="Nothing was started: ") as refused:
+        preview = bulk_review.preview_bulk_review(verb=verb, chosen=chosen)
+    if refused:
+        return _back_to_queue(chosen)
+    form = RejectForm(request.POST) if request.method == "POST" and verb == "reject" else None
+    if request.method == "POST":
+        expected = source.get("expected", "")
+        reason = form.cleaned_data["reason"] if form is not None and form.is_valid() else NO_TEXT
+        with showing_refusal(request, prefix="Nothing was started: ") as refused:
+            run = bulk_review.start_bulk_review(
+                verb=verb,
+                chosen=chosen,
+                actor=services.Actor.from_request(request),
+                reason=reason,
+                expected=int(expected) if expected.isascii() and expected.isdigit() else None,
+            )
+            messages.success(
+                request,
+                f"{bulk_review.VERBS[verb]} {preview.acting_on} signature"
+                f"{'s' if preview.acting_on != 1 else ''} ({run.description}): under way in the "
+                "background; this page shows how far it has got. Each signer is emailed.",
+            )
+            return _back_to_queue(chosen)
+    return TemplateResponse(
+        request,
+        "signatories/admin/confirm_review_all.html",
+        {
+            "page_title": f"{bulk_review.VERBS[verb]} every signature matching the filter",
+            "header_icon": "doc-full-inverse",
+            "preview": preview,
+            "verb": verb,
+            "verb_label": bulk_review.VERBS[verb],
+            "filter_fields": chosen.as_query(),
+            "reject_form": form or RejectForm(),
+            "back": reverse("signatories_admin:review") + "?" + urlencode(chosen.as_query()),
+        },
+    )

@@ -78,6 +78,7 @@ def open_sign_on(request: HttpRequest) -> HttpResponse:
                 message=data["message"],
                 recipients=data["recipients"],
                 auto_approve_authorized=data["auto_approve_authorized"],
+                auto_approve_individuals=data["auto_approve_individuals"],
                 show_signatories=data["show_signatories"],
                 reminder_days=data["reminder_days"],
                 goal_organizations=data["goal_organizations"],
@@ -146,4 +147,24 @@ def close_open_link(request: HttpRequest, pk: int) -> HttpResponse:
     with showing_refusal(request):
         services.close_open_link(sign_on=sign_on, actor=services.Actor.from_request(request))
         messages.success(request, "The open link is turned off; it no longer opens anything.")
+    return redirect("signatories_admin:tracker", pk)
+
+
+@require_POST
+@require_perm("change_signon")
+def approval_rules(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff choose whether people who confirm their address are listed at once."""
+    sign_on = get_object_or_404(selectors.sign_ons_with_letter(), pk=pk)
+    approve = request.POST.get("auto_approve_individuals") == "on"
+    with showing_refusal(request):
+        services.approve_individuals_by_rule(
+            sign_on=sign_on, approve=approve, actor=services.Actor.from_request(request)
+        )
+        messages.success(
+            request,
+            "People who confirm their address are now listed at once; staff review only the "
+            "exceptions."
+            if approve
+            else "Staff now review each person who confirms their address.",
+        )
     return redirect("signatories_admin:tracker", pk)

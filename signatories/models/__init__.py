@@ -1,6 +1,7 @@
 """The sign-on app's tables, a module by aggregate: sign-ons with their invitations, signatures,
 and the event chain that records every change to them; embargoes; drafts shared for comment; after publication, the recipients, deliveries and answers."""
 
+from .bulk_reviews import BulkReview
 from .drafting import DraftComment, DraftShare
 from .embargoes import Embargo, PressPreview, PreviewAccess
 from .events import Action, Event, EventQuerySet
@@ -20,6 +21,7 @@ __all__ = [
     "NEVER_CONFIRMED",
     "Action",
     "Answer",
+    "BulkReview",
     "DeliveryEvent",
     "DraftComment",
     "DraftShare",

@@ -41,6 +41,7 @@ class Action(StrEnum):
     RECIRCULATED = "recirculated"
     OPEN_LINK_ISSUED = "open_link_issued"
     OPEN_LINK_CLOSED = "open_link_closed"
+    APPROVAL_RULES_CHANGED = "approval_rules_changed"
     GOAL_REACHED = "goal_reached"
     CLOSED = "closed"
     CANCELLED = "cancelled"

@@ -100,6 +100,11 @@ class SignOn(StatusTable, models.Model):
     auto_approve_authorized = models.BooleanField(
         "approve known authorized signers automatically", default=True
     )
+    # The rule for an open letter at scale: a person who confirmed their address is listed at
+    # once, and staff review only the exceptions (selectors.held_by_rule says which).
+    auto_approve_individuals = models.BooleanField(
+        "approve individuals automatically once they confirm their address", default=False
+    )
     show_signatories = models.BooleanField("show signers who has signed so far", default=False)
     accepts_requests = models.BooleanField(
         "organizations outside the audience may ask to sign", default=False
@@ -190,6 +195,7 @@ class SignOn(StatusTable, models.Model):
             "open_link_token_hash": self.open_link_token_hash,
             "accepts_requests": self.accepts_requests,
             "auto_approve_authorized": self.auto_approve_authorized,
+            "auto_approve_individuals": self.auto_approve_individuals,
             "goal_organizations": self.goal_organizations,
             "goal_individuals": self.goal_individuals,
             "publish_at_goal": self.publish_at_goal,

@@ -95,8 +95,10 @@ class Signature(StatusTable, models.Model):
 
     TRANSITIONS: dict[str, set[str]] = {
         # Unconfirmed: asked through the open link; the address has not been confirmed yet.
+        # A person confirming where the sign-on approves individuals by rule is approved at once.
         Status.UNCONFIRMED: {
             Status.PENDING_REVIEW,
+            Status.APPROVED,
             Status.WITHDRAWN,
             Status.REJECTED,
             Status.NEEDS_RECONFIRMATION,
@@ -235,7 +237,15 @@ class Signature(StatusTable, models.Model):
                 condition=~models.Q(display_name=""), name="signature_has_display_name"
             ),
         ]
-        indexes = [models.Index(fields=["letter", "status", "response"])]
+        indexes = [
+            models.Index(fields=["letter", "status", "response"]),
+            # A person approved by rule is held instead where the same line already stands.
+            models.Index(fields=["sign_on", "sort_key"], name="signature_sign_on_sort_key"),
+            # The next signature's place (services.next_position) without reading them all.
+            models.Index(fields=["letter", "position"], name="signature_letter_position"),
+            # The review queue: the few thousand waiting for staff among a hundred thousand.
+            models.Index(fields=["status", "sign_on"], name="signature_status_sign_on"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

@@ -147,6 +147,7 @@ from .responses import (
 from .review import (
     ReviewItem,
     awaiting_reconfirmation,
+    held_by_rule,
     held_for_reconfirmation,
     organization_named_by,
     requested_name,
@@ -264,6 +265,7 @@ __all__ = [
     "find_sign_on_by_open_link",
     "find_signature",
     "goal_of",
+    "held_by_rule",
     "held_for_reconfirmation",
     "invitation_counts",
     "invitation_link_token",

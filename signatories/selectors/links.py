@@ -37,18 +37,19 @@ def find_invitation(token: str) -> Invitation:
         ) from None
 
 
-def find_signature(token: str) -> Signature:
-    """The signature a signer's own link belongs to (to confirm, reconfirm or withdraw it)."""
+def find_signature(token: str, *, with_letter: bool = True) -> Signature:
+    """The signature a signer's own link belongs to (to confirm, reconfirm or withdraw it);
+    without its letter where only the answer changes (the letter's page is the largest row to
+    read, and a rush of people confirming open letters reads nothing of it)."""
     if not tokens.is_well_formed(token):
         raise InvalidToken("This link is not valid. Check that you copied all of it.")
-    try:
-        return (
-            Signature.objects.select_related(
-                "sign_on", "sign_on__letter", "organization", "invitation"
-            )
-            .defer(*_without_letter_text("sign_on__letter"))
-            .get(token_hash=tokens.digest(token), sign_on__isnull=False)
+    found = Signature.objects.select_related("sign_on", "organization", "invitation")
+    if with_letter:
+        found = found.select_related("sign_on__letter").defer(
+            *_without_letter_text("sign_on__letter")
         )
+    try:
+        return found.get(token_hash=tokens.digest(token), sign_on__isnull=False)
     except Signature.DoesNotExist:
         raise InvalidToken("This link is not valid or has been replaced by a newer one.") from None
 

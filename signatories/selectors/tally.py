@@ -2,17 +2,43 @@
 
 One fact, one selector: the tracker's table and totals, its chart, its export and the signer's
 "signed so far" all read `tally`.
+
+Each organization's (or person's) response that counts is the latest of those that count most
+(`responses_that_count`), and its state is `state_of` it. For a sign-on of a hundred thousand
+signatures the database picks those responses and counts their states (`counting_responses`,
+`_state_in_database`: the same rules, written once more in SQL, and tested against each other);
+the tracker's rows are read a page at a time (`tally_rows.TallyRows`). The invited organizations, a few
+thousand at most, are counted in Python, each with its coalitions and tiers.
 """
 
 import datetime
+import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, cast
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Collate, Lower, RowNumber
 
 from coalition.crm.models import Membership, Organization
-from signatories.models import Invitation, Signature, SignOn
+from signatories.models import NEVER_CONFIRMED, Invitation, Signature, SignOn
 
+from .chain import chain_head
 from .review import requested_name
 
 STATES = {
@@ -112,53 +138,29 @@ class Row:
         return self.response.created_at if self.response else None
 
 
-def _count(rows: list[Row]) -> dict[str, int]:
+def _count(rows: Iterable["_Counted"]) -> dict[str, int]:
+    rows = list(rows)
     columns = Counter(row.column for row in rows)
     return {
         "total": len(rows),
-        "opened": sum(1 for row in rows if row.opened or row.response is not None),
+        "opened": sum(1 for row in rows if row.opened),
         **{column: columns[column] for column in COLUMNS},
     }
 
 
-@dataclass
-class Tally:
-    """Every organization and individual of a sign-on, with its one state, and the counts."""
+@dataclass(frozen=True)
+class _Counted:
+    """An invited organization as the counts need it: its state, whether anyone opened its
+    invitation or answered, and its coalitions and tiers."""
 
-    invited: list[Row]
-    open_link: list[Row]
-    totals: dict[str, int]
-    open_link_totals: dict[str, int]
-    by_group: list[tuple[str, str, dict[str, int]]]
-
-    @property
-    def rows(self) -> list[Row]:
-        return [*self.invited, *self.open_link]
+    organization_id: int
+    state: str
+    opened: bool
+    groups: tuple[tuple[str, str], ...]
 
     @property
-    def awaiting_reconfirmation(self) -> int:
-        return sum(1 for row in self.rows if row.state == "needs_reconfirmation")
-
-    @property
-    def waiting_for_review(self) -> int:
-        """Holds for staff to settle: the review queue's share of this sign-on."""
-        return self.totals["review"] + self.open_link_totals["review"]
-
-    @property
-    def waiting_for_signer(self) -> int:
-        """Holds for signers to lift: an address to confirm, a changed text to reconfirm."""
-        return self.totals["signer"] + self.open_link_totals["signer"]
-
-    @property
-    def printed(self) -> int:
-        """How many lines print now: every approved signature, invited or not."""
-        return self.totals["signed"] + self.open_link_totals["signed"]
-
-    @property
-    def printed_organizations(self) -> int:
-        return self.printed - sum(
-            1 for row in self.open_link if row.source == "individual" and row.state == "signed"
-        )
+    def column(self) -> str:
+        return COLUMN_OF_STATE[self.state]
 
 
 def _standing(signature: Signature) -> int:
@@ -181,26 +183,269 @@ def responses_that_count(signatures: Iterable[Signature]) -> dict[Any, Signature
     return latest
 
 
+# `_standing`, `state_of` and the row's name and source, in SQL: what the database counts,
+# filters and orders by. tests/signatories/test_tally.py holds each to its Python twin.
+_STANDING_IN_DATABASE = Case(
+    When(~Q(status__in=Signature.ACTIVE_STATUSES), then=Value(0)),
+    When(NEVER_CONFIRMED, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+# A person is known by their address; an organization by itself, whoever signed for it.
+_PERSON_IN_DATABASE = Case(
+    When(organization__isnull=True, then=F("signer_email_key")),
+    default=Value(""),
+    output_field=CharField(),
+)
+_SOURCE_IN_DATABASE = Case(
+    When(organization__isnull=True, then=Value("individual")),
+    default=Value("open_link"),
+    output_field=CharField(),
+)
+_NAME_IN_DATABASE = Case(
+    When(organization__isnull=True, then=F("signer_name")),
+    When(
+        Q(organization__status=Organization.Status.PENDING) & ~Q(organization_name=""),
+        then=F("organization_name"),
+    ),
+    default=F("organization__name"),
+    output_field=CharField(),
+)
+
+
+def _state_in_database(*, responses_open: bool) -> Case:
+    """`state_of` a response, as the database works it out."""
+    status = Signature.Status
+    lapsed = (
+        []
+        if responses_open
+        else [When(status=status.NEEDS_RECONFIRMATION, then=Value("not_reconfirmed"))]
+    )
+    return Case(
+        When(status__in=[status.WITHDRAWN, status.REJECTED], then=F("status")),
+        When(response=Signature.Response.DECLINED, then=Value("declined")),
+        When(status=status.APPROVED, then=Value("signed")),
+        When(NEVER_CONFIRMED, then=Value("unconfirmed")),
+        *lapsed,
+        default=F("status"),
+        output_field=CharField(),
+    )
+
+
+def _in_name_order(name: str) -> Lower | Collate:
+    """Names as Python orders them once casefolded: by code point, whatever the collation."""
+    lowered = Lower(name)
+    return Collate(lowered, "C") if connection.vendor == "postgresql" else lowered
+
+
+def counting_responses(sign_on: SignOn, *, keys: Q | None = None) -> QuerySet[Signature]:
+    """Each organization's (or person's) response that counts, as `responses_that_count` picks
+    it, picked by the database: the latest of those that count most.
+
+    `keys` narrows whose responses are read (which organizations, which people), never which of
+    their responses: a filter on the responses themselves goes on what this returns.
+    """
+    ranked = (
+        Signature.objects.filter(keys or Q(), sign_on=sign_on)
+        .annotate(
+            place=Window(
+                RowNumber(),
+                partition_by=[F("organization_id"), _PERSON_IN_DATABASE],
+                order_by=[_STANDING_IN_DATABASE.desc(), F("created_at").desc(), F("pk").desc()],
+            )
+        )
+        .filter(place=1)
+        .values("pk")
+    )
+    return Signature.objects.filter(sign_on=sign_on, pk__in=ranked).order_by()
+
+
+def _kept_until_the_next_event[T](sign_on: SignOn, what: str, read: Callable[[], T]) -> T:
+    """What `read` reads of the sign-on's responses, kept until its record has another event.
+
+    Every change of a signature or an invitation appends an event (the chain's check finds any
+    that did not), so a value read at one head of the record holds until the next: a sign-on of
+    a hundred thousand signatures is read whole once per change, not once per view. The head is
+    read afresh, whatever the `sign_on` given.
+    """
+    head = chain_head(sign_on)
+    digest = hashlib.sha256(what.encode()).hexdigest()[:32]
+    key = f"tally:{sign_on.pk}:{head[1]}:{head[0]}:{digest}"
+    kept = cache.get(key, _MISSING)
+    if kept is not _MISSING:
+        return cast("T", kept)
+    value = read()
+    cache.set(key, value, timeout=KEPT_FOR_SECONDS)
+    return value
+
+
+_MISSING = object()
+KEPT_FOR_SECONDS = 24 * 3600
+
+
+def _invited_ids(sign_on: SignOn) -> QuerySet[Invitation, Any]:
+    return Invitation.objects.filter(sign_on=sign_on).values("organization_id")
+
+
+def _counted_invited(sign_on: SignOn, *, responses_open: bool) -> list[_Counted]:
+    """Each invited organization with its state, in the tracker's order (by sort name): three
+    queries, the invitations and memberships as plain values."""
+    invited = _invited_ids(sign_on)
+    opened: dict[int, bool] = {}
+    for organization_id, opened_at in (
+        Invitation.objects.filter(sign_on=sign_on)
+        .order_by("organization__sort_name", "organization_id", "name")
+        .values_list("organization_id", "opened_at")
+    ):
+        opened[organization_id] = opened.get(organization_id, False) or opened_at is not None
+    states = dict(
+        counting_responses(sign_on, keys=Q(organization_id__in=invited))
+        .annotate(state=_state_in_database(responses_open=responses_open))
+        .values_list("organization_id", "state")
+    )
+    tiers = dict(Membership.Tier.choices)
+    groups: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for organization_id, coalition, tier in (
+        Membership.objects.filter(
+            coalition__in=sign_on.coalitions.all(),
+            organization_id__in=invited,
+            left_on__isnull=True,
+        )
+        .order_by("coalition__name", "pk")
+        .values_list("organization_id", "coalition__name", "tier")
+    ):
+        groups[organization_id].append((coalition, str(tiers.get(tier, tier))))
+    return [
+        _Counted(
+            organization_id=organization_id,
+            state=states.get(organization_id) or ("opened" if was_opened else "sent"),
+            opened=was_opened or organization_id in states,
+            groups=tuple(groups.get(organization_id) or [("Hand-picked", "—")]),
+        )
+        for organization_id, was_opened in opened.items()
+    ]
+
+
+def _states_of_others(sign_on: SignOn, *, responses_open: bool) -> dict[str, Counter[str]]:
+    """How many organizations and people outside the invited audience are in each state, by
+    how they came ("open_link", "individual"): one query."""
+
+    def read() -> dict[str, Counter[str]]:
+        found: dict[str, Counter[str]] = {"open_link": Counter(), "individual": Counter()}
+        rows = (
+            counting_responses(sign_on, keys=~Q(organization_id__in=_invited_ids(sign_on)))
+            .annotate(
+                source=_SOURCE_IN_DATABASE,
+                state=_state_in_database(responses_open=responses_open),
+            )
+            .values_list("source", "state")
+            .annotate(count=Count("pk"))
+        )
+        for source, state, count in rows:
+            found[source][state] += count
+        return found
+
+    return _kept_until_the_next_event(sign_on, f"states of others, open: {responses_open}", read)
+
+
+@dataclass
+class Tally:
+    """Every organization and individual of a sign-on, with its one state, and the counts.
+
+    The counts are read at once; the rows (`invited`, `open_link`, `rows`) only when asked for,
+    and a page of them through `TallyFilter.rows`.
+    """
+
+    sign_on: SignOn
+    responses_open: bool
+    counted_invited: list[_Counted]
+    # How many organizations and people outside the audience are in each state, by source.
+    others: dict[str, Counter[str]]
+    totals: dict[str, int] = field(init=False)
+    open_link_totals: dict[str, int] = field(init=False)
+    by_group: list[tuple[str, str, dict[str, int]]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.totals = _count(self.counted_invited)
+        states = self.others["open_link"] + self.others["individual"]
+        columns: Counter[str] = Counter()
+        for state, count in states.items():
+            columns[COLUMN_OF_STATE[state]] += count
+        total = sum(states.values())
+        self.open_link_totals = {
+            "total": total,
+            "opened": total,  # each came with a response
+            **{column: columns[column] for column in COLUMNS},
+        }
+        by_group_rows: dict[tuple[str, str], list[_Counted]] = defaultdict(list)
+        for row in self.counted_invited:
+            for group in row.groups:
+                by_group_rows[group].append(row)
+        tier_rank = {label: rank for rank, label in enumerate(Membership.Tier.labels)}
+        ordered = sorted(
+            by_group_rows.items(), key=lambda item: (item[0][0], tier_rank.get(item[0][1], 9))
+        )
+        self.by_group = [(coalition, tier, _count(rows)) for (coalition, tier), rows in ordered]
+
+    @cached_property
+    def invited(self) -> list[Row]:
+        from .tally_rows import TallyFilter
+
+        return list(TallyFilter(source="invited").rows(self))
+
+    @cached_property
+    def open_link(self) -> list[Row]:
+        """The organizations and people outside the invited audience: individuals, then
+        organizations, each by name."""
+        from .tally_rows import TallyFilter
+
+        others = TallyFilter().rows(self)
+        return list(others[len(self.counted_invited) :])
+
+    @property
+    def rows(self) -> list[Row]:
+        return [*self.invited, *self.open_link]
+
+    @property
+    def awaiting_reconfirmation(self) -> int:
+        invited = sum(1 for row in self.counted_invited if row.state == "needs_reconfirmation")
+        return invited + sum(states["needs_reconfirmation"] for states in self.others.values())
+
+    @property
+    def waiting_for_review(self) -> int:
+        """Holds for staff to settle: the review queue's share of this sign-on."""
+        return self.totals["review"] + self.open_link_totals["review"]
+
+    @property
+    def waiting_for_signer(self) -> int:
+        """Holds for signers to lift: an address to confirm, a changed text to reconfirm."""
+        return self.totals["signer"] + self.open_link_totals["signer"]
+
+    @property
+    def printed(self) -> int:
+        """How many lines print now: every approved signature, invited or not."""
+        return self.totals["signed"] + self.open_link_totals["signed"]
+
+    @property
+    def printed_organizations(self) -> int:
+        return self.printed - self.others["individual"]["signed"]
+
+
 def _row_name(response: Signature) -> str:
     if response.organization is None:
         return response.signer_name
     return requested_name(response, with_acronym=False)
 
 
-def tally(sign_on: SignOn) -> Tally:
-    """The state of everyone in a sign-on and every count shown of it, in four queries."""
-    invitations = list(
-        sign_on.invitations.select_related("organization", "contact").order_by(
-            "organization__sort_name", "organization_id", "name"
-        )
-    )
-    signatures = list(
-        Signature.objects.filter(sign_on=sign_on)
-        .select_related("organization", "invitation")
-        .order_by("created_at", "pk")
-    )
-    latest = responses_that_count(signatures)
-    responses_open = sign_on.accepts_responses
+def _invited_rows(
+    sign_on: SignOn,
+    invitations: list[Invitation],
+    latest: dict[Any, Signature],
+    *,
+    responses_open: bool,
+) -> list[Row]:
+    """A row for each invited organization, in the order of the invitations given, with its
+    response that counts (from `latest`) and its coalitions and tiers: one query."""
     by_organization: dict[int, list[Invitation]] = defaultdict(list)
     for invitation in invitations:
         by_organization[invitation.organization_id].append(invitation)
@@ -232,35 +477,36 @@ def tally(sign_on: SignOn) -> Tally:
                 groups=groups.get(organization_id) or [("Hand-picked", "—")],
             )
         )
-    open_link = []
-    for key, response in latest.items():
-        if key in by_organization:
-            continue
-        individual = response.organization is None
-        open_link.append(
-            Row(
-                name=_row_name(response),
-                source="individual" if individual else "open_link",
-                state=state_of(response, responses_open=responses_open),
-                response=response,
-                organization=response.organization,
-            )
-        )
-    open_link.sort(key=lambda row: (row.source, row.name.casefold()))
-    by_group_rows: dict[tuple[str, str], list[Row]] = defaultdict(list)
-    for row in invited:
-        for group in row.groups:
-            by_group_rows[group].append(row)
-    tier_rank = {label: rank for rank, label in enumerate(Membership.Tier.labels)}
-    ordered = sorted(
-        by_group_rows.items(), key=lambda item: (item[0][0], tier_rank.get(item[0][1], 9))
+    return invited
+
+
+def _open_link_row(response: Signature, *, responses_open: bool) -> Row:
+    individual = response.organization is None
+    return Row(
+        name=_row_name(response),
+        source="individual" if individual else "open_link",
+        state=state_of(response, responses_open=responses_open),
+        response=response,
+        organization=response.organization,
     )
+
+
+def _invitations_in_order(sign_on: SignOn) -> list[Invitation]:
+    return list(
+        sign_on.invitations.select_related("organization", "contact").order_by(
+            "organization__sort_name", "organization_id", "name"
+        )
+    )
+
+
+def tally(sign_on: SignOn) -> Tally:
+    """Every count shown of a sign-on, in four queries, whatever its size."""
+    responses_open = sign_on.accepts_responses
     return Tally(
-        invited=invited,
-        open_link=open_link,
-        totals=_count(invited),
-        open_link_totals=_count(open_link),
-        by_group=[(coalition, tier, _count(rows)) for (coalition, tier), rows in ordered],
+        sign_on=sign_on,
+        responses_open=responses_open,
+        counted_invited=_counted_invited(sign_on, responses_open=responses_open),
+        others=_states_of_others(sign_on, responses_open=responses_open),
     )
 
 
@@ -316,3 +562,7 @@ def goal_of(sign_on: SignOn, counted: Tally) -> Goal | None:
         individuals = counted.printed - counted.printed_organizations
         parts.append(GoalPart("individuals", individuals, sign_on.goal_individuals))
     return Goal(parts)
+
+
+# How the tracker's list of organizations and people is narrowed: by the column of the counts a
+# row falls in (its state), and by how it came.

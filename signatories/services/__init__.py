@@ -32,7 +32,13 @@ from .embargoes import (
 from .events import Actor
 from .goals import reach_goal
 from .letter_deliveries import record_hand_delivery, record_provider_event, send_letter
-from .open_link import close_open_link, issue_open_link, request_to_sign, sign_as_individual
+from .open_link import (
+    approve_individuals_by_rule,
+    close_open_link,
+    issue_open_link,
+    request_to_sign,
+    sign_as_individual,
+)
 from .publications import (
     publish_correction,
     publish_letter,
@@ -87,6 +93,7 @@ __all__ = [
     "add_press_preview",
     "add_recipient",
     "add_signatory",
+    "approve_individuals_by_rule",
     "approve_signature",
     "approve_signatures",
     "audience_organizations",

@@ -35,6 +35,7 @@ class SignOnFields(TypedDict, total=False):
     closed_at: datetime.datetime
     deadline: datetime.datetime
     accepts_requests: bool
+    auto_approve_individuals: bool
     open_link_token_hash: str
     revision: Revision
     previous_revision_id: int | None
@@ -119,7 +120,7 @@ def hold(
     held = Held(sign_on=SignOn.objects.select_for_update(of=("self",)).get(pk=sign_on.pk))
     if invitation is not None:
         locked = Invitation.objects.select_for_update(of=("self",)).get(pk=invitation.pk)
-        held.invitation = _with_rows_read(locked, invitation, ("organization", "contact"))
+        held.invitation = with_rows_read(locked, invitation, ("organization", "contact"))
     if signature is not None:
         if signature.sign_on_id != sign_on.pk:
             raise SignOnError("This signature came with an imported letter; it has no sign-on.")
@@ -131,7 +132,7 @@ def hold(
     return held
 
 
-def _with_rows_read[Row: models.Model](locked: Row, read: Row, names: Iterable[str]) -> Row:
+def with_rows_read[Row: models.Model](locked: Row, read: Row, names: Iterable[str]) -> Row:
     """The locked row, given the related rows the caller read with it where it still points to
     them: those are not locked either way, and reading them again under the lock would only
     make every answer wait longer. One that changed meanwhile (a merge) is read when used."""

@@ -19,7 +19,7 @@ from wagtail.models import Revision
 from coalition.crm.models import Contact, Organization
 from letters import passages
 from letters.models import LetterPage, Publication
-from signatories import selectors, tasks, tokens
+from signatories import draft_emails, selectors, tokens
 from signatories.errors import CommentsClosed, SignOnError, TransitionNotAllowed
 from signatories.inputs import NO_TEXT, Commenting, StaffText
 from signatories.models import DraftComment, DraftShare
@@ -67,7 +67,7 @@ def share_draft(
                     f"{contact.name} already has a link to this draft.", field="contacts"
                 ) from None
             shares.append(share)
-        queue([(tasks.send_draft_share, (share.pk,)) for share in shares])
+        queue([(draft_emails.send_draft_share, (share.pk,)) for share in shares])
     return shares
 
 
@@ -154,7 +154,7 @@ def decide_draft_comment(
             locked.decided_at = timezone.now()
             locked.note = note
             locked.save()
-            queue([(tasks.send_draft_decision, (locked.pk,))])
+            queue([(draft_emails.send_draft_decision, (locked.pk,))])
             return locked
         close_draft_comments(share=locked.share)
     raise CommentsClosed(f"{closed} This comment is closed without a decision.")

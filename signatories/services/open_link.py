@@ -22,7 +22,7 @@ from signatories.errors import AlreadyResponded, InvalidToken, SignOnError, Tran
 from signatories.inputs import IndividualSigning, OrganizationRequest
 from signatories.models import Action, Signature, SignOn
 
-from .core import Held, hold, holding, transition
+from .core import Held, hold, holding, transition, with_rows_read
 from .events import Actor
 from .signatures import check_accepts_responses, check_text_hash, next_position, record_response
 
@@ -73,8 +73,44 @@ def close_open_link(*, sign_on: SignOn, actor: Actor) -> SignOn:
     return held.sign_on
 
 
+def approve_individuals_by_rule(*, sign_on: SignOn, approve: bool, actor: Actor) -> SignOn:
+    """Whether people who confirm their address are listed at once (staff review only the
+    exceptions) or each waits for staff; from the next confirmation on. Those already waiting
+    stay in the review queue, where staff approve them by the filter."""
+    with holding(sign_on) as held:
+        current = held.sign_on
+        if current.status not in (SignOn.Status.DRAFT, SignOn.Status.OPEN):
+            raise TransitionNotAllowed(
+                f"The sign-on is {current.get_status_display().lower()}: nobody confirms "
+                "through it any more."
+            )
+        if not current.letter.accepts_individuals:
+            raise SignOnError(
+                "This letter is signed by organizations only: no individual confirms through "
+                "its open link.",
+                field="auto_approve_individuals",
+            )
+        if current.auto_approve_individuals == approve:
+            raise SignOnError(
+                "That is the rule already." if approve else "Staff review every person already.",
+                field="auto_approve_individuals",
+            )
+        transition(
+            current,
+            current,
+            action=Action.APPROVAL_RULES_CHANGED,
+            actor=actor,
+            fields={"auto_approve_individuals": approve},
+            detail={"auto_approve_individuals": approve},
+        )
+    return held.sign_on
+
+
 def _hold_open(sign_on: SignOn, text_hash: str) -> Held:
     held = hold(sign_on)
+    # The letter read with the open link: reading it again under the lock would only make every
+    # signer wait longer (whether it takes individuals is a setting of the letter's page).
+    with_rows_read(held.sign_on, sign_on, ("letter",))
     check_accepts_responses(held.sign_on)
     if not held.sign_on.open_link_token_hash:
         raise InvalidToken("This link has been turned off.")

@@ -2,6 +2,7 @@
 
 import datetime
 from collections.abc import Collection, Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -30,6 +31,26 @@ from .holds import keep_hold
 from .reminders import reminders_due, send_scheduled_reminders
 
 
+def _as_created(
+    sign_on: SignOn, coalitions: list[Coalition], organizations: list[Organization]
+) -> dict[str, Any]:
+    """What the event of a new sign-on records of its choices."""
+    return {
+        "revision": sign_on.revision_id,
+        "deadline": sign_on.deadline.isoformat(),
+        "coalitions": [c.pk for c in coalitions],
+        "tiers": sign_on.tiers,
+        "organizations": [o.pk for o in organizations],
+        "recipients": sign_on.recipients,
+        "reminder_days": sign_on.reminder_days,
+        "goal": {
+            "organizations": sign_on.goal_organizations,
+            "individuals": sign_on.goal_individuals,
+            "publish": sign_on.publish_at_goal,
+        },
+    }
+
+
 @transaction.atomic
 def create_sign_on(
     *,
@@ -42,6 +63,7 @@ def create_sign_on(
     message: str = "",
     recipients: str = SignOn.Recipients.SIGNERS,
     auto_approve_authorized: bool = True,
+    auto_approve_individuals: bool = False,
     show_signatories: bool = False,
     reminder_days: list[int] | None = None,
     goal_organizations: int | None = None,
@@ -72,6 +94,7 @@ def create_sign_on(
         message=message,
         recipients=recipients,
         auto_approve_authorized=auto_approve_authorized,
+        auto_approve_individuals=auto_approve_individuals,
         show_signatories=show_signatories,
         reminder_days=sorted(reminder_days, reverse=True),
         goal_organizations=goal_organizations or None,
@@ -92,18 +115,7 @@ def create_sign_on(
         action=Action.CREATED,
         actor=actor,
         detail={
-            "revision": revision.pk,
-            "deadline": deadline.isoformat(),
-            "coalitions": [c.pk for c in coalitions],
-            "tiers": tiers,
-            "organizations": [o.pk for o in organizations],
-            "recipients": recipients,
-            "reminder_days": sign_on.reminder_days,
-            "goal": {
-                "organizations": sign_on.goal_organizations,
-                "individuals": sign_on.goal_individuals,
-                "publish": sign_on.publish_at_goal,
-            },
+            **_as_created(sign_on, coalitions, organizations),
             "scheduled_publication_cancelled": bool(unscheduled),
         },
     )

@@ -394,7 +394,19 @@ def check_first_confirmed(held: Held, signature: Signature) -> None:
 
 def confirm_signature(*, signature: Signature, actor: Actor) -> Signature:
     """The signer confirmed their address by following the emailed link: the request goes to
-    review, unless another request for the same organization was confirmed first."""
+    review, unless another request for the same organization was confirmed first.
+
+    Where the sign-on approves individuals by rule, a person is approved here and listed, save
+    the exceptions staff review (selectors.held_by_rule); the event records which, and why.
+    """
+    # The exceptions are read before the sign-on's lock, which every signer waits for: read
+    # again under it only where the rule was turned on meanwhile.
+    by_rule = (
+        signature.organization_id is None
+        and signature.sign_on is not None
+        and signature.sign_on.auto_approve_individuals
+    )
+    exceptions = selectors.held_by_rule(signature) if by_rule else None
     with transaction.atomic():
         held = hold_signature(signature)
         check_accepts_responses(held.sign_on)
@@ -402,14 +414,26 @@ def confirm_signature(*, signature: Signature, actor: Actor) -> Signature:
         if signature.status != Signature.Status.UNCONFIRMED:
             raise TransitionNotAllowed("This request is already confirmed.")
         check_first_confirmed(held, signature)
+        now = timezone.now()
+        fields: SignatureFields = {"confirmed_at": now}
+        status: str = Signature.Status.PENDING_REVIEW
+        email, detail = "signed", dict[str, Any]()
+        if signature.organization_id is None and held.sign_on.auto_approve_individuals:
+            if exceptions is None:
+                exceptions = selectors.held_by_rule(signature)
+            detail = {"approved_by_rule": not exceptions, "held_by_rule": exceptions}
+            if not exceptions:
+                status, email = Signature.Status.APPROVED, "approved"
+                fields["approved_at"] = fields["reviewed_at"] = now
         transition(
             held.sign_on,
             signature,
             action=Action.CONFIRMED,
             actor=actor.with_label(signature.signer_email),
-            status=Signature.Status.PENDING_REVIEW,
-            fields={"confirmed_at": timezone.now()},
-            notify=[(tasks.send_signature_email, (signature.pk, "signed"))],
+            status=status,
+            fields=fields,
+            detail=detail,
+            notify=[(tasks.send_signature_email, (signature.pk, email))],
         )
     return signature
 

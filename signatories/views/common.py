@@ -1,7 +1,8 @@
 """What the signer's pages share: the letter as circulated, error pages, the withdraw form."""
 
 import hashlib
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.cache import cache
@@ -23,11 +24,37 @@ from ..forms import (
 )
 from ..models import Signature, SignOn
 
-OPEN_LINK_SESSION_KEY = "open_link_signature"
+# The request this browser made through an open link, kept in a signed cookie for its thanks
+# page: no session row for each of the thousands who sign an open letter.
+OPEN_LINK_COOKIE = "open_link_request"
+OPEN_LINK_COOKIE_SECONDS = 7 * 24 * 3600
 # A revision's text never changes; the hour bounds what a template change or a moved page that
 # the text links to leaves showing.
 LETTER_CACHE_SECONDS = 3600
+# Where staff show who has signed, the signers' pages of a sign-on past LIVE_UP_TO lines read the
+# list and the counts at most every REFRESHED_EVERY seconds: a rush of signers would otherwise
+# each read every signature. A smaller sign-on's are always as they stand.
+LIVE_UP_TO = 1000
+REFRESHED_EVERY = 5
+# The lines a signer's page prints of the list; the count says how many more have signed.
+SHOWN_TO_SIGNERS = 500
 AnySignerForm = SignerForm[Any]
+
+
+def as_it_stands[T](sign_on: SignOn, what: str, compute: Callable[[], tuple[int, T]]) -> T:
+    """`compute()`'s value (it returns the size of what it read, and the value), read again
+    once the sign-on has changed; past LIVE_UP_TO, at most every REFRESHED_EVERY seconds."""
+    key = f"signatories:{what}:{sign_on.pk}"
+    kept = cache.get(key)
+    now = time.time()
+    if kept is not None:
+        events, size, at, value = kept
+        fresh = 0 <= now - at < REFRESHED_EVERY
+        if events == sign_on.event_count or (size > LIVE_UP_TO and fresh):
+            return value
+    size, value = compute()
+    cache.set(key, (sign_on.event_count, size, now, value), LETTER_CACHE_SECONDS)
+    return value
 
 
 def error_page(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
@@ -80,11 +107,21 @@ def letter_context(request: HttpRequest, sign_on: SignOn) -> dict[str, Any]:
         if reading is not None:
             context["translation_changes"] = translations.changes_against(reading, sign_on.revision)
     if sign_on.show_signatories or sign_on.has_goal:
-        counted = selectors.tally(sign_on)
+
+        def count() -> tuple[int, tuple[str, Any]]:
+            counted = selectors.tally(sign_on)
+            said = selectors.signed_so_far(sign_on, counted) if sign_on.show_signatories else ""
+            return counted.printed, (said, selectors.goal_of(sign_on, counted))
+
+        said, goal = as_it_stands(sign_on, "counts", count)
         if sign_on.show_signatories:
-            context["signed_so_far"] = selectors.signed_so_far(sign_on, counted)
+            shown, listed = shown_to_signers(sign_on)
+            if listed > len(shown):
+                context["list_cut_at"] = (len(shown), listed)
+        if said:
+            context["signed_so_far"] = said
         # Progress towards the goal is shown to every signer: how near the letter is to going out.
-        context["goal"] = selectors.goal_of(sign_on, counted)
+        context["goal"] = goal
     return context
 
 
@@ -110,19 +147,18 @@ def circulated_letter(
     letterhead and then read from the shared cache: two hundred signers opening their links in
     the last hour would otherwise build and render the same revision two hundred times.
 
-    Where staff show who has signed (or `with_list`: the press's preview of the letter as it
-    will be published), the list is read on each request and the text is rendered again only
-    when the list has changed.
+    Where staff show who has signed, the first SHOWN_TO_SIGNERS lines of the list print, read
+    as it stands (`as_it_stands`); the press's preview of the letter as it will be published
+    (`with_list`) reads the whole list on each request. The text is rendered again only when
+    what it prints has changed.
     """
     # The letterhead the page's own frame shows (already read for it): no query of its own.
     letterhead = Letterhead.for_request(request)
     lines: list[SignatoryLine] = []
-    if sign_on.show_signatories or with_list:
-        # The circulated revision's order and style, from its content, without building the page.
-        circulated = LetterPage.from_serializable_data(
-            sign_on.revision.content, check_fks=False, strict_fks=False
-        )
-        lines = selectors.letter_lines(circulated)
+    if with_list:
+        lines = _lines_now(sign_on)
+    elif sign_on.show_signatories:
+        lines = shown_to_signers(sign_on)[0]
     printed_with = [str(getattr(letterhead, f.attname)) for f in Letterhead._meta.concrete_fields]
     key = f"signatories:letter:{sign_on.revision_id}:{digest(printed_with)}"
     if translation is not None:
@@ -139,6 +175,24 @@ def circulated_letter(
     html = render_to_string("letters/includes/letter_text.html", context)
     cache.set(key, (version, page.title, html), LETTER_CACHE_SECONDS)
     return page.title, mark_safe(html)  # noqa: S308 (autoescaped by the template)
+
+
+def shown_to_signers(sign_on: SignOn) -> tuple[list[SignatoryLine], int]:
+    """The first lines of the list as signers' pages print it, and how many lines there are."""
+
+    def read() -> tuple[int, tuple[list[SignatoryLine], int]]:
+        every = _lines_now(sign_on)
+        return len(every), (every[:SHOWN_TO_SIGNERS], len(every))
+
+    return as_it_stands(sign_on, "lines", read)
+
+
+def _lines_now(sign_on: SignOn) -> list[SignatoryLine]:
+    # The circulated revision's order and style, from its content, without building the page.
+    circulated = LetterPage.from_serializable_data(
+        sign_on.revision.content, check_fks=False, strict_fks=False
+    )
+    return selectors.letter_lines(circulated)
 
 
 def reconfirmation(

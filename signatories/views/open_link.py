@@ -2,8 +2,10 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -14,7 +16,8 @@ from ..forms import (
 )
 from ..models import SignOn
 from .common import (
-    OPEN_LINK_SESSION_KEY,
+    OPEN_LINK_COOKIE,
+    OPEN_LINK_COOKIE_SECONDS,
     closed_status,
     error_page,
     errors,
@@ -103,8 +106,22 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
         field = form.fields.get(error.field or "")
         form.add_error(error.field if field and not field.widget.is_hidden else None, error.message)
         return _render_open_page(request, sign_on, token, bound=form, status=400)
-    request.session[OPEN_LINK_SESSION_KEY] = signature.pk
-    return redirect("signatories:open_link_thanks", token=token)
+    response = redirect("signatories:open_link_thanks", token=token)
+    response.set_signed_cookie(
+        OPEN_LINK_COOKIE,
+        str(signature.pk),
+        salt=_cookie_salt(sign_on),
+        max_age=OPEN_LINK_COOKIE_SECONDS,
+        path=reverse("signatories:open_link_thanks", args=[token]),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _cookie_salt(sign_on: SignOn) -> str:
+    return f"signatories.open_link_request.{sign_on.pk}"
 
 
 @never_cache
@@ -115,9 +132,16 @@ def open_link_thanks(request: HttpRequest, token: str) -> HttpResponse:
     except services.InvalidToken as error:
         return error_page(request, error.message, status=404)
     # Only the browser that asked sees its request: the link itself is shared.
-    found = selectors.own_open_link_request(
-        sign_on, int(request.session.get(OPEN_LINK_SESSION_KEY) or 0)
+    kept = (
+        request.get_signed_cookie(
+            OPEN_LINK_COOKIE,
+            default="",
+            salt=_cookie_salt(sign_on),
+            max_age=OPEN_LINK_COOKIE_SECONDS,
+        )
+        or ""
     )
+    found = selectors.own_open_link_request(sign_on, int(kept)) if kept.isdigit() else None
     if found is None:
         return redirect("signatories:open_link", token=token)
     return render(

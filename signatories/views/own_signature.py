@@ -29,7 +29,8 @@ from .common import (
 @ratelimits.limit_posts("sign")
 def signature(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        found = selectors.find_signature(token)
+        # Confirming reads nothing of the letter; a page that shows it reads it below.
+        found = selectors.find_signature(token, with_letter=request.method != "POST")
     except services.InvalidToken as error:
         return error_page(request, error.message, status=404)
     sign_on = found.sign_on
@@ -44,11 +45,13 @@ def signature(request: HttpRequest, token: str) -> HttpResponse:
             if action in ("stop_publication_emails", "publication_emails"):
                 return _publication_emails(request, found, token, action == "publication_emails")
             if action == "confirm":
-                services.confirm_signature(signature=found, actor=actor)
+                confirmed = services.confirm_signature(signature=found, actor=actor)
                 messages.success(
                     request,
-                    "Thank you: your address is confirmed. The coalition's staff will review the "
-                    "signature before it is listed.",
+                    "Thank you: your address is confirmed, and your signature is listed."
+                    if confirmed.status == Signature.Status.APPROVED
+                    else "Thank you: your address is confirmed. The coalition's staff will review "
+                    "the signature before it is listed.",
                 )
                 return redirect("signatories:signature", token=token)
             if action == "reconfirm":

@@ -152,7 +152,8 @@ def test_the_export_lists_every_organization_and_defuses_formulas(
         sign_data(sign_on, org, signer_name='=HYPERLINK("http://evil")'),
     )
     response = staff_client.get(reverse("signatories_admin:export", args=[sign_on.pk, "csv"]))
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert response.streaming
+    rows = list(csv.reader(io.StringIO(response.getvalue().decode())))
     assert rows[0][:6] == [
         "Organization or person",
         "How",
@@ -166,7 +167,7 @@ def test_the_export_lists_every_organization_and_defuses_formulas(
     assert rows[1][3] == "Signed"
     assert [row[0] for row in rows[1:]] == [inv.organization.name for inv in invitations]
     response = staff_client.get(reverse("signatories_admin:export", args=[sign_on.pk, "xlsx"]))
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(response.getvalue())).active
     assert sheet.max_row == 4
     assert sheet["F2"].value == '=HYPERLINK("http://evil")'
     assert sheet["F2"].data_type == "s"

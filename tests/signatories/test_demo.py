@@ -32,15 +32,21 @@ def test_the_demo_opens_a_sign_on_and_prints_its_links_twice_over(
     open_sign_on = SignOn.objects.get(status=SignOn.Status.OPEN)
     # Two signatures (one held for review), a decline, and two requests for one organization
     # through the open link, one confirmed and one not; the fourth member passed the request to
-    # a colleague.
-    assert open_sign_on.signatures.count() == 5
+    # a colleague. Two people signed in a personal capacity and confirmed: the first is listed
+    # by the sign-on's rule, the second (the same line from another address) waits for staff.
+    assert open_sign_on.signatures.count() == 7
     assert set(open_sign_on.signatures.values_list("status", flat=True)) == {
         "approved",
         "pending_review",
         "unconfirmed",
     }
-    requests = open_sign_on.signatures.filter(invitation__isnull=True).order_by("pk")
+    requests = open_sign_on.signatures.filter(
+        invitation__isnull=True, organization__isnull=False
+    ).order_by("pk")
     assert [r.status for r in requests] == ["pending_review", "unconfirmed"]
+    people = open_sign_on.signatures.filter(organization__isnull=True).order_by("pk")
+    assert [p.status for p in people] == ["approved", "pending_review"]
+    assert open_sign_on.auto_approve_individuals
     assert requests[0].organization == requests[1].organization
     # The deadline was extended once, on record; a member joined after the sign-on opened.
     assert open_sign_on.events.filter(action=Action.DEADLINE_CHANGED).count() == 1

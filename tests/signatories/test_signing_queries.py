@@ -29,10 +29,14 @@ from tests.support.signing import (
 OPENING = 11  # the link, recording the first opening (locked, chained), the site, its letterhead
 READING = 4  # the link (with whether the organization answered), the site and its letterhead
 READING_ANSWERED = 5  # READING and the organization's response
-SIGNING = 12  # the link; under the sign-on's lock: the sign-on, the invitation, what stands and
-# the last position, the signature (in a savepoint), the invitation, the event, the chain's head
+SIGNING = 14  # the link; before the lock, the reasons for review (the organizations the line
+# may name, the authorized signers on file, the lines that stand: selectors.ReviewLookups, as
+# the review queue reads a page's); under the sign-on's lock: the sign-on, the invitation, what
+# stands and the last position, the signature (in a savepoint), the invitation, the event, the
+# chain's head
 REPEATING = 5  # a second answer: refused before any lock, the page shows the answer that stands
-LISTED = 9  # READING, the tally behind "signed so far", the circulated revision and its list
+LISTED = 10  # READING, the record's head (which the tally's counts are kept by), the tally
+# behind "signed so far", the circulated revision and its list
 
 
 def url(invitation: Invitation) -> str:
@@ -135,3 +139,92 @@ def test_the_list_of_who_signed_stays_live_under_the_cached_text(db, client):
     assert page.count(b'class="sig"') == 2
     assert second.organization.name.encode() in page
     assert b"2 organizations have signed so far." in page
+
+
+# An open letter's people, each through the open link and their own emailed link.
+OPEN_READING = 4  # the open link's sign-on and letter, its translations, the site, its letterhead
+PERSON_SIGNING = 12  # the open link, its translations; under the sign-on's lock: the sign-on,
+# whether the address answered, the last position, the signature (in a savepoint), the event,
+# the chain's head
+OWN_READING = 3  # the signature with its sign-on and letter, the site, its letterhead
+CONFIRMING = 11  # the signature; before the lock, the exceptions of the rule (a line that
+# stands, an organization of that name); under it: the sign-on, the signature, whether another
+# confirmed the address first, the signature, the event, the chain's head
+
+
+@pytest.mark.parametrize("prior", [3, 50])
+def test_people_sign_and_confirm_an_open_letter_in_a_few_queries(
+    db, client, prior, django_assert_max_num_queries
+):
+    from signatories import selectors, services
+    from tests.support.signing import STAFF_ACTOR, with_open_link
+
+    sign_on = with_open_link(
+        open_new_sign_on(make_members(3), revision=approved_revision(accepts_individuals=True))
+    )
+    services.approve_individuals_by_rule(sign_on=sign_on, approve=True, actor=STAFF_ACTOR)
+    path = reverse("signatories:open_link", args=[sign_on.token])
+
+    def person(n: int) -> dict[str, str]:
+        return {
+            "action": "individual",
+            "person-person": f"Person {n}",
+            "person-title": "",
+            "person-affiliation": "",
+            "person-signer_email": f"p{n}@example.org",
+            "person-text_hash": sign_on.text_hash,
+        }
+
+    for n in range(prior):
+        # Each from an address of their own: the open link limits each network's signatures.
+        assert client.post(path, person(n), REMOTE_ADDR=f"10.{n}.0.1").status_code == 302
+    client.get(path)  # the letter rendered once for every signer (see above)
+    with django_assert_max_num_queries(OPEN_READING):
+        assert client.get(path).status_code == 200
+    with django_assert_max_num_queries(PERSON_SIGNING):
+        assert client.post(path, person(prior)).status_code == 302
+    own = reverse(
+        "signatories:signature",
+        args=[
+            selectors.signature_link_token(
+                Signature.objects.get(signer_email_key=f"p{prior}@example.org")
+            )
+        ],
+    )
+    with django_assert_max_num_queries(OWN_READING):
+        assert client.get(own).status_code == 200
+    with django_assert_max_num_queries(CONFIRMING):
+        assert client.post(own, {"action": "confirm"}).status_code == 302
+    assert Signature.objects.get(signer_email_key=f"p{prior}@example.org").status == "approved"
+
+
+def test_a_long_list_is_cut_for_signers_and_read_at_most_every_few_seconds(db, client, monkeypatch):
+    import time_machine
+
+    from signatories.views import common
+
+    monkeypatch.setattr(common, "LIVE_UP_TO", 2)
+    monkeypatch.setattr(common, "SHOWN_TO_SIGNERS", 2)
+    _, invitations = sign_on_with(0, show_signatories=True)
+    first, second, third = invitations
+    with time_machine.travel("2026-12-07 12:00:00 +0000", tick=False) as clock:
+        sign(first)
+        sign(second)
+        page = client.get(url(third)).content.decode()
+        # Up to LIVE_UP_TO lines, as they stand: every signature shows at once.
+        assert page.count('class="sig"') == 2 and "2 organizations have signed so far." in page
+        assert "signatories-cut" not in page
+        sign(third)
+        page = client.get(url(third)).content.decode()
+        assert "3 organizations have signed so far." in page
+        # Past it, the page prints the first lines and says how many there are.
+        assert page.count('class="sig"') == 2
+        assert "The list above shows the first 2 of 3 lines" in page
+        Signature.objects.filter(invitation=third).update(display_name="Renamed Since")
+        SignOn.objects.filter(pk=third.sign_on_id).update(event_count=99)
+        # Read again at most every few seconds, however the sign-on changes meanwhile.
+        clock.shift(2)
+        assert "3 organizations have signed so far." in client.get(url(third)).content.decode()
+        clock.shift(common.REFRESHED_EVERY)
+        Signature.objects.filter(invitation=first).update(status=Signature.Status.WITHDRAWN)
+        assert "2 organizations have signed so far." in client.get(url(third)).content.decode()

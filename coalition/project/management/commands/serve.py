@@ -25,6 +25,10 @@ from coalition.core import supervision
 ROOT = Path(__file__).resolve().parents[4]
 BACKEND = "background"
 STOP_TIMEOUT = 15.0
+# The task worker yields the cores to the web workers when both have work: under a rush of
+# signatures the emails queue up and go out a moment later, instead of slowing every signer's
+# request (on a quiet machine the worker takes all the CPU it needs).
+WORKER_NICENESS = 10
 # Any number: app servers starting together take turns to migrate under this PostgreSQL lock.
 MIGRATION_LOCK = 731_042_118
 
@@ -127,7 +131,9 @@ class Command(BaseCommand):
             for number in range(1, task_workers + 1):
                 # A worker that dies is started again while the site stays up.
                 supervisor.start(
-                    f"task worker {number}", partial(_start, worker, child_env), restart=True
+                    f"task worker {number}",
+                    partial(_start, worker, child_env, nice=WORKER_NICENESS),
+                    restart=True,
                 )
             shown = "127.0.0.1" if host in {"0.0.0.0", ""} else host  # noqa: S104
             self.stdout.write(
@@ -239,12 +245,17 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _start(command: list[str], env: dict[str, str], nice: int = 0) -> subprocess.Popen[bytes]:
     # Its own process group: a Ctrl-C in the terminal reaches only this supervisor, which then
     # stops each child once. Twice (the terminal's and ours) would make the task worker abandon
     # the job it is running instead of finishing it.
+    def before_it_runs() -> None:
+        _die_with_parent()
+        if nice:
+            os.nice(nice)
+
     return subprocess.Popen(  # noqa: S603
-        command, cwd=ROOT, env=env, process_group=0, preexec_fn=_die_with_parent
+        command, cwd=ROOT, env=env, process_group=0, preexec_fn=before_it_runs
     )
 
 
