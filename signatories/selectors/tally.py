@@ -6,7 +6,7 @@ One fact, one selector: the tracker's table and totals, its chart, its export an
 Each organization's (or person's) response that counts is the latest of those that count most
 (`responses_that_count`), and its state is `state_of` it. For a sign-on of a hundred thousand
 signatures the database picks those responses and counts their states (`counting_responses`,
-`_state_in_database`: the same rules, written once more in SQL, and tested against each other);
+`state_in_database`: the same rules, written once more in SQL, and tested against each other);
 the tracker's rows are read a page at a time (`tally_rows.TallyRows`). The invited organizations, a few
 thousand at most, are counted in Python, each with its coalitions and tiers.
 """
@@ -197,12 +197,12 @@ _PERSON_IN_DATABASE = Case(
     default=Value(""),
     output_field=CharField(),
 )
-_SOURCE_IN_DATABASE = Case(
+SOURCE_IN_DATABASE = Case(
     When(organization__isnull=True, then=Value("individual")),
     default=Value("open_link"),
     output_field=CharField(),
 )
-_NAME_IN_DATABASE = Case(
+NAME_IN_DATABASE = Case(
     When(organization__isnull=True, then=F("signer_name")),
     When(
         Q(organization__status=Organization.Status.PENDING) & ~Q(organization_name=""),
@@ -213,7 +213,7 @@ _NAME_IN_DATABASE = Case(
 )
 
 
-def _state_in_database(*, responses_open: bool) -> Case:
+def state_in_database(*, responses_open: bool) -> Case:
     """`state_of` a response, as the database works it out."""
     status = Signature.Status
     lapsed = (
@@ -232,7 +232,7 @@ def _state_in_database(*, responses_open: bool) -> Case:
     )
 
 
-def _in_name_order(name: str) -> Lower | Collate:
+def in_name_order(name: str) -> Lower | Collate:
     """Names as Python orders them once casefolded: by code point, whatever the collation."""
     lowered = Lower(name)
     return Collate(lowered, "C") if connection.vendor == "postgresql" else lowered
@@ -260,7 +260,7 @@ def counting_responses(sign_on: SignOn, *, keys: Q | None = None) -> QuerySet[Si
     return Signature.objects.filter(sign_on=sign_on, pk__in=ranked).order_by()
 
 
-def _kept_until_the_next_event[T](sign_on: SignOn, what: str, read: Callable[[], T]) -> T:
+def kept_until_the_next_event[T](sign_on: SignOn, what: str, read: Callable[[], T]) -> T:
     """What `read` reads of the sign-on's responses, kept until its record has another event.
 
     Every change of a signature or an invitation appends an event (the chain's check finds any
@@ -283,14 +283,14 @@ _MISSING = object()
 KEPT_FOR_SECONDS = 24 * 3600
 
 
-def _invited_ids(sign_on: SignOn) -> QuerySet[Invitation, Any]:
+def invited_ids(sign_on: SignOn) -> QuerySet[Invitation, Any]:
     return Invitation.objects.filter(sign_on=sign_on).values("organization_id")
 
 
 def _counted_invited(sign_on: SignOn, *, responses_open: bool) -> list[_Counted]:
     """Each invited organization with its state, in the tracker's order (by sort name): three
     queries, the invitations and memberships as plain values."""
-    invited = _invited_ids(sign_on)
+    invited = invited_ids(sign_on)
     opened: dict[int, bool] = {}
     for organization_id, opened_at in (
         Invitation.objects.filter(sign_on=sign_on)
@@ -300,7 +300,7 @@ def _counted_invited(sign_on: SignOn, *, responses_open: bool) -> list[_Counted]
         opened[organization_id] = opened.get(organization_id, False) or opened_at is not None
     states = dict(
         counting_responses(sign_on, keys=Q(organization_id__in=invited))
-        .annotate(state=_state_in_database(responses_open=responses_open))
+        .annotate(state=state_in_database(responses_open=responses_open))
         .values_list("organization_id", "state")
     )
     tiers = dict(Membership.Tier.choices)
@@ -333,10 +333,10 @@ def _states_of_others(sign_on: SignOn, *, responses_open: bool) -> dict[str, Cou
     def read() -> dict[str, Counter[str]]:
         found: dict[str, Counter[str]] = {"open_link": Counter(), "individual": Counter()}
         rows = (
-            counting_responses(sign_on, keys=~Q(organization_id__in=_invited_ids(sign_on)))
+            counting_responses(sign_on, keys=~Q(organization_id__in=invited_ids(sign_on)))
             .annotate(
-                source=_SOURCE_IN_DATABASE,
-                state=_state_in_database(responses_open=responses_open),
+                source=SOURCE_IN_DATABASE,
+                state=state_in_database(responses_open=responses_open),
             )
             .values_list("source", "state")
             .annotate(count=Count("pk"))
@@ -345,7 +345,7 @@ def _states_of_others(sign_on: SignOn, *, responses_open: bool) -> dict[str, Cou
             found[source][state] += count
         return found
 
-    return _kept_until_the_next_event(sign_on, f"states of others, open: {responses_open}", read)
+    return kept_until_the_next_event(sign_on, f"states of others, open: {responses_open}", read)
 
 
 @dataclass
@@ -437,7 +437,7 @@ def _row_name(response: Signature) -> str:
     return requested_name(response, with_acronym=False)
 
 
-def _invited_rows(
+def invited_rows(
     sign_on: SignOn,
     invitations: list[Invitation],
     latest: dict[Any, Signature],
@@ -480,7 +480,7 @@ def _invited_rows(
     return invited
 
 
-def _open_link_row(response: Signature, *, responses_open: bool) -> Row:
+def open_link_row(response: Signature, *, responses_open: bool) -> Row:
     individual = response.organization is None
     return Row(
         name=_row_name(response),
@@ -491,7 +491,7 @@ def _open_link_row(response: Signature, *, responses_open: bool) -> Row:
     )
 
 
-def _invitations_in_order(sign_on: SignOn) -> list[Invitation]:
+def invitations_in_order(sign_on: SignOn) -> list[Invitation]:
     return list(
         sign_on.invitations.select_related("organization", "contact").order_by(
             "organization__sort_name", "organization_id", "name"

@@ -16,22 +16,22 @@ from django.db.models import (
 from signatories.models import Invitation, Signature, SignOn
 
 from .tally import (
-    _NAME_IN_DATABASE,
-    _SOURCE_IN_DATABASE,
     COLUMN_OF_STATE,
     COLUMNS,
+    NAME_IN_DATABASE,
+    SOURCE_IN_DATABASE,
     STATES,
     Row,
     Tally,
-    _in_name_order,
-    _invitations_in_order,
-    _invited_ids,
-    _invited_rows,
-    _kept_until_the_next_event,
-    _open_link_row,
-    _state_in_database,
     counting_responses,
+    in_name_order,
+    invitations_in_order,
+    invited_ids,
+    invited_rows,
+    kept_until_the_next_event,
+    open_link_row,
     responses_that_count,
+    state_in_database,
 )
 
 SOURCES = {
@@ -118,7 +118,7 @@ class TallyRows(Sequence[Row]):
             .values_list("organization_id", "organization__name", "name", "email")
         ):
             text[organization_id] += parts
-        invited = _invited_ids(self.sign_on)
+        invited = invited_ids(self.sign_on)
         for organization_id, *parts in counting_responses(
             self.sign_on, keys=Q(organization_id__in=invited)
         ).values_list("organization_id", "display_name", "signer_name", "signer_email"):
@@ -137,11 +137,11 @@ class TallyRows(Sequence[Row]):
         if chosen.source == "invited":
             return None
         found = counting_responses(
-            self.sign_on, keys=~Q(organization_id__in=_invited_ids(self.sign_on))
+            self.sign_on, keys=~Q(organization_id__in=invited_ids(self.sign_on))
         ).annotate(
-            source=_SOURCE_IN_DATABASE,
-            state=_state_in_database(responses_open=self.counted.responses_open),
-            row_name=_NAME_IN_DATABASE,
+            source=SOURCE_IN_DATABASE,
+            state=state_in_database(responses_open=self.counted.responses_open),
+            row_name=NAME_IN_DATABASE,
         )
         if chosen.source:
             found = found.filter(source=chosen.source)
@@ -155,7 +155,7 @@ class TallyRows(Sequence[Row]):
                 | Q(signer_email__icontains=word)
             )
         return found.select_related("organization").order_by(
-            "source", _in_name_order("row_name"), "pk"
+            "source", in_name_order("row_name"), "pk"
         )
 
     @cached_property
@@ -164,7 +164,7 @@ class TallyRows(Sequence[Row]):
             return 0
         if self.chosen.search:
             others = self.others
-            return _kept_until_the_next_event(self.sign_on, self._what("count"), others.count)
+            return kept_until_the_next_event(self.sign_on, self._what("count"), others.count)
         sources = [self.chosen.source] if self.chosen.source else ["individual", "open_link"]
         states = STATES_OF_COLUMN[self.chosen.column] if self.chosen.column else STATES
         return sum(self.counted.others[source][state] for source in sources for state in states)
@@ -185,14 +185,14 @@ class TallyRows(Sequence[Row]):
         start, stop, step = index.indices(len(self))
         if step != 1:
             return list(self)[index]
-        return self._invited_rows(start, stop) + self._other_rows(
+        return self.invited_rows(start, stop) + self._other_rows(
             max(0, start - len(self.invited)), max(0, stop - len(self.invited))
         )
 
     def __iter__(self) -> Iterator[Row]:
         return iter(self[:])
 
-    def _invited_rows(self, start: int, stop: int) -> list[Row]:
+    def invited_rows(self, start: int, stop: int) -> list[Row]:
         ids = [row.organization_id for row in self.invited[start:stop]]
         if not ids:
             return []
@@ -207,7 +207,7 @@ class TallyRows(Sequence[Row]):
                 self.sign_on, keys=Q(organization_id__in=ids)
             ).select_related("organization", "invitation")
         }
-        return _invited_rows(
+        return invited_rows(
             self.sign_on, invitations, latest, responses_open=self.counted.responses_open
         )
 
@@ -217,14 +217,14 @@ class TallyRows(Sequence[Row]):
             return []
         # Which responses the slice holds is kept (ordering them all is what costs); the rows
         # themselves are read now.
-        pks = _kept_until_the_next_event(
+        pks = kept_until_the_next_event(
             self.sign_on,
             self._what(f"rows {start}:{stop}"),
             lambda: list(others.values_list("pk", flat=True)[start:stop]),
         )
         found = Signature.objects.select_related("organization").in_bulk(pks)
         return [
-            _open_link_row(found[pk], responses_open=self.counted.responses_open)
+            open_link_row(found[pk], responses_open=self.counted.responses_open)
             for pk in pks
             if pk in found
         ]
@@ -246,13 +246,13 @@ def streamed_rows(sign_on: SignOn, *, chunk_size: int = 2000) -> Iterator[Row]:
     Each row's state is the tally's: the same response that counts, the same `state_of`.
     """
     responses_open = sign_on.accepts_responses
-    invitations = _invitations_in_order(sign_on)
+    invitations = invitations_in_order(sign_on)
     invited_ids = {invitation.organization_id for invitation in invitations}
     signatures = Signature.objects.filter(sign_on=sign_on).select_related("organization")
     invited_latest = responses_that_count(
         signatures.filter(organization_id__in=invited_ids).order_by("created_at", "pk")
     )
-    yield from _invited_rows(sign_on, invitations, invited_latest, responses_open=responses_open)
+    yield from invited_rows(sign_on, invitations, invited_latest, responses_open=responses_open)
     others = (
         signatures.exclude(organization_id__in=invited_ids)
         .order_by("organization_id", "signer_email_key", "created_at", "pk")
@@ -276,4 +276,4 @@ def _rows_of_group(group: list[Signature], *, responses_open: bool) -> Iterator[
     if group:
         ordered = sorted(group, key=lambda s: (s.created_at, s.pk))
         for response in responses_that_count(ordered).values():
-            yield _open_link_row(response, responses_open=responses_open)
+            yield open_link_row(response, responses_open=responses_open)
