@@ -110,16 +110,15 @@ def letter_context(request: HttpRequest, sign_on: SignOn) -> dict[str, Any]:
 
         def count() -> tuple[int, tuple[str, Any]]:
             counted = selectors.tally(sign_on)
-            said = selectors.signed_so_far(sign_on, counted) if sign_on.show_signatories else ""
+            said = selectors.signed_so_far(sign_on, counted)
             return counted.printed, (said, selectors.goal_of(sign_on, counted))
 
         said, goal = as_it_stands(sign_on, "counts", count)
         if sign_on.show_signatories:
+            context["signed_so_far"] = said
             shown, listed = shown_to_signers(sign_on)
             if listed > len(shown):
                 context["list_cut_at"] = (len(shown), listed)
-        if said:
-            context["signed_so_far"] = said
         # Progress towards the goal is shown to every signer: how near the letter is to going out.
         context["goal"] = goal
     return context

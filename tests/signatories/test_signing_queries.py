@@ -228,3 +228,16 @@ def test_a_long_list_is_cut_for_signers_and_read_at_most_every_few_seconds(db, c
         clock.shift(common.REFRESHED_EVERY)
         Signature.objects.filter(invitation=first).update(status=Signature.Status.WITHDRAWN)
         assert "2 organizations have signed so far." in client.get(url(third)).content.decode()
+
+
+def test_signed_so_far_follows_the_setting_not_the_kept_counts(db, client):
+    """The counts kept for signers' pages (views.common.as_it_stands) hold no setting: "signed so
+    far" goes with staff's choice at once, while the goal's progress stays."""
+    sign_on, (first, _, third) = sign_on_with(0, show_signatories=True, goal_organizations=3)
+    sign(first)
+    client.get(url(third))  # the first opening is an event of its own
+    page = client.get(url(third)).content.decode()
+    assert "1 organization has signed so far." in page and "<progress" in page
+    SignOn.objects.filter(pk=sign_on.pk).update(show_signatories=False)
+    page = client.get(url(third)).content.decode()
+    assert "signed so far" not in page and "<progress" in page
