@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -228,3 +229,46 @@ def stop_make_serve(server: subprocess.Popen[bytes]) -> None:
         server.wait(timeout=30)
     finally:
         kill_all(started)
+
+
+def collected_and_served(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Static files collected into env's STATIC_ROOT, then gunicorn as `make serve` runs it."""
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    return start_gunicorn(env, log)
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User and system time these processes of this machine have used so far (one that has
+    ended, or runs elsewhere, counts none)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_backends() -> set[int]:
+    """The PostgreSQL processes serving the test database, other than this test's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def gunicorn_processes(server: subprocess.Popen[bytes]) -> set[int]:
+    """gunicorn's master and workers among what `server` started."""
+    return {
+        pid
+        for pid in descendants(server.pid)
+        if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    }

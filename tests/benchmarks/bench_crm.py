@@ -19,11 +19,9 @@ a shared machine the medians move with its load; the CPU much less.
 
 import csv
 import io
-import os
 import signal
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -42,11 +40,11 @@ from coalition.crm.indexing import INDEX_BATCH, index_members, merge_pending_ind
 from coalition.crm.models import Coalition, Contact, Organization
 from coalition.crm.selectors import is_member, search_contacts, search_organizations
 from tests.production import (
-    ROOT,
+    collected_and_served,
+    cpu_seconds,
     descendants,
     production_env,
     require_production_stack,
-    start_gunicorn,
 )
 
 ORGANIZATIONS = 10_000
@@ -113,15 +111,6 @@ def _get(client, url: str, params: dict) -> tuple[float, float, int]:
     return first, time.perf_counter() - started, size
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU seconds a process of this machine has used so far (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:  # a server on another machine, or a process that ended
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _server_cpu() -> float:
     """CPU seconds used so far by the database server process serving this connection."""
     if connection.vendor != "postgresql":
@@ -129,7 +118,7 @@ def _server_cpu() -> float:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
-    return _cpu_seconds(pid)
+    return cpu_seconds([pid])
 
 
 def _serving_cpu(server: subprocess.Popen) -> dict[int, float]:
@@ -141,7 +130,7 @@ def _serving_cpu(server: subprocess.Popen) -> dict[int, float]:
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
         backends = {row[0] for row in cursor.fetchall()}
-    return {pid: _cpu_seconds(pid) for pid in {*descendants(server.pid), *backends}}
+    return {pid: cpu_seconds([pid]) for pid in {*descendants(server.pid), *backends}}
 
 
 def _cpu_since(server: subprocess.Popen, before: dict[int, float]) -> float:
@@ -207,13 +196,7 @@ def bench_searches_through_gunicorn(staff, org: Organization, tmp_path: Path, be
         SECRET_KEY=settings.SECRET_KEY,
         STATIC_ROOT=str(tmp_path / "static"),
     )
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    server, base = start_gunicorn(env, tmp_path / "gunicorn.log")
+    server, base = collected_and_served(env, tmp_path / "gunicorn.log")
     session = requests.Session()
     session.cookies.set(
         settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value

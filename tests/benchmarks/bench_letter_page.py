@@ -9,8 +9,6 @@ frozen JSON (letters.signatory_list keeps it), and the first search folds its wo
 import os
 import signal
 import statistics
-import subprocess
-import sys
 import time
 
 import pytest
@@ -21,7 +19,7 @@ from django.db import connection
 from letters.caching import LOCAL
 from letters.signatory_list import KEPT
 from tests.factories import make_letter
-from tests.production import ROOT, production_env, start_gunicorn
+from tests.production import collected_and_served, production_env
 from tests.support.database import ensure_wagtail_site
 from tests.support.letters import people, published_with_lines
 
@@ -112,17 +110,12 @@ def test_a_letter_of_100000_through_gunicorn(tmp_path, bench_row) -> None:
     letter = make_letter(live=False, slug="open-letter", title="An open letter")
     published_with_lines(letter, people(LINES))
     env = production_env(CACHE_URL=GUNICORN_REDIS_URL, STATIC_ROOT=str(tmp_path / "static"))
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
     # A static file as large as the page, for WhiteNoise to serve beside it (read at start).
     from django.test import Client
 
+    (tmp_path / "static").mkdir(exist_ok=True)
     (tmp_path / "static" / "same-size.html").write_bytes(Client().get(letter.url).content)
-    server, base = start_gunicorn(env, tmp_path / "gunicorn.log")
+    server, base = collected_and_served(env, tmp_path / "gunicorn.log")
     try:
         url = base + letter.url
         for _ in range(4):  # each worker parses the frozen list once

@@ -18,19 +18,20 @@ import re
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 from django.conf import settings
-from django.db import connection
 from django.urls import reverse
 
 from signatories import selectors, services
 from signatories.models import Signature
 from tests.production import (
+    cpu_seconds,
     descendants,
     flush_redis,
+    gunicorn_processes,
+    postgres_backends,
     require_production_stack,
     start_make_serve,
     stop_make_serve,
@@ -109,36 +110,8 @@ def _signing(n: int, form: dict[str, object]) -> dict[str, str]:
     }
 
 
-def _cpu_seconds(pids: set[int]) -> float:
-    """User and system time the processes have used so far."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def _postgres_backends() -> set[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"
-        )
-        return {row[0] for row in cursor.fetchall()}
-
-
 def _p(seconds: list[float], q: int) -> float:
     return statistics.quantiles(seconds, n=100)[q - 1] * 1000
-
-
-def _wait_for_mail(sink: SmtpSink, count: int, timeout: float) -> float:
-    deadline = time.monotonic() + timeout
-    while sink.count() < count and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return time.monotonic()
 
 
 def test_1000_people_sign_and_confirm_an_open_letter(members, tmp_path, bench_row):
@@ -164,21 +137,20 @@ def test_1000_people_sign_and_confirm_an_open_letter(members, tmp_path, bench_ro
         # The web workers load their templates and connections before the clock starts.
         for n in range(4):
             requests.get(base + path, headers={"X-Forwarded-For": f"192.0.2.{n}"}, timeout=60)
-        processes = descendants(server.pid)
-        web = {p for p in processes if b"gunicorn" in Path(f"/proc/{p}/cmdline").read_bytes()}
-        worker = processes - web
+        web = gunicorn_processes(server)
+        worker = descendants(server.pid) - web
         load_before = os.getloadavg()[0]
         with ThreadPoolExecutor(CLIENTS) as pool:
             # Each person reads the letter on the open link's page, then signs.
             forms = list(pool.map(lambda n: _open(base, path, n), people))
-            backends = _postgres_backends()
-            cpu = _cpu_seconds(web), _cpu_seconds(worker), _cpu_seconds(backends)
+            backends = postgres_backends()
+            cpu = cpu_seconds(web), cpu_seconds(worker), cpu_seconds(backends)
             started = time.monotonic()
             signing = list(
                 pool.map(lambda n: _post(base, path, n, forms[n], _signing(n, forms[n])), people)
             )
             signed_in = time.monotonic() - started
-            mailed = _wait_for_mail(sink, PEOPLE, timeout=300) - started
+            mailed = sink.wait_for(PEOPLE, timeout=300) - started
             links: dict[str, str] = {}
             for _, message in sink.kept():
                 found = SIGNATURE_LINK.search(text_of(message))
@@ -192,12 +164,12 @@ def test_1000_people_sign_and_confirm_an_open_letter(members, tmp_path, bench_ro
                 pool.map(lambda n: _post(base, own[n], n, pages[n], {"action": "confirm"}), people)
             )
             confirmed_in = time.monotonic() - started
-            listed_mail = _wait_for_mail(sink, 2 * PEOPLE, timeout=300) - started
-            backends |= _postgres_backends()
+            listed_mail = sink.wait_for(2 * PEOPLE, timeout=300) - started
+            backends |= postgres_backends()
             used = (
-                _cpu_seconds(web) - cpu[0],
-                _cpu_seconds(worker) - cpu[1],
-                _cpu_seconds(backends) - cpu[2],
+                cpu_seconds(web) - cpu[0],
+                cpu_seconds(worker) - cpu[1],
+                cpu_seconds(backends) - cpu[2],
             )
     finally:
         stop_make_serve(server)

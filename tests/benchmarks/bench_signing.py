@@ -32,7 +32,13 @@ from letters.services import approve_for_circulation
 from signatories import selectors, services
 from signatories.models import Signature, SignOn
 from tests.factories import CoalitionFactory, make_letter
-from tests.production import descendants, start_make_serve, stop_make_serve
+from tests.production import (
+    cpu_seconds,
+    gunicorn_processes,
+    postgres_backends,
+    start_make_serve,
+    stop_make_serve,
+)
 from tests.support.database import ensure_wagtail_site
 from tests.support.smtp_sink import SmtpSink
 
@@ -42,7 +48,6 @@ CLIENTS = 20
 TARGET_P95 = 0.250
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 HASH = re.compile(r'name="text_hash" value="([0-9a-f]{64})"')
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _setup() -> tuple[SignOn, list[tuple[str, Organization]]]:
@@ -144,35 +149,6 @@ def _sign(
     return {"get": got, "post": time.perf_counter() - started, "status": status}
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User and system time the processes have used so far (those that have exited: none)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICK
-
-
-def _gunicorn_workers(server: subprocess.Popen[bytes]) -> list[int]:
-    return [
-        pid
-        for pid in descendants(server.pid)
-        if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
-
-
-def _postgres_backends() -> list[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"
-        )
-        return [row[0] for row in cursor.fetchall()]
-
-
 def _percentiles(seconds: list[float]) -> str:
     cuts = statistics.quantiles(seconds, n=100)
     return (
@@ -204,12 +180,10 @@ def test_200_organizations_sign_at_once(tmp_path, bench_row):
         for _ in range(6):
             _sign(base, warm_token, warm_organization, "192.0.2.1", sign_on.text_hash)
         # The warm-up's own "signed" email, sent before the count starts.
-        deadline = time.monotonic() + 60
-        while sink.count() < 1 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        sink.wait_for(1, timeout=60)
         mailed_before = sink.count()
-        workers, backends = _gunicorn_workers(server), _postgres_backends()
-        cpu_before = _cpu_seconds(workers), _cpu_seconds(backends)
+        workers, backends = gunicorn_processes(server), postgres_backends()
+        cpu_before = cpu_seconds(workers), cpu_seconds(backends)
         signers = [
             (token, organization, f"198.51.100.{n}")
             for n, (token, organization) in enumerate(links, start=1)
@@ -225,12 +199,10 @@ def test_200_organizations_sign_at_once(tmp_path, bench_row):
             # Every organization then tries again at once: each must be refused, none doubled.
             repeats = list(pool.map(attempt, signers))
         elapsed = time.perf_counter() - started
-        backends += [pid for pid in _postgres_backends() if pid not in backends]
-        server_cpu = _cpu_seconds(workers) - cpu_before[0]
-        database_cpu = _cpu_seconds(backends) - cpu_before[1]
-        deadline = time.monotonic() + 120
-        while sink.count() < mailed_before + ORGANIZATIONS and time.monotonic() < deadline:
-            time.sleep(0.1)
+        backends |= postgres_backends()
+        server_cpu = cpu_seconds(workers) - cpu_before[0]
+        database_cpu = cpu_seconds(backends) - cpu_before[1]
+        sink.wait_for(mailed_before + ORGANIZATIONS, timeout=120)
     finally:
         stop_make_serve(server)
         sink.close()

@@ -11,8 +11,6 @@ Figures, not pass/fail timings; the targets are printed beside them.
 
 import signal
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from django.urls import reverse
 from coalition.crm.demo import generate_members
 from coalition.crm.models import Contact, Organization
 from signatories.models import Action, Invitation, Signature, SignOn
-from tests.production import ROOT, production_env, require_production_stack, start_gunicorn
+from tests.production import collected_and_served, production_env, require_production_stack
 from tests.support.signing import approved_revision, make_members, open_new_sign_on, with_open_link
 from tests.support.signing_at_scale import individual, status_of, with_events
 
@@ -134,13 +132,7 @@ def test_bench_staff_listings(staff, bench_row, tmp_path: Path) -> None:
     client = Client()
     client.force_login(staff)
     env = production_env(SECRET_KEY=settings.SECRET_KEY, STATIC_ROOT=str(tmp_path / "static"))
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    server, base = start_gunicorn(env, tmp_path / "gunicorn.log")
+    server, base = collected_and_served(env, tmp_path / "gunicorn.log")
     session = requests.Session()
     session.cookies.set(
         settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value

@@ -63,6 +63,13 @@ class SmtpSink:
         with self._lock:
             return len(self.messages)
 
+    def wait_for(self, count: int, timeout: float) -> float:
+        """Until `count` messages have come (or `timeout` seconds passed); the monotonic time."""
+        deadline = time.monotonic() + timeout
+        while self.count() < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return time.monotonic()
+
     def kept(self) -> list[tuple[float, Message]]:
         with self._lock:
             return list(self.messages)
