@@ -6,7 +6,7 @@ from heapq import nlargest
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import connection, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.functions import Lower
 from django.db.models.sql.compiler import SQLCompiler
@@ -24,6 +24,7 @@ from coalition.crm.models import (
     website_key,
 )
 from coalition.crm.services import MERGE_ACTION
+from coalition.crm.trigrams import has_trigrams
 
 __all__ = [
     "TimelineEntry",
@@ -140,10 +141,49 @@ def best_named(
     return by_acronym
 
 
-def _containing(query: str, *fields: str) -> models.Q:
+#: The columns of which PostgreSQL keeps an upper-cased copy, `<column>_upper` (migration 0013).
+UPPER_CASED_COPIES = {
+    Organization: frozenset({"name", "acronym"}),
+    Contact: frozenset({"name", "email", "title"}),
+}
+
+
+class UpperCopyContains(models.Expression):
+    """`<column>_upper LIKE UPPER('%query%')` on the queried table: what `column__icontains`
+    compares, `UPPER(column::text) LIKE UPPER('%query%')`, without upper-casing every row."""
+
+    conditional = True
+    output_field = models.BooleanField()
+
+    def __init__(self, column: str, query: str) -> None:
+        super().__init__()
+        self.column, self.query = column, query
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, tuple[Any, ...]]:
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        column = connection.ops.quote_name(f"{self.column}_upper")
+        # The pattern escaped as icontains escapes it.
+        return f"{table}.{column} LIKE UPPER(%s)", (
+            f"%{connection.ops.prep_for_like_query(self.query)}%",
+        )
+
+
+def _containing(query: str, *fields: str, model: type[models.Model] | None = None) -> models.Q:
+    """`model`'s rows of which one of `fields` contains `query`, in any case."""
+    copies = UPPER_CASED_COPIES.get(model, frozenset()) if model else frozenset()
+    # A term of a word or two letters long has no trigram: PostgreSQL reads every row, and the
+    # upper-cased copies cost it less than half of upper-casing each one (35 ms at 50,000
+    # contacts).
+    # A longer term reads the trigram indexes, which are on UPPER(column).
+    short = connection.vendor == "postgresql" and not has_trigrams(query)
     found = models.Q()
     for field in fields:
-        found |= models.Q(**{f"{field}__icontains": query})
+        if short and field in copies:
+            found |= models.Q(UpperCopyContains(field, query))
+        else:
+            found |= models.Q(**{f"{field}__icontains": query})
     return found
 
 
@@ -182,7 +222,8 @@ class AnyOf(models.Lookup[Any]):
 
 def _linked_to(field: str, matches: models.QuerySet[Any], column: str) -> models.Q:
     """`field` is the `column` of one of `matches`."""
-    found = sorted(set(matches.order_by().values_list(column, flat=True)))
+    # Each once: 10,920 contacts of "association" are 2,184 organizations.
+    found = sorted(matches.order_by().values_list(column, flat=True).distinct())
     if not found:
         return models.Q(pk__in=[])
     return models.Q(AnyOf(models.F(field), found))
@@ -195,9 +236,10 @@ def search_organizations(
     query = query.strip()
     if not query:
         return queryset
-    contacts = Contact.objects.filter(_containing(query, "name", "email"))
+    contacts = Contact.objects.filter(_containing(query, "name", "email", model=Contact))
     return queryset.filter(
-        _containing(query, "name", "acronym") | _linked_to("pk", contacts, "organization_id")
+        _containing(query, "name", "acronym", model=Organization)
+        | _linked_to("pk", contacts, "organization_id")
     )
 
 
@@ -206,9 +248,11 @@ def search_contacts(queryset: models.QuerySet[Contact], query: str) -> models.Qu
     query = query.strip()
     if not query:
         return queryset
-    organizations = Organization.objects.filter(_containing(query, "name", "acronym"))
+    organizations = Organization.objects.filter(
+        _containing(query, "name", "acronym", model=Organization)
+    )
     return queryset.filter(
-        _containing(query, "name", "email", "title")
+        _containing(query, "name", "email", "title", model=Contact)
         | _linked_to("organization_id", organizations, "pk")
     )
 
@@ -220,7 +264,9 @@ def search_memberships(
     query = query.strip()
     if not query:
         return queryset
-    organizations = Organization.objects.filter(_containing(query, "name", "acronym")).values("pk")
+    organizations = Organization.objects.filter(
+        _containing(query, "name", "acronym", model=Organization)
+    ).values("pk")
     return queryset.filter(organization_id__in=organizations)
 
 
@@ -231,8 +277,10 @@ def search_interactions(
     query = query.strip()
     if not query:
         return queryset
-    organizations = Organization.objects.filter(_containing(query, "name", "acronym")).values("pk")
-    contacts = Contact.objects.filter(name__icontains=query).values("pk")
+    organizations = Organization.objects.filter(
+        _containing(query, "name", "acronym", model=Organization)
+    ).values("pk")
+    contacts = Contact.objects.filter(_containing(query, "name", model=Contact)).values("pk")
     return queryset.filter(
         models.Q(summary__icontains=query)
         | models.Q(organization_id__in=organizations)

@@ -71,6 +71,12 @@ def trigrams(text: str) -> set[str]:
     return found
 
 
+def has_trigrams(text: str) -> bool:
+    """Whether a trigram index helps find `text` in a `LIKE '%text%'`: pg_trgm looks up the
+    trigrams of its words, and a word of fewer than three letters has none of its own."""
+    return any(len(word) >= 3 for word in _trigram_words(text))
+
+
 def trigram_similarity(one: set[str], other: set[str]) -> float:
     """pg_trgm's similarity: the trigrams two texts share, over all the trigrams of either."""
     shared = len(one & other)

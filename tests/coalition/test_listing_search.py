@@ -28,6 +28,12 @@ def listing_queries(client, url_name: str, query: str) -> tuple[str, list[str]]:
     return response.content.decode(), [q["sql"] for q in queries.captured_queries]
 
 
+def counts_matches(sql: str) -> bool:
+    """The query that reads the ids of a search's matches, at most one more than the listing
+    counts (coalition.crm.viewsets.listings.CappedPaginator)."""
+    return bool(re.match(r'SELECT "\w+"\."id" AS "pk" FROM .* LIMIT \d+$', sql, re.DOTALL))
+
+
 def matches_said(html: str) -> str:
     return " ".join(re.search(r"(There (?:is|are)|More than)[^<]*", html)[0].split())
 
@@ -61,7 +67,7 @@ def test_it_searches_a_common_term_in_the_same_queries_however_many_match(
         "to find the others."
     )
     assert "Page 1 of 1" in html
-    [count] = [sql for sql in many if "COUNT(*)" in sql]
+    [count] = [sql for sql in many if counts_matches(sql)]
     assert "LIMIT 6" in count
 
 
@@ -138,7 +144,7 @@ def test_the_listings_search_reads_the_trigram_indexes(
     html, queries = listing_queries(manager_client, url_name, query)
     assert "Rosalind Franklin" in html or "Widget Makers Guild" in html
 
-    [count] = [sql for sql in queries if "COUNT(*)" in sql]
+    [count] = [sql for sql in queries if counts_matches(sql)]
     plan = plan_of(count)
     for index in indexes:
         assert index in plan, plan

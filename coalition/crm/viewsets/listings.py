@@ -10,10 +10,12 @@ from typing import IO, Any
 
 from django import forms
 from django.contrib import messages
+from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.db import models, router
 from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.functional import cached_property
 from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.ui.tables import Column
@@ -21,6 +23,7 @@ from wagtail.admin.views import generic
 from wagtail.admin.views.mixins import ExcelDateFormatter
 
 from coalition.crm.imports.base import FORMULA_STARTS
+from coalition.crm.selectors import AnyOf
 
 from .tables import ListingTable, PlainColumn, PlainTitleColumn
 
@@ -32,6 +35,10 @@ CSV_BLOCK = 64 * 1024
 #: and pages through the first 1,000: counting every match of a common word ("smith") cost as
 #: much as finding them, and nobody reads past the 20th page of a search.
 SEARCH_COUNT_LIMIT = 1000
+
+#: Stands for a row's id in a URL reversed once for the rows of a listing (the admin's URLs take
+#: digits only for an integer id).
+ROW_ID = 8_096_431_275_519
 
 #: A row of an export as the database gives it: {lookup: value}.
 ExportRow = Mapping[str, object]
@@ -102,11 +109,21 @@ class CappedPaginator(WagtailPaginator):
     def __init__(self, object_list: Rows, per_page: int, *, limit: int, **kwargs: Any) -> None:
         super().__init__(object_list, per_page, **kwargs)
         self.limit = limit
+        self.rows = object_list
 
     @cached_property
     def counted(self) -> int:
-        # In no order: the database stops at the first `limit + 1` matches it comes to.
-        return int(self.object_list.order_by()[: self.limit + 1].count())
+        # The ids of the matches, in no order: the database stops at the first `limit + 1` it
+        # comes to, as a count would, from the search's indexes.
+        found = list(self.rows.order_by().values_list("pk", flat=True)[: self.limit + 1])
+        if len(found) <= self.limit:
+            # All of them: the page is read among these ids. Asked for the page in the listing's
+            # order, the database would walk that order's index until the page is full, which is
+            # to read most of the table when a few hundred rows match ("maria": 30,000 contacts
+            # read, 37 ms, where sorting the 216 matches takes 1 ms). Past the limit, matches are
+            # common enough for that walk to end soon.
+            self.object_list = self.rows.filter(AnyOf(models.F("pk"), found))
+        return len(found)
 
     @cached_property
     def count(self) -> int:
@@ -160,6 +177,48 @@ class CoalitionIndexView(generic.IndexView):
             allow_empty_first_page=allow_empty_first_page,
             **kwargs,
         )
+
+    # A page of 50 rows asked for 150 URLs and as many permissions, alike but for the row's id:
+    # each is reversed, and each permission asked, once per listing.
+
+    @cached_property
+    def _row_url_templates(self) -> dict[str, tuple[str, str]]:
+        return {}
+
+    def _row_url(self, url_name: str, pk: Any) -> str:
+        """reverse(url_name, args=(quote(pk),)), from the URL reversed once for an integer id."""
+        if type(pk) is not int:
+            return str(reverse(url_name, args=(quote(pk),)))
+        template = self._row_url_templates.get(url_name)
+        if template is None:
+            before, _, after = reverse(url_name, args=(ROW_ID,)).rpartition(str(ROW_ID))
+            template = self._row_url_templates[url_name] = (before, after)
+        return f"{template[0]}{pk}{template[1]}"
+
+    @cached_property
+    def _permissions(self) -> dict[frozenset[str], bool]:
+        return {}
+
+    def _may(self, *permissions: str) -> bool:
+        key = frozenset(permissions)
+        if key not in self._permissions:
+            self._permissions[key] = bool(self.user_has_any_permission(key))
+        return self._permissions[key]
+
+    def get_edit_url(self, instance: models.Model) -> str | None:
+        if self.edit_url_name and self._may("change"):
+            return self._row_url(self.edit_url_name, instance.pk)
+        return None
+
+    def get_inspect_url(self, instance: models.Model) -> str | None:
+        if self.inspect_url_name and self._may("add", "change", "delete", "view"):
+            return self._row_url(self.inspect_url_name, instance.pk)
+        return None
+
+    def get_delete_url(self, instance: models.Model) -> str | None:
+        if self.delete_url_name and self._may("delete"):
+            return self._row_url(self.delete_url_name, instance.pk)
+        return None
 
     def user_may_export(self) -> bool:
         return self.export_permission is None or self.request.user.has_perm(self.export_permission)
