@@ -25,6 +25,7 @@ from signatories.models import Signature, SignOn
 from signatories.selectors.review import (
     REVIEW_KINDS,
     REVIEW_REASONS,
+    ByKeys,
     ReviewFilter,
     filtered_review_queue,
     sign_ons_in_review,
@@ -60,7 +61,7 @@ class SectionPager(Pager):
 
 def _section(
     request: HttpRequest,
-    items: QuerySet[Any, Any],
+    items: QuerySet[Any, Any] | ByKeys,
     *,
     parameter: str,
     anchor: str,
@@ -84,21 +85,21 @@ def review(request: HttpRequest) -> TemplateResponse:
     }
     pager = paged(
         request,
-        filtered_review_queue(chosen),
+        ByKeys(filtered_review_queue(chosen)),
         query={**chosen.as_query(), **sections},
         per_page=REVIEW_PER_PAGE,
     )
     kept = {**chosen.as_query(), **sections, "page": str(pager.page.number)}
     signers = _section(
         request,
-        selectors.awaiting_reconfirmation(),
+        ByKeys(selectors.awaiting_reconfirmation()),
         parameter="signers_page",
         anchor="with-signers-heading",
         query=kept,
     )
     people = _section(
         request,
-        unconfirmed_people(),
+        ByKeys(unconfirmed_people()),
         parameter="people_page",
         anchor="unconfirmed-heading",
         query=kept,

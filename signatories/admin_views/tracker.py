@@ -18,6 +18,7 @@ from signatories.deadlines import format_moment
 from signatories.forms import OpenLinkForm, RecirculateForm
 from signatories.models import Action, Event, SignOn
 from signatories.selectors.tally_rows import SOURCES, TallyFilter
+from signatories.selectors.tally_shown import REFRESHED_EVERY
 from signatories.services.chain_checks import chain_check_for_tracker
 
 from .common import paged, require_perm
@@ -26,7 +27,8 @@ from .common import paged, require_perm
 @require_perm("view_signon")
 def tracker(request: HttpRequest, pk: int) -> TemplateResponse:
     sign_on = get_object_or_404(selectors.sign_ons_with_letter_and_revision(), pk=pk)
-    counts = selectors.tally(sign_on)
+    # Past a thousand lines, counted at most every few seconds, and the page says when.
+    counts = selectors.tally_as_it_stands(sign_on)
     chosen = TallyFilter.from_query(request.GET)
     return TemplateResponse(
         request,
@@ -38,6 +40,7 @@ def tracker(request: HttpRequest, pk: int) -> TemplateResponse:
             "deadline_words": selectors.deadline_words(sign_on),
             "reminder_schedule": services.describe_reminder_schedule(sign_on),
             "tally": counts,
+            "refreshed_every": REFRESHED_EVERY,
             "goal": selectors.goal_of(sign_on, counts),
             **_embargo_context(sign_on),
             "columns": selectors.COLUMNS,

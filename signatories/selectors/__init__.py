@@ -172,16 +172,13 @@ from .tally import (
     COLUMN_OF_STATE,
     COLUMNS,
     STATES,
-    Goal,
-    GoalPart,
     Row,
     Tally,
-    goal_of,
     responses_that_count,
-    signed_so_far,
     state_of,
     tally,
 )
+from .tally_shown import Goal, GoalPart, goal_of, signed_so_far, tally_as_it_stands
 
 __all__ = [
     "CHART_SERIES",
@@ -330,6 +327,7 @@ __all__ = [
     "standing_response_and_last_position",
     "state_of",
     "tally",
+    "tally_as_it_stands",
     "ticked_signatures",
     "translations_to_read",
     "unconfirmed_by_organization",

@@ -82,6 +82,8 @@ def active_organizations_among(pks: Iterable[int]) -> list[Organization]:
 
 def planned_invitations(sign_on: SignOn, organizations: list[Organization]) -> list[Invitation]:
     """The invitations inviting these organizations would make now, unsaved: nobody twice."""
+    if not organizations:
+        return []
     already = set(sign_on.invitations.values_list("contact_id", flat=True))
     addresses = {e.casefold() for e in sign_on.invitations.values_list("email", flat=True)}
     people = people_to_invite(organizations, recipients=sign_on.recipients)
@@ -128,20 +130,28 @@ class NotYetInvited:
 
 
 def not_yet_invited(sign_on: SignOn) -> NotYetInvited:
-    """Who inviting the audience again would reach, and who it cannot; nobody once it is not open."""
+    """Who inviting the audience again would reach, and who it cannot; nobody once it is not open.
+
+    Read as `planned_invitations` plans, for the organizations where it may find someone: those
+    of the audience with a contact who may be emailed and holds no link yet. Every other one
+    (most of a sign-on of thousands, invited whole) would plan nobody, and reading all their
+    contacts and every link's address to find that out is what the tracker would wait on.
+    """
     if sign_on.status != SignOn.Status.OPEN:
         return NotYetInvited(invitations=[], joined_later=[], unreachable=[])
-    audience = list(
-        audience_organizations(
-            coalitions=sign_on.coalitions.all(),
-            tiers=sign_on.tiers,
-            organizations=sign_on.organizations.all(),
-        )
+    audience = audience_organizations(
+        coalitions=sign_on.coalitions.all(),
+        tiers=sign_on.tiers,
+        organizations=sign_on.organizations.all(),
     )
-    planned = planned_invitations(sign_on, audience)
-    invited = set(sign_on.invitations.values_list("organization_id", flat=True))
+    invited = sign_on.invitations.values("organization_id")
+    linked = sign_on.invitations.filter(contact__isnull=False).values("contact_id")
+    may_find = Contact.objects.filter(email_opt_out=False).exclude(pk__in=linked)
+    planned = planned_invitations(
+        sign_on, list(audience.filter(pk__in=may_find.values("organization_id")))
+    )
     reachable = {invitation.organization.pk for invitation in planned}
-    uninvited = [organization for organization in audience if organization.pk not in invited]
+    uninvited = list(audience.exclude(pk__in=invited))
     return NotYetInvited(
         invitations=planned,
         joined_later=[o for o in uninvited if o.pk in reachable],

@@ -3,9 +3,10 @@
 import datetime
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, overload
 
 from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
@@ -16,6 +17,9 @@ from signatories.addresses import same_mailbox
 from signatories.models import NEVER_CONFIRMED, Signature, SignOn
 
 from .open_link import Requests, open_link_requests, unconfirmed_requests
+
+# The same few names come back on every row and every page: each is worked out once per process.
+_name_key = lru_cache(maxsize=8192)(name_key)
 
 
 def _names_in(line: str) -> tuple[list[str], list[str]]:
@@ -95,7 +99,7 @@ class ReviewLookups:
     ) -> Organization | None:
         """As `organization_named_by`, among the organizations read."""
         names, acronyms = _names_in(line)
-        keys = {name_key(name) for name in names} - {""}
+        keys = {_name_key(name) for name in names} - {""}
         lowered = {acronym.strip().lower() for acronym in acronyms} - {""}
         candidates = [
             organization
@@ -135,17 +139,17 @@ def _display_name_reasons(
     signature: Signature, organization: Organization, known: ReviewLookups
 ) -> list[str]:
     own = {
-        name_key(organization.name),
-        name_key(organization.printed_name),
-        name_key(f"{organization.name} {organization.acronym}"),
+        _name_key(organization.name),
+        _name_key(organization.printed_name),
+        _name_key(f"{organization.name} {organization.acronym}"),
     }
     if organization.display:
-        own.add(name_key(organization.display))
+        own.add(_name_key(organization.display))
     if organization.status == Organization.Status.PENDING and signature.organization_name:
         # Nobody knows it yet: the line is held to what its own request says of it.
-        own.add(name_key(signature.organization_name))
-        own.add(name_key(f"{signature.organization_name} {signature.acronym}"))
-    if name_key(signature.display_name) in own:
+        own.add(_name_key(signature.organization_name))
+        own.add(_name_key(f"{signature.organization_name} {signature.acronym}"))
+    if _name_key(signature.display_name) in own:
         return []
     lookalike = known.organization_named_by(signature.display_name, excluding=organization)
     if lookalike is not None:
@@ -303,6 +307,34 @@ def _queue(held: Q) -> QuerySet[Signature]:
         )
         .order_by("sign_on_id", "created_at", "pk")
     )
+
+
+class ByKeys(Sequence[Signature]):
+    """Signatures of a listing, for a paginator: how many there are, and a slice picked by its
+    keys alone (the listing's filter and order, without the rows it joins for display) and then
+    read whole, `select_related` and all. Sorting a queue of thousands of wide, joined rows to
+    keep fifty is what costs; sorting their keys costs little."""
+
+    def __init__(self, signatures: QuerySet[Signature]) -> None:
+        self.signatures = signatures
+
+    def __len__(self) -> int:
+        """How many there are (the paginator asks once): one query."""
+        return self.signatures.count()
+
+    @overload
+    def __getitem__(self, index: int) -> Signature: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Signature]: ...
+    def __getitem__(self, index: int | slice) -> Signature | list[Signature]:
+        if isinstance(index, int):
+            return self.signatures[index]
+        pks = list(self.signatures.values_list("pk", flat=True)[index])
+        found = self.signatures.order_by().in_bulk(pks) if pks else {}
+        return [found[pk] for pk in pks if pk in found]
+
+    def __iter__(self) -> Iterator[Signature]:
+        return iter(self.signatures)
 
 
 @dataclass(frozen=True)

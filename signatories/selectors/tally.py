@@ -24,16 +24,19 @@ from django.db import connection
 from django.db.models import (
     Case,
     CharField,
-    Count,
+    Exists,
     F,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
     Window,
 )
 from django.db.models.functions import Collate, Lower, RowNumber
+from django.utils import timezone
 
 from coalition.crm.models import Membership, Organization
 from signatories.models import NEVER_CONFIRMED, Invitation, Signature, SignOn
@@ -202,13 +205,18 @@ SOURCE_IN_DATABASE = Case(
     default=Value("open_link"),
     output_field=CharField(),
 )
+# The organization's name and status are looked up row by row, never joined: a join misled
+# PostgreSQL (it expects one row of the responses that count where there are a hundred thousand)
+# into comparing each row with every organization, 25 s for a page of people who signed.
+_ITS_ORGANIZATION = Organization.objects.filter(pk=OuterRef("organization_id"))
 NAME_IN_DATABASE = Case(
     When(organization__isnull=True, then=F("signer_name")),
     When(
-        Q(organization__status=Organization.Status.PENDING) & ~Q(organization_name=""),
+        Q(Exists(_ITS_ORGANIZATION.filter(status=Organization.Status.PENDING)))
+        & ~Q(organization_name=""),
         then=F("organization_name"),
     ),
-    default=F("organization__name"),
+    default=Subquery(_ITS_ORGANIZATION.values("name")[:1]),
     output_field=CharField(),
 )
 
@@ -238,6 +246,28 @@ def in_name_order(name: str) -> Lower | Collate:
     return Collate(lowered, "C") if connection.vendor == "postgresql" else lowered
 
 
+def _ranked(
+    sign_on: SignOn, *fields: str, keys: Q | None = None, **wanted: Case
+) -> QuerySet[Signature, tuple[Any, ...]]:
+    """The `fields` of each organization's (or person's) response that counts, as
+    `counting_responses` picks it, and what is `wanted` of it (as `annotate` would have it): read
+    where it is picked, without reading it again by its key."""
+    return (
+        Signature.objects.filter(keys or Q(), sign_on=sign_on)
+        .annotate(
+            place=Window(
+                RowNumber(),
+                partition_by=[F("organization_id"), _PERSON_IN_DATABASE],
+                order_by=[_STANDING_IN_DATABASE.desc(), F("created_at").desc(), F("pk").desc()],
+            ),
+            **wanted,
+        )
+        .filter(place=1)
+        .values_list(*fields)
+        .order_by()
+    )
+
+
 def counting_responses(sign_on: SignOn, *, keys: Q | None = None) -> QuerySet[Signature]:
     """Each organization's (or person's) response that counts, as `responses_that_count` picks
     it, picked by the database: the latest of those that count most.
@@ -245,30 +275,47 @@ def counting_responses(sign_on: SignOn, *, keys: Q | None = None) -> QuerySet[Si
     `keys` narrows whose responses are read (which organizations, which people), never which of
     their responses: a filter on the responses themselves goes on what this returns.
     """
-    ranked = (
-        Signature.objects.filter(keys or Q(), sign_on=sign_on)
-        .annotate(
-            place=Window(
-                RowNumber(),
-                partition_by=[F("organization_id"), _PERSON_IN_DATABASE],
-                order_by=[_STANDING_IN_DATABASE.desc(), F("created_at").desc(), F("pk").desc()],
-            )
-        )
-        .filter(place=1)
-        .values("pk")
-    )
+    ranked = _ranked(sign_on, "pk", keys=keys)
     return Signature.objects.filter(sign_on=sign_on, pk__in=ranked).order_by()
 
 
-def kept_until_the_next_event[T](sign_on: SignOn, what: str, read: Callable[[], T]) -> T:
+def _states_counted(
+    sign_on: SignOn, *, keys: Q, responses_open: bool
+) -> list[tuple[str, str, int]]:
+    """How many of these organizations and people are in each state, by how they came: counted
+    where their responses are ranked, in one pass. (Django would group a window-filtered query
+    inside the window, wrongly; and `counting_responses` reads each response that counts again
+    by its key: a hundred thousand lookups at the size of the benchmark.)"""
+    ranked = _ranked(
+        sign_on,
+        "source",
+        "state",
+        keys=keys,
+        source=SOURCE_IN_DATABASE,
+        state=state_in_database(responses_open=responses_open),
+    )
+    sql, params = ranked.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # Only the SQL Django compiled for the queryset goes in; the values stay parameters.
+        cursor.execute(
+            f'SELECT "source", "state", COUNT(*) FROM ({sql}) "ranked" '  # noqa: S608
+            'GROUP BY "source", "state"',
+            params,
+        )
+        return [(source, state, count) for source, state, count in cursor.fetchall()]
+
+
+def kept_until_the_next_event[T](
+    sign_on: SignOn, what: str, read: Callable[[], T], *, head: tuple[str, int] | None = None
+) -> T:
     """What `read` reads of the sign-on's responses, kept until its record has another event.
 
     Every change of a signature or an invitation appends an event (the chain's check finds any
     that did not), so a value read at one head of the record holds until the next: a sign-on of
     a hundred thousand signatures is read whole once per change, not once per view. The head is
-    read afresh, whatever the `sign_on` given.
+    read afresh, whatever the `sign_on` given, unless `head` says which it was read at.
     """
-    head = chain_head(sign_on)
+    head = head or chain_head(sign_on)
     digest = hashlib.sha256(what.encode()).hexdigest()[:32]
     key = f"tally:{sign_on.pk}:{head[1]}:{head[0]}:{digest}"
     kept = cache.get(key, _MISSING)
@@ -298,10 +345,14 @@ def _counted_invited(sign_on: SignOn, *, responses_open: bool) -> list[_Counted]
         .values_list("organization_id", "opened_at")
     ):
         opened[organization_id] = opened.get(organization_id, False) or opened_at is not None
-    states = dict(
-        counting_responses(sign_on, keys=Q(organization_id__in=invited))
-        .annotate(state=state_in_database(responses_open=responses_open))
-        .values_list("organization_id", "state")
+    states: dict[int, str] = dict(
+        _ranked(
+            sign_on,
+            "organization_id",
+            "state",
+            keys=Q(organization_id__in=invited),
+            state=state_in_database(responses_open=responses_open),
+        )
     )
     tiers = dict(Membership.Tier.choices)
     groups: dict[int, list[tuple[str, str]]] = defaultdict(list)
@@ -326,26 +377,24 @@ def _counted_invited(sign_on: SignOn, *, responses_open: bool) -> list[_Counted]
     ]
 
 
-def _states_of_others(sign_on: SignOn, *, responses_open: bool) -> dict[str, Counter[str]]:
+def _states_of_others(
+    sign_on: SignOn, *, responses_open: bool, head: tuple[str, int]
+) -> dict[str, Counter[str]]:
     """How many organizations and people outside the invited audience are in each state, by
-    how they came ("open_link", "individual"): one query."""
+    how they came ("open_link", "individual"): one query, kept until the record's next event."""
 
     def read() -> dict[str, Counter[str]]:
         found: dict[str, Counter[str]] = {"open_link": Counter(), "individual": Counter()}
-        rows = (
-            counting_responses(sign_on, keys=~Q(organization_id__in=invited_ids(sign_on)))
-            .annotate(
-                source=SOURCE_IN_DATABASE,
-                state=state_in_database(responses_open=responses_open),
-            )
-            .values_list("source", "state")
-            .annotate(count=Count("pk"))
-        )
-        for source, state, count in rows:
+        keys = ~Q(organization_id__in=invited_ids(sign_on))
+        for source, state, count in _states_counted(
+            sign_on, keys=keys, responses_open=responses_open
+        ):
             found[source][state] += count
         return found
 
-    return kept_until_the_next_event(sign_on, f"states of others, open: {responses_open}", read)
+    return kept_until_the_next_event(
+        sign_on, f"states of others, open: {responses_open}", read, head=head
+    )
 
 
 @dataclass
@@ -361,6 +410,11 @@ class Tally:
     counted_invited: list[_Counted]
     # How many organizations and people outside the audience are in each state, by source.
     others: dict[str, Counter[str]]
+    # The head of the record the counts were read at: what the rows of the same counts are kept by.
+    head: tuple[str, int] | None = None
+    # When the counts were read, where they may be older than the page showing them
+    # (`tally_as_it_stands`); None where they were read for it.
+    read_at: datetime.datetime | None = None
     totals: dict[str, int] = field(init=False)
     open_link_totals: dict[str, int] = field(init=False)
     by_group: list[tuple[str, str, dict[str, int]]] = field(init=False)
@@ -407,6 +461,13 @@ class Tally:
         return [*self.invited, *self.open_link]
 
     @property
+    def seconds_old(self) -> int | None:
+        """How long ago the counts were read, where they may be older than the page."""
+        if self.read_at is None:
+            return None
+        return max(0, int((timezone.now() - self.read_at).total_seconds()))
+
+    @property
     def awaiting_reconfirmation(self) -> int:
         invited = sum(1 for row in self.counted_invited if row.state == "needs_reconfirmation")
         return invited + sum(states["needs_reconfirmation"] for states in self.others.values())
@@ -450,15 +511,13 @@ def invited_rows(
     for invitation in invitations:
         by_organization[invitation.organization_id].append(invitation)
     groups: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    memberships = Membership.objects.filter(
+    tiers = dict(Membership.Tier.choices)
+    for organization_id, coalition, tier in Membership.objects.filter(
         coalition__in=sign_on.coalitions.all(),
         organization_id__in=list(by_organization),
         left_on__isnull=True,
-    ).select_related("coalition")
-    for membership in memberships:
-        groups[membership.organization_id].append(
-            (membership.coalition.name, membership.get_tier_display())
-        )
+    ).values_list("organization_id", "coalition__name", "tier"):
+        groups[organization_id].append((coalition, str(tiers.get(tier, tier))))
     invited = []
     for organization_id, people in by_organization.items():
         response = latest.get(organization_id)
@@ -500,68 +559,16 @@ def invitations_in_order(sign_on: SignOn) -> list[Invitation]:
 
 
 def tally(sign_on: SignOn) -> Tally:
-    """Every count shown of a sign-on, in four queries, whatever its size."""
+    """Every count shown of a sign-on, in five queries, whatever its size."""
     responses_open = sign_on.accepts_responses
+    head = chain_head(sign_on)
     return Tally(
         sign_on=sign_on,
         responses_open=responses_open,
         counted_invited=_counted_invited(sign_on, responses_open=responses_open),
-        others=_states_of_others(sign_on, responses_open=responses_open),
+        others=_states_of_others(sign_on, responses_open=responses_open, head=head),
+        head=head,
     )
-
-
-def signed_so_far(sign_on: SignOn, counted: "Tally | None" = None) -> str:
-    """“3 organizations and 1 individual have signed so far.”, for signers who may see it."""
-    counts = counted or tally(sign_on)
-    organizations = counts.printed_organizations
-    individuals = counts.printed - organizations
-    parts = [f"{organizations} organization{'s' if organizations != 1 else ''}"]
-    if individuals:
-        parts.append(f"{individuals} individual{'s' if individuals != 1 else ''}")
-    verb = "has" if counts.printed == 1 else "have"
-    return f"{' and '.join(parts)} {verb} signed so far."
-
-
-@dataclass(frozen=True)
-class GoalPart:
-    label: str  # "organizations", "individuals"
-    signed: int
-    goal: int
-
-    @property
-    def reached(self) -> bool:
-        return self.signed >= self.goal
-
-    @property
-    def percent(self) -> int:
-        return min(100, self.signed * 100 // self.goal) if self.goal else 100
-
-
-@dataclass(frozen=True)
-class Goal:
-    """How far a sign-on is from its goal, in the tally's numbers: what prints now."""
-
-    parts: list[GoalPart]
-
-    @property
-    def reached(self) -> bool:
-        return bool(self.parts) and all(part.reached for part in self.parts)
-
-
-def goal_of(sign_on: SignOn, counted: Tally) -> Goal | None:
-    """The sign-on's goal and its progress, from the tally every count comes from; None if it
-    has none."""
-    if not sign_on.has_goal:
-        return None
-    parts = []
-    if sign_on.goal_organizations:
-        parts.append(
-            GoalPart("organizations", counted.printed_organizations, sign_on.goal_organizations)
-        )
-    if sign_on.goal_individuals:
-        individuals = counted.printed - counted.printed_organizations
-        parts.append(GoalPart("individuals", individuals, sign_on.goal_individuals))
-    return Goal(parts)
 
 
 # How the tracker's list of organizations and people is narrowed: by the column of the counts a

@@ -164,7 +164,9 @@ class TallyRows(Sequence[Row]):
             return 0
         if self.chosen.search:
             others = self.others
-            return kept_until_the_next_event(self.sign_on, self._what("count"), others.count)
+            return kept_until_the_next_event(
+                self.sign_on, self._what("count"), others.count, head=self.counted.head
+            )
         sources = [self.chosen.source] if self.chosen.source else ["individual", "open_link"]
         states = STATES_OF_COLUMN[self.chosen.column] if self.chosen.column else STATES
         return sum(self.counted.others[source][state] for source in sources for state in states)
@@ -221,6 +223,7 @@ class TallyRows(Sequence[Row]):
             self.sign_on,
             self._what(f"rows {start}:{stop}"),
             lambda: list(others.values_list("pk", flat=True)[start:stop]),
+            head=self.counted.head,
         )
         found = Signature.objects.select_related("organization").in_bulk(pks)
         return [

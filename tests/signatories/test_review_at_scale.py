@@ -15,7 +15,7 @@ from django.urls import reverse
 from signatories import selectors, services
 from signatories.inputs import IndividualSigning
 from signatories.models import Action, Signature, SignOn
-from signatories.selectors.review import ReviewFilter
+from signatories.selectors.review import ByKeys, ReviewFilter
 from signatories.services import bulk_review
 from tests.support.signing import SIGNER, STAFF_ACTOR, sign
 from tests.support.signing_at_scale import individual, with_events
@@ -157,6 +157,32 @@ def test_the_review_queue_costs_the_same_queries_for_3_rows_as_for_10(
     sign(invitations[1], display_name="Gadget Friends")
     many = queries_of(staff_client, REVIEW)
     assert many == few
+
+
+def test_a_page_of_the_queue_read_by_its_keys_is_the_page_the_queue_orders(
+    sign_on, invitations, django_assert_num_queries
+):
+    """The queue's rows are picked by their keys, then read whole: the same rows, in the same
+    order, with what each row shows read along (no query per row)."""
+    people = waiting_individuals(sign_on, 5)
+    held = sign(invitations[0], display_name="Widget Friends")
+    queue = selectors.review_queue()
+    by_keys = ByKeys(queue)
+
+    assert len(by_keys) == queue.count() == 6
+    for start, stop in [(0, 2), (2, 4), (4, 6), (5, 50), (0, 50)]:
+        with django_assert_num_queries(2):
+            page = by_keys[start:stop]
+            shown = [
+                (s.sign_on.letter.title, s.organization, s.invitation and s.invitation.contact)
+                for s in page
+            ]
+        assert page == list(queue[start:stop])
+        assert len(shown) == len(page)
+    assert by_keys[0] == queue.first()
+    assert set(by_keys[0:6]) == {*people, held}
+    with django_assert_num_queries(1):
+        assert by_keys[6:10] == []
 
 
 def test_requests_never_confirmed_list_a_page_at_a_time_keeping_the_queues_page(
