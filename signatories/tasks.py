@@ -11,6 +11,7 @@ one job that is no email, `keep_checkpoint`, appends a record's head to a log ou
 """
 
 import datetime
+from typing import Any
 
 from django.tasks import task
 from django.urls import reverse
@@ -182,6 +183,8 @@ def send_signature_email(signature_id: int, kind: str, retrying: int | None = No
 def _signature_email(signature_id: int, kind: str) -> Outgoing | None:
     signature = (
         Signature.objects.select_related("sign_on", "sign_on__letter", "organization")
+        # The email names the letter: its text, the widest part of the row, stays unread.
+        .defer(*(f"sign_on__letter__{name}" for name in selectors.LETTER_TEXT_FIELDS))
         .filter(pk=signature_id)
         .first()
     )
@@ -194,7 +197,15 @@ def _signature_email(signature_id: int, kind: str) -> Outgoing | None:
     if signature.token_nonce and (signature.is_active or kind == "confirm"):
         token = selectors.signature_link_token(signature)
         link = emails.absolute_url(reverse("signatories:signature", args=[token]))
-    event = _latest_event(sign_on.pk, SIGNATURE_EMAILS[kind], signature_id=signature.pk)
+    # The event the email follows, with what it recorded of a staff decision, in one read.
+    event = (
+        Event.objects.filter(
+            sign_on_id=sign_on.pk, action__in=SIGNATURE_EMAILS[kind], signature_id=signature.pk
+        )
+        .order_by("-sequence")
+        .values_list("pk", "sequence", "hash", "detail")
+        .first()
+    )
     return Outgoing(
         name=f"signature-{kind.replace('_', '-')}",
         to=signature.signer_email,
@@ -204,7 +215,7 @@ def _signature_email(signature_id: int, kind: str) -> Outgoing | None:
         topic=topic_of(sign_on),
         context={
             **_deadline_context(sign_on),
-            **(_staff_decision(signature, kind) if kind in STAFF_DECISIONS else {}),
+            **(_staff_decision(event[3] if event else None) if kind in STAFF_DECISIONS else {}),
             "kind": kind,
             "organization": selectors.requested_name(signature, with_acronym=False),
             "display_name": signature.display_name,
@@ -234,19 +245,10 @@ def topic_of(sign_on: SignOn) -> str:
     return f"“{sign_on.letter.title}” (sign-on {sign_on.pk})"
 
 
-def _staff_decision(signature: Signature, kind: str) -> dict[str, object]:
+def _staff_decision(detail: dict[str, Any] | None) -> dict[str, object]:
     """What the event the email follows (its occasion) recorded of a staff decision: the line as
     it printed before a correction, the letter already out, the note on one not reconfirmed."""
-    event = (
-        Event.objects.filter(
-            sign_on_id=signature.sign_on_id,
-            action__in=SIGNATURE_EMAILS[kind],
-            signature_id=signature.pk,
-        )
-        .order_by("-sequence")
-        .first()
-    )
-    detail = (event.detail or {}) if event else {}
+    detail = detail or {}
     not_reconfirmed = detail.get("not_reconfirmed") or {}
     return {
         "display_name_was": (detail.get("display_name") or {}).get("old", ""),

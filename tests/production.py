@@ -6,6 +6,8 @@ off, sharing the pytest-django test database on PostgreSQL and Redis database 1 
 
 import contextlib
 import hashlib
+import http.client
+import http.cookies
 import os
 import re
 import signal
@@ -16,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
@@ -272,3 +275,36 @@ def gunicorn_processes(server: subprocess.Popen[bytes]) -> set[int]:
         for pid in descendants(server.pid)
         if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
     }
+
+
+def http_request(
+    base: str,
+    method: str,
+    path: str,
+    *,
+    headers: dict[str, str] | None = None,
+    data: dict[str, str] | None = None,
+) -> tuple[int, str, http.cookies.SimpleCookie]:
+    """One request over a connection of its own (gunicorn closes each), redirects not followed:
+    its status, its text and the cookies it set.
+
+    For the benchmarks' clients: http.client rather than requests, whose own work would take a
+    share of the cores the server is measured on (the clients stand for people elsewhere).
+    """
+    address = urlsplit(base)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=60)
+    sent = dict(headers or {})
+    body = None
+    if data is not None:
+        body = urlencode(data)
+        sent["Content-Type"] = "application/x-www-form-urlencoded"
+    try:
+        connection.request(method, path, body=body, headers=sent)
+        response = connection.getresponse()
+        text = response.read().decode()
+    finally:
+        connection.close()
+    cookies: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
+    for header in response.headers.get_all("Set-Cookie") or []:
+        cookies.load(header)
+    return response.status, text, cookies

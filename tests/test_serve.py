@@ -23,7 +23,7 @@ from django.db import connection
 from django.tasks import task
 
 from coalition.core.models import WorkerHeartbeat
-from coalition.project.management.commands.serve import environment_problems
+from coalition.project.management.commands.serve import WORKER_NICENESS, environment_problems
 from coalition.project.settings import TASK_QUEUES
 from signatories.interchange import import_letter
 from tests.production import (
@@ -211,7 +211,7 @@ def test_make_serve_serves_runs_jobs_and_stops_everything_on_ctrl_c(published, t
         assert wait_for_job(job.id) == ("SUCCESSFUL", "ran by the worker")
         # The worker yields the cores to the web workers (a rush of signatures is not slowed by
         # its emails); gunicorn runs at the usual priority.
-        assert niceness(task_worker(server.pid)) == 10
+        assert niceness(task_worker(server.pid)) == WORKER_NICENESS == 19
         web = [pid for pid in descendants(server.pid) if b"gunicorn" in command_line(pid)]
         assert web and {niceness(pid) for pid in web} == {0}
 

@@ -24,19 +24,23 @@ allauth) goes the same way: `queue_rendered` hands it to `send_rendered`, a job 
   message carries a Message-ID derived from its key, by which mail systems recognise the copy.
 """
 
+import contextlib
 import datetime
 import hashlib
 import logging
 import random
 import secrets
 import smtplib
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any, Literal, TypedDict
 
 from django.conf import settings
-from django.core.mail import DNS_NAME, EmailMessage
+from django.core.mail import DNS_NAME, EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.tasks import Task, task
@@ -49,6 +53,9 @@ from .worker import current_run, worker_is_alive
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# A worker keeps its connection to the mail server between emails this long (seconds): well
+# within the five minutes a server waits for the next command (RFC 5321, 4.5.3.2).
+KEEP_CONNECTION_FOR = 10.0
 FIRST_RETRY = datetime.timedelta(minutes=1)
 LONGEST_RETRY = datetime.timedelta(hours=1)
 # An SMTP conversation that has not finished after this long never will: its sender is gone.
@@ -120,7 +127,7 @@ def deliver(
         # What the provider's webhooks (django-anymail) report an event with: the key finds the
         # delivery it is about. Providers replace the Message-ID; they keep metadata.
         message.metadata = {"outbox_key": outgoing.key}  # type: ignore[attr-defined]
-        message.send()
+        _send(message)
     except Exception as error:
         _attempt_failed(delivery, error, job=job, args=args)
         return False
@@ -128,6 +135,64 @@ def deliver(
         status=Status.SENT, sent_at=timezone.now(), next_attempt_at=None, error=""
     )
     return True
+
+
+class _KeptConnection(threading.local):
+    """A worker's connection to the mail server, kept between the emails of its jobs."""
+
+    backend: BaseEmailBackend | None = None
+    last_used = 0.0
+
+
+_kept = _KeptConnection()
+
+
+def _send(message: EmailMessage) -> None:
+    """Send the message; in a worker's job, through the connection its last email used.
+
+    A run of emails (a rush of signatures, a round of invitations) then costs one greeting, and
+    with TLS one handshake, instead of one for every email, as Django's send_mass_mail does for
+    the messages of a single call. A connection unused for KEEP_CONNECTION_FOR is opened afresh.
+    One the server closed since is opened again once (it took nothing meanwhile: it refused the
+    first command); any other failure closes it and is the caller's.
+    """
+    if current_run() is None:
+        message.send()
+        return
+    reused = _kept.backend is not None
+    if reused and time.monotonic() - _kept.last_used > KEEP_CONNECTION_FOR:
+        close_kept_connection()
+        reused = False
+    try:
+        _send_kept(message)
+    except (smtplib.SMTPServerDisconnected, smtplib.SMTPSenderRefused) as error:
+        close_kept_connection()
+        closed_by_server = (
+            isinstance(error, smtplib.SMTPServerDisconnected) or error.smtp_code == 421
+        )
+        if not (reused and closed_by_server):
+            raise
+        _send_kept(message)
+    except Exception:
+        close_kept_connection()
+        raise
+
+
+def _send_kept(message: EmailMessage) -> None:
+    if _kept.backend is None:
+        _kept.backend = get_connection()
+        _kept.backend.open()
+    message.connection = _kept.backend
+    message.send()
+    _kept.last_used = time.monotonic()
+
+
+def close_kept_connection() -> None:
+    """Close the worker's kept connection to the mail server, if it has one."""
+    backend, _kept.backend = _kept.backend, None
+    if backend is not None:
+        with contextlib.suppress(Exception):
+            backend.close()
 
 
 class RenderedEmail(TypedDict):

@@ -213,11 +213,14 @@ def sign_as_individual(
 ) -> Signature:
     """A person signs in a personal capacity, where the letter accepts it; they confirm by email."""
     ratelimits.consume("open_link", ip=actor.ip_address, address=signing.email_key)
+    # Read before the sign-on's lock, which every signer waits for. A person confirmed in the
+    # moment between is no harm: this request waits unconfirmed beside theirs, and confirming it
+    # is refused (confirm_signature), as for any request made before theirs was confirmed.
+    refuse_where_answered(selectors.active_individual(sign_on, signing.email_key))
     with transaction.atomic():
         held = _hold_open(sign_on, text_hash)
         if not held.sign_on.letter.accepts_individuals:
             raise SignOnError("This letter is signed by organizations only.")
-        refuse_where_answered(selectors.active_individual(held.sign_on, signing.email_key))
         signature = Signature(
             letter_id=held.sign_on.letter_id,
             sign_on=held.sign_on,

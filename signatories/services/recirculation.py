@@ -140,7 +140,7 @@ def reconfirm_signature(*, signature: Signature, text_hash: str, actor: Actor) -
         target = locked.status_before_reconfirmation or Signature.Status.PENDING_REVIEW
         if target == Signature.Status.UNCONFIRMED:
             target = Signature.Status.PENDING_REVIEW
-            check_first_confirmed(held, locked)
+            check_first_confirmed(held.sign_on, locked)
         previous_hash = locked.text_hash
         transition(
             held.sign_on,

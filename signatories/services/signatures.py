@@ -74,8 +74,13 @@ def record_response(
     detail: dict[str, Any],
     notify: list[Notification],
     also: Iterable[Change] = (),
+    constraints_checked: bool = False,
 ) -> Signature:
-    """Insert a new response; a response that got there first is named, not overwritten."""
+    """Insert a new response; a response that got there first is named, not overwritten.
+
+    `constraints_checked`: the caller read under the lock the response that stands, which the
+    constraints of one confirmed response per organization or mailbox would refuse to double.
+    """
     try:
         transition(
             held.sign_on,
@@ -87,9 +92,13 @@ def record_response(
             detail=detail,
             notify=notify,
             text_hash=signature.text_hash,
+            constraints_checked=constraints_checked,
         )
     except IntegrityError:
         # The row locks make this unreachable in practice; the constraints are the last guard.
+        if constraints_checked:
+            # Inserted without a savepoint: the transaction is spent, and reads nothing more.
+            raise AlreadyResponded("This response has already been recorded.") from None
         if signature.organization_id is None:
             existing = selectors.active_individual(held.sign_on, signature.signer_email_key)
             message = selectors.describe_individual_response(existing) if existing else ""
@@ -202,6 +211,9 @@ def sign_letter(
             detail={"reasons": reasons, "comment": signing.comment},
             also=_answered(held),
             notify=[(tasks.send_signature_email, (signature, "signed"))],
+            # The letter's standing response was read above, under the lock of its one live
+            # sign-on, which every response to the letter is recorded under.
+            constraints_checked=True,
         )
 
 
@@ -372,18 +384,18 @@ def withdraw_signature(
     return signature
 
 
-def check_first_confirmed(held: Held, signature: Signature) -> None:
+def check_first_confirmed(sign_on: SignOn, signature: Signature) -> None:
     """Refuse to confirm a request where another's is confirmed: several requests nobody
     confirmed may wait for one organization (or one person), and the first one confirmed goes
     to review; the others stay as they are, cancelled by nobody."""
     if signature.organization_id is None:
-        existing = selectors.active_individual(held.sign_on, signature.signer_email_key)
+        existing = selectors.active_individual(sign_on, signature.signer_email_key)
         if existing is not None and existing.pk != signature.pk:
             raise AlreadyResponded(
                 selectors.describe_individual_response(existing), signature=existing
             )
         return
-    existing = selectors.active_response(held.sign_on, signature.organization_id)
+    existing = selectors.active_response(sign_on, signature.organization_id)
     if existing is not None and existing.pk != signature.pk:
         raise AlreadyResponded(
             f"{selectors.describe_response(existing)} Your request stays on file, unconfirmed: "
@@ -407,13 +419,24 @@ def confirm_signature(*, signature: Signature, actor: Actor) -> Signature:
         and signature.sign_on.auto_approve_individuals
     )
     exceptions = selectors.held_by_rule(signature) if by_rule else None
+    # Another request confirmed first is named before the lock too. Two confirmed in the same
+    # moment meet under it the constraint of one confirmed response per organization or mailbox:
+    # the second is refused with the same words, once the first is committed.
+    check_first_confirmed(sign_on_of(signature), signature)
+    try:
+        return _confirm(signature, actor=actor, exceptions=exceptions)
+    except IntegrityError:
+        check_first_confirmed(sign_on_of(signature), signature)
+        raise
+
+
+def _confirm(signature: Signature, *, actor: Actor, exceptions: list[str] | None) -> Signature:
     with transaction.atomic():
         held = hold_signature(signature)
         check_accepts_responses(held.sign_on)
         signature = held.locked_signature
         if signature.status != Signature.Status.UNCONFIRMED:
             raise TransitionNotAllowed("This request is already confirmed.")
-        check_first_confirmed(held, signature)
         now = timezone.now()
         fields: SignatureFields = {"confirmed_at": now}
         status: str = Signature.Status.PENDING_REVIEW

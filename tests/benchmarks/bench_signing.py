@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import requests
 from django.conf import settings
 from django.db import connection
 from django.urls import reverse
@@ -35,6 +34,7 @@ from tests.factories import CoalitionFactory, make_letter
 from tests.production import (
     cpu_seconds,
     gunicorn_processes,
+    http_request,
     postgres_backends,
     start_make_serve,
     stop_make_serve,
@@ -117,17 +117,17 @@ def _sign(
     base: str, token: str, organization: Organization, address: str, text_hash: str
 ) -> dict[str, object]:
     """Open the link and sign, as the organization's person does; the two latencies and status."""
-    url = base + reverse("signatories:sign", args=[token])
+    path = reverse("signatories:sign", args=[token])
     proxy = {"X-Forwarded-For": address}
     started = time.perf_counter()
-    page = requests.get(url, headers=proxy, timeout=60)
+    status, text, cookies = http_request(base, "GET", path, headers=proxy)
     got = time.perf_counter() - started
-    assert page.status_code == 200, page.status_code
-    shown = HASH.search(page.text)
-    csrf = CSRF.search(page.text)
+    assert status == 200, status
+    shown = HASH.search(text)
+    csrf = CSRF.search(text)
     if csrf is not None:
         # With DEBUG off the CSRF cookie is Secure: over plain http the client sends it itself.
-        FORMS.setdefault(token, (csrf.group(1), page.cookies["csrftoken"]))
+        FORMS.setdefault(token, (csrf.group(1), cookies["csrftoken"].value))
     form_token, cookie = FORMS[token]
     data = {
         "csrfmiddlewaretoken": form_token,
@@ -139,13 +139,9 @@ def _sign(
         "action": "sign",
     }
     started = time.perf_counter()
-    status = requests.post(
-        url,
-        data=data,
-        headers={**proxy, "Cookie": f"csrftoken={cookie}"},
-        timeout=60,
-        allow_redirects=False,
-    ).status_code
+    status, _, _ = http_request(
+        base, "POST", path, headers={**proxy, "Cookie": f"csrftoken={cookie}"}, data=data
+    )
     return {"get": got, "post": time.perf_counter() - started, "status": status}
 
 

@@ -386,6 +386,40 @@ def test_the_database_holds_one_confirmed_answer_per_organization(open_sign_on):
         Signature.objects.filter(pk=again.pk).update(status=Signature.Status.APPROVED)
 
 
+@pytest.mark.parametrize("kind", ["person", "organization"])
+def test_two_confirmed_in_the_same_moment_the_second_is_refused_by_name(
+    open_sign_on, monkeypatch, kind
+):
+    """Whether another request was confirmed first is read before the sign-on's lock: the one
+    that read it in the moment before the other committed meets the constraint under the lock,
+    and is refused with the same words, its request left as it was."""
+    if kind == "person":
+        first = sign_personally(open_sign_on)
+        second = sign_personally(open_sign_on, person="J. Doe")
+        looked_up, words = "active_individual", r"jane@uni.example.org already signed this letter"
+    else:
+        first = ask(open_sign_on)
+        second = ask(open_sign_on, signer_name="Sam Other", signer_email="sam@wrg.example.org")
+        looked_up, words = "active_response", r"Robin Fixer \(Chair\) already signed"
+    confirmed(first)
+    events = open_sign_on.events.count()
+    read = getattr(selectors, looked_up)
+    calls = []
+
+    def before_the_first_committed(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else read(*args)
+
+    monkeypatch.setattr(selectors, looked_up, before_the_first_committed)
+    with pytest.raises(services.AlreadyResponded, match=words):
+        confirmed(second)
+    assert len(calls) == 2  # before the lock, then for the words
+    second.refresh_from_db()
+    assert second.status == Signature.Status.UNCONFIRMED
+    assert open_sign_on.events.count() == events
+    assert selectors.verify_event_chain(sign_on=open_sign_on) == []
+
+
 def test_a_pending_organization_holds_nothing_a_stranger_typed(
     staff_client, open_sign_on, django_capture_on_commit_callbacks
 ):

@@ -615,3 +615,29 @@ def test_a_token_binds_to_its_own_sign_on(members):
     with pytest.raises(services.SignOnError, match="text has changed"):
         # The text the second sign-on circulates is not what this token's signer read.
         sign(invitation, text_hash=second.text_hash)
+
+
+def test_a_signature_the_lock_should_have_refused_is_refused_by_the_constraint(
+    members, monkeypatch
+):
+    """A signature is recorded without a savepoint where what stands was read under the lock; were
+    that read ever wrong, the constraint of one confirmed response per organization still
+    refuses the second, with words, and nothing of it is written."""
+    organization = members.organizations[0]
+    ContactFactory(
+        organization=organization, email="sam@colleague.example.org", is_authorized_signer=True
+    )
+    sign_on = open_new_sign_on(members)
+    first, second = sign_on.invitations.filter(organization=organization).order_by("pk")
+    sign(first)
+    events = sign_on.events.count()
+    # The reads that would refuse it, wrong: nothing stands.
+    monkeypatch.setattr(selectors, "may_have_answered", lambda invitation: False)
+    monkeypatch.setattr(
+        selectors, "standing_response_and_last_position", lambda sign_on, organization_id: (None, 9)
+    )
+    with pytest.raises(services.AlreadyResponded, match="already been recorded"):
+        sign(second)
+    assert Signature.objects.filter(sign_on=sign_on).count() == 1
+    assert sign_on.events.count() == events
+    assert selectors.verify_event_chain(sign_on=sign_on) == []

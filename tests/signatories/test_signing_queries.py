@@ -29,11 +29,11 @@ from tests.support.signing import (
 OPENING = 11  # the link, recording the first opening (locked, chained), the site, its letterhead
 READING = 4  # the link (with whether the organization answered), the site and its letterhead
 READING_ANSWERED = 5  # READING and the organization's response
-SIGNING = 14  # the link; before the lock, the reasons for review (the organizations the line
+SIGNING = 12  # the link; before the lock, the reasons for review (the organizations the line
 # may name, the authorized signers on file, the lines that stand: selectors.ReviewLookups, as
 # the review queue reads a page's); under the sign-on's lock: the sign-on, the invitation, what
-# stands and the last position, the signature (in a savepoint), the invitation, the event, the
-# chain's head
+# stands and the last position, the signature (no savepoint: what stands was read under the
+# lock), the invitation, the event, the chain's head
 REPEATING = 5  # a second answer: refused before any lock, the page shows the answer that stands
 LISTED = 10  # READING, the record's head (which the tally's counts are kept by), the tally
 # behind "signed so far", the circulated revision and its list
@@ -143,13 +143,16 @@ def test_the_list_of_who_signed_stays_live_under_the_cached_text(db, client):
 
 # An open letter's people, each through the open link and their own emailed link.
 OPEN_READING = 4  # the open link's sign-on and letter, its translations, the site, its letterhead
-PERSON_SIGNING = 12  # the open link, its translations; under the sign-on's lock: the sign-on,
-# whether the address answered, the last position, the signature (in a savepoint), the event,
-# the chain's head
+PERSON_SIGNING = 10  # the open link, its translations, whether the address answered; under the
+# sign-on's lock: the sign-on, the last position, the signature (held by no constraint while
+# nobody confirmed it: no savepoint), the event, the chain's head
 OWN_READING = 3  # the signature with its sign-on and letter, the site, its letterhead
 CONFIRMING = 11  # the signature; before the lock, the exceptions of the rule (a line that
-# stands, an organization of that name); under it: the sign-on, the signature, whether another
-# confirmed the address first, the signature, the event, the chain's head
+# stands, an organization of that name) and whether another confirmed the address first; under
+# it: the sign-on, the signature, its change, the event, the chain's head
+# What every other signer waits for, from the sign-on's lock to the commit: PERSON_SIGNING's and
+# CONFIRMING's under the lock (in production the email's job is one INSERT more among them).
+UNDER_THE_LOCK = {"signing": 5, "confirming": 5}
 
 
 @pytest.mark.parametrize("prior", [3, 50])
@@ -241,3 +244,92 @@ def test_signed_so_far_follows_the_setting_not_the_kept_counts(db, client):
     SignOn.objects.filter(pk=sign_on.pk).update(show_signatories=False)
     page = client.get(url(third)).content.decode()
     assert "signed so far" not in page and "<progress" in page
+
+
+def _under_the_lock(sql: list[str]) -> list[str]:
+    """The statements from the sign-on's row lock to the end of its transaction."""
+    start = next(
+        i for i, q in enumerate(sql) if "FOR UPDATE" in q and '"signatories_signon"' in q[:60]
+    )
+    end = next(i for i in range(start, len(sql)) if sql[i].startswith("COMMIT"))
+    return sql[start:end]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_person_signs_and_confirms_with_little_held_under_the_lock(
+    client, deferring_backend, monkeypatch
+):
+    """Every signer of the sign-on waits for its lock: what can be read before it is, and the
+    email's job is queued in the same transaction where the queue is the database's (as in
+    production), with no second commit after it."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from signatories import selectors, services
+    from signatories.services import core
+    from tests.support.database import ensure_wagtail_site
+    from tests.support.signing import STAFF_ACTOR, with_open_link
+
+    if connection.vendor != "postgresql":
+        pytest.skip("reads PostgreSQL's row locks (run with DATABASE_URL=postgres://…)")
+    ensure_wagtail_site()
+    sign_on = with_open_link(
+        open_new_sign_on(make_members(3), revision=approved_revision(accepts_individuals=True))
+    )
+    services.approve_individuals_by_rule(sign_on=sign_on, approve=True, actor=STAFF_ACTOR)
+    path = reverse("signatories:open_link", args=[sign_on.token])
+    data = {
+        "action": "individual",
+        "person-person": "Zoë Ångström",
+        "person-title": "",
+        "person-affiliation": "",
+        "person-signer_email": "zoe@example.org",
+        "person-text_hash": sign_on.text_hash,
+    }
+    # The test backend stands for the database's queue; each job notes whether it came in the
+    # change's transaction.
+    monkeypatch.setattr(core, "queued_in_database", lambda job, alias: True)
+    in_transaction: list[bool] = []
+    enqueue = deferring_backend.enqueue
+
+    def noting(task, args, kwargs):
+        in_transaction.append(transaction.get_connection().in_atomic_block)
+        return enqueue(task, args, kwargs)
+
+    monkeypatch.setattr(deferring_backend, "enqueue", noting)
+    before = len(deferring_backend.results)  # the sign-on's own jobs
+    with CaptureQueriesContext(connection) as signing:
+        assert client.post(path, data).status_code == 302
+    signature = Signature.objects.get(signer_email_key="zoe@example.org")
+    own = reverse("signatories:signature", args=[selectors.signature_link_token(signature)])
+    with CaptureQueriesContext(connection) as confirming:
+        assert client.post(own, {"action": "confirm"}).status_code == 302
+
+    for step, queries in [("signing", signing), ("confirming", confirming)]:
+        sql = [q["sql"] for q in queries.captured_queries]
+        held = _under_the_lock(sql)
+        assert len(held) == UNDER_THE_LOCK[step], (step, held)
+        # Nothing is written after the commit.
+        after = sql[sql.index(held[-1]) + 1 :]
+        assert not [q for q in after if q.startswith(("INSERT", "UPDATE"))], (step, after)
+    assert [(r.task.name, r.args) for r in deferring_backend.results[before:]] == [
+        ("send_signature_email", [signature.pk, "confirm"]),
+        ("send_signature_email", [signature.pk, "approved"]),
+    ]
+    assert in_transaction == [True, True]
+
+
+def test_jobs_are_queued_in_the_transaction_only_where_the_queue_is_the_database():
+    from types import SimpleNamespace
+
+    from django_tasks.backends.immediate import ImmediateBackend
+    from django_tasks_db.backend import DatabaseBackend
+
+    from signatories.services.core import queued_in_database
+
+    def job(backend):
+        return SimpleNamespace(get_backend=lambda: backend(alias="background", params={}))
+
+    assert queued_in_database(job(DatabaseBackend), "default")
+    assert not queued_in_database(job(DatabaseBackend), "elsewhere")
+    assert not queued_in_database(job(ImmediateBackend), "default")

@@ -16,6 +16,8 @@ class SmtpSink:
 
     def __init__(self) -> None:
         self.messages: list[tuple[float, Message]] = []
+        self.sessions = 0  # connections opened to it
+        self._writers: set[asyncio.StreamWriter] = set()
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
@@ -36,6 +38,9 @@ class SmtpSink:
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"220 sink ESMTP\r\n")
+        with self._lock:
+            self.sessions += 1
+        self._writers.add(writer)
         try:
             while line := await reader.readline():
                 verb = line[:4].upper()
@@ -57,6 +62,7 @@ class SmtpSink:
                     writer.write(b"250 ok\r\n")
                 await writer.drain()
         finally:
+            self._writers.discard(writer)
             writer.close()
 
     def count(self) -> int:
@@ -73,6 +79,16 @@ class SmtpSink:
     def kept(self) -> list[tuple[float, Message]]:
         with self._lock:
             return list(self.messages)
+
+    def hang_up(self) -> None:
+        """Close every open connection, as a server does with one idle too long."""
+
+        def closing() -> None:
+            for writer in list(self._writers):
+                writer.close()
+
+        self._loop.call_soon_threadsafe(closing)
+        time.sleep(0.2)
 
     def close(self) -> None:
         if self._server is not None:
