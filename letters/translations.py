@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Subquery
+from django.db.models import Exists, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.tasks import task
@@ -120,6 +120,22 @@ def live_translations(letter: "LetterPage | int") -> "list[LetterPage]":
         .exclude(pk=letter_id)
         .select_related("locale")
         .order_by("locale__language_code")
+    )
+
+
+def any_live_translation(letter_id: Any, translation_key: Any) -> Exists:
+    """Whether the letter has a translation `live_translations` would list, as an expression for
+    the query that reads the letter's id and translation key (each may be an OuterRef)."""
+    from .models import LetterPage
+
+    return Exists(
+        LetterPage.objects.live()
+        .filter(
+            translation_key=translation_key,
+            translates_revision__isnull=False,
+            alias_of__isnull=True,
+        )
+        .exclude(pk=letter_id)
     )
 
 

@@ -44,6 +44,10 @@ class StatusTable:
 class SignOn(StatusTable, models.Model):
     """The circulation of one frozen revision of a letter to the organizations invited to sign."""
 
+    # Whether its letter has a live translation, where a link's read found out (selectors.links):
+    # None when not read.
+    letter_translated: bool | None = None
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         OPEN = "open", "Open"

@@ -2,6 +2,7 @@
 
 from django.db.models import Exists, OuterRef
 
+from letters import translations
 from signatories import tokens
 from signatories.errors import InvalidToken
 from signatories.models import Invitation, Signature, SignOn
@@ -12,6 +13,20 @@ LETTER_TEXT_FIELDS = ("body", "recipients", "cc", "footnotes")
 
 def _without_letter_text(path: str) -> list[str]:
     return [f"{path}__{name}" for name in LETTER_TEXT_FIELDS]
+
+
+def _translated(letter: str) -> Exists:
+    """Whether the letter at this path has a live translation, read with the link: most have
+    none, and their pages then ask no more (`translations_to_read`)."""
+    return translations.any_live_translation(
+        OuterRef(f"{letter}_id"), OuterRef(f"{letter}__translation_key")
+    )
+
+
+def _knows_translations(sign_on: SignOn, row: object) -> None:
+    known = getattr(row, "translation_live", None)
+    if known is not None:
+        sign_on.letter_translated = bool(known)
 
 
 def find_invitation(token: str) -> Invitation:
@@ -25,9 +40,9 @@ def find_invitation(token: str) -> Invitation:
     )
     try:
         # Not the letter: its pages show the circulated revision's title and text (cached).
-        return (
+        invitation = (
             Invitation.objects.select_related("sign_on", "organization", "contact")
-            .annotate(answered=Exists(answered))
+            .annotate(answered=Exists(answered), translation_live=_translated("sign_on__letter"))
             .get(token_hash=tokens.digest(token))
         )
     except Invitation.DoesNotExist:
@@ -35,6 +50,8 @@ def find_invitation(token: str) -> Invitation:
             "This link is not valid or has been replaced by a newer one. "
             "Use the link in the latest email you received."
         ) from None
+    _knows_translations(invitation.sign_on, invitation)
+    return invitation
 
 
 def find_signature(token: str, *, with_letter: bool = True) -> Signature:
@@ -45,13 +62,18 @@ def find_signature(token: str, *, with_letter: bool = True) -> Signature:
         raise InvalidToken("This link is not valid. Check that you copied all of it.")
     found = Signature.objects.select_related("sign_on", "organization", "invitation")
     if with_letter:
-        found = found.select_related("sign_on__letter").defer(
-            *_without_letter_text("sign_on__letter")
+        found = (
+            found.select_related("sign_on__letter")
+            .defer(*_without_letter_text("sign_on__letter"))
+            .annotate(translation_live=_translated("sign_on__letter"))
         )
     try:
-        return found.get(token_hash=tokens.digest(token), sign_on__isnull=False)
+        signature = found.get(token_hash=tokens.digest(token), sign_on__isnull=False)
     except Signature.DoesNotExist:
         raise InvalidToken("This link is not valid or has been replaced by a newer one.") from None
+    assert signature.sign_on is not None
+    _knows_translations(signature.sign_on, signature)
+    return signature
 
 
 def find_sign_on_by_open_link(token: str) -> SignOn:
@@ -59,15 +81,18 @@ def find_sign_on_by_open_link(token: str) -> SignOn:
     if not tokens.is_well_formed(token):
         raise InvalidToken("This link is not valid. Check that you copied all of it.")
     try:
-        return (
+        sign_on = (
             SignOn.objects.select_related("letter")
             .defer(*_without_letter_text("letter"))
+            .annotate(translation_live=_translated("letter"))
             .get(open_link_token_hash=tokens.digest(token))
         )
     except SignOn.DoesNotExist:
         raise InvalidToken(
             "This link is not valid, or it has been turned off or replaced."
         ) from None
+    _knows_translations(sign_on, sign_on)
+    return sign_on
 
 
 def invitation_link_token(invitation: Invitation) -> str:

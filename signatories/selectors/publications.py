@@ -27,7 +27,10 @@ def languages_of(letters: list[LetterPage]) -> dict[int, list[str]]:
 
 
 def translations_to_read(sign_on: SignOn) -> list[LetterPage]:
-    """The letter's published translations, which signers may read it in."""
+    """The letter's published translations, which signers may read it in; none, without a query,
+    where the link's own read found that it has none (selectors.links)."""
+    if sign_on.letter_translated is False:
+        return []
     return translations.live_translations(sign_on.letter_id)
 
 

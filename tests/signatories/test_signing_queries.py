@@ -25,17 +25,18 @@ from tests.support.signing import (
 
 # The queries of each request, as the test database counts them (savepoints included, the
 # email job queued after commit not: it is one INSERT more in production).
-# Each page also asks for the letter's published translations, which signers may read it in.
-OPENING = 11  # the link, recording the first opening (locked, chained), the site, its letterhead
-READING = 4  # the link (with whether the organization answered), the site and its letterhead
-READING_ANSWERED = 5  # READING and the organization's response
+# Whether the letter has published translations, which signers may read it in, comes with the
+# link; only a letter that has some asks for them.
+OPENING = 10  # the link, recording the first opening (locked, chained), the site, its letterhead
+READING = 3  # the link (with whether the organization answered), the site and its letterhead
+READING_ANSWERED = 4  # READING and the organization's response
 SIGNING = 12  # the link; before the lock, the reasons for review (the organizations the line
 # may name, the authorized signers on file, the lines that stand: selectors.ReviewLookups, as
 # the review queue reads a page's); under the sign-on's lock: the sign-on, the invitation, what
 # stands and the last position, the signature (no savepoint: what stands was read under the
 # lock), the invitation, the event, the chain's head
-REPEATING = 5  # a second answer: refused before any lock, the page shows the answer that stands
-LISTED = 10  # READING, the record's head (which the tally's counts are kept by), the tally
+REPEATING = 4  # a second answer: refused before any lock, the page shows the answer that stands
+LISTED = 9  # READING, the record's head (which the tally's counts are kept by), the tally
 # behind "signed so far", the circulated revision and its list
 
 
@@ -142,8 +143,9 @@ def test_the_list_of_who_signed_stays_live_under_the_cached_text(db, client):
 
 
 # An open letter's people, each through the open link and their own emailed link.
-OPEN_READING = 4  # the open link's sign-on and letter, its translations, the site, its letterhead
-PERSON_SIGNING = 10  # the open link, its translations, whether the address answered; under the
+OPEN_READING = 3  # the open link's sign-on and letter (whether it is translated), the site, its
+# letterhead
+PERSON_SIGNING = 9  # the open link, whether the address answered; under the
 # sign-on's lock: the sign-on, the last position, the signature (held by no constraint while
 # nobody confirmed it: no savepoint), the event, the chain's head
 OWN_READING = 3  # the signature with its sign-on and letter, the site, its letterhead
