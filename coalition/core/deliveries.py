@@ -166,24 +166,25 @@ def _send(message: EmailMessage) -> None:
     try:
         _send_kept(message)
     except (smtplib.SMTPServerDisconnected, smtplib.SMTPSenderRefused) as error:
-        close_kept_connection()
         closed_by_server = (
             isinstance(error, smtplib.SMTPServerDisconnected) or error.smtp_code == 421
         )
         if not (reused and closed_by_server):
             raise
         _send_kept(message)
-    except Exception:
-        close_kept_connection()
-        raise
 
 
 def _send_kept(message: EmailMessage) -> None:
-    if _kept.backend is None:
-        _kept.backend = get_connection()
-        _kept.backend.open()
-    message.connection = _kept.backend
-    message.send()
+    """Send through the kept connection, opened if need be; closed again if sending fails."""
+    try:
+        if _kept.backend is None:
+            _kept.backend = get_connection()
+            _kept.backend.open()
+        message.connection = _kept.backend
+        message.send()
+    except BaseException:
+        close_kept_connection()
+        raise
     _kept.last_used = time.monotonic()
 
 
