@@ -226,6 +226,9 @@ def _signature_email(signature_id: int, kind: str) -> Outgoing | None:
             "link": link,
             # Open-link responses have no invitation; individuals have no organization.
             "individual": signature.organization_id is None,
+            # Where the sign-on lists people by rule: a person confirming is listed at once.
+            "listed_on_confirming": signature.organization_id is None
+            and sign_on.auto_approve_individuals,
             "invited": signature.invitation_id is not None,
             "why": _why(signature),
             # The record's head after this answer, kept by the signer outside the database: a
@@ -317,6 +320,9 @@ def _text_changed_email(signature_id: int, kind: str, note: str) -> Outgoing | N
             "organization": signature.organization.name if signature.organization else "",
             "signer_name": signature.signer_name,
             "individual": signature.organization_id is None,
+            # Where the sign-on lists people by rule: a person confirming is listed at once.
+            "listed_on_confirming": signature.organization_id is None
+            and sign_on.auto_approve_individuals,
             "declined": not signed,
             "note": note,
             "changes": changes,

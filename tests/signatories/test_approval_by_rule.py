@@ -53,6 +53,33 @@ def test_a_person_who_confirms_is_listed_at_once_and_told_so(
     assert selectors.verify_event_chain(sign_on=open_sign_on) == []
 
 
+@pytest.mark.parametrize("rule", [True, False])
+def test_people_are_told_before_they_confirm_whether_staff_review_them_first(
+    client, open_sign_on, mailoutbox, django_capture_on_commit_callbacks, rule
+):
+    """The open link's page, its thanks and the email with the link say what confirming does:
+    listed at once where the rule is on, reviewed by staff first where it is not."""
+    if rule:
+        by_rule(open_sign_on)
+    listed, reviewed = "listed at once", "staff review"
+    page = client.get(open_url(open_sign_on.token)).content.decode()
+    assert (listed in page, "the coalition's staff review the signature" in page) == (
+        rule,
+        not rule,
+    )
+    # An organization asking through the same link is still reviewed first, and is told so.
+    assert ("an organization's is reviewed" in page) == rule
+    with django_capture_on_commit_callbacks(execute=True):
+        thanks = client.post(open_url(open_sign_on.token), person_data(open_sign_on), follow=True)
+    said = thanks.content.decode()
+    assert (listed in said, reviewed in said) == (rule, not rule)
+    email = mailoutbox[-1]
+    assert email.subject.startswith("Confirm your request to sign")
+    html = email.alternatives[0][0]
+    for body in (email.body, html):
+        assert (listed in body, reviewed in body) == (rule, not rule)
+
+
 def test_the_exceptions_wait_for_staff_with_their_reasons(open_sign_on):
     by_rule(open_sign_on)
     OrganizationFactory(name="Ocean Friends")
