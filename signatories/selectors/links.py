@@ -29,8 +29,11 @@ def _knows_translations(sign_on: SignOn, row: object) -> None:
         sign_on.letter_translated = bool(known)
 
 
-def find_invitation(token: str) -> Invitation:
-    """The invitation a link belongs to; InvalidToken for anything forged, truncated or replaced."""
+def find_invitation(token: str, *, reading: bool = True) -> Invitation:
+    """The invitation a link belongs to; InvalidToken for anything forged, truncated or replaced.
+
+    `reading`: its page shows the letter, and whether the letter is translated is read with it.
+    """
     if not tokens.is_well_formed(token):
         raise InvalidToken("This link is not valid. Check that you copied all of it.")
     # Whether the organization ever answered this letter, read with the link: most requests are
@@ -40,11 +43,12 @@ def find_invitation(token: str) -> Invitation:
     )
     try:
         # Not the letter: its pages show the circulated revision's title and text (cached).
-        invitation = (
-            Invitation.objects.select_related("sign_on", "organization", "contact")
-            .annotate(answered=Exists(answered), translation_live=_translated("sign_on__letter"))
-            .get(token_hash=tokens.digest(token))
+        found = Invitation.objects.select_related("sign_on", "organization", "contact").annotate(
+            answered=Exists(answered)
         )
+        if reading:
+            found = found.annotate(translation_live=_translated("sign_on__letter"))
+        invitation = found.get(token_hash=tokens.digest(token))
     except Invitation.DoesNotExist:
         raise InvalidToken(
             "This link is not valid or has been replaced by a newer one. "

@@ -32,9 +32,9 @@ from .common import (
 )
 
 
-def _find_invitation(token: str) -> Invitation | str:
+def _find_invitation(token: str, *, reading: bool = True) -> Invitation | str:
     try:
-        return selectors.find_invitation(token)
+        return selectors.find_invitation(token, reading=reading)
     except services.InvalidToken as error:
         return error.message
 
@@ -260,7 +260,8 @@ def _reconfirm(request: HttpRequest, invitation: Invitation, token: str) -> Http
 @require_http_methods(["GET", "HEAD", "POST"])
 @ratelimits.limit_posts("sign")
 def sign(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = _find_invitation(token)
+    # An answer shows the letter again only when it is refused.
+    invitation = _find_invitation(token, reading=request.method != "POST")
     if isinstance(invitation, str):
         return error_page(request, invitation, status=404)
     if request.method == "POST":

@@ -35,7 +35,8 @@ SIGNING = 12  # the link; before the lock, the reasons for review (the organizat
 # the review queue reads a page's); under the sign-on's lock: the sign-on, the invitation, what
 # stands and the last position, the signature (no savepoint: what stands was read under the
 # lock), the invitation, the event, the chain's head
-REPEATING = 4  # a second answer: refused before any lock, the page shows the answer that stands
+REPEATING = 5  # a second answer: refused before any lock, the page shows the answer that stands
+# (an answer reads whether the letter is translated only when its page shows the letter again)
 LISTED = 9  # READING, the record's head (which the tally's counts are kept by), the tally
 # behind "signed so far", the circulated revision and its list
 
