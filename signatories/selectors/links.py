@@ -66,18 +66,14 @@ def find_signature(token: str, *, with_letter: bool = True) -> Signature:
         raise InvalidToken("This link is not valid. Check that you copied all of it.")
     found = Signature.objects.select_related("sign_on", "organization", "invitation")
     if with_letter:
-        found = (
-            found.select_related("sign_on__letter")
-            .defer(*_without_letter_text("sign_on__letter"))
-            .annotate(translation_live=_translated("sign_on__letter"))
+        # Not whether it is translated: the page shows the letter only to reconfirm it.
+        found = found.select_related("sign_on__letter").defer(
+            *_without_letter_text("sign_on__letter")
         )
     try:
-        signature = found.get(token_hash=tokens.digest(token), sign_on__isnull=False)
+        return found.get(token_hash=tokens.digest(token), sign_on__isnull=False)
     except Signature.DoesNotExist:
         raise InvalidToken("This link is not valid or has been replaced by a newer one.") from None
-    assert signature.sign_on is not None
-    _knows_translations(signature.sign_on, signature)
-    return signature
 
 
 def find_sign_on_by_open_link(token: str) -> SignOn:
