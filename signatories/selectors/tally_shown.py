@@ -66,9 +66,10 @@ def goal_of(sign_on: SignOn, counted: Tally) -> Goal | None:
 
 
 # The tracker of a sign-on past LIVE_UP_TO printed lines counts again at most every
-# REFRESHED_EVERY seconds, as the signers' pages do (views.common.as_it_stands): in a rush of
-# signatures each one changes the record, and each view would otherwise count a hundred thousand
-# responses again. It says how old its counts are; a smaller sign-on's are always as they stand.
+# REFRESHED_EVERY seconds, as the signers' pages do (views.common.as_it_stands, which reads the
+# same two numbers from here): in a rush of signatures each one changes the record, and each
+# view would otherwise count a hundred thousand responses again. It says how old its counts
+# are; a smaller sign-on's are always as they stand.
 LIVE_UP_TO = 1000
 REFRESHED_EVERY = 5
 # While one view counts again, the others show the counts before, if they are this recent.

@@ -23,6 +23,7 @@ from ..forms import (
     WithdrawForm,
 )
 from ..models import Signature, SignOn
+from ..selectors.tally_shown import LIVE_UP_TO, REFRESHED_EVERY
 
 # The request this browser made through an open link, kept in a signed cookie for its thanks
 # page: no session row for each of the thousands who sign an open letter.
@@ -32,10 +33,9 @@ OPEN_LINK_COOKIE_SECONDS = 7 * 24 * 3600
 # the text links to leaves showing.
 LETTER_CACHE_SECONDS = 3600
 # Where staff show who has signed, the signers' pages of a sign-on past LIVE_UP_TO lines read the
-# list and the counts at most every REFRESHED_EVERY seconds: a rush of signers would otherwise
-# each read every signature. A smaller sign-on's are always as they stand.
-LIVE_UP_TO = 1000
-REFRESHED_EVERY = 5
+# list and the counts at most every REFRESHED_EVERY seconds, as the tracker does (the same
+# measure, selectors.tally_shown): a rush of signers would otherwise each read every signature.
+# A smaller sign-on's are always as they stand.
 # The lines a signer's page prints of the list; the count says how many more have signed.
 SHOWN_TO_SIGNERS = 500
 AnySignerForm = SignerForm[Any]
